@@ -1,0 +1,222 @@
+//! The mcpproxy REST contract, generated from `oas/swagger.yaml`.
+//!
+//! `oas/swagger.yaml` is the source of truth. `build.rs` turns it into:
+//! - [`types`]: every schema as a Rust type (serde + schemars);
+//! - [`ProxyApi`]: a dropshot API trait with one endpoint per operation, whose generated body
+//!   enforces the operation's security and then calls [`ProxyBackend`], which the server
+//!   implements. Authorization therefore lives in the generated layer: an operation cannot
+//!   forget it, and the server cannot skip an operation;
+//! - [`OPERATIONS`]: every operation with its method, path template and security, for the
+//!   front door (which authenticates before dropshot parses anything) and for tests.
+//!
+//! Shape decisions, all checked by `tests/spec_drift.rs`:
+//! - The spec stays inside what dropshot round-trips: OpenAPI 3.0.3; optional properties are
+//!   `nullable`; integers carry a `format`; enums and objects live in `components`; success
+//!   responses use dropshot's descriptions; every error is `4XX`/`5XX` → [`ApiError`].
+//! - Each response has its own envelope schema (`{"success": true, "data": …}`), not a
+//!   generic `Envelope<T>`, so schema names stay readable.
+//! - dropshot's router cannot hold a literal and a variable segment side by side, so the
+//!   bulk operations (`/api/v1/servers/enable_all`, …) are one operation on
+//!   `/api/v1/servers/{name}` whose `name` is the [`types::BulkAction`] enum. The wire paths
+//!   are the seed's.
+//! - Security (`X-API-Key` header or `apikey` query) cannot be expressed in dropshot's
+//!   document, so it is carried by [`OPERATIONS`] and merged back when the spec is served.
+
+use dropshot::{ErrorStatusCode, HttpError, HttpResponseError};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The spec, byte for byte, as served at `/swagger/swagger.yaml`.
+pub const SPEC_YAML: &str = include_str!("../oas/swagger.yaml");
+
+/// Types generated from `components/schemas`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod types {
+    pub use crate::config_document::ConfigDocument;
+    include!(concat!(env!("OUT_DIR"), "/types.rs"));
+}
+
+mod config_document;
+
+#[allow(missing_docs, clippy::all)]
+mod generated {
+    use super::{ApiError, OperationInfo, Security, types};
+    include!(concat!(env!("OUT_DIR"), "/api.rs"));
+}
+pub use generated::{OPERATIONS, ProxyApi, ProxyBackend, params, proxy_api_mod};
+
+/// What an operation requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Open to anyone (health probes).
+    None,
+    /// The API key, by `X-API-Key` header or `apikey` query (or a trusted unix socket).
+    ApiKey,
+}
+
+/// One operation of the spec.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationInfo {
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// Path template, e.g. `/api/v1/servers/{name}/enable`.
+    pub path: &'static str,
+    /// The spec's operationId.
+    pub operation_id: &'static str,
+    /// The declared security.
+    pub security: Security,
+}
+
+impl OperationInfo {
+    /// Whether `path` (no query string) matches this operation's template.
+    pub fn matches_path(&self, path: &str) -> bool {
+        let mut want = self.path.split('/');
+        let mut got = path.split('/');
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The operation a request addresses, if the spec has one.
+pub fn find_operation(method: &str, path: &str) -> Option<&'static OperationInfo> {
+    OPERATIONS
+        .iter()
+        .filter(|op| op.method.eq_ignore_ascii_case(method) && op.matches_path(path))
+        // A literal template beats a variable one (`/api/v1/servers/{name}` vs a longer literal).
+        .min_by_key(|op| op.path.matches('{').count())
+}
+
+/// The security a request needs: the spec's answer for known operations, and the API key for
+/// anything else under `/api/` or `/events` (deny by default).
+pub fn required_security(method: &str, path: &str) -> Security {
+    match find_operation(method, path) {
+        Some(op) => op.security,
+        None if path.starts_with("/api/") || path == "/events" || path.starts_with("/events/") => {
+            Security::ApiKey
+        }
+        None => Security::None,
+    }
+}
+
+/// Machine-readable error codes of the error envelope.
+pub mod codes {
+    /// Missing or wrong API key.
+    pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
+    /// Unknown server, route or resource.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// Malformed request.
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// The request was well-formed but its content is invalid.
+    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+    /// Request body over the limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// Wrong method for the route.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// The action conflicts with the current state or configuration.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The proxy is starting or stopping.
+    pub const NOT_READY: &str = "NOT_READY";
+    /// A bug or an I/O failure on our side.
+    pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+}
+
+/// The error envelope of every failed request.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ErrorResponse")]
+pub struct ApiError {
+    /// Stable machine-readable code: UNAUTHORIZED, NOT_FOUND, BAD_REQUEST, VALIDATION_ERROR, PAYLOAD_TOO_LARGE, NOT_READY or INTERNAL_ERROR.
+    pub code: String,
+    /// Human-readable message.
+    pub error: String,
+    /// Field errors, for VALIDATION_ERROR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<types::ValidationError>>,
+    /// Always false.
+    pub success: bool,
+    #[serde(skip)]
+    status: ErrorStatusCode,
+}
+
+impl ApiError {
+    /// An error with an explicit status and code.
+    pub fn new(status: ErrorStatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_string(), error: message.into(), errors: None, success: false, status }
+    }
+    /// 400 BAD_REQUEST.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::BAD_REQUEST, codes::BAD_REQUEST, message)
+    }
+    /// 401 UNAUTHORIZED with the Go original's message.
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorStatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, "Invalid or missing API key")
+    }
+    /// 403 FORBIDDEN.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    }
+    /// 404 NOT_FOUND.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::NOT_FOUND, codes::NOT_FOUND, message)
+    }
+    /// 400 VALIDATION_ERROR carrying the field errors.
+    pub fn validation(message: impl Into<String>, errors: Vec<types::ValidationError>) -> Self {
+        let mut e = Self::new(ErrorStatusCode::BAD_REQUEST, codes::VALIDATION_ERROR, message);
+        e.errors = Some(errors);
+        e
+    }
+    /// 503 NOT_READY.
+    pub fn not_ready(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, message)
+    }
+    /// 500 INTERNAL_ERROR; log the detail before calling this and pass a short message.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, message)
+    }
+    /// The HTTP status.
+    pub fn status(&self) -> ErrorStatusCode {
+        self.status
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.error, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl HttpResponseError for ApiError {
+    fn status_code(&self) -> ErrorStatusCode {
+        self.status
+    }
+}
+
+/// dropshot's own errors (extractors, body limits) take the same envelope.
+impl From<HttpError> for ApiError {
+    fn from(e: HttpError) -> Self {
+        let status = e.status_code;
+        let message = e.external_message;
+        let code = match status.as_u16() {
+            400 if message.contains("exceeded maximum size") => {
+                return Self::new(ErrorStatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, message);
+            }
+            400 => codes::BAD_REQUEST,
+            401 => codes::UNAUTHORIZED,
+            403 => codes::FORBIDDEN,
+            404 => codes::NOT_FOUND,
+            405 => codes::METHOD_NOT_ALLOWED,
+            413 => codes::PAYLOAD_TOO_LARGE,
+            503 => codes::NOT_READY,
+            s if s >= 500 => codes::INTERNAL_ERROR,
+            _ => codes::BAD_REQUEST,
+        };
+        Self::new(status, code, message)
+    }
+}
