@@ -1,0 +1,11 @@
+//! mcpproxy: one MCP endpoint in front of many upstream MCP servers.
+//!
+//! Data flows one way — `cli` → `api` → `app` → (`upstream`, …) → `events`, `config` — and
+//! events come back through the one bus in [`events`]. Each module's `mod.rs` is its public
+//! face; siblings use only what it re-exports.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+pub mod config;
+pub mod events;
+pub mod upstream;

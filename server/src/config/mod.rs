@@ -1,0 +1,301 @@
+//! Configuration: the `mcp_config.json` format, its defaults, validation, masking and
+//! resolution. A leaf module: it knows nothing of servers at run time.
+//!
+//! Two stages, as in ripgrep's flags: [`Config`] mirrors the file field for field (serde
+//! with the Go original's defaults), keeping every key it does not know in `extra` so a
+//! user's file never loses data; [`Resolved`] is what the process runs with (absolute data
+//! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
+//! `env.rs` reads environment variables.
+
+mod duration;
+mod env;
+mod load;
+mod mask;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use duration::{format_go_duration, parse_go_duration};
+pub use env::EnvOverrides;
+pub use load::{ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved, default_config_path, resolve};
+#[allow(unused_imports)]
+pub(crate) use load::{current_uid, write_atomic};
+pub use mask::{mask_config, mask_secret, restore_masked};
+pub use validate::{Problem, validate};
+
+/// The default TCP listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_string()
+}
+fn yes() -> bool {
+    true
+}
+fn default_top_k() -> i64 {
+    5
+}
+fn default_tools_limit() -> i64 {
+    15
+}
+fn default_tool_response_limit() -> i64 {
+    20_000
+}
+fn default_call_tool_timeout() -> String {
+    "2m".to_string()
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// TCP listen address (`127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Data directory; empty means `~/.mcpproxy`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub data_dir: String,
+    /// The REST API key; generated and saved when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Serve the API on a unix socket too.
+    #[serde(default = "yes")]
+    pub enable_socket: bool,
+    /// Socket override, `unix:///abs/path.sock` (the Go original's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tray_endpoint: Option<String>,
+    /// Upstream servers.
+    #[serde(rename = "mcpServers", default)]
+    pub servers: Vec<ServerConfig>,
+    /// Kept for compatibility (validated 1..=100).
+    #[serde(default = "default_top_k")]
+    pub top_k: i64,
+    /// Default number of tools `retrieve_tools` returns (1..=1000).
+    #[serde(default = "default_tools_limit")]
+    pub tools_limit: i64,
+    /// Tool responses longer than this many characters are truncated and cached; 0 = never.
+    #[serde(default = "default_tool_response_limit")]
+    pub tool_response_limit: i64,
+    /// Timeout of an upstream tool call, Go duration syntax (`"2m"`, `"30s"`).
+    #[serde(default = "default_call_tool_timeout")]
+    pub call_tool_timeout: String,
+    /// Environment given to stdio servers.
+    #[serde(default)]
+    pub environment: EnvironmentConfig,
+    /// Logging settings.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// Docker isolation of stdio servers.
+    #[serde(default)]
+    pub docker_isolation: DockerIsolationConfig,
+    /// Only `list` operations for agents.
+    #[serde(default)]
+    pub read_only_mode: bool,
+    /// Hide the management tools from agents.
+    #[serde(default)]
+    pub disable_management: bool,
+    /// Agents may add servers (they start quarantined).
+    #[serde(default = "yes")]
+    pub allow_server_add: bool,
+    /// Agents may remove servers.
+    #[serde(default = "yes")]
+    pub allow_server_remove: bool,
+    /// Keys this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+    }
+}
+
+/// One upstream server (`mcpServers[]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// Unique name; tools are addressed as `name:tool`.
+    #[serde(default)]
+    pub name: String,
+    /// URL for http, streamable-http and sse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// stdio, http, sse, streamable-http or auto (empty = auto).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Command for stdio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Arguments for stdio.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Environment for stdio (values may hold `${env:X}` / `${keyring:x}` references).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// HTTP headers for http and sse.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Working directory for stdio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Absent means false, as in the Go original.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Quarantined servers are never connected.
+    #[serde(default)]
+    pub quarantined: bool,
+    /// When the server was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    /// When the server was last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// Per-server Docker isolation overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Value>,
+    /// OAuth settings; present means the server expects OAuth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<Value>,
+    /// Keys this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The transport a server uses, resolved from `protocol`, `command` and `url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A child process speaking MCP on stdin/stdout.
+    Stdio,
+    /// Streamable HTTP (`http` and `streamable-http`).
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport.
+    Sse,
+    /// `auto` with a URL: streamable HTTP, falling back to SSE.
+    HttpAuto,
+}
+
+/// The protocol values the file accepts.
+pub const PROTOCOLS: [&str; 5] = ["stdio", "http", "sse", "streamable-http", "auto"];
+
+impl ServerConfig {
+    /// The protocol as written, or `auto`.
+    pub fn protocol_name(&self) -> &str {
+        match self.protocol.as_deref() {
+            None | Some("") => "auto",
+            Some(p) => p,
+        }
+    }
+
+    /// The transport to use.
+    pub fn transport(&self) -> Transport {
+        match self.protocol_name() {
+            "stdio" => Transport::Stdio,
+            "http" | "streamable-http" => Transport::StreamableHttp,
+            "sse" => Transport::Sse,
+            _ if self.command.as_deref().is_some_and(|c| !c.is_empty()) => Transport::Stdio,
+            _ if self.url.as_deref().is_some_and(|u| !u.is_empty()) => Transport::HttpAuto,
+            _ => Transport::Stdio,
+        }
+    }
+
+    /// Whether the proxy should hold a connection to this server.
+    pub fn should_connect(&self) -> bool {
+        self.enabled && !self.quarantined
+    }
+
+    /// Whether two configurations need different connections (command, args, env, url,
+    /// headers, protocol or working dir changed); admin flags and timestamps do not count.
+    pub fn connection_differs(&self, other: &ServerConfig) -> bool {
+        self.url != other.url
+            || self.protocol_name() != other.protocol_name()
+            || self.command != other.command
+            || self.args != other.args
+            || self.env != other.env
+            || self.headers != other.headers
+            || self.working_dir != other.working_dir
+            || self.isolation != other.isolation
+            || self.oauth != other.oauth
+    }
+}
+
+/// Environment of stdio servers: safe inherited variables + allow-list + custom variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentConfig {
+    /// Inherit the allow-listed variables of the proxy's own environment.
+    #[serde(default = "yes")]
+    pub inherit_system_safe: bool,
+    /// Names (or `PREFIX_*` patterns) that may be inherited.
+    #[serde(default = "default_allowed_system_vars")]
+    pub allowed_system_vars: Vec<String>,
+    /// Extra variables for every server.
+    #[serde(default)]
+    pub custom_vars: BTreeMap<String, String>,
+    /// Add common tool directories to a minimal PATH.
+    #[serde(default)]
+    pub enhance_path: bool,
+    /// Keys this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_allowed_system_vars() -> Vec<String> {
+    ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "LANG", "USER", "USERNAME", "XDG_*", "LC_*"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Default for EnvironmentConfig {
+    fn default() -> Self {
+        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+    }
+}
+
+impl EnvironmentConfig {
+    /// Whether `name` may be inherited from the proxy's environment.
+    pub fn allows(&self, name: &str) -> bool {
+        self.inherit_system_safe
+            && self.allowed_system_vars.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => pattern == name,
+            })
+    }
+}
+
+fn default_log_level() -> String {
+    "info".to_string()
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggingConfig {
+    /// trace, debug, info, warn or error.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// Directory of per-server logs; default `<data_dir>/logs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir: Option<String>,
+    /// Keys this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+    }
+}
+
+/// Docker isolation of stdio servers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DockerIsolationConfig {
+    /// Run stdio servers inside `docker run`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Keys this version does not know (images, limits, …), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

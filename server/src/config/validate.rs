@@ -1,0 +1,161 @@
+//! Validation of a whole configuration: every problem at once, with the field it concerns,
+//! following the Go original's rules and messages (plus a few it lacked, marked below).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::{Config, PROTOCOLS, Transport, parse_go_duration};
+
+/// One problem: the JSON path of the field and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// e.g. `mcpServers[0].name`.
+    pub field: String,
+    /// e.g. `server name is required`.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Every problem of `config`; empty when it is valid.
+pub fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !listen_is_valid(&config.listen) {
+        problems.push(Problem::new("listen", format!("invalid listen address: {:?} (expected host:port)", config.listen)));
+    }
+    if !(1..=100).contains(&config.top_k) {
+        problems.push(Problem::new("top_k", "must be between 1 and 100"));
+    }
+    if !(1..=1000).contains(&config.tools_limit) {
+        problems.push(Problem::new("tools_limit", "must be between 1 and 1000"));
+    }
+    if config.tool_response_limit < 0 {
+        problems.push(Problem::new("tool_response_limit", "cannot be negative"));
+    }
+    match parse_go_duration(&config.call_tool_timeout) {
+        Some(d) if !d.is_zero() => {}
+        _ => problems.push(Problem::new("call_tool_timeout", "must be a positive duration")),
+    }
+    if !config.data_dir.is_empty() && !Path::new(&config.data_dir).is_dir() {
+        problems.push(Problem::new("data_dir", format!("directory does not exist: {}", config.data_dir)));
+    }
+    if !["trace", "debug", "info", "warn", "error"].contains(&config.logging.level.as_str()) {
+        problems.push(Problem::new(
+            "logging.level",
+            format!("invalid log level: {} (must be trace, debug, info, warn, or error)", config.logging.level),
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, server) in config.servers.iter().enumerate() {
+        let field = |name: &str| format!("mcpServers[{i}].{name}");
+        if server.name.trim().is_empty() {
+            problems.push(Problem::new(field("name"), "server name is required"));
+        } else if !names.insert(server.name.as_str()) {
+            problems.push(Problem::new(field("name"), format!("duplicate server name: {}", server.name)));
+        } else if server.name.contains([':', '/']) {
+            // Not in the Go original: `:` would break `server:tool` routing and `/` the REST paths.
+            problems.push(Problem::new(field("name"), "server name must not contain ':' or '/'"));
+        }
+        let protocol = server.protocol_name();
+        if !PROTOCOLS.contains(&protocol) {
+            problems.push(Problem::new(
+                field("protocol"),
+                format!("invalid protocol: {protocol} (must be stdio, http, sse, streamable-http, or auto)"),
+            ));
+            continue;
+        }
+        let has_command = server.command.as_deref().is_some_and(|c| !c.trim().is_empty());
+        let has_url = server.url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        match server.transport() {
+            Transport::Stdio if !has_command => {
+                problems.push(Problem::new(field("command"), "command is required for stdio protocol"))
+            }
+            Transport::StreamableHttp | Transport::Sse if !has_url => {
+                problems.push(Problem::new(field("url"), format!("url is required for {protocol} protocol")))
+            }
+            _ => {}
+        }
+        if has_url {
+            let url = server.url.as_deref().unwrap_or_default();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(Problem::new(field("url"), format!("url must start with http:// or https://: {url}")));
+            }
+        }
+        if let Some(dir) = server.working_dir.as_deref().filter(|d| !d.is_empty()) {
+            if !Path::new(dir).is_dir() {
+                problems.push(Problem::new(field("working_dir"), format!("directory does not exist: {dir}")));
+            }
+        }
+    }
+    problems
+}
+
+fn listen_is_valid(listen: &str) -> bool {
+    let Some((host, port)) = listen.rsplit_once(':') else { return false };
+    let host_ok = host.is_empty()
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::Ipv6Addr>().is_ok()
+        || (host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && !host.is_empty());
+    host_ok && port.parse::<u16>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    fn server(json: serde_json::Value) -> ServerConfig {
+        serde_json::from_value(json).expect("server config")
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(validate(&Config::default()), vec![]);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_field() {
+        let mut config = Config { top_k: 0, tools_limit: 5000, tool_response_limit: -1, ..Config::default() };
+        config.call_tool_timeout = "soon".into();
+        config.listen = "nonsense".into();
+        config.servers = vec![
+            server(serde_json::json!({"name": "", "command": "x"})),
+            server(serde_json::json!({"name": "a", "protocol": "carrier-pigeon"})),
+            server(serde_json::json!({"name": "a", "protocol": "stdio"})),
+            server(serde_json::json!({"name": "b", "protocol": "http"})),
+            server(serde_json::json!({"name": "c:d", "command": "x", "working_dir": "/does/not/exist"})),
+        ];
+        let fields: Vec<String> = validate(&config).into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "listen",
+                "top_k",
+                "tools_limit",
+                "tool_response_limit",
+                "call_tool_timeout",
+                "mcpServers[0].name",
+                "mcpServers[1].protocol",
+                "mcpServers[2].name",
+                "mcpServers[2].command",
+                "mcpServers[3].url",
+                "mcpServers[4].name",
+                "mcpServers[4].working_dir",
+            ]
+        );
+    }
+
+    #[test]
+    fn listen_forms() {
+        for ok in ["127.0.0.1:8080", ":8080", "localhost:1", "[::1]:8080", "0.0.0.0:0"] {
+            assert!(listen_is_valid(ok), "{ok}");
+        }
+        for bad in ["", "8080", "127.0.0.1:", "127.0.0.1:99999", "a b:1"] {
+            assert!(!listen_is_valid(bad), "{bad}");
+        }
+    }
+}
