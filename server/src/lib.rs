@@ -6,6 +6,10 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod api;
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod events;
+pub mod index;
 pub mod upstream;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `mcpproxy` binary.
+
+fn main() {
+    std::process::exit(mcpproxy::cli::run());
+}

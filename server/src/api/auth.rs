@@ -1,0 +1,105 @@
+//! Who may call what: the API key (header first, then `?apikey=`), compared in constant
+//! time, or the per-process internal secret the front door attaches once it has
+//! authenticated a request (or trusted it because it came over the owner's unix socket).
+
+use dropshot::RequestInfo;
+use mcpproxy_api::{ApiError, Security};
+
+use super::ServerCtx;
+
+/// Header the front door sets on requests it has authenticated.
+pub const INTERNAL_HEADER: &str = "x-mcpproxy-internal";
+
+/// Constant-time equality of two keys (the length is not secret).
+pub fn keys_match(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The API key a request presents: `X-API-Key` if present (even if wrong), else `?apikey=`.
+pub fn presented_key<'a>(headers: &'a http::HeaderMap, query: Option<&'a str>) -> Option<std::borrow::Cow<'a, str>> {
+    if let Some(value) = headers.get("x-api-key") {
+        return Some(std::borrow::Cow::Borrowed(value.to_str().unwrap_or("")));
+    }
+    query.and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == "apikey").then(|| percent_decode(v))
+        })
+    })
+}
+
+fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i) {
+            Some(b'%') => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            Some(b) => {
+                out.push(*b);
+                i += 1;
+            }
+            None => break,
+        }
+    }
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The decision for one request.
+pub fn authorize(ctx: &ServerCtx, request: &RequestInfo, security: Security) -> Result<(), ApiError> {
+    if security == Security::None {
+        return Ok(());
+    }
+    let headers = request.headers();
+    if let Some(secret) = headers.get(INTERNAL_HEADER).and_then(|v| v.to_str().ok()) {
+        if keys_match(secret, &ctx.internal_secret) {
+            return Ok(());
+        }
+    }
+    match presented_key(headers, request.uri().query()) {
+        Some(key) if keys_match(&key, &ctx.app.resolved().api_key) => Ok(()),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_wins_over_query_even_when_wrong() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("wrong"));
+        assert_eq!(presented_key(&headers, Some("apikey=right")).as_deref(), Some("wrong"));
+        assert_eq!(presented_key(&http::HeaderMap::new(), Some("a=1&apikey=k%20y")).as_deref(), Some("k y"));
+        assert_eq!(presented_key(&http::HeaderMap::new(), Some("a=1")), None);
+    }
+
+    #[test]
+    fn keys_compare_exactly() {
+        assert!(keys_match("abc", "abc"));
+        assert!(!keys_match("abc", "abd"));
+        assert!(!keys_match("ab", "abc"));
+        assert!(!keys_match("", "abc"));
+    }
+}

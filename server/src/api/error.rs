@@ -1,0 +1,32 @@
+//! The one place where domain errors become HTTP statuses and error codes.
+
+use mcpproxy_api::{ApiError, types};
+
+use crate::app::AppError;
+use crate::config::ConfigError;
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::ServerNotFound(name) => ApiError::not_found(format!("Server not found: {name}")),
+            AppError::Invalid(problems) => {
+                let summary = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let errors = problems
+                    .into_iter()
+                    .map(|p| types::ValidationError { field: p.field, message: p.message })
+                    .collect();
+                ApiError::validation(format!("configuration validation failed: {summary}"), errors)
+            }
+            AppError::Malformed(message) => ApiError::validation(
+                format!("invalid configuration document: {message}"),
+                vec![types::ValidationError { field: "(document)".into(), message }],
+            ),
+            AppError::Config(ConfigError::Invalid(problems)) => AppError::Invalid(problems).into(),
+            AppError::Config(other) => ApiError::internal(format!("configuration storage failed: {other}")),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `/events`: the live event stream as Server-Sent Events (and `HEAD`), and `/events/ws`,
+//! the same events as WebSocket JSON messages.
+//!
+//! Every client gets every event (a broadcast subscription each). A client that stops
+//! reading fills its bounded buffer and is then dropped; it never slows the bus or the other
+//! clients. Streams end when the server shuts down.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dropshot::{ApiDescription, RequestContext, WebsocketChannelResult, WebsocketConnection, channel, endpoint};
+use futures::SinkExt;
+use http::Response;
+use http_body_util::StreamBody;
+use hyper::body::Frame;
+use mcpproxy_api::{ApiError, Security};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{ServerCtx, auth, convert};
+use crate::app::App;
+use crate::events::Event;
+
+/// Interval of `ping` events.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Frames buffered per client before a non-reading client is dropped.
+const CLIENT_BUFFER: usize = 256;
+
+/// Register the unpublished event endpoints.
+pub fn register(api: &mut ApiDescription<ServerCtx>) -> Result<(), dropshot::ApiDescriptionRegisterError> {
+    api.register(events_get)?;
+    api.register(events_head)?;
+    api.register(events_ws)?;
+    Ok(())
+}
+
+fn sse_headers() -> http::response::Builder {
+    Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, "text/event-stream")
+        .header(http::header::CACHE_CONTROL, "no-cache")
+        .header(http::header::CONNECTION, "keep-alive")
+        .header("x-accel-buffering", "no")
+}
+
+/// One SSE frame.
+fn frame(kind: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+fn status_payload(app: &App) -> serde_json::Value {
+    serde_json::to_value(convert::status(app, super::VERSION).data).unwrap_or_default()
+}
+
+fn event_json(event: &Event) -> serde_json::Value {
+    serde_json::json!({ "payload": event.payload, "timestamp": event.timestamp })
+}
+
+/// Feed one client: the initial status, then bus events and pings, until the client goes
+/// away, falls behind, or the server stops.
+async fn pump(app: Arc<App>, shutdown: CancellationToken, mut bus: broadcast::Receiver<Arc<Event>>, out: mpsc::Sender<Bytes>) {
+    let send = |bytes: Bytes| out.try_send(bytes).is_ok();
+    if !send(Bytes::from_static(b": SSE connection established\nretry: 5000\n\n"))
+        || !send(frame("status", &status_payload(&app)))
+    {
+        return;
+    }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        let bytes = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = out.closed() => return,
+            _ = ping.tick() => frame("ping", &serde_json::json!({"timestamp": chrono::Utc::now().timestamp()})),
+            received = bus.recv() => match received {
+                Ok(event) => frame(event.kind, &event_json(&event)),
+                // Fell behind the bus: drop this client rather than skip events silently.
+                Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        if !send(bytes) {
+            return; // buffer full (client not reading) or client gone
+        }
+    }
+}
+
+#[endpoint { method = GET, path = "/events", unpublished = true }]
+async fn events_get(rqctx: RequestContext<ServerCtx>) -> Result<Response<dropshot::Body>, ApiError> {
+    auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
+    let ctx = rqctx.context();
+    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+    tokio::spawn(pump(ctx.app.clone(), ctx.shutdown.clone(), ctx.app.bus().subscribe(), tx));
+    let frames = futures::StreamExt::map(ReceiverStream::new(rx), |b| Ok::<_, Infallible>(Frame::data(b)));
+    sse_headers()
+        .body(dropshot::Body::wrap(StreamBody::new(frames)))
+        .map_err(|e| ApiError::internal(format!("cannot build response: {e}")))
+}
+
+#[endpoint { method = HEAD, path = "/events", unpublished = true }]
+async fn events_head(rqctx: RequestContext<ServerCtx>) -> Result<Response<dropshot::Body>, ApiError> {
+    auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
+    sse_headers().body(dropshot::Body::empty()).map_err(|e| ApiError::internal(format!("cannot build response: {e}")))
+}
+
+#[channel { protocol = WEBSOCKETS, path = "/events/ws", unpublished = true }]
+async fn events_ws(rqctx: RequestContext<ServerCtx>, upgraded: WebsocketConnection) -> WebsocketChannelResult {
+    use tokio_tungstenite::tungstenite::Message;
+    auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey).map_err(|e| e.to_string())?;
+    let ctx = rqctx.context();
+    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        upgraded.into_inner(),
+        tokio_tungstenite::tungstenite::protocol::Role::Server,
+        None,
+    )
+    .await;
+    let message = |kind: &str, data: serde_json::Value| {
+        Message::text(serde_json::json!({ "type": kind, "data": data }).to_string())
+    };
+    let mut bus = ctx.app.bus().subscribe();
+    ws.send(message("status", status_payload(&ctx.app))).await?;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        let next = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            _ = ping.tick() => message("ping", serde_json::json!({"timestamp": chrono::Utc::now().timestamp()})),
+            incoming = futures::StreamExt::next(&mut ws) => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => continue,
+            },
+            received = bus.recv() => match received {
+                Ok(event) => message(event.kind, event_json(&event)),
+                Err(_) => break,
+            },
+        };
+        tokio::time::timeout(Duration::from_secs(10), ws.send(next)).await.map_err(|_| "client too slow")??;
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The REST API: the dropshot implementation of the generated `ProxyApi` trait, the event
+//! stream, Swagger UI, and the hyper front door that serves all of it on the TCP port and
+//! the unix socket.
+//!
+//! Handlers are thin: take the input, make one call into `app`, convert the result with
+//! `convert`. Authorization happens before them — in the front door, and again in the
+//! generated endpoint bodies through [`ProxyBackend::authorize`].
+
+mod auth;
+mod convert;
+mod error;
+mod events;
+pub mod front;
+mod swagger;
+
+use std::sync::Arc;
+
+use dropshot::RequestContext;
+use mcpproxy_api::{ApiError, ProxyApi, ProxyBackend, Security, params, types};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+
+pub use convert::{display_listen, web_ui_url};
+
+/// Everything a request handler can reach.
+pub struct ServerCtx {
+    /// The application core.
+    pub app: Arc<App>,
+    /// Per-process secret the front door attaches to requests it has authenticated.
+    pub internal_secret: String,
+    /// Cancelled at shutdown; ends open event streams.
+    pub shutdown: CancellationToken,
+}
+
+/// The type that ties the generated trait to [`ServerCtx`].
+pub enum ApiImpl {}
+
+impl ProxyApi for ApiImpl {
+    type Context = ServerCtx;
+}
+
+/// The full dropshot API: the generated operations plus the unpublished endpoints.
+pub fn api_description() -> Result<dropshot::ApiDescription<ServerCtx>, String> {
+    let mut api = mcpproxy_api::proxy_api_mod::api_description::<ApiImpl>().map_err(|e| e.to_string())?;
+    events::register(&mut api).map_err(|e| e.to_string())?;
+    swagger::register(&mut api).map_err(|e| e.to_string())?;
+    Ok(api)
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+impl ProxyBackend for ServerCtx {
+    fn authorize(rqctx: &RequestContext<Self>, security: Security) -> Result<(), ApiError> {
+        auth::authorize(rqctx.context(), &rqctx.request, security)
+    }
+
+    async fn health_live(_: &RequestContext<Self>) -> Result<types::HealthzResponse, ApiError> {
+        Ok(types::HealthzResponse { status: "ok".into() })
+    }
+
+    async fn health_ready(rqctx: &RequestContext<Self>) -> Result<types::ReadyzResponse, ApiError> {
+        match rqctx.context().app.is_ready() {
+            true => Ok(types::ReadyzResponse { ready: true }),
+            false => Err(ApiError::not_ready("not ready")),
+        }
+    }
+
+    async fn status_get(rqctx: &RequestContext<Self>) -> Result<types::StatusResponse, ApiError> {
+        Ok(convert::status(&rqctx.context().app, VERSION))
+    }
+
+    async fn info_get(rqctx: &RequestContext<Self>) -> Result<types::InfoResponse, ApiError> {
+        Ok(convert::info(&rqctx.context().app, VERSION))
+    }
+
+    async fn server_list(rqctx: &RequestContext<Self>) -> Result<types::ServerListResponse, ApiError> {
+        Ok(convert::server_list(&rqctx.context().app))
+    }
+
+    async fn servers_bulk(
+        rqctx: &RequestContext<Self>,
+        path: params::ServersBulkPath,
+    ) -> Result<types::BulkOperationResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let outcome = match path.name {
+            types::BulkAction::EnableAll => app.set_all_enabled(true).await?,
+            types::BulkAction::DisableAll => app.set_all_enabled(false).await?,
+        };
+        Ok(convert::bulk(outcome))
+    }
+
+    async fn server_enable(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerEnablePath,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.set_enabled(&path.name, true).await?;
+        Ok(convert::action(path.name, "enable"))
+    }
+
+    async fn server_disable(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerDisablePath,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.set_enabled(&path.name, false).await?;
+        Ok(convert::action(path.name, "disable"))
+    }
+
+    async fn server_quarantine(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerQuarantinePath,
+        body: types::QuarantineRequest,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.set_quarantined(&path.name, body.quarantined).await?;
+        Ok(convert::action(path.name, if body.quarantined { "quarantine" } else { "unquarantine" }))
+    }
+
+    async fn server_unquarantine(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerUnquarantinePath,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.set_quarantined(&path.name, false).await?;
+        Ok(convert::action(path.name, "unquarantine"))
+    }
+
+    async fn config_get(rqctx: &RequestContext<Self>) -> Result<types::ConfigResponse, ApiError> {
+        convert::config_view(&rqctx.context().app)
+    }
+
+    async fn config_validate(
+        rqctx: &RequestContext<Self>,
+        body: types::ConfigDocument,
+    ) -> Result<types::ValidateConfigResponse, ApiError> {
+        let problems = rqctx.context().app.validate_document(body.0);
+        Ok(convert::validation(problems))
+    }
+
+    async fn config_apply(
+        rqctx: &RequestContext<Self>,
+        body: types::ConfigDocument,
+    ) -> Result<types::ConfigApplyResponse, ApiError> {
+        let outcome = rqctx.context().app.apply_document(body.0).await?;
+        Ok(convert::apply(outcome))
+    }
+}

@@ -1,0 +1,97 @@
+//! `config/validate` and `config/apply`: validation, change detection and hot apply.
+
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::config::{Config, Problem, restore_masked, validate};
+use crate::events::kinds;
+
+/// Fields whose change takes effect only after a restart, with the reason given.
+const RESTART_FIELDS: [(&str, &str); 4] = [
+    ("listen", "Listen address changed - requires HTTP server restart"),
+    ("data_dir", "Data directory changed - requires database restart"),
+    ("api_key", "API key changed - requires restart"),
+    ("enable_socket", "Socket setting changed - requires restart"),
+];
+
+/// What `config/apply` did.
+#[derive(Debug, Clone)]
+pub struct ApplyOutcome {
+    /// The running proxy uses the new configuration now.
+    pub applied_immediately: bool,
+    /// Some change needs a restart (the file is saved anyway).
+    pub requires_restart: bool,
+    /// Why, or "No configuration changes detected".
+    pub restart_reason: Option<String>,
+    /// Top-level keys that changed, in file order.
+    pub changed_fields: Vec<String>,
+}
+
+/// Top-level keys whose values differ between two configurations.
+pub fn changed_fields(old: &Config, new: &Config) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Vec::new();
+    };
+    let mut fields: Vec<String> = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+    fields.extend(old.keys().filter(|k| !new.contains_key(*k)).cloned());
+    fields
+}
+
+impl App {
+    /// Parse a configuration document; serde's message names the offending field.
+    pub fn parse_document(&self, document: serde_json::Map<String, serde_json::Value>) -> Result<Config, AppError> {
+        serde_json::from_value(serde_json::Value::Object(document)).map_err(|e| AppError::Malformed(e.to_string()))
+    }
+
+    /// Every problem of a configuration document, nothing applied.
+    pub fn validate_document(&self, document: serde_json::Map<String, serde_json::Value>) -> Vec<Problem> {
+        match self.parse_document(document) {
+            Ok(config) => validate(&config),
+            Err(e) => vec![Problem { field: "(document)".into(), message: e.to_string() }],
+        }
+    }
+
+    /// Validate, save atomically and apply a whole configuration document. Masked secrets
+    /// coming back from `GET /config` are restored, and an absent API key keeps the current
+    /// one, so a round trip never loses a secret.
+    pub async fn apply_document(
+        &self,
+        document: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ApplyOutcome, AppError> {
+        let mut incoming = self.parse_document(document)?;
+        let problems = validate(&incoming);
+        if !problems.is_empty() {
+            return Err(AppError::Invalid(problems));
+        }
+        let current = self.config();
+        restore_masked(&mut incoming, &current);
+        let fields = changed_fields(&current, &incoming);
+        if fields.is_empty() {
+            return Ok(ApplyOutcome {
+                applied_immediately: false,
+                requires_restart: false,
+                restart_reason: Some("No configuration changes detected".into()),
+                changed_fields: Vec::new(),
+            });
+        }
+        self.update_config(|config| {
+            *config = incoming;
+            Ok(())
+        })
+        .await?;
+        let restart_reason =
+            RESTART_FIELDS.iter().find(|(field, _)| fields.iter().any(|f| f == field)).map(|(_, why)| why.to_string());
+        self.bus.publish(kinds::CONFIG_RELOADED, json!({"path": self.config_path(), "changed_fields": fields}));
+        if fields.iter().any(|f| f == "mcpServers") {
+            self.bus.publish(kinds::SERVERS_CHANGED, json!({"reason": "config hot-reload", "changed_fields": fields}));
+        }
+        Ok(ApplyOutcome {
+            applied_immediately: restart_reason.is_none(),
+            requires_restart: restart_reason.is_some(),
+            restart_reason,
+            changed_fields: fields,
+        })
+    }
+}

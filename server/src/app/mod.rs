@@ -1,0 +1,126 @@
+//! The application core: owns the running configuration and carries out every management
+//! action (enable, disable, quarantine, bulk operations, config validate/apply), persisting
+//! each change atomically before it takes effect and announcing it on the event bus.
+//!
+//! `api` calls into this module and never touches the config file itself; this module hands
+//! the desired server set to `upstream` and never reaches into its internals.
+
+mod apply;
+mod servers;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
+use crate::events::{EventBus, kinds};
+
+pub use apply::{ApplyOutcome, changed_fields};
+pub use servers::{BulkOutcome, ServerView, StatusCounts};
+
+/// Why a management action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// No server by that name.
+    #[error("server not found: {0}")]
+    ServerNotFound(String),
+    /// The resulting configuration would be invalid.
+    #[error("configuration is invalid")]
+    Invalid(Vec<Problem>),
+    /// The document is not a configuration at all.
+    #[error("invalid configuration document: {0}")]
+    Malformed(String),
+    /// Reading or writing the configuration failed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The running proxy's state.
+pub struct App {
+    bus: EventBus,
+    store: ConfigStore,
+    config: RwLock<Arc<Config>>,
+    resolved: Resolved,
+    started: Instant,
+    ready: AtomicBool,
+    /// Serializes read-modify-write cycles of the configuration.
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// The core over a loaded configuration.
+    pub fn new(bus: EventBus, store: ConfigStore, config: Config, resolved: Resolved) -> Self {
+        Self {
+            bus,
+            store,
+            config: RwLock::new(Arc::new(config)),
+            resolved,
+            started: Instant::now(),
+            ready: AtomicBool::new(false),
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The running configuration (a cheap snapshot).
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Runtime values (listen address, data dir, socket, API key).
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
+    }
+
+    /// The configuration file's path.
+    pub fn config_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Whether config is loaded and every listener is up (and we are not stopping).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Mark the proxy ready (listeners up) or not (shutting down).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Change the configuration with `edit`, validate the result, save it atomically, then
+    /// make it the running configuration. Nothing changes when `edit` or validation fails.
+    pub(crate) async fn update_config<T>(
+        &self,
+        edit: impl FnOnce(&mut Config) -> Result<T, AppError>,
+    ) -> Result<(T, Arc<Config>, Arc<Config>), AppError> {
+        let _guard = self.writer.lock().await;
+        let old = self.config();
+        let mut new = (*old).clone();
+        let out = edit(&mut new)?;
+        let problems = crate::config::validate(&new);
+        if !problems.is_empty() {
+            return Err(AppError::Invalid(problems));
+        }
+        self.store.save(&new)?;
+        let new = Arc::new(new);
+        match self.config.write() {
+            Ok(mut guard) => *guard = new.clone(),
+            Err(poisoned) => *poisoned.into_inner() = new.clone(),
+        }
+        self.bus.publish(kinds::CONFIG_SAVED, serde_json::json!({ "path": self.store.path() }));
+        Ok((out, old, new))
+    }
+}

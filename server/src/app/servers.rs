@@ -1,0 +1,141 @@
+//! Server views and the per-server management actions (enable, disable, quarantine, bulk).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::config::ServerConfig;
+use crate::events::kinds;
+use crate::upstream::{ConnectionState, Health, HealthInput, health};
+
+/// A configured server with its live state and health.
+#[derive(Debug, Clone)]
+pub struct ServerView {
+    /// The configuration entry.
+    pub config: ServerConfig,
+    /// Connection state.
+    pub state: ConnectionState,
+    /// Last connection error.
+    pub last_error: Option<String>,
+    /// Tools discovered.
+    pub tool_count: usize,
+    /// Reconnect attempts since the last ready.
+    pub reconnect_count: u32,
+    /// Unified health.
+    pub health: Health,
+}
+
+/// Counters for `/status` and the servers list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatusCounts {
+    /// Configured servers.
+    pub total: usize,
+    /// Servers in state ready.
+    pub connected: usize,
+    /// Servers connecting or discovering.
+    pub connecting: usize,
+    /// Quarantined servers.
+    pub quarantined: usize,
+    /// Tools over all ready servers.
+    pub tools: usize,
+}
+
+/// Result of a bulk operation.
+#[derive(Debug, Clone, Default)]
+pub struct BulkOutcome {
+    /// Servers the operation applied to.
+    pub total: usize,
+    /// Those that succeeded.
+    pub successful: usize,
+    /// Error per failed server.
+    pub errors: Vec<(String, String)>,
+}
+
+impl App {
+    /// Every configured server with its live state, in configuration order.
+    pub fn servers(&self) -> Vec<ServerView> {
+        self.config().servers.iter().map(|s| self.view(s)).collect()
+    }
+
+    fn view(&self, config: &ServerConfig) -> ServerView {
+        let (state, last_error, tool_count, reconnect_count) = (ConnectionState::Disconnected, None, 0, 0);
+        let health = health(HealthInput {
+            enabled: config.enabled,
+            quarantined: config.quarantined,
+            state,
+            last_error: None,
+            tool_count,
+        });
+        ServerView { config: config.clone(), state, last_error, tool_count, reconnect_count, health }
+    }
+
+    /// Counters over all servers.
+    pub fn counts(&self) -> StatusCounts {
+        let servers = self.servers();
+        StatusCounts {
+            total: servers.len(),
+            connected: servers.iter().filter(|s| s.state == ConnectionState::Ready).count(),
+            connecting: servers.iter().filter(|s| s.state.is_connecting()).count(),
+            quarantined: servers.iter().filter(|s| s.config.quarantined).count(),
+            tools: servers.iter().map(|s| s.tool_count).sum(),
+        }
+    }
+
+    /// Set `enabled` on one server and persist it.
+    pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), AppError> {
+        self.edit_server(name, |s| s.enabled = enabled).await?;
+        self.bus.publish(kinds::SERVERS_CHANGED, json!({"reason": "enable_toggle", "server": name, "enabled": enabled}));
+        Ok(())
+    }
+
+    /// Set `quarantined` on one server and persist it.
+    pub async fn set_quarantined(&self, name: &str, quarantined: bool) -> Result<(), AppError> {
+        self.edit_server(name, |s| s.quarantined = quarantined).await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "quarantine_toggle", "server": name, "quarantined": quarantined}),
+        );
+        Ok(())
+    }
+
+    async fn edit_server(&self, name: &str, edit: impl FnOnce(&mut ServerConfig)) -> Result<(), AppError> {
+        let now = now();
+        self.update_config(|config| {
+            let server = config
+                .servers
+                .iter_mut()
+                .find(|s| s.name == name)
+                .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
+            edit(server);
+            server.updated = Some(now);
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Enable (or disable) every server that is not already so, in one atomic write.
+    pub async fn set_all_enabled(&self, enabled: bool) -> Result<BulkOutcome, AppError> {
+        let now = now();
+        let (changed, _, _) = self
+            .update_config(|config| {
+                let mut changed = Vec::new();
+                for server in config.servers.iter_mut().filter(|s| s.enabled != enabled) {
+                    server.enabled = enabled;
+                    server.updated = Some(now);
+                    changed.push(server.name.clone());
+                }
+                Ok(changed)
+            })
+            .await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "bulk_enable_toggle", "enabled": enabled, "count": changed.len()}),
+        );
+        Ok(BulkOutcome { total: changed.len(), successful: changed.len(), errors: Vec::new() })
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}

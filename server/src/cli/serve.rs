@@ -1,0 +1,177 @@
+//! `mcpproxy serve`: load and resolve the configuration, start dropshot on a private port
+//! and the front door on the public port and the unix socket, then wait for SIGINT/SIGTERM
+//! and shut down in order (not ready → streams cancelled → listeners closed → dropshot
+//! closed with a deadline → socket file removed).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use slog::{Drain, Logger, error, info, o, warn};
+use tokio_util::sync::CancellationToken;
+
+use super::{Cli, exit};
+use crate::api::{ServerCtx, front};
+use crate::app::App;
+use crate::config::{ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, default_config_path, resolve};
+use crate::events::EventBus;
+
+/// Largest request body the API accepts (config documents can be big).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// `serve` flags.
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TCP listen address (default 127.0.0.1:8080); overrides the file and MCPPROXY_LISTEN.
+    #[arg(short = 'l', long)]
+    pub listen: Option<String>,
+}
+
+fn logger(level: &str) -> Logger {
+    let level = match level {
+        "trace" => slog::Level::Trace,
+        "debug" => slog::Level::Debug,
+        "warn" => slog::Level::Warning,
+        "error" => slog::Level::Error,
+        _ => slog::Level::Info,
+    };
+    let decorator = slog_term::TermDecorator::new().stderr().build();
+    let drain = slog_term::FullFormat::new(decorator).build().fuse();
+    let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
+    Logger::root(drain.filter_level(level).fuse(), o!())
+}
+
+fn config_exit_code(e: &ConfigError) -> i32 {
+    match e {
+        ConfigError::Permission { .. } => exit::PERMISSION,
+        _ => exit::CONFIG,
+    }
+}
+
+/// Run the server; returns the exit code.
+pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
+    let store = ConfigStore::new(cli.config.clone().unwrap_or_else(default_config_path));
+    let config = match store.load_or_create() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mcpproxy: {e}");
+            return config_exit_code(&e);
+        }
+    };
+    let problems = crate::config::validate(&config);
+    if !problems.is_empty() {
+        eprintln!("mcpproxy: {}", ConfigError::Invalid(problems));
+        return exit::CONFIG;
+    }
+    let overrides = CliOverrides { listen: args.listen.clone(), data_dir: cli.data_dir.clone() };
+    let loaded = match resolve(&store, config, &EnvOverrides::from_env(), &overrides) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("mcpproxy: {e}");
+            return config_exit_code(&e);
+        }
+    };
+    let log = logger(cli.log_level.as_deref().unwrap_or(&loaded.config.logging.level));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!(log, "cannot start the async runtime"; "error" => %e);
+            return exit::GENERAL;
+        }
+    };
+    let code = runtime.block_on(serve(log.clone(), store, loaded));
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedConfig) -> i32 {
+    let resolved = loaded.resolved.clone();
+    let bus = EventBus::new();
+    let app = Arc::new(App::new(bus, store, loaded.config, resolved.clone()));
+    let shutdown = CancellationToken::new();
+    let internal_secret = hex::encode(rand::random::<[u8; 32]>());
+
+    let api = match crate::api::api_description() {
+        Ok(api) => api,
+        Err(e) => {
+            error!(log, "API description is inconsistent"; "error" => e);
+            return exit::GENERAL;
+        }
+    };
+    let ctx = ServerCtx { app: app.clone(), internal_secret: internal_secret.clone(), shutdown: shutdown.clone() };
+    let dropshot_config = dropshot::ConfigDropshot {
+        bind_address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        default_request_body_max_bytes: MAX_BODY_BYTES,
+        ..Default::default()
+    };
+    let dropshot_log = log.new(o!("component" => "dropshot"));
+    let quiet = Logger::root(slog::LevelFilter::new(dropshot_log, slog::Level::Warning).fuse(), o!());
+    let server = match dropshot::ServerBuilder::new(api, ctx, quiet).config(dropshot_config).start() {
+        Ok(s) => s,
+        Err(e) => {
+            error!(log, "cannot start the API server"; "error" => %e);
+            return exit::GENERAL;
+        }
+    };
+
+    let front = front::FrontDoor::new(resolved.api_key.clone(), internal_secret, server.local_addr(), shutdown.clone());
+    let listener = match tokio::net::TcpListener::bind(&resolved.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::AddrInUse { exit::PORT_IN_USE } else { exit::GENERAL };
+            error!(log, "cannot listen"; "address" => &resolved.listen, "error" => %e);
+            let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
+            return code;
+        }
+    };
+    let listen_addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| resolved.listen.clone());
+    let mut tasks = vec![tokio::spawn(front.clone().serve_tcp(listener))];
+    if let Some(path) = &resolved.socket_path {
+        match front::bind_unix_socket(path).await {
+            Ok(l) => tasks.push(tokio::spawn(front.clone().serve_unix(l))),
+            Err(front::SocketError::InUse(p)) => {
+                error!(log, "another mcpproxy is serving on the socket"; "socket" => %p.display());
+                shutdown.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
+                return exit::PORT_IN_USE;
+            }
+            Err(e) => warn!(log, "unix socket unavailable; serving TCP only"; "error" => %e),
+        }
+    }
+    app.set_ready(true);
+    let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
+    if resolved.api_key_source == ApiKeySource::Generated {
+        eprintln!("API key was auto-generated and saved to {}:", app.config_path().display());
+        eprintln!("\t{{\"api_key\": \"{}\", \"web_ui_url\": \"{}\"}}", resolved.api_key, web_ui);
+    }
+    info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => format!("http://{}/swagger/", crate::api::display_listen(&listen_addr)));
+
+    wait_for_signal().await;
+    info!(log, "shutting down");
+    app.set_ready(false);
+    shutdown.cancel();
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+    }
+    if tokio::time::timeout(Duration::from_secs(5), server.close()).await.is_err() {
+        warn!(log, "API server did not close within 5 s");
+    }
+    if let Some(path) = &resolved.socket_path {
+        let _ = std::fs::remove_file(path);
+    }
+    0
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
