@@ -29,7 +29,8 @@ fn main() {
     let text = fs::read_to_string(SPEC).expect("oas/swagger.yaml is readable");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    let spec: openapiv3::OpenAPI = serde_yaml::from_str(&text).expect("oas/swagger.yaml is OpenAPI 3.0");
+    let spec: openapiv3::OpenAPI =
+        serde_yaml::from_str(&text).expect("oas/swagger.yaml is OpenAPI 3.0");
     let mut settings = progenitor_impl::GenerationSettings::default();
     settings.with_derive("schemars::JsonSchema");
     // A free-form document whose unknown keys must survive: hand-written in src/config_document.rs.
@@ -75,7 +76,14 @@ fn operations(doc: &Value) -> Vec<Operation<'_>> {
                 Some(list) => !list.is_empty(),
                 None => global_secured,
             };
-            ops.push(Operation { method, path, id, op, secured, published });
+            ops.push(Operation {
+                method,
+                path,
+                id,
+                op,
+                secured,
+                published,
+            });
         }
     }
     ops
@@ -139,7 +147,10 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
     let pascal = pascal_case(o.id);
     let method_ident = format_ident!("{}", o.method.to_uppercase());
     let path = o.path;
-    let tags: Vec<&str> = op["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let tags: Vec<&str> = op["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
 
     let mut docs = Vec::new();
     if let Some(s) = op["summary"].as_str() {
@@ -163,7 +174,11 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
         if params.is_empty() {
             continue;
         }
-        let struct_ident = format_ident!("{}{}", pascal, if location == "path" { "Path" } else { "Query" });
+        let struct_ident = format_ident!(
+            "{}{}",
+            pascal,
+            if location == "path" { "Path" } else { "Query" }
+        );
         let fields = params.iter().map(|p| {
             let name = p["name"].as_str().expect("parameter has a name");
             let field = format_ident!("{}", name);
@@ -178,14 +193,22 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
             pub struct #struct_ident { #(#fields),* }
         });
         let arg = format_ident!("{}", location);
-        let extractor = if location == "path" { quote!(dropshot::Path) } else { quote!(dropshot::Query) };
+        let extractor = if location == "path" {
+            quote!(dropshot::Path)
+        } else {
+            quote!(dropshot::Query)
+        };
         extractor_args.push(quote!(#arg: #extractor<params::#struct_ident>));
         backend_args.push(quote!(#arg: params::#struct_ident));
         call_args.push(quote!(#arg.into_inner()));
     }
     if let Some(body) = op.get("requestBody") {
         let schema = &body["content"]["application/json"]["schema"];
-        assert!(schema.is_object(), "{}: only application/json request bodies are supported", o.id);
+        assert!(
+            schema.is_object(),
+            "{}: only application/json request bodies are supported",
+            o.id
+        );
         let ty = rust_type(doc, schema, o.id);
         extractor_args.push(quote!(body: dropshot::TypedBody<#ty>));
         backend_args.push(quote!(body: #ty));
@@ -197,8 +220,22 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
         .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
         .unwrap_or_else(|| panic!("{}: no 2xx response", o.id));
     let (wrapper, payload) = match status.as_str() {
-        "200" => (quote!(dropshot::HttpResponseOk), Some(rust_type(doc, &response["content"]["application/json"]["schema"], o.id))),
-        "201" => (quote!(dropshot::HttpResponseCreated), Some(rust_type(doc, &response["content"]["application/json"]["schema"], o.id))),
+        "200" => (
+            quote!(dropshot::HttpResponseOk),
+            Some(rust_type(
+                doc,
+                &response["content"]["application/json"]["schema"],
+                o.id,
+            )),
+        ),
+        "201" => (
+            quote!(dropshot::HttpResponseCreated),
+            Some(rust_type(
+                doc,
+                &response["content"]["application/json"]["schema"],
+                o.id,
+            )),
+        ),
         "204" if o.method == "delete" => (quote!(dropshot::HttpResponseDeleted), None),
         "204" => (quote!(dropshot::HttpResponseUpdatedNoContent), None),
         other => panic!("{}: unsupported success status {other}", o.id),
@@ -207,8 +244,17 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
         Some(ty) => (quote!(#wrapper<#ty>), quote!(#ty), quote!(.map(#wrapper))),
         None => (quote!(#wrapper), quote!(()), quote!(.map(|()| #wrapper()))),
     };
-    let security = if o.secured { quote!(Security::ApiKey) } else { quote!(Security::None) };
-    let doc_line = format!("`{} {}`: {}", o.method.to_uppercase(), path, op["summary"].as_str().unwrap_or(""));
+    let security = if o.secured {
+        quote!(Security::ApiKey)
+    } else {
+        quote!(Security::None)
+    };
+    let doc_line = format!(
+        "`{} {}`: {}",
+        o.method.to_uppercase(),
+        path,
+        op["summary"].as_str().unwrap_or("")
+    );
 
     EndpointTokens {
         param_structs,
@@ -236,7 +282,10 @@ fn rust_type(doc: &Value, schema: &Value, op: &str) -> TokenStream {
         let name = reference
             .strip_prefix("#/components/schemas/")
             .unwrap_or_else(|| panic!("{op}: unsupported $ref {reference}"));
-        assert!(doc["components"]["schemas"].get(name).is_some(), "{op}: unknown schema {name}");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{op}: unknown schema {name}"
+        );
         let ident = format_ident!("{}", name);
         return quote!(types::#ident);
     }
@@ -248,7 +297,9 @@ fn rust_type(doc: &Value, schema: &Value, op: &str) -> TokenStream {
         (Some("integer"), Some("int32")) => quote!(i32),
         (Some("integer"), Some("int64")) => quote!(i64),
         (Some("number"), _) => quote!(f64),
-        other => panic!("{op}: unsupported inline schema {other:?}; use a $ref to components/schemas"),
+        other => {
+            panic!("{op}: unsupported inline schema {other:?}; use a $ref to components/schemas")
+        }
     }
 }
 
@@ -257,7 +308,9 @@ fn pascal_case(snake: &str) -> String {
         .split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
         })
         .collect()
 }

@@ -7,7 +7,8 @@ fn main() {
     println!("cargo:rerun-if-changed={spec_path}");
     println!("cargo:rerun-if-changed=build.rs");
     let text = fs::read_to_string(spec_path).expect("oas/swagger.yaml is readable");
-    let spec: openapiv3::OpenAPI = serde_yaml::from_str(&text).expect("oas/swagger.yaml is OpenAPI 3.0");
+    let spec: openapiv3::OpenAPI =
+        serde_yaml::from_str(&text).expect("oas/swagger.yaml is OpenAPI 3.0");
     let mut generator = progenitor::Generator::default();
     let tokens = generator
         .generate_tokens(&spec)

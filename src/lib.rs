@@ -146,7 +146,13 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status and code.
     pub fn new(status: ErrorStatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_string(), error: message.into(), errors: None, success: false, status }
+        Self {
+            code: code.to_string(),
+            error: message.into(),
+            errors: None,
+            success: false,
+            status,
+        }
     }
     /// 400 BAD_REQUEST.
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -154,7 +160,11 @@ impl ApiError {
     }
     /// 401 UNAUTHORIZED with the Go original's message.
     pub fn unauthorized() -> Self {
-        Self::new(ErrorStatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, "Invalid or missing API key")
+        Self::new(
+            ErrorStatusCode::UNAUTHORIZED,
+            codes::UNAUTHORIZED,
+            "Invalid or missing API key",
+        )
     }
     /// 403 FORBIDDEN.
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -166,17 +176,29 @@ impl ApiError {
     }
     /// 400 VALIDATION_ERROR carrying the field errors.
     pub fn validation(message: impl Into<String>, errors: Vec<types::ValidationError>) -> Self {
-        let mut e = Self::new(ErrorStatusCode::BAD_REQUEST, codes::VALIDATION_ERROR, message);
+        let mut e = Self::new(
+            ErrorStatusCode::BAD_REQUEST,
+            codes::VALIDATION_ERROR,
+            message,
+        );
         e.errors = Some(errors);
         e
     }
     /// 503 NOT_READY.
     pub fn not_ready(message: impl Into<String>) -> Self {
-        Self::new(ErrorStatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, message)
+        Self::new(
+            ErrorStatusCode::SERVICE_UNAVAILABLE,
+            codes::NOT_READY,
+            message,
+        )
     }
     /// 500 INTERNAL_ERROR; log the detail before calling this and pass a short message.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorStatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, message)
+        Self::new(
+            ErrorStatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL_ERROR,
+            message,
+        )
     }
     /// The HTTP status.
     pub fn status(&self) -> ErrorStatusCode {
@@ -205,7 +227,11 @@ impl From<HttpError> for ApiError {
         let message = e.external_message;
         let code = match status.as_u16() {
             400 if message.contains("exceeded maximum size") => {
-                return Self::new(ErrorStatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, message);
+                return Self::new(
+                    ErrorStatusCode::PAYLOAD_TOO_LARGE,
+                    codes::PAYLOAD_TOO_LARGE,
+                    message,
+                );
             }
             400 => codes::BAD_REQUEST,
             401 => codes::UNAUTHORIZED,

@@ -38,7 +38,9 @@ fn every_operation_enforces_the_security_the_spec_declares() {
     let mut seen = 0;
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("path item") {
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else { continue };
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
             let declared = match op.get("security").and_then(Value::as_array) {
                 Some(list) => !list.is_empty(),
                 None => global,
@@ -54,7 +56,11 @@ fn every_operation_enforces_the_security_the_spec_declares() {
             seen += 1;
         }
     }
-    assert_eq!(seen, OPERATIONS.len(), "OPERATIONS has operations the spec lacks");
+    assert_eq!(
+        seen,
+        OPERATIONS.len(),
+        "OPERATIONS has operations the spec lacks"
+    );
 }
 
 /// The spec minus what dropshot cannot express.
@@ -70,7 +76,11 @@ fn canonical_spec(spec: &Value) -> Value {
     if let Some(paths) = obj.get_mut("paths").and_then(Value::as_object_mut) {
         paths.retain(|_, item| item.get("x-unpublished").and_then(Value::as_bool) != Some(true));
         for item in paths.values_mut() {
-            for op in item.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|m| m.values_mut())
+            {
                 if let Some(op) = op.as_object_mut() {
                     op.remove("security");
                 }
@@ -90,17 +100,20 @@ fn canonical(value: &Value, key: &str) -> Value {
                     continue;
                 }
                 // typify's placeholder doc for undocumented types.
-                if k == "description" && v.as_str().is_some_and(|d| d.starts_with('`') && d.ends_with('`')) {
+                if k == "description"
+                    && v.as_str()
+                        .is_some_and(|d| d.starts_with('`') && d.ends_with('`'))
+                {
                     continue;
                 }
                 out.insert(k.clone(), canonical(v, k));
             }
             if key == "tags" || out.contains_key("in") {
                 // A parameter: dropshot marks optional ones nullable.
-                if out.get("required") != Some(&Value::Bool(true)) {
-                    if let Some(schema) = out.get_mut("schema").and_then(Value::as_object_mut) {
-                        schema.remove("nullable");
-                    }
+                if out.get("required") != Some(&Value::Bool(true))
+                    && let Some(schema) = out.get_mut("schema").and_then(Value::as_object_mut)
+                {
+                    schema.remove("nullable");
                 }
             }
             Value::Object(out)

@@ -17,7 +17,10 @@ pub fn keys_match(given: &str, expected: &str) -> bool {
 }
 
 /// The API key a request presents: `X-API-Key` if present (even if wrong), else `?apikey=`.
-pub fn presented_key<'a>(headers: &'a http::HeaderMap, query: Option<&'a str>) -> Option<std::borrow::Cow<'a, str>> {
+pub fn presented_key<'a>(
+    headers: &'a http::HeaderMap,
+    query: Option<&'a str>,
+) -> Option<std::borrow::Cow<'a, str>> {
     if let Some(value) = headers.get("x-api-key") {
         return Some(std::borrow::Cow::Borrowed(value.to_str().unwrap_or("")));
     }
@@ -39,7 +42,9 @@ fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
     while i < bytes.len() {
         match bytes.get(i) {
             Some(b'%') => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(b) => {
                         out.push(b);
@@ -66,15 +71,19 @@ fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The decision for one request.
-pub fn authorize(ctx: &ServerCtx, request: &RequestInfo, security: Security) -> Result<(), ApiError> {
+pub fn authorize(
+    ctx: &ServerCtx,
+    request: &RequestInfo,
+    security: Security,
+) -> Result<(), ApiError> {
     if security == Security::None {
         return Ok(());
     }
     let headers = request.headers();
-    if let Some(secret) = headers.get(INTERNAL_HEADER).and_then(|v| v.to_str().ok()) {
-        if keys_match(secret, &ctx.internal_secret) {
-            return Ok(());
-        }
+    if let Some(secret) = headers.get(INTERNAL_HEADER).and_then(|v| v.to_str().ok())
+        && keys_match(secret, &ctx.internal_secret)
+    {
+        return Ok(());
     }
     match presented_key(headers, request.uri().query()) {
         Some(key) if keys_match(&key, &ctx.app.resolved().api_key) => Ok(()),
@@ -90,8 +99,14 @@ mod tests {
     fn header_wins_over_query_even_when_wrong() {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-api-key", http::HeaderValue::from_static("wrong"));
-        assert_eq!(presented_key(&headers, Some("apikey=right")).as_deref(), Some("wrong"));
-        assert_eq!(presented_key(&http::HeaderMap::new(), Some("a=1&apikey=k%20y")).as_deref(), Some("k y"));
+        assert_eq!(
+            presented_key(&headers, Some("apikey=right")).as_deref(),
+            Some("wrong")
+        );
+        assert_eq!(
+            presented_key(&http::HeaderMap::new(), Some("a=1&apikey=k%20y")).as_deref(),
+            Some("k y")
+        );
         assert_eq!(presented_key(&http::HeaderMap::new(), Some("a=1")), None);
     }
 

@@ -23,11 +23,18 @@ pub fn status(app: &App, version: &str) -> types::StatusResponse {
             connected: count(counts.connected),
             quarantined: count(counts.quarantined),
         },
-        tools: types::StatusToolCounts { total: count(counts.tools) },
+        tools: types::StatusToolCounts {
+            total: count(counts.tools),
+        },
         data: types::StatusData {
             running: true,
             listen_addr: app.resolved().listen.clone(),
-            phase: if app.is_ready() { "Running" } else { "Initializing" }.into(),
+            phase: if app.is_ready() {
+                "Running"
+            } else {
+                "Initializing"
+            }
+            .into(),
             timestamp: chrono::Utc::now().timestamp(),
             upstream_stats: types::UpstreamStats {
                 total_servers: count(counts.total),
@@ -65,7 +72,11 @@ pub fn info(app: &App, version: &str) -> types::InfoResponse {
             listen_addr: listen.clone(),
             endpoints: types::InfoEndpoints {
                 http: listen,
-                socket: resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                socket: resolved
+                    .socket_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
             },
             update: None,
         },
@@ -73,7 +84,14 @@ pub fn info(app: &App, version: &str) -> types::InfoResponse {
 }
 
 fn server(view: ServerView) -> types::Server {
-    let ServerView { config, state, last_error, tool_count, reconnect_count, health } = view;
+    let ServerView {
+        config,
+        state,
+        last_error,
+        tool_count,
+        reconnect_count,
+        health,
+    } = view;
     types::Server {
         id: config.name.clone(),
         protocol: config.protocol_name().to_string(),
@@ -132,7 +150,11 @@ pub fn server_list(app: &App) -> types::ServerListResponse {
 pub fn action(server: String, action: &str) -> types::ServerActionResponse {
     types::ServerActionResponse {
         success: true,
-        data: types::ServerAction { server, action: action.into(), success: true },
+        data: types::ServerAction {
+            server,
+            action: action.into(),
+            success: true,
+        },
     }
 }
 
@@ -152,8 +174,8 @@ pub fn bulk(outcome: BulkOutcome) -> types::BulkOperationResponse {
 /// `GET /api/v1/config`, secrets masked.
 pub fn config_view(app: &App) -> Result<types::ConfigResponse, ApiError> {
     let masked = mask_config(&app.config());
-    let serde_json::Value::Object(map) =
-        serde_json::to_value(masked).map_err(|e| ApiError::internal(format!("cannot serialize config: {e}")))?
+    let serde_json::Value::Object(map) = serde_json::to_value(masked)
+        .map_err(|e| ApiError::internal(format!("cannot serialize config: {e}")))?
     else {
         return Err(ApiError::internal("configuration is not an object"));
     };
@@ -174,7 +196,10 @@ pub fn validation(problems: Vec<Problem>) -> types::ValidateConfigResponse {
             valid: problems.is_empty(),
             errors: problems
                 .into_iter()
-                .map(|p| types::ValidationError { field: p.field, message: p.message })
+                .map(|p| types::ValidationError {
+                    field: p.field,
+                    message: p.message,
+                })
                 .collect(),
         },
     }

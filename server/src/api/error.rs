@@ -8,7 +8,9 @@ use crate::config::ConfigError;
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::ServerNotFound(name) => ApiError::not_found(format!("Server not found: {name}")),
+            AppError::ServerNotFound(name) => {
+                ApiError::not_found(format!("Server not found: {name}"))
+            }
             AppError::Invalid(problems) => {
                 let summary = problems
                     .iter()
@@ -17,16 +19,27 @@ impl From<AppError> for ApiError {
                     .join("; ");
                 let errors = problems
                     .into_iter()
-                    .map(|p| types::ValidationError { field: p.field, message: p.message })
+                    .map(|p| types::ValidationError {
+                        field: p.field,
+                        message: p.message,
+                    })
                     .collect();
-                ApiError::validation(format!("configuration validation failed: {summary}"), errors)
+                ApiError::validation(
+                    format!("configuration validation failed: {summary}"),
+                    errors,
+                )
             }
             AppError::Malformed(message) => ApiError::validation(
                 format!("invalid configuration document: {message}"),
-                vec![types::ValidationError { field: "(document)".into(), message }],
+                vec![types::ValidationError {
+                    field: "(document)".into(),
+                    message,
+                }],
             ),
             AppError::Config(ConfigError::Invalid(problems)) => AppError::Invalid(problems).into(),
-            AppError::Config(other) => ApiError::internal(format!("configuration storage failed: {other}")),
+            AppError::Config(other) => {
+                ApiError::internal(format!("configuration storage failed: {other}"))
+            }
         }
     }
 }

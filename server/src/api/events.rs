@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dropshot::{ApiDescription, RequestContext, WebsocketChannelResult, WebsocketConnection, channel, endpoint};
+use dropshot::{
+    ApiDescription, RequestContext, WebsocketChannelResult, WebsocketConnection, channel, endpoint,
+};
 use futures::SinkExt;
 use http::Response;
 use http_body_util::StreamBody;
@@ -31,7 +33,9 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const CLIENT_BUFFER: usize = 256;
 
 /// Register the unpublished event endpoints.
-pub fn register(api: &mut ApiDescription<ServerCtx>) -> Result<(), dropshot::ApiDescriptionRegisterError> {
+pub fn register(
+    api: &mut ApiDescription<ServerCtx>,
+) -> Result<(), dropshot::ApiDescriptionRegisterError> {
     api.register(events_get)?;
     api.register(events_head)?;
     api.register(events_ws)?;
@@ -62,10 +66,16 @@ fn event_json(event: &Event) -> serde_json::Value {
 
 /// Feed one client: the initial status, then bus events and pings, until the client goes
 /// away, falls behind, or the server stops.
-async fn pump(app: Arc<App>, shutdown: CancellationToken, mut bus: broadcast::Receiver<Arc<Event>>, out: mpsc::Sender<Bytes>) {
+async fn pump(
+    app: Arc<App>,
+    shutdown: CancellationToken,
+    mut bus: broadcast::Receiver<Arc<Event>>,
+    out: mpsc::Sender<Bytes>,
+) {
     let send = |bytes: Bytes| out.try_send(bytes).is_ok();
-    if !send(Bytes::from_static(b": SSE connection established\nretry: 5000\n\n"))
-        || !send(frame("status", &status_payload(&app)))
+    if !send(Bytes::from_static(
+        b": SSE connection established\nretry: 5000\n\n",
+    )) || !send(frame("status", &status_payload(&app)))
     {
         return;
     }
@@ -88,27 +98,44 @@ async fn pump(app: Arc<App>, shutdown: CancellationToken, mut bus: broadcast::Re
 }
 
 #[endpoint { method = GET, path = "/events", unpublished = true }]
-async fn events_get(rqctx: RequestContext<ServerCtx>) -> Result<Response<dropshot::Body>, ApiError> {
+async fn events_get(
+    rqctx: RequestContext<ServerCtx>,
+) -> Result<Response<dropshot::Body>, ApiError> {
     auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
     let ctx = rqctx.context();
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    tokio::spawn(pump(ctx.app.clone(), ctx.shutdown.clone(), ctx.app.bus().subscribe(), tx));
-    let frames = futures::StreamExt::map(ReceiverStream::new(rx), |b| Ok::<_, Infallible>(Frame::data(b)));
+    tokio::spawn(pump(
+        ctx.app.clone(),
+        ctx.shutdown.clone(),
+        ctx.app.bus().subscribe(),
+        tx,
+    ));
+    let frames = futures::StreamExt::map(ReceiverStream::new(rx), |b| {
+        Ok::<_, Infallible>(Frame::data(b))
+    });
     sse_headers()
         .body(dropshot::Body::wrap(StreamBody::new(frames)))
         .map_err(|e| ApiError::internal(format!("cannot build response: {e}")))
 }
 
 #[endpoint { method = HEAD, path = "/events", unpublished = true }]
-async fn events_head(rqctx: RequestContext<ServerCtx>) -> Result<Response<dropshot::Body>, ApiError> {
+async fn events_head(
+    rqctx: RequestContext<ServerCtx>,
+) -> Result<Response<dropshot::Body>, ApiError> {
     auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
-    sse_headers().body(dropshot::Body::empty()).map_err(|e| ApiError::internal(format!("cannot build response: {e}")))
+    sse_headers()
+        .body(dropshot::Body::empty())
+        .map_err(|e| ApiError::internal(format!("cannot build response: {e}")))
 }
 
 #[channel { protocol = WEBSOCKETS, path = "/events/ws", unpublished = true }]
-async fn events_ws(rqctx: RequestContext<ServerCtx>, upgraded: WebsocketConnection) -> WebsocketChannelResult {
+async fn events_ws(
+    rqctx: RequestContext<ServerCtx>,
+    upgraded: WebsocketConnection,
+) -> WebsocketChannelResult {
     use tokio_tungstenite::tungstenite::Message;
-    auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey).map_err(|e| e.to_string())?;
+    auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)
+        .map_err(|e| e.to_string())?;
     let ctx = rqctx.context();
     let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
         upgraded.into_inner(),
@@ -135,7 +162,9 @@ async fn events_ws(rqctx: RequestContext<ServerCtx>, upgraded: WebsocketConnecti
                 Err(_) => break,
             },
         };
-        tokio::time::timeout(Duration::from_secs(10), ws.send(next)).await.map_err(|_| "client too slow")??;
+        tokio::time::timeout(Duration::from_secs(10), ws.send(next))
+            .await
+            .map_err(|_| "client too slow")??;
     }
     let _ = ws.close(None).await;
     Ok(())

@@ -69,11 +69,22 @@ pub enum SocketError {
 
 impl FrontDoor {
     /// A front door forwarding to dropshot at `backend`.
-    pub fn new(api_key: String, internal_secret: String, backend: SocketAddr, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        api_key: String,
+        internal_secret: String,
+        backend: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Arc::new(Self { api_key, internal_secret, backend, client, shutdown })
+        Arc::new(Self {
+            api_key,
+            internal_secret,
+            backend,
+            client,
+            shutdown,
+        })
     }
 
     /// Accept TCP connections until shutdown.
@@ -85,7 +96,8 @@ impl FrontDoor {
             };
             let Ok((stream, _)) = accepted else { continue };
             let _ = stream.set_nodelay(true);
-            self.clone().spawn_connection(TokioIo::new(stream), Origin::Tcp);
+            self.clone()
+                .spawn_connection(TokioIo::new(stream), Origin::Tcp);
         }
     }
 
@@ -102,7 +114,8 @@ impl FrontDoor {
                 Ok(cred) if cred.uid() == uid => {}
                 _ => continue, // another user: close without a word
             }
-            self.clone().spawn_connection(TokioIo::new(stream), Origin::Socket);
+            self.clone()
+                .spawn_connection(TokioIo::new(stream), Origin::Socket);
         }
     }
 
@@ -122,7 +135,12 @@ impl FrontDoor {
 
     async fn handle(&self, req: Request<Incoming>, origin: Origin) -> Response<Body> {
         if req.method() == http::Method::OPTIONS {
-            return with_cors(Response::builder().status(StatusCode::OK).body(empty()).unwrap_or_default());
+            return with_cors(
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .body(empty())
+                    .unwrap_or_default(),
+            );
         }
         let security = required_security(req.method().as_str(), req.uri().path());
         let authorized = match (security, origin) {
@@ -131,7 +149,11 @@ impl FrontDoor {
                 .is_some_and(|key| keys_match(&key, &self.api_key)),
         };
         if !authorized {
-            return error_response(StatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, "Invalid or missing API key");
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                "Invalid or missing API key",
+            );
         }
         let is_upgrade = req.headers().contains_key(header::UPGRADE);
         let mut req = req;
@@ -153,13 +175,25 @@ impl FrontDoor {
     async fn forward(&self, req: Request<Incoming>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         let Some(uri) = self.backend_uri(&parts.uri) else {
-            return error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "malformed request URI");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+                "malformed request URI",
+            );
         };
         parts.uri = uri;
         // An empty POST body to the API reads as `{}` (e.g. quarantine with no body).
-        let body: Body = if parts.method == http::Method::POST && parts.uri.path().starts_with("/api/") && body_is_empty(&parts.headers) {
-            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
+        let body: Body = if parts.method == http::Method::POST
+            && parts.uri.path().starts_with("/api/")
+            && body_is_empty(&parts.headers)
+        {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
             parts.headers.remove(header::TRANSFER_ENCODING);
             full(Bytes::from_static(b"{}"))
         } else {
@@ -167,36 +201,67 @@ impl FrontDoor {
         };
         match self.client.request(Request::from_parts(parts, body)).await {
             Ok(resp) => with_cors(normalize_error(resp).await),
-            Err(e) => error_response(StatusCode::BAD_GATEWAY, codes::INTERNAL_ERROR, &format!("API backend unavailable: {e}")),
+            Err(e) => error_response(
+                StatusCode::BAD_GATEWAY,
+                codes::INTERNAL_ERROR,
+                &format!("API backend unavailable: {e}"),
+            ),
         }
     }
 
     async fn forward_upgrade(&self, mut req: Request<Incoming>) -> Response<Body> {
         let client_upgrade = hyper::upgrade::on(&mut req);
         let Some(uri) = self.backend_uri(req.uri()) else {
-            return error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "malformed request URI");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+                "malformed request URI",
+            );
         };
         let (mut parts, _) = req.into_parts();
         parts.uri = uri;
         let outgoing = Request::from_parts(parts, empty());
         let stream = match tokio::net::TcpStream::connect(self.backend).await {
             Ok(s) => s,
-            Err(e) => return error_response(StatusCode::BAD_GATEWAY, codes::INTERNAL_ERROR, &format!("API backend unavailable: {e}")),
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_GATEWAY,
+                    codes::INTERNAL_ERROR,
+                    &format!("API backend unavailable: {e}"),
+                );
+            }
         };
-        let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
-            Ok(pair) => pair,
-            Err(e) => return error_response(StatusCode::BAD_GATEWAY, codes::INTERNAL_ERROR, &format!("API backend handshake failed: {e}")),
-        };
+        let (mut sender, conn) =
+            match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    return error_response(
+                        StatusCode::BAD_GATEWAY,
+                        codes::INTERNAL_ERROR,
+                        &format!("API backend handshake failed: {e}"),
+                    );
+                }
+            };
         tokio::spawn(conn.with_upgrades());
         let mut resp = match sender.send_request(outgoing).await {
             Ok(r) => r,
-            Err(e) => return error_response(StatusCode::BAD_GATEWAY, codes::INTERNAL_ERROR, &format!("API backend failed: {e}")),
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_GATEWAY,
+                    codes::INTERNAL_ERROR,
+                    &format!("API backend failed: {e}"),
+                );
+            }
         };
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             let backend_upgrade = hyper::upgrade::on(&mut resp);
             tokio::spawn(async move {
                 if let (Ok(client), Ok(backend)) = (client_upgrade.await, backend_upgrade.await) {
-                    let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(backend)).await;
+                    let _ = tokio::io::copy_bidirectional(
+                        &mut TokioIo::new(client),
+                        &mut TokioIo::new(backend),
+                    )
+                    .await;
                 }
             });
         }
@@ -205,7 +270,10 @@ impl FrontDoor {
 }
 
 fn body_is_empty(headers: &http::HeaderMap) -> bool {
-    match headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()) {
+    match headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(len) => len.trim() == "0",
         None => !headers.contains_key(header::TRANSFER_ENCODING),
     }
@@ -221,11 +289,19 @@ fn full(bytes: Bytes) -> Body {
 
 fn with_cors(mut resp: Response<Body>) -> Response<Body> {
     let headers = resp.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+    );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Authorization, X-API-Key, Mcp-Session-Id, Mcp-Protocol-Version"),
+        HeaderValue::from_static(
+            "Content-Type, Authorization, X-API-Key, Mcp-Session-Id, Mcp-Protocol-Version",
+        ),
     );
     resp
 }
@@ -263,7 +339,10 @@ async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
     let bytes = collected.to_bytes();
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(v) if v.get("success").is_none() => {
-            let message = v.get("message").and_then(|m| m.as_str()).unwrap_or("request failed");
+            let message = v
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("request failed");
             let code = match status.as_u16() {
                 404 => codes::NOT_FOUND,
                 405 => codes::METHOD_NOT_ALLOWED,
@@ -284,12 +363,19 @@ async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
 /// Bind the unix socket: parent dir 0700, a stale file replaced, a live one refused, 0600.
 pub async fn bind_unix_socket(path: &Path) -> Result<UnixListener, SocketError> {
     use std::os::unix::fs::PermissionsExt;
-    let io = |source| SocketError::Io { path: path.to_path_buf(), source };
+    let io = |source| SocketError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     if path.exists() {
-        let probe = tokio::time::timeout(std::time::Duration::from_secs(1), tokio::net::UnixStream::connect(path)).await;
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            tokio::net::UnixStream::connect(path),
+        )
+        .await;
         if matches!(probe, Ok(Ok(_))) {
             return Err(SocketError::InUse(path.to_path_buf()));
         }

@@ -42,7 +42,8 @@ impl ProxyApi for ApiImpl {
 
 /// The full dropshot API: the generated operations plus the unpublished endpoints.
 pub fn api_description() -> Result<dropshot::ApiDescription<ServerCtx>, String> {
-    let mut api = mcpproxy_api::proxy_api_mod::api_description::<ApiImpl>().map_err(|e| e.to_string())?;
+    let mut api =
+        mcpproxy_api::proxy_api_mod::api_description::<ApiImpl>().map_err(|e| e.to_string())?;
     events::register(&mut api).map_err(|e| e.to_string())?;
     swagger::register(&mut api).map_err(|e| e.to_string())?;
     Ok(api)
@@ -56,7 +57,9 @@ impl ProxyBackend for ServerCtx {
     }
 
     async fn health_live(_: &RequestContext<Self>) -> Result<types::HealthzResponse, ApiError> {
-        Ok(types::HealthzResponse { status: "ok".into() })
+        Ok(types::HealthzResponse {
+            status: "ok".into(),
+        })
     }
 
     async fn health_ready(rqctx: &RequestContext<Self>) -> Result<types::ReadyzResponse, ApiError> {
@@ -74,7 +77,9 @@ impl ProxyBackend for ServerCtx {
         Ok(convert::info(&rqctx.context().app, VERSION))
     }
 
-    async fn server_list(rqctx: &RequestContext<Self>) -> Result<types::ServerListResponse, ApiError> {
+    async fn server_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::ServerListResponse, ApiError> {
         Ok(convert::server_list(&rqctx.context().app))
     }
 
@@ -111,15 +116,30 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerQuarantinePath,
         body: types::QuarantineRequest,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx.context().app.set_quarantined(&path.name, body.quarantined).await?;
-        Ok(convert::action(path.name, if body.quarantined { "quarantine" } else { "unquarantine" }))
+        rqctx
+            .context()
+            .app
+            .set_quarantined(&path.name, body.quarantined)
+            .await?;
+        Ok(convert::action(
+            path.name,
+            if body.quarantined {
+                "quarantine"
+            } else {
+                "unquarantine"
+            },
+        ))
     }
 
     async fn server_unquarantine(
         rqctx: &RequestContext<Self>,
         path: params::ServerUnquarantinePath,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx.context().app.set_quarantined(&path.name, false).await?;
+        rqctx
+            .context()
+            .app
+            .set_quarantined(&path.name, false)
+            .await?;
         Ok(convert::action(path.name, "unquarantine"))
     }
 

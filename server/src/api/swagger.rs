@@ -14,7 +14,9 @@ const BUNDLE_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bund
 const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
 
 /// Register the Swagger endpoints.
-pub fn register(api: &mut ApiDescription<ServerCtx>) -> Result<(), dropshot::ApiDescriptionRegisterError> {
+pub fn register(
+    api: &mut ApiDescription<ServerCtx>,
+) -> Result<(), dropshot::ApiDescriptionRegisterError> {
     api.register(swagger_asset)?;
     api.register(swagger_root)?;
     api.register(ui_redirect)?;
@@ -26,7 +28,11 @@ struct AssetPath {
     path: Vec<String>,
 }
 
-fn respond(status: u16, content_type: &str, body: dropshot::Body) -> Result<Response<dropshot::Body>, ApiError> {
+fn respond(
+    status: u16,
+    content_type: &str,
+    body: dropshot::Body,
+) -> Result<Response<dropshot::Body>, ApiError> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, content_type)
@@ -49,16 +55,28 @@ async fn swagger_asset(
 ) -> Result<Response<dropshot::Body>, ApiError> {
     let path = path.into_inner().path.join("/");
     match path.as_str() {
-        "" | "index.html" => respond(200, "text/html; charset=utf-8", bytes::Bytes::from_static(INDEX_HTML).into()),
-        "swagger-ui-bundle.js" => respond(200, "application/javascript", bytes::Bytes::from_static(BUNDLE_JS).into()),
+        "" | "index.html" => respond(
+            200,
+            "text/html; charset=utf-8",
+            bytes::Bytes::from_static(INDEX_HTML).into(),
+        ),
+        "swagger-ui-bundle.js" => respond(
+            200,
+            "application/javascript",
+            bytes::Bytes::from_static(BUNDLE_JS).into(),
+        ),
         "swagger-ui.css" => respond(200, "text/css", bytes::Bytes::from_static(CSS).into()),
         "swagger.yaml" => respond(200, "application/yaml", mcpproxy_api::SPEC_YAML.into()),
-        other => Err(ApiError::not_found(format!("no such Swagger asset: {other}"))),
+        other => Err(ApiError::not_found(format!(
+            "no such Swagger asset: {other}"
+        ))),
     }
 }
 
 #[endpoint { method = GET, path = "/swagger", unpublished = true }]
-async fn swagger_root(_rqctx: RequestContext<ServerCtx>) -> Result<Response<dropshot::Body>, ApiError> {
+async fn swagger_root(
+    _rqctx: RequestContext<ServerCtx>,
+) -> Result<Response<dropshot::Body>, ApiError> {
     redirect("/swagger/")
 }
 
@@ -67,6 +85,11 @@ async fn ui_redirect(
     rqctx: RequestContext<ServerCtx>,
     _path: Path<AssetPath>,
 ) -> Result<Response<dropshot::Body>, ApiError> {
-    let query = rqctx.request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = rqctx
+        .request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     redirect(&format!("/swagger/{query}"))
 }

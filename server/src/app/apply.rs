@@ -8,8 +8,14 @@ use crate::events::kinds;
 
 /// Fields whose change takes effect only after a restart, with the reason given.
 const RESTART_FIELDS: [(&str, &str); 4] = [
-    ("listen", "Listen address changed - requires HTTP server restart"),
-    ("data_dir", "Data directory changed - requires database restart"),
+    (
+        "listen",
+        "Listen address changed - requires HTTP server restart",
+    ),
+    (
+        "data_dir",
+        "Data directory changed - requires database restart",
+    ),
     ("api_key", "API key changed - requires restart"),
     ("enable_socket", "Socket setting changed - requires restart"),
 ];
@@ -34,22 +40,36 @@ pub fn changed_fields(old: &Config, new: &Config) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let mut fields: Vec<String> = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+    let mut fields: Vec<String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect();
     fields.extend(old.keys().filter(|k| !new.contains_key(*k)).cloned());
     fields
 }
 
 impl App {
     /// Parse a configuration document; serde's message names the offending field.
-    pub fn parse_document(&self, document: serde_json::Map<String, serde_json::Value>) -> Result<Config, AppError> {
-        serde_json::from_value(serde_json::Value::Object(document)).map_err(|e| AppError::Malformed(e.to_string()))
+    pub fn parse_document(
+        &self,
+        document: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Config, AppError> {
+        serde_json::from_value(serde_json::Value::Object(document))
+            .map_err(|e| AppError::Malformed(e.to_string()))
     }
 
     /// Every problem of a configuration document, nothing applied.
-    pub fn validate_document(&self, document: serde_json::Map<String, serde_json::Value>) -> Vec<Problem> {
+    pub fn validate_document(
+        &self,
+        document: serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<Problem> {
         match self.parse_document(document) {
             Ok(config) => validate(&config),
-            Err(e) => vec![Problem { field: "(document)".into(), message: e.to_string() }],
+            Err(e) => vec![Problem {
+                field: "(document)".into(),
+                message: e.to_string(),
+            }],
         }
     }
 
@@ -81,11 +101,19 @@ impl App {
             Ok(())
         })
         .await?;
-        let restart_reason =
-            RESTART_FIELDS.iter().find(|(field, _)| fields.iter().any(|f| f == field)).map(|(_, why)| why.to_string());
-        self.bus.publish(kinds::CONFIG_RELOADED, json!({"path": self.config_path(), "changed_fields": fields}));
+        let restart_reason = RESTART_FIELDS
+            .iter()
+            .find(|(field, _)| fields.iter().any(|f| f == field))
+            .map(|(_, why)| why.to_string());
+        self.bus.publish(
+            kinds::CONFIG_RELOADED,
+            json!({"path": self.config_path(), "changed_fields": fields}),
+        );
         if fields.iter().any(|f| f == "mcpServers") {
-            self.bus.publish(kinds::SERVERS_CHANGED, json!({"reason": "config hot-reload", "changed_fields": fields}));
+            self.bus.publish(
+                kinds::SERVERS_CHANGED,
+                json!({"reason": "config hot-reload", "changed_fields": fields}),
+            );
         }
         Ok(ApplyOutcome {
             applied_immediately: restart_reason.is_none(),

@@ -120,7 +120,10 @@ impl App {
             Ok(mut guard) => *guard = new.clone(),
             Err(poisoned) => *poisoned.into_inner() = new.clone(),
         }
-        self.bus.publish(kinds::CONFIG_SAVED, serde_json::json!({ "path": self.store.path() }));
+        self.bus.publish(
+            kinds::CONFIG_SAVED,
+            serde_json::json!({ "path": self.store.path() }),
+        );
         Ok((out, old, new))
     }
 }

@@ -58,7 +58,8 @@ impl App {
     }
 
     fn view(&self, config: &ServerConfig) -> ServerView {
-        let (state, last_error, tool_count, reconnect_count) = (ConnectionState::Disconnected, None, 0, 0);
+        let (state, last_error, tool_count, reconnect_count) =
+            (ConnectionState::Disconnected, None, 0, 0);
         let health = health(HealthInput {
             enabled: config.enabled,
             quarantined: config.quarantined,
@@ -66,7 +67,14 @@ impl App {
             last_error: None,
             tool_count,
         });
-        ServerView { config: config.clone(), state, last_error, tool_count, reconnect_count, health }
+        ServerView {
+            config: config.clone(),
+            state,
+            last_error,
+            tool_count,
+            reconnect_count,
+            health,
+        }
     }
 
     /// Counters over all servers.
@@ -74,7 +82,10 @@ impl App {
         let servers = self.servers();
         StatusCounts {
             total: servers.len(),
-            connected: servers.iter().filter(|s| s.state == ConnectionState::Ready).count(),
+            connected: servers
+                .iter()
+                .filter(|s| s.state == ConnectionState::Ready)
+                .count(),
             connecting: servers.iter().filter(|s| s.state.is_connecting()).count(),
             quarantined: servers.iter().filter(|s| s.config.quarantined).count(),
             tools: servers.iter().map(|s| s.tool_count).sum(),
@@ -84,13 +95,17 @@ impl App {
     /// Set `enabled` on one server and persist it.
     pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), AppError> {
         self.edit_server(name, |s| s.enabled = enabled).await?;
-        self.bus.publish(kinds::SERVERS_CHANGED, json!({"reason": "enable_toggle", "server": name, "enabled": enabled}));
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "enable_toggle", "server": name, "enabled": enabled}),
+        );
         Ok(())
     }
 
     /// Set `quarantined` on one server and persist it.
     pub async fn set_quarantined(&self, name: &str, quarantined: bool) -> Result<(), AppError> {
-        self.edit_server(name, |s| s.quarantined = quarantined).await?;
+        self.edit_server(name, |s| s.quarantined = quarantined)
+            .await?;
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "quarantine_toggle", "server": name, "quarantined": quarantined}),
@@ -98,7 +113,11 @@ impl App {
         Ok(())
     }
 
-    async fn edit_server(&self, name: &str, edit: impl FnOnce(&mut ServerConfig)) -> Result<(), AppError> {
+    async fn edit_server(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut ServerConfig),
+    ) -> Result<(), AppError> {
         let now = now();
         self.update_config(|config| {
             let server = config
@@ -132,7 +151,11 @@ impl App {
             kinds::SERVERS_CHANGED,
             json!({"reason": "bulk_enable_toggle", "enabled": enabled, "count": changed.len()}),
         );
-        Ok(BulkOutcome { total: changed.len(), successful: changed.len(), errors: Vec::new() })
+        Ok(BulkOutcome {
+            total: changed.len(),
+            successful: changed.len(),
+            errors: Vec::new(),
+        })
     }
 }
 

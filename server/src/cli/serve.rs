@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 use super::{Cli, exit};
 use crate::api::{ServerCtx, front};
 use crate::app::App;
-use crate::config::{ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, default_config_path, resolve};
+use crate::config::{
+    ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, default_config_path,
+    resolve,
+};
 use crate::events::EventBus;
 
 /// Largest request body the API accepts (config documents can be big).
@@ -62,7 +65,10 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
         eprintln!("mcpproxy: {}", ConfigError::Invalid(problems));
         return exit::CONFIG;
     }
-    let overrides = CliOverrides { listen: args.listen.clone(), data_dir: cli.data_dir.clone() };
+    let overrides = CliOverrides {
+        listen: args.listen.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
     let loaded = match resolve(&store, config, &EnvOverrides::from_env(), &overrides) {
         Ok(l) => l,
         Err(e) => {
@@ -70,8 +76,15 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
             return config_exit_code(&e);
         }
     };
-    let log = logger(cli.log_level.as_deref().unwrap_or(&loaded.config.logging.level));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let log = logger(
+        cli.log_level
+            .as_deref()
+            .unwrap_or(&loaded.config.logging.level),
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             error!(log, "cannot start the async runtime"; "error" => %e);
@@ -97,15 +110,25 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
             return exit::GENERAL;
         }
     };
-    let ctx = ServerCtx { app: app.clone(), internal_secret: internal_secret.clone(), shutdown: shutdown.clone() };
+    let ctx = ServerCtx {
+        app: app.clone(),
+        internal_secret: internal_secret.clone(),
+        shutdown: shutdown.clone(),
+    };
     let dropshot_config = dropshot::ConfigDropshot {
         bind_address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         default_request_body_max_bytes: MAX_BODY_BYTES,
         ..Default::default()
     };
     let dropshot_log = log.new(o!("component" => "dropshot"));
-    let quiet = Logger::root(slog::LevelFilter::new(dropshot_log, slog::Level::Warning).fuse(), o!());
-    let server = match dropshot::ServerBuilder::new(api, ctx, quiet).config(dropshot_config).start() {
+    let quiet = Logger::root(
+        slog::LevelFilter::new(dropshot_log, slog::Level::Warning).fuse(),
+        o!(),
+    );
+    let server = match dropshot::ServerBuilder::new(api, ctx, quiet)
+        .config(dropshot_config)
+        .start()
+    {
         Ok(s) => s,
         Err(e) => {
             error!(log, "cannot start the API server"; "error" => %e);
@@ -113,17 +136,29 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     };
 
-    let front = front::FrontDoor::new(resolved.api_key.clone(), internal_secret, server.local_addr(), shutdown.clone());
+    let front = front::FrontDoor::new(
+        resolved.api_key.clone(),
+        internal_secret,
+        server.local_addr(),
+        shutdown.clone(),
+    );
     let listener = match tokio::net::TcpListener::bind(&resolved.listen).await {
         Ok(l) => l,
         Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::AddrInUse { exit::PORT_IN_USE } else { exit::GENERAL };
+            let code = if e.kind() == std::io::ErrorKind::AddrInUse {
+                exit::PORT_IN_USE
+            } else {
+                exit::GENERAL
+            };
             error!(log, "cannot listen"; "address" => &resolved.listen, "error" => %e);
             let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
             return code;
         }
     };
-    let listen_addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| resolved.listen.clone());
+    let listen_addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| resolved.listen.clone());
     let mut tasks = vec![tokio::spawn(front.clone().serve_tcp(listener))];
     if let Some(path) = &resolved.socket_path {
         match front::bind_unix_socket(path).await {
@@ -140,8 +175,14 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     app.set_ready(true);
     let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
     if resolved.api_key_source == ApiKeySource::Generated {
-        eprintln!("API key was auto-generated and saved to {}:", app.config_path().display());
-        eprintln!("\t{{\"api_key\": \"{}\", \"web_ui_url\": \"{}\"}}", resolved.api_key, web_ui);
+        eprintln!(
+            "API key was auto-generated and saved to {}:",
+            app.config_path().display()
+        );
+        eprintln!(
+            "\t{{\"api_key\": \"{}\", \"web_ui_url\": \"{}\"}}",
+            resolved.api_key, web_ui
+        );
     }
     info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => format!("http://{}/swagger/", crate::api::display_listen(&listen_addr)));
 
@@ -152,7 +193,10 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
     }
-    if tokio::time::timeout(Duration::from_secs(5), server.close()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), server.close())
+        .await
+        .is_err()
+    {
         warn!(log, "API server did not close within 5 s");
     }
     if let Some(path) = &resolved.socket_path {
@@ -163,7 +207,10 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(mut int), Ok(mut term)) => {
             tokio::select! {
                 _ = int.recv() => {}

@@ -15,6 +15,10 @@ impl EnvOverrides {
     /// Read them from the environment; empty values count as unset.
     pub fn from_env() -> Self {
         let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Self { listen: get("MCPPROXY_LISTEN"), data_dir: get("MCPPROXY_DATA"), api_key: get("MCPPROXY_API_KEY") }
+        Self {
+            listen: get("MCPPROXY_LISTEN"),
+            data_dir: get("MCPPROXY_DATA"),
+            api_key: get("MCPPROXY_API_KEY"),
+        }
     }
 }

@@ -100,7 +100,9 @@ pub fn default_config_path() -> PathBuf {
 }
 
 fn home_dir() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// The configuration file and the only writer of it.
@@ -129,13 +131,19 @@ impl ConfigStore {
                 self.save(&config)?;
                 Ok(config)
             }
-            Err(source) => Err(ConfigError::Read { path: self.path.clone(), source }),
+            Err(source) => Err(ConfigError::Read {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
     /// Read and parse the file as it is on disk now.
     pub fn read(&self) -> Result<Config, ConfigError> {
-        let bytes = fs::read(&self.path).map_err(|source| ConfigError::Read { path: self.path.clone(), source })?;
+        let bytes = fs::read(&self.path).map_err(|source| ConfigError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
         parse(&self.path, &bytes)
     }
 
@@ -146,7 +154,10 @@ impl ConfigStore {
             source: std::io::Error::other(e),
         })?;
         text.push('\n');
-        write_atomic(&self.path, text.as_bytes()).map_err(|source| ConfigError::Write { path: self.path.clone(), source })
+        write_atomic(&self.path, text.as_bytes()).map_err(|source| ConfigError::Write {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -154,17 +165,34 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Config::default());
     }
-    serde_json::from_slice(bytes).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })
+    serde_json::from_slice(bytes).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Write `bytes` to `path` so that readers see the old or the new content, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("config");
-    let tmp = dir.join(format!(".{file_name}.tmp-{}-{}", std::process::id(), rand::random::<u32>()));
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("config");
+    let tmp = dir.join(format!(
+        ".{file_name}.tmp-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -193,7 +221,11 @@ pub fn resolve(
     env: &EnvOverrides,
     cli: &CliOverrides,
 ) -> Result<LoadedConfig, ConfigError> {
-    let listen = cli.listen.clone().or_else(|| env.listen.clone()).unwrap_or_else(|| config.listen.clone());
+    let listen = cli
+        .listen
+        .clone()
+        .or_else(|| env.listen.clone())
+        .unwrap_or_else(|| config.listen.clone());
     let data_dir = cli
         .data_dir
         .clone()
@@ -204,7 +236,10 @@ pub fn resolve(
     let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
     prepare_data_dir(&data_dir)?;
 
-    let (api_key, api_key_source) = match (&env.api_key, config.api_key.as_deref().filter(|k| !k.is_empty())) {
+    let (api_key, api_key_source) = match (
+        &env.api_key,
+        config.api_key.as_deref().filter(|k| !k.is_empty()),
+    ) {
         (Some(key), _) => (key.clone(), ApiKeySource::Environment),
         (None, Some(key)) => (key.to_string(), ApiKeySource::ConfigFile),
         (None, None) => {
@@ -223,20 +258,42 @@ pub fn resolve(
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("mcpproxy.sock"))
     });
-    let log_dir = config.logging.log_dir.as_deref().map(PathBuf::from).unwrap_or_else(|| data_dir.join("logs"));
-    Ok(LoadedConfig { config, resolved: Resolved { listen, data_dir, socket_path, api_key, api_key_source, log_dir } })
+    let log_dir = config
+        .logging
+        .log_dir
+        .as_deref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("logs"));
+    Ok(LoadedConfig {
+        config,
+        resolved: Resolved {
+            listen,
+            data_dir,
+            socket_path,
+            api_key,
+            api_key_source,
+            log_dir,
+        },
+    })
 }
 
 /// Create the data directory 0700; tighten group/other bits; refuse one owned by someone else.
 fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
-    let permission = |message: String| ConfigError::Permission { path: dir.to_path_buf(), message };
+    let permission = |message: String| ConfigError::Permission {
+        path: dir.to_path_buf(),
+        message,
+    };
     fs::create_dir_all(dir).map_err(|e| permission(format!("cannot create: {e}")))?;
     let meta = fs::metadata(dir).map_err(|e| permission(format!("cannot inspect: {e}")))?;
     if !meta.is_dir() {
         return Err(permission("not a directory".into()));
     }
     if meta.uid() != current_uid() {
-        return Err(permission(format!("owned by uid {}, not by us (uid {})", meta.uid(), current_uid())));
+        return Err(permission(format!(
+            "owned by uid {}, not by us (uid {})",
+            meta.uid(),
+            current_uid()
+        )));
     }
     if meta.permissions().mode() & 0o077 != 0 {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
@@ -270,7 +327,8 @@ mod tests {
         let store = ConfigStore::new(path.clone());
         let config = store.read().expect("read");
         store.save(&config).expect("save");
-        let back: serde_json::Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        let back: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
         assert_eq!(back["future_feature"]["x"][1], 2);
         assert_eq!(back["mcpServers"][0]["shiny"], true);
         let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
@@ -282,17 +340,33 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = ConfigStore::new(dir.path().join("c.json"));
         let config = store.load_or_create().expect("create");
-        let cli = CliOverrides { data_dir: Some(dir.path().join("data").display().to_string()), ..Default::default() };
+        let cli = CliOverrides {
+            data_dir: Some(dir.path().join("data").display().to_string()),
+            ..Default::default()
+        };
         let loaded = resolve(&store, config, &EnvOverrides::default(), &cli).expect("resolve");
         assert_eq!(loaded.resolved.api_key_source, ApiKeySource::Generated);
         assert_eq!(loaded.resolved.api_key.len(), 64);
-        assert_eq!(store.read().expect("read").api_key.as_deref(), Some(loaded.resolved.api_key.as_str()));
-        let data_mode = fs::metadata(dir.path().join("data")).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(
+            store.read().expect("read").api_key.as_deref(),
+            Some(loaded.resolved.api_key.as_str())
+        );
+        let data_mode = fs::metadata(dir.path().join("data"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(data_mode, 0o700);
 
-        let env = EnvOverrides { api_key: Some("from-env".into()), ..Default::default() };
+        let env = EnvOverrides {
+            api_key: Some("from-env".into()),
+            ..Default::default()
+        };
         let again = resolve(&store, store.read().expect("read"), &env, &cli).expect("resolve");
         assert_eq!(again.resolved.api_key, "from-env");
-        assert_eq!(store.read().expect("read").api_key.as_deref(), Some(loaded.resolved.api_key.as_str()));
+        assert_eq!(
+            store.read().expect("read").api_key.as_deref(),
+            Some(loaded.resolved.api_key.as_str())
+        );
     }
 }

@@ -11,16 +11,31 @@ pub fn mask_secret(value: &str) -> String {
     match chars.len() {
         0..=4 => "****".to_string(),
         5..=8 => format!("{}****", chars[..2].iter().collect::<String>()),
-        n => format!("{}****{}", chars[..3].iter().collect::<String>(), chars[n - 2..].iter().collect::<String>()),
+        n => format!(
+            "{}****{}",
+            chars[..3].iter().collect::<String>(),
+            chars[n - 2..].iter().collect::<String>()
+        ),
     }
 }
 
 /// Whether a key names something secret (env variable or header).
 fn looks_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["token", "secret", "password", "passwd", "key", "auth", "credential", "cookie", "session", "private"]
-        .iter()
-        .any(|needle| key.contains(needle))
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "key",
+        "auth",
+        "credential",
+        "cookie",
+        "session",
+        "private",
+    ]
+    .iter()
+    .any(|needle| key.contains(needle))
 }
 
 /// A secret reference (`${env:X}`, `${keyring:x}`) is not itself secret.
@@ -44,10 +59,13 @@ pub fn mask_config(config: &Config) -> Config {
                 *v = mask_secret(v);
             }
         }
-        if let Some(secret) = server.oauth.as_mut().and_then(|o| o.get_mut("client_secret")) {
-            if let Some(s) = secret.as_str().filter(|s| !s.is_empty()) {
-                *secret = serde_json::Value::String(mask_secret(s));
-            }
+        if let Some(secret) = server
+            .oauth
+            .as_mut()
+            .and_then(|o| o.get_mut("client_secret"))
+            && let Some(s) = secret.as_str().filter(|s| !s.is_empty())
+        {
+            *secret = serde_json::Value::String(mask_secret(s));
         }
     }
     for (k, v) in masked.environment.custom_vars.iter_mut() {
@@ -67,23 +85,42 @@ pub fn restore_masked(incoming: &mut Config, current: &Config) {
         _ => {}
     }
     for server in &mut incoming.servers {
-        let Some(old) = current.servers.iter().find(|s| s.name == server.name) else { continue };
-        for (map, old_map) in [(&mut server.env, &old.env), (&mut server.headers, &old.headers)] {
+        let Some(old) = current.servers.iter().find(|s| s.name == server.name) else {
+            continue;
+        };
+        for (map, old_map) in [
+            (&mut server.env, &old.env),
+            (&mut server.headers, &old.headers),
+        ] {
             for (k, v) in map.iter_mut() {
                 if let Some(real) = old_map.get(k).filter(|real| *v == mask_secret(real)) {
                     *v = real.clone();
                 }
             }
         }
-        let old_secret = old.oauth.as_ref().and_then(|o| o.get("client_secret")).and_then(|s| s.as_str());
-        if let (Some(secret), Some(real)) = (server.oauth.as_mut().and_then(|o| o.get_mut("client_secret")), old_secret) {
-            if secret.as_str() == Some(mask_secret(real).as_str()) {
-                *secret = serde_json::Value::String(real.to_string());
-            }
+        let old_secret = old
+            .oauth
+            .as_ref()
+            .and_then(|o| o.get("client_secret"))
+            .and_then(|s| s.as_str());
+        if let (Some(secret), Some(real)) = (
+            server
+                .oauth
+                .as_mut()
+                .and_then(|o| o.get_mut("client_secret")),
+            old_secret,
+        ) && secret.as_str() == Some(mask_secret(real).as_str())
+        {
+            *secret = serde_json::Value::String(real.to_string());
         }
     }
     for (k, v) in incoming.environment.custom_vars.iter_mut() {
-        if let Some(real) = current.environment.custom_vars.get(k).filter(|real| *v == mask_secret(real)) {
+        if let Some(real) = current
+            .environment
+            .custom_vars
+            .get(k)
+            .filter(|real| *v == mask_secret(real))
+        {
             *v = real.clone();
         }
     }

@@ -21,7 +21,10 @@ use serde_json::{Map, Value};
 
 pub use duration::{format_go_duration, parse_go_duration};
 pub use env::EnvOverrides;
-pub use load::{ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved, default_config_path, resolve};
+pub use load::{
+    ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved,
+    default_config_path, resolve,
+};
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{mask_config, mask_secret, restore_masked};
@@ -110,7 +113,8 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+        serde_json::from_value(Value::Object(Map::new()))
+            .expect("an empty object deserializes with defaults")
     }
 }
 
@@ -242,15 +246,19 @@ pub struct EnvironmentConfig {
 }
 
 fn default_allowed_system_vars() -> Vec<String> {
-    ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "LANG", "USER", "USERNAME", "XDG_*", "LC_*"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "LANG", "USER", "USERNAME",
+        "XDG_*", "LC_*",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for EnvironmentConfig {
     fn default() -> Self {
-        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+        serde_json::from_value(Value::Object(Map::new()))
+            .expect("an empty object deserializes with defaults")
     }
 }
 
@@ -258,10 +266,13 @@ impl EnvironmentConfig {
     /// Whether `name` may be inherited from the proxy's environment.
     pub fn allows(&self, name: &str) -> bool {
         self.inherit_system_safe
-            && self.allowed_system_vars.iter().any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => pattern == name,
-            })
+            && self
+                .allowed_system_vars
+                .iter()
+                .any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => pattern == name,
+                })
     }
 }
 
@@ -285,7 +296,8 @@ pub struct LoggingConfig {
 
 impl Default for LoggingConfig {
     fn default() -> Self {
-        serde_json::from_value(Value::Object(Map::new())).expect("an empty object deserializes with defaults")
+        serde_json::from_value(Value::Object(Map::new()))
+            .expect("an empty object deserializes with defaults")
     }
 }
 

@@ -17,7 +17,10 @@ pub struct Problem {
 
 impl Problem {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -25,7 +28,13 @@ impl Problem {
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     if !listen_is_valid(&config.listen) {
-        problems.push(Problem::new("listen", format!("invalid listen address: {:?} (expected host:port)", config.listen)));
+        problems.push(Problem::new(
+            "listen",
+            format!(
+                "invalid listen address: {:?} (expected host:port)",
+                config.listen
+            ),
+        ));
     }
     if !(1..=100).contains(&config.top_k) {
         problems.push(Problem::new("top_k", "must be between 1 and 100"));
@@ -38,15 +47,24 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     }
     match parse_go_duration(&config.call_tool_timeout) {
         Some(d) if !d.is_zero() => {}
-        _ => problems.push(Problem::new("call_tool_timeout", "must be a positive duration")),
+        _ => problems.push(Problem::new(
+            "call_tool_timeout",
+            "must be a positive duration",
+        )),
     }
     if !config.data_dir.is_empty() && !Path::new(&config.data_dir).is_dir() {
-        problems.push(Problem::new("data_dir", format!("directory does not exist: {}", config.data_dir)));
+        problems.push(Problem::new(
+            "data_dir",
+            format!("directory does not exist: {}", config.data_dir),
+        ));
     }
     if !["trace", "debug", "info", "warn", "error"].contains(&config.logging.level.as_str()) {
         problems.push(Problem::new(
             "logging.level",
-            format!("invalid log level: {} (must be trace, debug, info, warn, or error)", config.logging.level),
+            format!(
+                "invalid log level: {} (must be trace, debug, info, warn, or error)",
+                config.logging.level
+            ),
         ));
     }
     let mut names = HashSet::new();
@@ -55,10 +73,16 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         if server.name.trim().is_empty() {
             problems.push(Problem::new(field("name"), "server name is required"));
         } else if !names.insert(server.name.as_str()) {
-            problems.push(Problem::new(field("name"), format!("duplicate server name: {}", server.name)));
+            problems.push(Problem::new(
+                field("name"),
+                format!("duplicate server name: {}", server.name),
+            ));
         } else if server.name.contains([':', '/']) {
             // Not in the Go original: `:` would break `server:tool` routing and `/` the REST paths.
-            problems.push(Problem::new(field("name"), "server name must not contain ':' or '/'"));
+            problems.push(Problem::new(
+                field("name"),
+                "server name must not contain ':' or '/'",
+            ));
         }
         let protocol = server.protocol_name();
         if !PROTOCOLS.contains(&protocol) {
@@ -68,38 +92,58 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             ));
             continue;
         }
-        let has_command = server.command.as_deref().is_some_and(|c| !c.trim().is_empty());
+        let has_command = server
+            .command
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty());
         let has_url = server.url.as_deref().is_some_and(|u| !u.trim().is_empty());
         match server.transport() {
-            Transport::Stdio if !has_command => {
-                problems.push(Problem::new(field("command"), "command is required for stdio protocol"))
-            }
-            Transport::StreamableHttp | Transport::Sse if !has_url => {
-                problems.push(Problem::new(field("url"), format!("url is required for {protocol} protocol")))
-            }
+            Transport::Stdio if !has_command => problems.push(Problem::new(
+                field("command"),
+                "command is required for stdio protocol",
+            )),
+            Transport::StreamableHttp | Transport::Sse if !has_url => problems.push(Problem::new(
+                field("url"),
+                format!("url is required for {protocol} protocol"),
+            )),
             _ => {}
         }
         if has_url {
             let url = server.url.as_deref().unwrap_or_default();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(Problem::new(field("url"), format!("url must start with http:// or https://: {url}")));
+                problems.push(Problem::new(
+                    field("url"),
+                    format!("url must start with http:// or https://: {url}"),
+                ));
             }
         }
-        if let Some(dir) = server.working_dir.as_deref().filter(|d| !d.is_empty()) {
-            if !Path::new(dir).is_dir() {
-                problems.push(Problem::new(field("working_dir"), format!("directory does not exist: {dir}")));
-            }
+        if let Some(dir) = server.working_dir.as_deref().filter(|d| !d.is_empty())
+            && !Path::new(dir).is_dir()
+        {
+            problems.push(Problem::new(
+                field("working_dir"),
+                format!("directory does not exist: {dir}"),
+            ));
         }
     }
     problems
 }
 
 fn listen_is_valid(listen: &str) -> bool {
-    let Some((host, port)) = listen.rsplit_once(':') else { return false };
+    let Some((host, port)) = listen.rsplit_once(':') else {
+        return false;
+    };
     let host_ok = host.is_empty()
         || host.parse::<std::net::IpAddr>().is_ok()
-        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::Ipv6Addr>().is_ok()
-        || (host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && !host.is_empty());
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok()
+        || (host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && !host.is_empty());
     host_ok && port.parse::<u16>().is_ok()
 }
 
@@ -119,7 +163,12 @@ mod tests {
 
     #[test]
     fn reports_every_problem_with_its_field() {
-        let mut config = Config { top_k: 0, tools_limit: 5000, tool_response_limit: -1, ..Config::default() };
+        let mut config = Config {
+            top_k: 0,
+            tools_limit: 5000,
+            tool_response_limit: -1,
+            ..Config::default()
+        };
         config.call_tool_timeout = "soon".into();
         config.listen = "nonsense".into();
         config.servers = vec![
@@ -127,7 +176,9 @@ mod tests {
             server(serde_json::json!({"name": "a", "protocol": "carrier-pigeon"})),
             server(serde_json::json!({"name": "a", "protocol": "stdio"})),
             server(serde_json::json!({"name": "b", "protocol": "http"})),
-            server(serde_json::json!({"name": "c:d", "command": "x", "working_dir": "/does/not/exist"})),
+            server(
+                serde_json::json!({"name": "c:d", "command": "x", "working_dir": "/does/not/exist"}),
+            ),
         ];
         let fields: Vec<String> = validate(&config).into_iter().map(|p| p.field).collect();
         assert_eq!(
@@ -151,7 +202,13 @@ mod tests {
 
     #[test]
     fn listen_forms() {
-        for ok in ["127.0.0.1:8080", ":8080", "localhost:1", "[::1]:8080", "0.0.0.0:0"] {
+        for ok in [
+            "127.0.0.1:8080",
+            ":8080",
+            "localhost:1",
+            "[::1]:8080",
+            "0.0.0.0:0",
+        ] {
             assert!(listen_is_valid(ok), "{ok}");
         }
         for bad in ["", "8080", "127.0.0.1:", "127.0.0.1:99999", "a b:1"] {

@@ -62,7 +62,11 @@ impl EventBus {
 
     /// Publish an event to every current subscriber; never blocks.
     pub fn publish(&self, kind: &'static str, payload: serde_json::Value) {
-        let event = Event { kind, payload, timestamp: chrono::Utc::now().timestamp() };
+        let event = Event {
+            kind,
+            payload,
+            timestamp: chrono::Utc::now().timestamp(),
+        };
         // An error only means nobody is listening, which is fine.
         let _ = self.sender.send(Arc::new(event));
     }
@@ -83,8 +87,14 @@ mod tests {
         let mut a = bus.subscribe();
         let mut b = bus.subscribe();
         bus.publish(kinds::SERVERS_CHANGED, serde_json::json!({"server": "x"}));
-        assert_eq!(a.recv().await.map(|e| e.kind).ok(), Some(kinds::SERVERS_CHANGED));
-        assert_eq!(b.recv().await.map(|e| e.payload["server"].clone()).ok(), Some("x".into()));
+        assert_eq!(
+            a.recv().await.map(|e| e.kind).ok(),
+            Some(kinds::SERVERS_CHANGED)
+        );
+        assert_eq!(
+            b.recv().await.map(|e| e.payload["server"].clone()).ok(),
+            Some("x".into())
+        );
     }
 
     #[tokio::test]

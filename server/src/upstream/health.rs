@@ -65,27 +65,65 @@ pub fn health(input: HealthInput<'_>) -> Health {
         action,
     };
     if !input.enabled {
-        return make(Level::Healthy, AdminState::Disabled, "Disabled".into(), None, "enable");
+        return make(
+            Level::Healthy,
+            AdminState::Disabled,
+            "Disabled".into(),
+            None,
+            "enable",
+        );
     }
     if input.quarantined {
-        return make(Level::Healthy, AdminState::Quarantined, "Quarantined for review".into(), None, "approve");
+        return make(
+            Level::Healthy,
+            AdminState::Quarantined,
+            "Quarantined for review".into(),
+            None,
+            "approve",
+        );
     }
     let error = input.last_error;
     match input.state {
-        ConnectionState::Error => {
-            make(Level::Unhealthy, AdminState::Enabled, friendly_error(error.unwrap_or_default()), error, "restart")
-        }
-        ConnectionState::PendingAuth => {
-            make(Level::Unhealthy, AdminState::Enabled, "Authentication required".into(), error, "login")
-        }
+        ConnectionState::Error => make(
+            Level::Unhealthy,
+            AdminState::Enabled,
+            friendly_error(error.unwrap_or_default()),
+            error,
+            "restart",
+        ),
+        ConnectionState::PendingAuth => make(
+            Level::Unhealthy,
+            AdminState::Enabled,
+            "Authentication required".into(),
+            error,
+            "login",
+        ),
         ConnectionState::Disconnected => {
-            let summary = error.map(friendly_error).unwrap_or_else(|| "Disconnected".into());
-            make(Level::Unhealthy, AdminState::Enabled, summary, error, "restart")
+            let summary = error
+                .map(friendly_error)
+                .unwrap_or_else(|| "Disconnected".into());
+            make(
+                Level::Unhealthy,
+                AdminState::Enabled,
+                summary,
+                error,
+                "restart",
+            )
         }
-        ConnectionState::Connecting | ConnectionState::Authenticating => {
-            make(Level::Degraded, AdminState::Enabled, "Connecting...".into(), None, "")
-        }
-        ConnectionState::Discovering => make(Level::Degraded, AdminState::Enabled, "Discovering tools...".into(), None, ""),
+        ConnectionState::Connecting | ConnectionState::Authenticating => make(
+            Level::Degraded,
+            AdminState::Enabled,
+            "Connecting...".into(),
+            None,
+            "",
+        ),
+        ConnectionState::Discovering => make(
+            Level::Degraded,
+            AdminState::Enabled,
+            "Discovering tools...".into(),
+            None,
+            "",
+        ),
         ConnectionState::Ready => {
             let summary = match input.tool_count {
                 1 => "Connected (1 tool)".to_string(),
@@ -128,8 +166,20 @@ pub fn friendly_error(error: &str) -> String {
 mod tests {
     use super::*;
 
-    fn input(enabled: bool, quarantined: bool, state: ConnectionState, err: Option<&str>, tools: usize) -> Health {
-        health(HealthInput { enabled, quarantined, state, last_error: err, tool_count: tools })
+    fn input(
+        enabled: bool,
+        quarantined: bool,
+        state: ConnectionState,
+        err: Option<&str>,
+        tools: usize,
+    ) -> Health {
+        health(HealthInput {
+            enabled,
+            quarantined,
+            state,
+            last_error: err,
+            tool_count: tools,
+        })
     }
 
     #[test]
@@ -138,26 +188,107 @@ mod tests {
         use ConnectionState as S;
         use Level as L;
         let cases: Vec<(Health, L, A, &str, &str)> = vec![
-            (input(false, false, S::Ready, None, 3), L::Healthy, A::Disabled, "Disabled", "enable"),
-            (input(false, true, S::Error, Some("x"), 0), L::Healthy, A::Disabled, "Disabled", "enable"),
-            (input(true, true, S::Disconnected, None, 0), L::Healthy, A::Quarantined, "Quarantined for review", "approve"),
-            (input(true, false, S::Error, Some("dial tcp: connection refused"), 0), L::Unhealthy, A::Enabled, "Connection refused", "restart"),
-            (input(true, false, S::PendingAuth, Some("401"), 0), L::Unhealthy, A::Enabled, "Authentication required", "login"),
-            (input(true, false, S::Disconnected, None, 0), L::Unhealthy, A::Enabled, "Disconnected", "restart"),
-            (input(true, false, S::Connecting, None, 0), L::Degraded, A::Enabled, "Connecting...", ""),
-            (input(true, false, S::Authenticating, None, 0), L::Degraded, A::Enabled, "Connecting...", ""),
-            (input(true, false, S::Discovering, None, 0), L::Degraded, A::Enabled, "Discovering tools...", ""),
-            (input(true, false, S::Ready, None, 1), L::Healthy, A::Enabled, "Connected (1 tool)", ""),
-            (input(true, false, S::Ready, None, 12), L::Healthy, A::Enabled, "Connected (12 tools)", ""),
+            (
+                input(false, false, S::Ready, None, 3),
+                L::Healthy,
+                A::Disabled,
+                "Disabled",
+                "enable",
+            ),
+            (
+                input(false, true, S::Error, Some("x"), 0),
+                L::Healthy,
+                A::Disabled,
+                "Disabled",
+                "enable",
+            ),
+            (
+                input(true, true, S::Disconnected, None, 0),
+                L::Healthy,
+                A::Quarantined,
+                "Quarantined for review",
+                "approve",
+            ),
+            (
+                input(
+                    true,
+                    false,
+                    S::Error,
+                    Some("dial tcp: connection refused"),
+                    0,
+                ),
+                L::Unhealthy,
+                A::Enabled,
+                "Connection refused",
+                "restart",
+            ),
+            (
+                input(true, false, S::PendingAuth, Some("401"), 0),
+                L::Unhealthy,
+                A::Enabled,
+                "Authentication required",
+                "login",
+            ),
+            (
+                input(true, false, S::Disconnected, None, 0),
+                L::Unhealthy,
+                A::Enabled,
+                "Disconnected",
+                "restart",
+            ),
+            (
+                input(true, false, S::Connecting, None, 0),
+                L::Degraded,
+                A::Enabled,
+                "Connecting...",
+                "",
+            ),
+            (
+                input(true, false, S::Authenticating, None, 0),
+                L::Degraded,
+                A::Enabled,
+                "Connecting...",
+                "",
+            ),
+            (
+                input(true, false, S::Discovering, None, 0),
+                L::Degraded,
+                A::Enabled,
+                "Discovering tools...",
+                "",
+            ),
+            (
+                input(true, false, S::Ready, None, 1),
+                L::Healthy,
+                A::Enabled,
+                "Connected (1 tool)",
+                "",
+            ),
+            (
+                input(true, false, S::Ready, None, 12),
+                L::Healthy,
+                A::Enabled,
+                "Connected (12 tools)",
+                "",
+            ),
         ];
         for (got, level, admin, summary, action) in cases {
-            assert_eq!((got.level, got.admin_state, got.summary.as_str(), got.action), (level, admin, summary, action));
+            assert_eq!(
+                (got.level, got.admin_state, got.summary.as_str(), got.action),
+                (level, admin, summary, action)
+            );
         }
     }
 
     #[test]
     fn errors_keep_their_raw_detail() {
-        let h = input(true, false, ConnectionState::Error, Some("read: connection reset by peer"), 0);
+        let h = input(
+            true,
+            false,
+            ConnectionState::Error,
+            Some("read: connection reset by peer"),
+            0,
+        );
         assert_eq!(h.summary, "Connection reset");
         assert_eq!(h.detail.as_deref(), Some("read: connection reset by peer"));
     }

@@ -37,6 +37,9 @@ impl ConnectionState {
 
     /// Connecting, authenticating or discovering.
     pub fn is_connecting(self) -> bool {
-        matches!(self, Self::Connecting | Self::Authenticating | Self::Discovering)
+        matches!(
+            self,
+            Self::Connecting | Self::Authenticating | Self::Discovering
+        )
     }
 }

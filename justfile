@@ -1,0 +1,21 @@
+# mcpproxy developer commands. CI calls cargo directly (see .ci/run).
+
+# Run the proxy with the default config (~/.mcpproxy/mcp_config.json).
+run *ARGS:
+    cargo run --release -p mcpproxy -- serve {{ARGS}}
+
+# Install test prerequisites (server-everything from npm) and run every test.
+test:
+    .ci/install-test-deps
+    cargo test --workspace
+
+# Benchmarks (release build).
+bench:
+    cargo bench -p mcpproxy --bench search
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings

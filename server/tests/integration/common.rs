@@ -1,0 +1,232 @@
+//! A real `mcpproxy` process for tests: its own temp config and data dir, an ephemeral
+//! port, the generated client over TCP and over the unix socket.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The API key the test configs carry.
+pub const KEY: &str = "test-key-0123456789";
+
+/// A running proxy.
+pub struct TestServer {
+    child: Option<Child>,
+    /// Temp dir holding config and data.
+    pub dir: Arc<tempfile::TempDir>,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    /// Everything the process wrote to stderr.
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A config document with the test key, the given servers and a fresh port.
+pub fn config_with(servers: Value) -> Value {
+    json!({ "listen": format!("127.0.0.1:{}", free_port()), "api_key": KEY, "mcpServers": servers })
+}
+
+impl TestServer {
+    /// Start with `config` written to `<tmp>/mcp_config.json` and data in `<tmp>/data`.
+    pub async fn start(config: Value) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        std::fs::write(
+            dir.path().join("mcp_config.json"),
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("write config");
+        Self::start_in(dir, &[]).await
+    }
+
+    /// Start (again) over an existing directory.
+    pub async fn start_in(dir: Arc<tempfile::TempDir>, env: &[(&str, &str)]) -> Self {
+        let (child, stderr) = spawn(dir.path(), env);
+        let mut server = Self {
+            child: Some(child),
+            dir,
+            addr: String::new(),
+            stderr,
+        };
+        server.addr = server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(addr) = self.stderr_text().lines().find_map(|l| {
+                l.contains("mcpproxy ready").then(|| {
+                    l.split("listen: ")
+                        .nth(1)
+                        .map(|r| r.split([',', ' ']).next().unwrap_or("").to_string())
+                })?
+            }) {
+                return addr;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("mcpproxy exited early ({status}):\n{}", self.stderr_text());
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "mcpproxy not ready in 20 s:\n{}",
+                self.stderr_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// All stderr so far.
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("mcp_config.json")
+    }
+
+    /// The unix socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("data").join("mcpproxy.sock")
+    }
+
+    /// The config file as JSON.
+    pub fn config_on_disk(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.config_path()).expect("read config"))
+            .expect("config json")
+    }
+
+    /// The generated client with the API key.
+    pub fn client(&self) -> mcpproxy_client::Client {
+        mcpproxy_client::Client::with_api_key(&self.url(), KEY).expect("client")
+    }
+
+    /// The generated client over the unix socket, no key.
+    pub fn socket_client(&self) -> mcpproxy_client::Client {
+        mcpproxy_client::Client::over_unix_socket(&self.socket_path()).expect("socket client")
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub async fn stop(mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        if let Some(pid) = child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+            .await
+            .expect("exits in 15 s")
+            .ok()?;
+        status.code()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+/// Spawn the binary over `dir`, collecting stderr lines.
+pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(dir.join("mcp_config.json"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env_remove("MCPPROXY_API_KEY")
+        .env_remove("MCPPROXY_LISTEN")
+        .env_remove("MCPPROXY_DATA")
+        .env("HOME", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn mcpproxy");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let stderr = child.stderr.take().expect("stderr");
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if let Ok(mut l) = sink.lock() {
+                l.push(line);
+            }
+        }
+    });
+    (child, lines)
+}
+
+/// Run the binary to completion (for exit-code tests).
+pub async fn run_to_exit(dir: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let (mut child, lines) = spawn(dir, env);
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("exits")
+        .expect("wait");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let text = lines.lock().map(|l| l.join("\n")).unwrap_or_default();
+    (status.code(), text)
+}
+
+/// A fixture server entry (stdio) for configs.
+pub fn fixture_server(name: &str) -> Value {
+    json!({ "name": name, "command": fixture_bin().display().to_string(), "args": ["stdio"], "enabled": true })
+}
+
+/// The in-tree fixture MCP server binary (`MCP_FIXTURE_BIN` overrides).
+pub fn fixture_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MCP_FIXTURE_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("mcp-fixture");
+    assert!(
+        bin.exists(),
+        "fixture binary missing at {}: run `cargo build --workspace` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A raw HTTP client for long-lived streams (no overall timeout).
+pub fn streaming() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .expect("reqwest")
+}
+
+/// A raw HTTP client without the key.
+pub fn raw() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest")
+}

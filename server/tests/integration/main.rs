@@ -1,0 +1,11 @@
+//! Integration tests against a real `mcpproxy` process. REST goes through the generated
+//! client; raw HTTP appears only in `wire.rs` (auth walk, envelopes, CORS, limits) and in
+//! `events.rs` (the event stream).
+
+mod common;
+mod config;
+mod events;
+mod lifecycle;
+mod servers;
+mod status;
+mod wire;

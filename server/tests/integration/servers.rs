@@ -1,0 +1,224 @@
+//! Server administration: enable, disable, quarantine, bulk operations, persistence.
+
+use mcpproxy_client::types;
+use serde_json::json;
+
+use crate::common::*;
+
+fn expect_status<T: std::fmt::Debug>(
+    result: Result<T, mcpproxy_client::Error<types::ErrorResponse>>,
+    status: u16,
+) -> types::ErrorResponse {
+    match result {
+        Err(mcpproxy_client::Error::ErrorResponse(resp)) => {
+            assert_eq!(resp.status().as_u16(), status);
+            let body = resp.into_inner();
+            assert!(!body.success);
+            body
+        }
+        other => panic!("expected HTTP {status}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn test_servers_list_carries_seed_and_go_fields() {
+    let server = TestServer::start(config_with(json!([
+        fixture_server("alpha"),
+        {"name": "off", "command": "true"},
+        {"name": "held", "url": "http://127.0.0.1:9/mcp", "protocol": "http", "enabled": true, "quarantined": true}
+    ])))
+    .await;
+    let list = server
+        .client()
+        .server_list()
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(list.success);
+    let by_name = |n: &str| {
+        list.data
+            .servers
+            .iter()
+            .find(|s| s.name == n)
+            .expect("server listed")
+            .clone()
+    };
+    let off = by_name("off");
+    assert_eq!(
+        (off.id.as_str(), off.enabled, off.connected),
+        ("off", false, false)
+    );
+    assert_eq!(off.health.admin_state, types::AdminState::Disabled);
+    assert_eq!(
+        (off.health.summary.as_str(), off.health.action.as_str()),
+        ("Disabled", "enable")
+    );
+    let held = by_name("held");
+    assert_eq!(held.protocol, "http");
+    assert_eq!(held.url.as_deref(), Some("http://127.0.0.1:9/mcp"));
+    assert_eq!(held.health.admin_state, types::AdminState::Quarantined);
+    assert_eq!(held.health.action, "approve");
+    assert_eq!(
+        by_name("alpha").command.as_deref(),
+        Some(fixture_bin().display().to_string().as_str())
+    );
+    assert_eq!(list.data.stats.total_servers, 3);
+    assert_eq!(list.data.stats.quarantined_servers, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_servers_enable_disable_persist_across_restart() {
+    let server = TestServer::start(config_with(json!([
+        {"name": "a", "command": "true"},
+        {"name": "b", "command": "true", "enabled": true}
+    ])))
+    .await;
+    let client = server.client();
+    let done = client
+        .server_enable("a")
+        .await
+        .expect("enable")
+        .into_inner();
+    assert_eq!(
+        (
+            done.data.server.as_str(),
+            done.data.action.as_str(),
+            done.data.success
+        ),
+        ("a", "enable", true)
+    );
+    client.server_disable("b").await.expect("disable");
+    assert_eq!(server.config_on_disk()["mcpServers"][0]["enabled"], true);
+    assert_eq!(server.config_on_disk()["mcpServers"][1]["enabled"], false);
+
+    let dir = server.dir.clone();
+    assert_eq!(server.stop().await, Some(0));
+    let again = TestServer::start_in(dir, &[]).await;
+    let list = again
+        .client()
+        .server_list()
+        .await
+        .expect("list")
+        .into_inner();
+    let enabled: Vec<(String, bool)> = list
+        .data
+        .servers
+        .iter()
+        .map(|s| (s.name.clone(), s.enabled))
+        .collect();
+    assert_eq!(
+        enabled,
+        vec![("a".to_string(), true), ("b".to_string(), false)]
+    );
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn test_servers_unknown_server_is_404_everywhere() {
+    let server = TestServer::start(config_with(json!([]))).await;
+    let client = server.client();
+    let before = std::fs::read(server.config_path()).expect("config");
+    for err in [
+        expect_status(client.server_enable("ghost").await, 404),
+        expect_status(client.server_disable("ghost").await, 404),
+        expect_status(client.server_unquarantine("ghost").await, 404),
+        expect_status(
+            client
+                .server_quarantine("ghost", &types::QuarantineRequest { quarantined: true })
+                .await,
+            404,
+        ),
+    ] {
+        assert_eq!(err.code, "NOT_FOUND");
+        assert!(err.error.contains("ghost"), "{}", err.error);
+    }
+    assert_eq!(
+        std::fs::read(server.config_path()).expect("config"),
+        before,
+        "404s must not touch the file"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_servers_quarantine_body_and_empty_body() {
+    let server = TestServer::start(config_with(
+        json!([{"name": "a", "command": "true", "enabled": true}]),
+    ))
+    .await;
+    let client = server.client();
+    client
+        .server_quarantine("a", &types::QuarantineRequest { quarantined: true })
+        .await
+        .expect("quarantine");
+    assert_eq!(
+        server.config_on_disk()["mcpServers"][0]["quarantined"],
+        true
+    );
+    client
+        .server_quarantine("a", &types::QuarantineRequest { quarantined: false })
+        .await
+        .expect("release");
+    assert_eq!(
+        server.config_on_disk()["mcpServers"][0]["quarantined"],
+        false
+    );
+    // No body at all means quarantine.
+    let resp = raw()
+        .post(format!("{}/api/v1/servers/a/quarantine", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        server.config_on_disk()["mcpServers"][0]["quarantined"],
+        true
+    );
+    client.server_unquarantine("a").await.expect("unquarantine");
+    assert_eq!(
+        server.config_on_disk()["mcpServers"][0]["quarantined"],
+        false
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_servers_bulk_enable_and_disable_all() {
+    let server = TestServer::start(config_with(json!([
+        {"name": "a", "command": "true"},
+        {"name": "b", "command": "true", "enabled": true},
+        {"name": "c", "command": "true"}
+    ])))
+    .await;
+    let client = server.client();
+    let enabled = client
+        .servers_bulk(types::BulkAction::EnableAll)
+        .await
+        .expect("enable_all")
+        .into_inner();
+    assert_eq!(
+        (
+            enabled.data.total,
+            enabled.data.successful,
+            enabled.data.failed
+        ),
+        (2, 2, 0)
+    );
+    let disabled = client
+        .servers_bulk(types::BulkAction::DisableAll)
+        .await
+        .expect("disable_all")
+        .into_inner();
+    assert_eq!(disabled.data.total, 3);
+    let on_disk = server.config_on_disk();
+    assert!(
+        on_disk["mcpServers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .all(|s| s["enabled"] == false)
+    );
+    server.stop().await;
+}
