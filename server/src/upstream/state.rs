@@ -40,3 +40,9 @@ impl ConnectionState {
         matches!(self, Self::Connecting | Self::Authenticating | Self::Discovering)
     }
 }
+
+impl std::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
