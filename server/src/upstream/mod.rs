@@ -1,7 +1,24 @@
 //! Upstream MCP servers: connections, transports, the state machine, retry and health.
+//!
+//! [`UpstreamManager`] is the only entry point: `apply` reconciles with the configuration,
+//! one supervisor task per server (`supervisor`) connects through a transport (`transport/`),
+//! discovers tools (`client`), publishes every change (`status`) and retries with backoff
+//! (`backoff`); each server has its own log file (`logs`).
 
+mod backoff;
+mod client;
+mod error;
 mod health;
+mod logs;
+mod manager;
 mod state;
+mod status;
+mod supervisor;
+mod transport;
 
+pub use error::UpstreamError;
 pub use health::{AdminState, Health, HealthInput, Level, friendly_error, health};
+pub use logs::{LogLine, MAX_LOG_BYTES, log_path};
+pub use manager::UpstreamManager;
 pub use state::ConnectionState;
+pub use status::UpstreamSnapshot;

@@ -1,0 +1,335 @@
+//! `UpstreamManager`: the registry of configured servers and the one public face of the
+//! upstream layer — reconcile with the config (`apply`), read status and tools, restart,
+//! route tool calls to live clients, read logs, and shut everything down.
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use rmcp::{
+    ServiceError,
+    model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool},
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{
+    error::UpstreamError,
+    logs::{self, LogLine, ServerLog},
+    status::{Shared, UpstreamSnapshot},
+    supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
+};
+use crate::{
+    config::{EnvironmentConfig, ServerConfig},
+    events::EventBus,
+};
+
+/// Longest `shutdown` waits for every supervisor to finish.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
+
+/// Manages the connections to every upstream server. Cheap to clone.
+#[derive(Clone)]
+pub struct UpstreamManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bus: EventBus,
+    log_dir: PathBuf,
+    logger: slog::Logger,
+    servers: Mutex<BTreeMap<String, Entry>>,
+    /// Parent of every supervisor's token.
+    root: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// One configured server.
+struct Entry {
+    config: ServerConfig,
+    shared: Arc<Shared>,
+    runner: Option<Runner>,
+    /// A supervisor of this server that is still stopping.
+    stopping: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A running supervisor.
+struct Runner {
+    control: mpsc::UnboundedSender<Control>,
+    cancel: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl UpstreamManager {
+    /// A manager with no servers. Per-server logs go to `log_dir/server-<name>.log`.
+    pub fn new(bus: EventBus, log_dir: PathBuf, logger: slog::Logger) -> Self {
+        let inner = Inner {
+            bus,
+            log_dir,
+            logger,
+            servers: Mutex::new(BTreeMap::new()),
+            root: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    fn servers(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.inner.servers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reconcile with the desired config without blocking (must run inside a Tokio runtime):
+    /// start servers that should connect (enabled and not quarantined) and are not running,
+    /// stop those removed, disabled or quarantined, restart only those whose
+    /// `ServerConfig::connection_differs`, and leave the rest alone.
+    pub fn apply(&self, servers: &[ServerConfig], environment: &EnvironmentConfig) {
+        if self.inner.root.is_cancelled() {
+            return;
+        }
+        let mut map = self.servers();
+        let wanted: std::collections::BTreeSet<&str> =
+            servers.iter().map(|s| s.name.as_str()).collect();
+        let removed: Vec<String> = map
+            .keys()
+            .filter(|name| !wanted.contains(name.as_str()))
+            .cloned()
+            .collect();
+        for name in removed {
+            if let Some(mut entry) = map.remove(&name)
+                && let Some(runner) = entry.runner.take()
+            {
+                runner.cancel.cancel();
+            }
+        }
+        for config in servers {
+            let entry = map.entry(config.name.clone()).or_insert_with(|| Entry {
+                config: config.clone(),
+                shared: Arc::new(Shared::new(
+                    config.clone(),
+                    environment.clone(),
+                    self.inner.bus.clone(),
+                    ServerLog::open(
+                        logs::log_path(&self.inner.log_dir, &config.name),
+                        self.inner.logger.clone(),
+                    ),
+                    self.inner
+                        .logger
+                        .new(slog::o!("server" => config.name.clone())),
+                )),
+                runner: None,
+                stopping: None,
+            });
+            let reconnect = entry.config.connection_differs(config);
+            entry.config = config.clone();
+            entry
+                .shared
+                .set_desired(config.clone(), environment.clone());
+            match (config.should_connect(), entry.runner.as_ref()) {
+                (true, None) => self.start(entry),
+                (true, Some(runner)) if reconnect => {
+                    let _ = runner.control.send(Control::Restart(None));
+                }
+                (false, Some(_)) => {
+                    if let Some(runner) = entry.runner.take() {
+                        runner.cancel.cancel();
+                        entry.stopping = Some(runner.handle);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Spawn the supervisor of `entry`.
+    fn start(&self, entry: &mut Entry) {
+        let (control, receiver) = mpsc::unbounded_channel();
+        let cancel = self.inner.root.child_token();
+        let supervisor = Supervisor {
+            shared: entry.shared.clone(),
+            control: receiver,
+            cancel: cancel.clone(),
+        };
+        let previous = entry.stopping.take();
+        let handle = self.inner.tracker.spawn(supervisor.run(previous));
+        entry.runner = Some(Runner {
+            control,
+            cancel,
+            handle,
+        });
+    }
+
+    /// The status of one configured server.
+    pub fn snapshot(&self, name: &str) -> Option<UpstreamSnapshot> {
+        self.servers().get(name).map(|e| e.shared.snapshot())
+    }
+
+    /// The status of every configured server, by name.
+    pub fn snapshots(&self) -> Vec<UpstreamSnapshot> {
+        self.servers()
+            .values()
+            .map(|e| e.shared.snapshot())
+            .collect()
+    }
+
+    /// The last discovered tool list of a server (annotations and output schemas included).
+    pub fn tools(&self, name: &str) -> Option<Vec<Tool>> {
+        self.servers()
+            .get(name)
+            .map(|e| e.shared.tools().as_ref().clone())
+    }
+
+    /// Tear down and reconnect one server now, resetting its backoff (also after an auth
+    /// failure). Waits for the first attempt's outcome, at most the connect timeout.
+    pub async fn restart(&self, name: &str) -> Result<(), UpstreamError> {
+        let (waiter, outcome) = oneshot::channel();
+        {
+            let map = self.servers();
+            let entry = map.get(name).ok_or_else(|| UpstreamError::NotFound {
+                server: name.to_string(),
+            })?;
+            let runner = entry
+                .runner
+                .as_ref()
+                .ok_or_else(|| UpstreamError::Disabled {
+                    server: name.to_string(),
+                })?;
+            runner
+                .control
+                .send(Control::Restart(Some(waiter)))
+                .map_err(|_| UpstreamError::ShuttingDown {
+                    server: name.to_string(),
+                })?;
+        }
+        match tokio::time::timeout(CONNECT_TIMEOUT + LIST_TIMEOUT, outcome).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(UpstreamError::ShuttingDown {
+                server: name.to_string(),
+            }),
+            // Still connecting: the attempt goes on in the background.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Restart every running server, in parallel; one result per server.
+    pub async fn reconnect_all(&self) -> Vec<(String, Result<(), UpstreamError>)> {
+        let names: Vec<String> = self
+            .servers()
+            .iter()
+            .filter(|(_, e)| e.runner.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        let restarts = names.iter().map(|name| self.restart(name));
+        let results = futures::future::join_all(restarts).await;
+        names.into_iter().zip(results).collect()
+    }
+
+    /// Call a tool on a ready server, with a timeout.
+    pub async fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        timeout: Duration,
+    ) -> Result<CallToolResult, UpstreamError> {
+        let (shared, control) = {
+            let map = self.servers();
+            let entry = map.get(server).ok_or_else(|| UpstreamError::NotFound {
+                server: server.to_string(),
+            })?;
+            let runner = entry
+                .runner
+                .as_ref()
+                .ok_or_else(|| UpstreamError::Disabled {
+                    server: server.to_string(),
+                })?;
+            (entry.shared.clone(), runner.control.clone())
+        };
+        let (peer, session) = shared
+            .ready_peer()
+            .map_err(|state| UpstreamError::NotConnected {
+                server: server.to_string(),
+                state,
+            })?;
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        if let Some(arguments) = arguments {
+            params = params.with_arguments(arguments);
+        }
+        let tool_error = |message: String| UpstreamError::ToolCall {
+            server: server.to_string(),
+            tool: tool.to_string(),
+            message,
+        };
+        match tokio::time::timeout(timeout, peer.call_tool_once(params)).await {
+            Err(_) => Err(UpstreamError::Timeout {
+                server: server.to_string(),
+                tool: tool.to_string(),
+                after: timeout,
+            }),
+            Ok(Ok(CallToolResponse::Complete(result))) => Ok(result),
+            Ok(Ok(_)) => Err(tool_error(
+                "the server asked for input or started a task, which the proxy does not support"
+                    .into(),
+            )),
+            Ok(Err(ServiceError::McpError(error))) => Err(tool_error(error.message.to_string())),
+            Ok(Err(
+                error @ (ServiceError::TransportClosed
+                | ServiceError::TransportSend(_)
+                | ServiceError::Cancelled { .. }),
+            )) => {
+                let message = format!(
+                    "connection lost during the call: {}",
+                    super::error::error_chain(&error)
+                );
+                let _ = control.send(Control::Broken {
+                    session,
+                    message: message.clone(),
+                });
+                Err(UpstreamError::Transport {
+                    server: server.to_string(),
+                    message,
+                })
+            }
+            Ok(Err(error)) => Err(tool_error(super::error::error_chain(&error))),
+        }
+    }
+
+    /// The last `tail` lines of a server's log, oldest first.
+    pub fn logs(&self, name: &str, tail: usize) -> Result<Vec<LogLine>, UpstreamError> {
+        let path = {
+            let map = self.servers();
+            let entry = map.get(name).ok_or_else(|| UpstreamError::NotFound {
+                server: name.to_string(),
+            })?;
+            entry.shared.log.path().to_path_buf()
+        };
+        logs::tail(&path, tail).map_err(|e| UpstreamError::Log {
+            server: name.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Stop every server: close sessions, terminate every child process group and wait for
+    /// all of it (bounded). Later `apply` calls do nothing.
+    pub async fn shutdown(&self) {
+        self.inner.root.cancel();
+        {
+            let mut map = self.servers();
+            for entry in map.values_mut() {
+                if let Some(runner) = entry.runner.take() {
+                    runner.cancel.cancel();
+                }
+            }
+        }
+        self.inner.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_WAIT, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            slog::warn!(self.inner.logger, "upstream shutdown timed out"; "after" => ?SHUTDOWN_WAIT);
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! One supervisor task per server: connect → discover → ready, watch the session (transport
+//! closed, child exited, tool list changed), and on failure retry with capped exponential
+//! backoff — except after an authentication failure, which waits for an explicit restart.
+//! Also owns teardown: close the session and terminate the child's process group.
+
+use std::{pin::pin, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use rmcp::{RoleClient, service::Peer};
+use tokio::{
+    sync::{Notify, mpsc, oneshot},
+    time::Instant,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    backoff,
+    client::{self, Handler},
+    error::{UpstreamError, error_chain},
+    status::Shared,
+    transport::{self, Connected, Context, process::TERM_GRACE},
+};
+
+/// Longest a connection attempt (spawn/connect + handshake + first tool list) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a tool list may take.
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a closing session gets before the process group is terminated.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Someone waiting for the outcome of the next attempt.
+pub(crate) type Waiter = oneshot::Sender<Result<(), UpstreamError>>;
+
+/// Messages to a supervisor.
+pub(crate) enum Control {
+    /// Tear down and connect again now, resetting the backoff; report the outcome.
+    Restart(Option<Waiter>),
+    /// A caller saw session `session`'s transport fail.
+    Broken {
+        /// The session the caller used.
+        session: u64,
+        /// What it saw.
+        message: String,
+    },
+}
+
+/// Why a ready session ended.
+enum End {
+    Cancelled,
+    Restart(Option<Waiter>),
+    Lost(String),
+}
+
+/// The per-server task.
+pub(crate) struct Supervisor {
+    pub shared: Arc<Shared>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+    pub cancel: CancellationToken,
+}
+
+fn reply(waiters: &mut Vec<Waiter>, result: &Result<(), UpstreamError>) {
+    for waiter in waiters.drain(..) {
+        let _ = waiter.send(result.clone());
+    }
+}
+
+impl Supervisor {
+    /// Run until cancelled. `previous` is an earlier supervisor of the same server that is
+    /// still stopping; it is awaited (bounded) first so two never overlap.
+    pub(crate) async fn run(mut self, previous: Option<tokio::task::JoinHandle<()>>) {
+        if let Some(previous) = previous {
+            let _ = tokio::time::timeout(Duration::from_secs(10), previous).await;
+        }
+        let mut failures: u32 = 0;
+        let mut waiters: Vec<Waiter> = Vec::new();
+        'outer: loop {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            // --- one attempt
+            self.shared.connecting();
+            let tools_changed = Arc::new(Notify::new());
+            let session_ct = CancellationToken::new();
+            let outcome = {
+                let attempt = pin!(tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    attempt(&self.shared, tools_changed.clone(), session_ct.clone())
+                ));
+                let mut attempt = attempt;
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = self.cancel.cancelled() => break 'outer,
+                        control = self.control.recv() => match control {
+                            Some(Control::Restart(waiter)) => {
+                                waiters.extend(waiter);
+                                failures = 0;
+                                self.shared.log.info("restart requested");
+                                continue 'outer;
+                            }
+                            Some(Control::Broken { .. }) => continue,
+                            None => break 'outer,
+                        },
+                        result = &mut attempt => break result.unwrap_or_else(|_| Err(UpstreamError::Transport {
+                            server: self.shared.name.clone(),
+                            message: format!("connection attempt timed out after {CONNECT_TIMEOUT:?}"),
+                        })),
+                    }
+                }
+            };
+            // --- ready: serve until the session ends
+            let error = match outcome {
+                Ok((connected, tools)) => {
+                    let peer = connected.client.peer().clone();
+                    let session = self.shared.ready(peer.clone(), tools, connected.transport);
+                    reply(&mut waiters, &Ok(()));
+                    let ready_at = Instant::now();
+                    match self
+                        .serve(connected, peer, session, session_ct, tools_changed)
+                        .await
+                    {
+                        End::Cancelled => break 'outer,
+                        End::Restart(waiter) => {
+                            waiters.extend(waiter);
+                            failures = 0;
+                            self.shared.log.info("restart requested");
+                            continue 'outer;
+                        }
+                        End::Lost(message) => {
+                            if ready_at.elapsed() >= backoff::STABLE_AFTER {
+                                failures = 0;
+                            }
+                            UpstreamError::Transport {
+                                server: self.shared.name.clone(),
+                                message,
+                            }
+                        }
+                    }
+                }
+                Err(error) => error,
+            };
+            // --- failed: wait for the retry (or, after an auth failure, for a restart)
+            let result = Err(error.clone());
+            let delay = (!error.is_auth()).then(|| {
+                failures = failures.saturating_add(1);
+                backoff::delay(failures)
+            });
+            let next_retry_at = delay
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| Utc::now() + d);
+            self.shared.failed(&error, next_retry_at);
+            reply(&mut waiters, &result);
+            let mut sleep = pin!(async {
+                match delay {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => std::future::pending().await,
+                }
+            });
+            loop {
+                tokio::select! {
+                    biased;
+                    () = self.cancel.cancelled() => break 'outer,
+                    control = self.control.recv() => match control {
+                        Some(Control::Restart(waiter)) => {
+                            waiters.extend(waiter);
+                            failures = 0;
+                            self.shared.log.info("restart requested");
+                            continue 'outer;
+                        }
+                        Some(Control::Broken { .. }) => continue,
+                        None => break 'outer,
+                    },
+                    () = &mut sleep => continue 'outer,
+                }
+            }
+        }
+        self.shared.stopped();
+        let shutting = UpstreamError::ShuttingDown {
+            server: self.shared.name.clone(),
+        };
+        reply(&mut waiters, &Err(shutting));
+    }
+
+    /// Serve a ready session until it ends; then tear it down.
+    async fn serve(
+        &mut self,
+        connected: Connected,
+        peer: Peer<RoleClient>,
+        session: u64,
+        session_ct: CancellationToken,
+        tools_changed: Arc<Notify>,
+    ) -> End {
+        let Connected {
+            client,
+            mut process,
+            ..
+        } = connected;
+        let mut waiting = pin!(client.waiting());
+        let mut closed = false;
+        let end = loop {
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => break End::Cancelled,
+                control = self.control.recv() => match control {
+                    Some(Control::Restart(waiter)) => break End::Restart(waiter),
+                    Some(Control::Broken { session: s, message }) if s == session => break End::Lost(message),
+                    Some(Control::Broken { .. }) => continue,
+                    None => break End::Cancelled,
+                },
+                status = exited(&mut process) => break End::Lost(format!("process exited ({status})")),
+                reason = &mut waiting => {
+                    closed = true;
+                    let mut message = match reason {
+                        Ok(reason) => format!("connection closed ({reason:?})"),
+                        Err(error) => format!("connection task failed: {error}"),
+                    };
+                    if let Some(status) = match process.as_mut() {
+                        Some(p) => p.exit_within(Duration::from_millis(300)).await,
+                        None => None,
+                    } {
+                        message = format!("process exited ({status})");
+                    }
+                    break End::Lost(message);
+                }
+                () = tools_changed.notified() => {
+                    let listed = tokio::select! {
+                        () = self.cancel.cancelled() => break End::Cancelled,
+                        listed = tokio::time::timeout(LIST_TIMEOUT, client::list_tools(&peer)) => listed,
+                    };
+                    match listed {
+                        Ok(Ok(tools)) => self.shared.tools_refreshed(tools),
+                        Ok(Err(error)) => self.shared.log.error(&format!("tools/list after list_changed failed: {}", error_chain(&error))),
+                        Err(_) => self.shared.log.error("tools/list after list_changed timed out"),
+                    }
+                }
+            }
+        };
+        // Teardown: refuse new calls, close the session, then make sure the process group is gone.
+        self.shared.drop_peer();
+        session_ct.cancel();
+        if !closed {
+            let _ = tokio::time::timeout(CLOSE_WAIT, &mut waiting).await;
+        }
+        if let Some(process) = process.as_mut() {
+            process.terminate(TERM_GRACE).await;
+        }
+        if let End::Lost(message) = &end {
+            self.shared.log.info(&format!("session ended: {message}"));
+        }
+        end
+    }
+}
+
+/// Wait for the child to exit; never resolves for servers without a child.
+async fn exited(process: &mut Option<transport::process::ProcessGroup>) -> String {
+    match process {
+        Some(process) => match process.exited().await {
+            Ok(status) => status.to_string(),
+            Err(error) => format!("wait failed: {error}"),
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Connect, then list tools.
+async fn attempt(
+    shared: &Shared,
+    tools_changed: Arc<Notify>,
+    ct: CancellationToken,
+) -> Result<(Connected, Vec<rmcp::model::Tool>), UpstreamError> {
+    let (config, env) = shared.desired();
+    let handler = Handler {
+        tools_changed,
+        log: shared.log.clone(),
+    };
+    let ctx = Context {
+        name: &shared.name,
+        config: &config,
+        env: &env,
+        log: &shared.log,
+        handler,
+        ct,
+    };
+    let mut connected = transport::connect(ctx).await?;
+    let peer = connected.client.peer().clone();
+    let identity = client::identity(&peer);
+    let has_tools = identity.has_tools;
+    shared.discovering(identity);
+    if !has_tools {
+        return Ok((connected, Vec::new()));
+    }
+    match tokio::time::timeout(LIST_TIMEOUT, client::list_tools(&peer)).await {
+        Ok(Ok(tools)) => Ok((connected, tools)),
+        failure => {
+            let message = match failure {
+                Ok(Err(error)) => format!("tools/list: {}", error_chain(&error)),
+                _ => format!("tools/list timed out after {LIST_TIMEOUT:?}"),
+            };
+            let _ = connected.client.close_with_timeout(CLOSE_WAIT).await;
+            if let Some(process) = connected.process.as_mut() {
+                process.terminate(TERM_GRACE).await;
+            }
+            Err(UpstreamError::Transport {
+                server: shared.name.clone(),
+                message,
+            })
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The streamable HTTP transport (`http`, `streamable-http`): rmcp's reqwest client with the
+//! server's `headers` on every request.
+
+use std::collections::HashMap;
+
+use http::{HeaderName, HeaderValue};
+use rmcp::{
+    ServiceExt,
+    transport::{
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
+
+use super::{Connected, Context};
+use crate::upstream::error::{UpstreamError, from_initialize};
+
+/// Parse the configured headers.
+pub(crate) fn header_map(
+    server: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<HashMap<HeaderName, HeaderValue>, UpstreamError> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let parsed_name = HeaderName::try_from(name.as_str());
+            let parsed_value = HeaderValue::from_str(value);
+            match (parsed_name, parsed_value) {
+                (Ok(n), Ok(v)) => Ok((n, v)),
+                _ => Err(UpstreamError::Transport {
+                    server: server.to_string(),
+                    message: format!("invalid header `{name}`"),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Connect with streamable HTTP and run the MCP handshake.
+pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, UpstreamError> {
+    let headers = header_map(ctx.name, &ctx.config.headers)?;
+    let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let client = ctx
+        .handler
+        .serve_with_ct(transport, ctx.ct)
+        .await
+        .map_err(|e| from_initialize(ctx.name, &e))?;
+    Ok(Connected {
+        client,
+        process: None,
+        transport: "streamable-http",
+    })
+}

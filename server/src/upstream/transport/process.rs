@@ -1,0 +1,157 @@
+//! A child process in its own process group, and the guarantee that the whole group dies:
+//! `terminate` sends SIGTERM to the group, waits a short grace period, then SIGKILLs it and
+//! reaps the leader; dropping an unterminated group SIGKILLs it (the drop guard).
+
+use std::{process::ExitStatus, time::Duration};
+
+/// How long a group gets between SIGTERM and SIGKILL.
+pub const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// A spawned child that leads its own process group.
+pub(crate) struct ProcessGroup {
+    child: tokio::process::Child,
+    pgid: i32,
+    exit: Option<ExitStatus>,
+    terminated: bool,
+}
+
+impl ProcessGroup {
+    /// Take ownership of a child spawned with `process_group(0)`.
+    pub(crate) fn new(child: tokio::process::Child) -> std::io::Result<Self> {
+        let pid = child
+            .id()
+            .ok_or_else(|| std::io::Error::other("the child exited before it could be tracked"))?;
+        let pgid = i32::try_from(pid).map_err(std::io::Error::other)?;
+        Ok(Self {
+            child,
+            pgid,
+            exit: None,
+            terminated: false,
+        })
+    }
+
+    /// The leader's pid (= the group id).
+    pub(crate) fn pid(&self) -> u32 {
+        self.pgid.unsigned_abs()
+    }
+
+    /// Wait until the leader exits. Cancel-safe; repeated calls return the same status.
+    pub(crate) async fn exited(&mut self) -> std::io::Result<ExitStatus> {
+        if let Some(status) = self.exit {
+            return Ok(status);
+        }
+        let status = self.child.wait().await?;
+        self.exit = Some(status);
+        Ok(status)
+    }
+
+    /// The leader's exit status if it has exited within `within`.
+    pub(crate) async fn exit_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(within, self.exited())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
+    /// SIGTERM the group, wait up to `grace` for the leader, SIGKILL whatever is left and
+    /// reap the leader. Idempotent.
+    pub(crate) async fn terminate(&mut self, grace: Duration) {
+        if self.terminated {
+            return;
+        }
+        if self.exit.is_none() {
+            let _ = signal_group(self.pgid, libc::SIGTERM);
+            let _ = self.exit_within(grace).await;
+        }
+        // Also reaches grandchildren that outlived the leader.
+        let _ = signal_group(self.pgid, libc::SIGKILL);
+        if self.exit.is_none() {
+            let _ = self.exit_within(grace).await;
+        }
+        self.terminated = true;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if !self.terminated {
+            // Tokio reaps the dropped child in the background.
+            let _ = signal_group(self.pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Send `signal` to every process of group `pgid`.
+#[allow(unsafe_code)]
+fn signal_group(pgid: i32, signal: libc::c_int) -> std::io::Result<()> {
+    if pgid <= 1 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "refusing to signal group <= 1",
+        ));
+    }
+    // SAFETY: killpg only takes two integers and touches no memory of ours; pgid > 1 is the
+    // group our child leads (spawned with process_group(0)), never ours or "every process".
+    let rc = unsafe { libc::killpg(pgid, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: u32) -> bool {
+        // A zombie still has /proc/<pid>; check its state too.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn terminate_kills_the_whole_group_including_grandchildren() {
+        let mut command = tokio::process::Command::new("sh");
+        command.args(["-c", "sleep 300 & echo $!; trap '' TERM; wait"]);
+        command
+            .process_group(0)
+            .stdout(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut group = ProcessGroup::new(child).expect("group");
+        let mut line = String::new();
+        tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stdout), &mut line)
+            .await
+            .expect("read");
+        let grandchild: u32 = line.trim().parse().expect("pid");
+        let leader = group.pid();
+        assert!(alive(leader) && alive(grandchild));
+        group.terminate(Duration::from_millis(300)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive(grandchild) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(leader), "leader survived");
+        assert!(!alive(grandchild), "grandchild survived");
+    }
+
+    #[tokio::test]
+    async fn dropping_kills_the_group() {
+        let mut command = tokio::process::Command::new("sleep");
+        command.arg("300").process_group(0);
+        let group = ProcessGroup::new(command.spawn().expect("spawn")).expect("group");
+        let pid = group.pid();
+        drop(group);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive(pid) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(pid));
+    }
+}

@@ -1,0 +1,164 @@
+//! The stdio transport: spawn `command` + `args` in `working_dir` with an environment built
+//! from the allow-list, the custom variables and the server's own `env`; the child leads its
+//! own process group; its stderr goes line by line into the server log; MCP runs over its
+//! stdin/stdout.
+
+use std::{
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rmcp::ServiceExt;
+use tokio::io::AsyncBufReadExt;
+
+use super::{Connected, Context, process::ProcessGroup};
+use crate::{
+    config::{EnvironmentConfig, ServerConfig},
+    upstream::{
+        error::{UpstreamError, error_chain},
+        logs::ServerLog,
+    },
+};
+
+/// The environment a stdio server gets: allowed inherited variables, then `custom_vars`, then
+/// the server's `env` (later wins).
+pub(crate) fn environment(server: &ServerConfig, env: &EnvironmentConfig) -> Vec<(String, String)> {
+    let mut out: std::collections::BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| env.allows(k))
+        .collect();
+    out.extend(env.custom_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out.extend(server.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out.into_iter().collect()
+}
+
+/// Spawn the server and run the MCP handshake over its stdio.
+pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError> {
+    let name = ctx.name;
+    let transport_error = |message: String| UpstreamError::Transport {
+        server: name.to_string(),
+        message,
+    };
+    let program = ctx
+        .config
+        .command
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| transport_error("no command configured".into()))?;
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(&ctx.config.args)
+        .env_clear()
+        .envs(environment(ctx.config, ctx.env))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    if let Some(dir) = ctx.config.working_dir.as_deref().filter(|d| !d.is_empty()) {
+        if !std::path::Path::new(dir).is_dir() {
+            return Err(transport_error(format!(
+                "working directory {dir} does not exist"
+            )));
+        }
+        command.current_dir(dir);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| transport_error(format!("cannot start `{program}`: {e}")))?;
+    let (Some(stdin), Some(stdout), stderr) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(transport_error("the child's stdio was not captured".into()));
+    };
+    let mut process = ProcessGroup::new(child).map_err(|e| transport_error(e.to_string()))?;
+    ctx.log
+        .info(&format!("started `{program}` (pid {})", process.pid()));
+    let last_stderr = Arc::new(Mutex::new(None::<String>));
+    if let Some(stderr) = stderr {
+        tokio::spawn(copy_stderr(stderr, ctx.log.clone(), last_stderr.clone()));
+    }
+    match ctx.handler.serve_with_ct((stdout, stdin), ctx.ct).await {
+        Ok(client) => Ok(Connected {
+            client,
+            process: Some(process),
+            transport: "stdio",
+        }),
+        Err(error) => {
+            // Say why when the process died under us (the common case: it failed to start).
+            let mut message = format!("initialize: {}", error_chain(&error));
+            if let Some(status) = process.exit_within(Duration::from_millis(500)).await {
+                message = format!("process exited ({status}) during the handshake");
+                // Give the stderr reader a moment to see the last words.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Some(line) = last_stderr
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+                {
+                    message.push_str(": ");
+                    message.push_str(&line);
+                }
+            }
+            process.terminate(Duration::from_millis(500)).await;
+            Err(transport_error(message))
+        }
+    }
+}
+
+/// Copy stderr into the log, one line at a time, remembering the last non-empty line.
+async fn copy_stderr(
+    stderr: tokio::process::ChildStderr,
+    log: ServerLog,
+    last: Arc<Mutex<Option<String>>>,
+) {
+    let mut reader = tokio::io::BufReader::new(stderr);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer);
+                let line = line.trim_end_matches(['\r', '\n']);
+                log.write("STDERR", line);
+                if !line.trim().is_empty() {
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(line.chars().take(300).collect());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_is_allow_list_then_custom_then_server() {
+        let mut server: ServerConfig =
+            serde_json::from_value(serde_json::json!({"name": "s"})).expect("server");
+        server.env.insert("SHARED".into(), "server".into());
+        server.env.insert("ONLY_SERVER".into(), "1".into());
+        let mut env = EnvironmentConfig::default();
+        env.custom_vars.insert("SHARED".into(), "custom".into());
+        env.custom_vars.insert("ONLY_CUSTOM".into(), "2".into());
+        let got: std::collections::BTreeMap<_, _> =
+            environment(&server, &env).into_iter().collect();
+        assert_eq!(got.get("SHARED").map(String::as_str), Some("server"));
+        assert_eq!(got.get("ONLY_CUSTOM").map(String::as_str), Some("2"));
+        assert_eq!(got.get("ONLY_SERVER").map(String::as_str), Some("1"));
+        assert!(
+            got.keys()
+                .all(|k| env.allows(k) || k.starts_with("ONLY_") || k == "SHARED")
+        );
+        env.inherit_system_safe = false;
+        let bare: Vec<String> = environment(&server, &env)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(bare, ["ONLY_CUSTOM", "ONLY_SERVER", "SHARED"]);
+    }
+}
