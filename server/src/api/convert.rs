@@ -218,3 +218,56 @@ pub fn apply(outcome: ApplyOutcome) -> types::ConfigApplyResponse {
         },
     }
 }
+
+/// `GET /api/v1/servers/{name}/tools`.
+pub fn server_tools(server: String, tools: Vec<rmcp::model::Tool>) -> types::ServerToolsResponse {
+    let tools: Vec<types::Tool> = tools
+        .into_iter()
+        .map(|t| types::Tool {
+            id: format!("{server}:{}", t.name),
+            name: t.name.to_string(),
+            server_name: server.clone(),
+            description: t.description.as_deref().unwrap_or_default().to_string(),
+            input_schema: (*t.input_schema).clone(),
+            output_schema: t.output_schema.as_deref().cloned(),
+            annotations: t
+                .annotations
+                .as_ref()
+                .and_then(|a| match serde_json::to_value(a) {
+                    Ok(serde_json::Value::Object(map)) => Some(map),
+                    _ => None,
+                }),
+        })
+        .collect();
+    types::ServerToolsResponse {
+        success: true,
+        data: types::ServerTools {
+            server_name: server,
+            count: count(tools.len()),
+            tools,
+        },
+    }
+}
+
+/// `GET /api/v1/servers/{name}/logs`.
+pub fn server_logs(
+    server: String,
+    lines: Vec<crate::upstream::LogLine>,
+) -> types::ServerLogsResponse {
+    let logs: Vec<types::LogEntry> = lines
+        .into_iter()
+        .map(|l| types::LogEntry {
+            timestamp: l.timestamp,
+            level: l.level,
+            message: l.message,
+        })
+        .collect();
+    types::ServerLogsResponse {
+        success: true,
+        data: types::ServerLogs {
+            server_name: server,
+            count: count(logs.len()),
+            logs,
+        },
+    }
+}

@@ -4,6 +4,7 @@ use mcpproxy_api::{ApiError, types};
 
 use crate::app::AppError;
 use crate::config::ConfigError;
+use crate::upstream::UpstreamError;
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
@@ -37,6 +38,23 @@ impl From<AppError> for ApiError {
                 }],
             ),
             AppError::Config(ConfigError::Invalid(problems)) => AppError::Invalid(problems).into(),
+            AppError::NotRunning(name) => ApiError::bad_request(format!(
+                "server {name} is disabled or quarantined; enable or approve it first"
+            )),
+            AppError::Upstream(e) => match e {
+                UpstreamError::NotFound { server } => {
+                    ApiError::not_found(format!("Server not found: {server}"))
+                }
+                UpstreamError::Disabled { .. } | UpstreamError::NotConnected { .. } => {
+                    ApiError::bad_request(e.to_string())
+                }
+                UpstreamError::ShuttingDown { .. } => ApiError::not_ready(e.to_string()),
+                _ => ApiError::new(
+                    dropshot::ErrorStatusCode::BAD_GATEWAY,
+                    mcpproxy_api::codes::INTERNAL_ERROR,
+                    e.to_string(),
+                ),
+            },
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))
             }

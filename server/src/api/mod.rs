@@ -91,6 +91,7 @@ impl ProxyBackend for ServerCtx {
         let outcome = match path.name {
             types::BulkAction::EnableAll => app.set_all_enabled(true).await?,
             types::BulkAction::DisableAll => app.set_all_enabled(false).await?,
+            types::BulkAction::RestartAll | types::BulkAction::Reconnect => app.restart_all().await,
         };
         Ok(convert::bulk(outcome))
     }
@@ -141,6 +142,32 @@ impl ProxyBackend for ServerCtx {
             .set_quarantined(&path.name, false)
             .await?;
         Ok(convert::action(path.name, "unquarantine"))
+    }
+
+    async fn server_restart(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerRestartPath,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.restart(&path.name).await?;
+        Ok(convert::action(path.name, "restart"))
+    }
+
+    async fn server_tools(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerToolsPath,
+    ) -> Result<types::ServerToolsResponse, ApiError> {
+        let tools = rqctx.context().app.server_tools(&path.name)?;
+        Ok(convert::server_tools(path.name, tools))
+    }
+
+    async fn server_logs(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerLogsPath,
+        query: params::ServerLogsQuery,
+    ) -> Result<types::ServerLogsResponse, ApiError> {
+        let tail = query.tail.map_or(100, |t| t.clamp(1, 10_000) as usize);
+        let lines = rqctx.context().app.server_logs(&path.name, tail)?;
+        Ok(convert::server_logs(path.name, lines))
     }
 
     async fn config_get(rqctx: &RequestContext<Self>) -> Result<types::ConfigResponse, ApiError> {

@@ -6,6 +6,7 @@
 //! the desired server set to `upstream` and never reaches into its internals.
 
 mod apply;
+mod indexer;
 mod servers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,8 @@ use std::time::Instant;
 
 use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
 use crate::events::{EventBus, kinds};
+use crate::index::ToolIndex;
+use crate::upstream::{UpstreamError, UpstreamManager};
 
 pub use apply::{ApplyOutcome, changed_fields};
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
@@ -34,6 +37,12 @@ pub enum AppError {
     /// Reading or writing the configuration failed.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The server is disabled or quarantined, so it has no connection to act on.
+    #[error("server {0} is disabled or quarantined; enable or approve it first")]
+    NotRunning(String),
+    /// An upstream operation failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
 }
 
 /// The running proxy's state.
@@ -46,11 +55,25 @@ pub struct App {
     ready: AtomicBool,
     /// Serializes read-modify-write cycles of the configuration.
     writer: tokio::sync::Mutex<()>,
+    upstreams: UpstreamManager,
+    index: RwLock<ToolIndex>,
+    log: slog::Logger,
 }
 
 impl App {
     /// The core over a loaded configuration.
-    pub fn new(bus: EventBus, store: ConfigStore, config: Config, resolved: Resolved) -> Self {
+    pub fn new(
+        bus: EventBus,
+        store: ConfigStore,
+        config: Config,
+        resolved: Resolved,
+        log: slog::Logger,
+    ) -> Self {
+        let upstreams = UpstreamManager::new(
+            bus.clone(),
+            resolved.log_dir.clone(),
+            log.new(slog::o!("component" => "upstream")),
+        );
         Self {
             bus,
             store,
@@ -59,7 +82,28 @@ impl App {
             started: Instant::now(),
             ready: AtomicBool::new(false),
             writer: tokio::sync::Mutex::new(()),
+            upstreams,
+            index: RwLock::new(ToolIndex::new()),
+            log,
         }
+    }
+
+    /// Start the background work: connect the configured servers (in parallel; this does not
+    /// wait for them) and keep the tool index in step with their tools.
+    pub fn start(self: &Arc<Self>) {
+        indexer::spawn(self.clone());
+        let config = self.config();
+        self.upstreams.apply(&config.servers, &config.environment);
+    }
+
+    /// Stop every upstream connection and child process.
+    pub async fn shutdown(&self) {
+        self.upstreams.shutdown().await;
+    }
+
+    /// The upstream connections.
+    pub fn upstreams(&self) -> &UpstreamManager {
+        &self.upstreams
     }
 
     /// The event bus.

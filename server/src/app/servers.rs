@@ -58,13 +58,19 @@ impl App {
     }
 
     fn view(&self, config: &ServerConfig) -> ServerView {
-        let (state, last_error, tool_count, reconnect_count) =
-            (ConnectionState::Disconnected, None, 0, 0);
+        let snapshot = self
+            .upstreams
+            .snapshot(&config.name)
+            .filter(|_| config.should_connect());
+        let (state, last_error, tool_count, reconnect_count) = match snapshot {
+            Some(s) => (s.state, s.last_error, s.tool_count, s.retry_count),
+            None => (ConnectionState::Disconnected, None, 0, 0),
+        };
         let health = health(HealthInput {
             enabled: config.enabled,
             quarantined: config.quarantined,
             state,
-            last_error: None,
+            last_error: last_error.as_deref(),
             tool_count,
         });
         ServerView {
@@ -88,7 +94,11 @@ impl App {
                 .count(),
             connecting: servers.iter().filter(|s| s.state.is_connecting()).count(),
             quarantined: servers.iter().filter(|s| s.config.quarantined).count(),
-            tools: servers.iter().map(|s| s.tool_count).sum(),
+            tools: servers
+                .iter()
+                .filter(|s| s.state == ConnectionState::Ready)
+                .map(|s| s.tool_count)
+                .sum(),
         }
     }
 
@@ -156,6 +166,74 @@ impl App {
             successful: changed.len(),
             errors: Vec::new(),
         })
+    }
+}
+
+impl App {
+    fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
+        self.config()
+            .servers
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .ok_or_else(|| AppError::ServerNotFound(name.to_string()))
+    }
+
+    /// Reconnect one server now (resets backoff and a pending-auth wait).
+    pub async fn restart(&self, name: &str) -> Result<(), AppError> {
+        if !self.configured(name)?.should_connect() {
+            return Err(AppError::NotRunning(name.to_string()));
+        }
+        self.upstreams.restart(name).await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "restart", "server": name}),
+        );
+        Ok(())
+    }
+
+    /// Reconnect every server that should be connected, in parallel.
+    pub async fn restart_all(&self) -> BulkOutcome {
+        let results = self.upstreams.reconnect_all().await;
+        let mut outcome = BulkOutcome {
+            total: results.len(),
+            ..Default::default()
+        };
+        for (name, result) in results {
+            match result {
+                Ok(()) => outcome.successful += 1,
+                Err(e) => outcome.errors.push((name, e.to_string())),
+            }
+        }
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "restart_all", "count": outcome.total}),
+        );
+        outcome
+    }
+
+    /// The tools a configured server offered on its last connection.
+    pub fn server_tools(&self, name: &str) -> Result<Vec<rmcp::model::Tool>, AppError> {
+        let config = self.configured(name)?;
+        Ok(if config.should_connect() {
+            self.upstreams.tools(name).unwrap_or_default()
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// The last `tail` lines of a server's log (empty when it never ran).
+    pub fn server_logs(
+        &self,
+        name: &str,
+        tail: usize,
+    ) -> Result<Vec<crate::upstream::LogLine>, AppError> {
+        self.configured(name)?;
+        match self.upstreams.logs(name, tail) {
+            Ok(lines) => Ok(lines),
+            Err(crate::upstream::UpstreamError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

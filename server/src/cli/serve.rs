@@ -99,7 +99,13 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
 async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedConfig) -> i32 {
     let resolved = loaded.resolved.clone();
     let bus = EventBus::new();
-    let app = Arc::new(App::new(bus, store, loaded.config, resolved.clone()));
+    let app = Arc::new(App::new(
+        bus,
+        store,
+        loaded.config,
+        resolved.clone(),
+        log.clone(),
+    ));
     let shutdown = CancellationToken::new();
     let internal_secret = hex::encode(rand::random::<[u8; 32]>());
 
@@ -172,6 +178,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
             Err(e) => warn!(log, "unix socket unavailable; serving TCP only"; "error" => %e),
         }
     }
+    app.start();
     app.set_ready(true);
     let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
     if resolved.api_key_source == ApiKeySource::Generated {
@@ -199,6 +206,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     {
         warn!(log, "API server did not close within 5 s");
     }
+    app.shutdown().await;
     if let Some(path) = &resolved.socket_path {
         let _ = std::fs::remove_file(path);
     }

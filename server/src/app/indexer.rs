@@ -1,0 +1,117 @@
+//! Keeps the tool index in step with the upstreams: every `servers.changed` event re-indexes
+//! the server it names (ready and approved → its tools; anything else → none) and announces
+//! the result as `tools.indexed`. A subscriber that falls behind re-indexes everything.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::App;
+use crate::events::kinds;
+use crate::index::ToolDoc;
+use crate::upstream::ConnectionState;
+
+/// Run the index maintainer until the bus closes.
+pub(super) fn spawn(app: Arc<App>) {
+    let mut events = app.bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) if event.kind == kinds::SERVERS_CHANGED => {
+                    match event.payload.get("server").and_then(|s| s.as_str()) {
+                        Some(server) => app.reindex(server),
+                        None => app.reindex_all(),
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    slog::warn!(app.log, "index maintainer fell behind; re-indexing everything"; "missed" => missed);
+                    app.reindex_all();
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+impl App {
+    /// The tools of `server` that belong in the index right now.
+    fn indexable_tools(&self, server: &str) -> Vec<ToolDoc> {
+        let config = self.config();
+        let approved = config
+            .servers
+            .iter()
+            .any(|s| s.name == server && s.should_connect());
+        let ready = self
+            .upstreams
+            .snapshot(server)
+            .is_some_and(|s| s.state == ConnectionState::Ready);
+        if !(approved && ready) {
+            return Vec::new();
+        }
+        self.upstreams
+            .tools(server)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|tool| ToolDoc {
+                server: server.to_string(),
+                name: tool.name.to_string(),
+                description: tool.description.as_deref().unwrap_or_default().to_string(),
+                input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
+            })
+            .collect()
+    }
+
+    /// Re-index one server and announce it.
+    pub(crate) fn reindex(&self, server: &str) {
+        let tools = self.indexable_tools(server);
+        let count = tools.len();
+        let (before, total) = {
+            let Ok(mut index) = self.index.write() else {
+                return;
+            };
+            let before = index.server_tool_count(server);
+            if tools.is_empty() {
+                index.remove_server(server);
+            } else {
+                index.replace_server(server, tools);
+            }
+            (before, index.len())
+        };
+        if before != 0 || count != 0 {
+            self.bus.publish(
+                kinds::TOOLS_INDEXED,
+                json!({"server": server, "tool_count": count, "total": total}),
+            );
+        }
+    }
+
+    /// Re-index every configured server, and drop servers no longer configured.
+    pub(crate) fn reindex_all(&self) {
+        let names: Vec<String> = self
+            .config()
+            .servers
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let stale: Vec<String> = self
+            .upstreams
+            .snapshots()
+            .into_iter()
+            .map(|s| s.name)
+            .filter(|n| !names.contains(n))
+            .collect();
+        for name in names.iter().chain(stale.iter()) {
+            self.reindex(name);
+        }
+    }
+
+    /// Run `f` with read access to the index.
+    pub fn with_index<T>(&self, f: impl FnOnce(&crate::index::ToolIndex) -> T) -> T {
+        match self.index.read() {
+            Ok(guard) => f(&guard),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+}
