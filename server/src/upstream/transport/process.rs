@@ -69,6 +69,11 @@ impl ProcessGroup {
             let _ = self.exit_within(grace).await;
         }
         self.terminated = true;
+        // Grandchildren are not ours to reap; wait (bounded) until the group is empty.
+        let deadline = tokio::time::Instant::now() + grace;
+        while signal_group(self.pgid, 0).is_ok() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
