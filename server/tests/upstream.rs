@@ -981,6 +981,7 @@ async fn shutdown_leaves_no_process_behind_not_even_grandchildren() {
     let started = Instant::now();
     h.manager.shutdown().await;
     eprintln!("shutdown took {:?}", started.elapsed());
+
     // The fixtures are direct children (reaped, so gone from /proc) except `nested`'s, a
     // grandchild that only init may reap: it must at least be dead.
     let left: Vec<u32> = pids[..2].iter().copied().filter(|p| exists(*p)).collect();
@@ -996,4 +997,73 @@ async fn shutdown_leaves_no_process_behind_not_even_grandchildren() {
     // Nothing starts after shutdown.
     h.apply(&[fixture_stdio("late", &[])]);
     assert!(h.manager.snapshot("late").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_server_that_dies_is_noticed_and_reconnected_when_back() {
+    let upstream = spawn_fixture_http("http", &["--name", "first"]);
+    let port = upstream.port;
+    let h = harness();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    h.apply(&[server(
+        json!({"name": "hd", "protocol": "http", "url": url}),
+    )]);
+    h.ready("hd").await;
+
+    // Idle session: the liveness ping (every 10 s) notices.
+    drop(upstream);
+    let died = Instant::now();
+    let snap = h
+        .wait_for("hd", Duration::from_secs(20), "error", |s| {
+            s.state == ConnectionState::Error
+        })
+        .await;
+    eprintln!(
+        "idle http server death noticed after {:?}: {:?}",
+        died.elapsed(),
+        snap.last_error
+    );
+    assert!(
+        snap.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("ping")),
+        "{snap:?}"
+    );
+
+    // Back on the same port: the backoff schedule reconnects on its own.
+    let upstream = spawn_fixture_http("http", &["--name", "second", "--port", &port.to_string()]);
+    let snap = h
+        .wait_for("hd", Duration::from_secs(30), "ready again", |s| {
+            s.state == ConnectionState::Ready
+        })
+        .await;
+    assert_eq!(snap.server_name.as_deref(), Some("second"));
+
+    // Busy session: the failing call reports a clean error and triggers the reconnect at once.
+    drop(upstream);
+    let died = Instant::now();
+    let call = h
+        .manager
+        .call_tool(
+            "hd",
+            "echo",
+            json!({"message": "x"}).as_object().cloned(),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        matches!(call, Err(UpstreamError::Transport { .. })),
+        "{call:?}"
+    );
+    let snap = h
+        .wait_for("hd", Duration::from_secs(5), "error", |s| {
+            s.state == ConnectionState::Error
+        })
+        .await;
+    eprintln!(
+        "busy http server death noticed after {:?}: {:?}",
+        died.elapsed(),
+        snap.last_error
+    );
+    h.manager.shutdown().await;
 }
