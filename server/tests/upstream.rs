@@ -367,6 +367,23 @@ async fn fixture_streamable_http_reaches_ready() {
             .await,
         "Echo: over http"
     );
+    // `auto` (no protocol) with a URL picks streamable HTTP first.
+    h.apply(&[
+        server(json!({"name": "h", "protocol": "http", "url": url})),
+        server(json!({"name": "h-auto", "url": url})),
+    ]);
+    h.ready("h-auto").await;
+    h.wait_for(
+        "h-auto",
+        Duration::from_secs(5),
+        "logged as streamable-http",
+        |_| {
+            !h.log_lines("h-auto", "ready via streamable-http")
+                .is_empty()
+        },
+    )
+    .await;
+    assert!(h.log_lines("h-auto", "legacy SSE").is_empty());
     h.manager.shutdown().await;
 }
 
