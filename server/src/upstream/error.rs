@@ -96,8 +96,31 @@ impl UpstreamError {
     }
 }
 
-/// The full `Display` chain of an error: `outer: inner: innermost`, without repeats.
+/// The full `Display` chain of an error: `outer: inner: innermost`, without repeats. rmcp's
+/// wrappers (which name Rust types, and hide reqwest's cause) are unwrapped first, so a
+/// refused connection reads `…: Connection refused (os error 111)`.
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    use rmcp::{
+        ServiceError,
+        service::ClientInitializeError,
+        transport::{DynamicTransportError, streamable_http_client::StreamableHttpError},
+    };
+    if let Some(dynamic) = error.downcast_ref::<DynamicTransportError>() {
+        return error_chain(dynamic.error.as_ref());
+    }
+    if let Some(StreamableHttpError::Client(inner)) =
+        error.downcast_ref::<StreamableHttpError<reqwest::Error>>()
+    {
+        return error_chain(inner);
+    }
+    if let Some(ServiceError::TransportSend(dynamic)) = error.downcast_ref::<ServiceError>() {
+        return format!("transport error: {}", error_chain(dynamic));
+    }
+    if let Some(ClientInitializeError::TransportError { error, context }) =
+        error.downcast_ref::<ClientInitializeError>()
+    {
+        return format!("{}: {context}", error_chain(error));
+    }
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(current) = source {

@@ -41,6 +41,8 @@ struct Inner {
     log_dir: PathBuf,
     logger: slog::Logger,
     servers: Mutex<BTreeMap<String, Entry>>,
+    /// Supervisors of removed servers that may still be stopping, by name.
+    removed: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
     /// Parent of every supervisor's token.
     root: CancellationToken,
     tracker: TaskTracker,
@@ -70,6 +72,7 @@ impl UpstreamManager {
             log_dir,
             logger,
             servers: Mutex::new(BTreeMap::new()),
+            removed: Mutex::new(BTreeMap::new()),
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
         };
@@ -98,11 +101,22 @@ impl UpstreamManager {
             .filter(|name| !wanted.contains(name.as_str()))
             .cloned()
             .collect();
-        for name in removed {
-            if let Some(mut entry) = map.remove(&name)
-                && let Some(runner) = entry.runner.take()
-            {
-                runner.cancel.cancel();
+        {
+            let mut stopping = self.inner.removed.lock().unwrap_or_else(|e| e.into_inner());
+            stopping.retain(|_, handle| !handle.is_finished());
+            for name in removed {
+                if let Some(mut entry) = map.remove(&name) {
+                    let handle = match entry.runner.take() {
+                        Some(runner) => {
+                            runner.cancel.cancel();
+                            Some(runner.handle)
+                        }
+                        None => entry.stopping.take(),
+                    };
+                    if let Some(handle) = handle {
+                        stopping.insert(name, handle);
+                    }
+                }
             }
         }
         for config in servers {
@@ -121,7 +135,12 @@ impl UpstreamManager {
                         .new(slog::o!("server" => config.name.clone())),
                 )),
                 runner: None,
-                stopping: None,
+                stopping: self
+                    .inner
+                    .removed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&config.name),
             });
             let reconnect = entry.config.connection_differs(config);
             entry.config = config.clone();

@@ -27,6 +27,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const LIST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a closing session gets before the process group is terminated.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How often a network session is pinged to notice a dead server (stdio servers are
+/// watched through their process instead).
+pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a ping may take before the session counts as lost.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Someone waiting for the outcome of the next attempt.
 pub(crate) type Waiter = oneshot::Sender<Result<(), UpstreamError>>;
@@ -197,6 +202,10 @@ impl Supervisor {
         } = connected;
         let mut waiting = pin!(client.waiting());
         let mut closed = false;
+        let watch_with_ping = process.is_none();
+        let mut ping_timer =
+            tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        ping_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let end = loop {
             tokio::select! {
                 biased;
@@ -210,17 +219,21 @@ impl Supervisor {
                 status = exited(&mut process) => break End::Lost(format!("process exited ({status})")),
                 reason = &mut waiting => {
                     closed = true;
-                    let mut message = match reason {
+                    break End::Lost(match reason {
                         Ok(reason) => format!("connection closed ({reason:?})"),
                         Err(error) => format!("connection task failed: {error}"),
+                    });
+                }
+                _ = ping_timer.tick(), if watch_with_ping => {
+                    let pinged = tokio::select! {
+                        () = self.cancel.cancelled() => break End::Cancelled,
+                        pinged = tokio::time::timeout(PING_TIMEOUT, ping(&peer)) => pinged,
                     };
-                    if let Some(status) = match process.as_mut() {
-                        Some(p) => p.exit_within(Duration::from_millis(300)).await,
-                        None => None,
-                    } {
-                        message = format!("process exited ({status})");
+                    match pinged {
+                        Ok(Ok(())) => {}
+                        Ok(Err(message)) => break End::Lost(format!("ping failed: {message}")),
+                        Err(_) => break End::Lost(format!("ping timed out after {PING_TIMEOUT:?}")),
                     }
-                    break End::Lost(message);
                 }
                 () = tools_changed.notified() => {
                     let listed = tokio::select! {
@@ -235,6 +248,16 @@ impl Supervisor {
                 }
             }
         };
+        // A dead child is the better explanation for a lost session.
+        let end = match (end, process.as_mut()) {
+            (End::Lost(message), Some(process)) => {
+                match process.exit_within(Duration::from_millis(300)).await {
+                    Some(status) => End::Lost(format!("process exited ({status})")),
+                    None => End::Lost(message),
+                }
+            }
+            (end, _) => end,
+        };
         // Teardown: refuse new calls, close the session, then make sure the process group is gone.
         self.shared.drop_peer();
         session_ct.cancel();
@@ -248,6 +271,17 @@ impl Supervisor {
             self.shared.log.info(&format!("session ended: {message}"));
         }
         end
+    }
+}
+
+/// Ping the server. A protocol error (e.g. a server without `ping`) still proves it is alive.
+async fn ping(peer: &Peer<RoleClient>) -> Result<(), String> {
+    match peer
+        .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
+        .await
+    {
+        Ok(_) | Err(rmcp::ServiceError::McpError(_)) => Ok(()),
+        Err(error) => Err(error_chain(&error)),
     }
 }
 

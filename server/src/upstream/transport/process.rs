@@ -69,6 +69,11 @@ impl ProcessGroup {
             let _ = self.exit_within(grace).await;
         }
         self.terminated = true;
+        // Grandchildren are not ours to reap; wait (bounded) until none of them still runs.
+        let deadline = tokio::time::Instant::now() + grace;
+        while group_has_live_members(self.pgid) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -79,6 +84,34 @@ impl Drop for ProcessGroup {
             let _ = signal_group(self.pgid, libc::SIGKILL);
         }
     }
+}
+
+/// Whether any process of group `pgid` is still running (zombies waiting for their parent
+/// or init to reap them do not count). Reads /proc on Linux; elsewhere asks the kernel, which
+/// counts zombies too.
+fn group_has_live_members(pgid: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        return entries.flatten().any(|entry| {
+            let is_pid = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+            is_pid
+                && std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                    // After the last ')': state ppid pgrp ...
+                    let mut fields = stat
+                        .rsplit_once(')')
+                        .map(|(_, rest)| rest)
+                        .unwrap_or("")
+                        .split_whitespace();
+                    let state = fields.next().unwrap_or("Z");
+                    let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+                    pgrp == Some(pgid) && !matches!(state, "Z" | "X")
+                })
+        });
+    }
+    signal_group(pgid, 0).is_ok()
 }
 
 /// Send `signal` to every process of group `pgid`.

@@ -3,7 +3,7 @@
 //! stream's URL (same origin only), feed every `event: message` into the receive side and
 //! POST each outgoing message, in order, from one sender task.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use futures::StreamExt;
 use http::{HeaderName, HeaderValue};
@@ -25,6 +25,10 @@ use crate::upstream::{
 
 /// How many received messages may wait for the client.
 const INCOMING_BUFFER: usize = 256;
+/// Longest one POST may take (the stream itself has no timeout).
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest the TCP/TLS connect of any request may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What can go wrong on the SSE transport.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +111,7 @@ pub(crate) async fn open(
     header_map.extend(headers.into_iter().map(|(k, v)| (Some(k), v)));
     let client = reqwest::Client::builder()
         .default_headers(header_map)
+        .connect_timeout(CONNECT_TIMEOUT)
         .build()?;
     let response = client
         .get(url)
@@ -180,7 +185,12 @@ async fn post(
     endpoint: &Url,
     message: &ClientJsonRpcMessage,
 ) -> Result<(), SseError> {
-    let response = client.post(endpoint.clone()).json(message).send().await?;
+    let response = client
+        .post(endpoint.clone())
+        .timeout(POST_TIMEOUT)
+        .json(message)
+        .send()
+        .await?;
     if response.status().is_success() {
         Ok(())
     } else {

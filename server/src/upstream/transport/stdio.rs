@@ -92,11 +92,11 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
                 message = format!("process exited ({status}) during the handshake");
                 // Give the stderr reader a moment to see the last words.
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                if let Some(line) = last_stderr
+                let last = last_stderr
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .clone()
-                {
+                    .clone();
+                if let Some(line) = last {
                     message.push_str(": ");
                     message.push_str(&line);
                 }
