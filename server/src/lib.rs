@@ -12,4 +12,5 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod index;
+pub mod storage;
 pub mod upstream;

@@ -1,0 +1,394 @@
+//! The on-disk layout — table definitions and key encodings — and the transaction-level
+//! operations on it (insert, prune, list). Everything here runs inside a transaction its caller
+//! opened; nothing here commits.
+//!
+//! Layout (values are JSON):
+//! - `tool_calls`: `(timestamp_nanos, seq)` → record. Newest first is a reverse scan; `seq` (a
+//!   counter kept in `meta`) makes keys unique when timestamps collide.
+//! - `tool_call_ids`: id → call key, so `get_call` is one index lookup plus one get.
+//! - `tool_calls_by_session` / `tool_calls_by_server`: `(name, timestamp_nanos, seq)` → `()`,
+//!   so filtered pages are a reverse range scan.
+//! - `sessions`: session id → record (at most `max_sessions` rows, listed by loading them all).
+//! - `tool_approvals`: `(server, tool)` → record.
+//! - `meta`: `schema_version`, `next_seq`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition, WriteTransaction};
+use serde::Deserialize;
+
+use super::StorageError;
+use super::types::{Retention, SessionRecord, ToolCallRecord, session_status};
+
+/// A call's primary key.
+pub(crate) type CallKey = (i64, u64);
+
+pub(crate) const CALLS: TableDefinition<CallKey, &[u8]> = TableDefinition::new("tool_calls");
+pub(crate) const CALL_IDS: TableDefinition<&str, CallKey> = TableDefinition::new("tool_call_ids");
+pub(crate) const CALLS_BY_SESSION: TableDefinition<(&str, i64, u64), ()> =
+    TableDefinition::new("tool_calls_by_session");
+pub(crate) const CALLS_BY_SERVER: TableDefinition<(&str, i64, u64), ()> =
+    TableDefinition::new("tool_calls_by_server");
+pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+pub(crate) const APPROVALS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("tool_approvals");
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
+pub(crate) const NEXT_SEQ_KEY: &str = "next_seq";
+/// The layout described above.
+pub(crate) const SCHEMA_VERSION: u64 = 1;
+
+/// Largest serialized `arguments`/`response` kept verbatim.
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// A timestamp as a sortable key part (clamped outside chrono's nanosecond range).
+pub(crate) fn ts_key(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// Creates every table, checks the schema version and records it.
+pub(crate) fn init(txn: &WriteTransaction) -> Result<(), StorageError> {
+    txn.open_table(CALLS)?;
+    txn.open_table(CALL_IDS)?;
+    txn.open_table(CALLS_BY_SESSION)?;
+    txn.open_table(CALLS_BY_SERVER)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_table(APPROVALS)?;
+    let mut meta = txn.open_table(META)?;
+    let found = meta.get(SCHEMA_VERSION_KEY)?.map(|g| g.value());
+    match found {
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StorageError::Incompatible(format!(
+                "schema version {v} was written by a newer mcpproxy (this one reads {SCHEMA_VERSION})"
+            )));
+        }
+        Some(_) => {}
+        None => {
+            meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+        }
+    }
+    Ok(())
+}
+
+/// The fields of a stored call needed to unlink it from the indexes.
+#[derive(Deserialize)]
+struct CallLinks {
+    id: String,
+    server: String,
+    #[serde(default)]
+    session_id: Option<String>,
+}
+
+/// Counts and times of recorded calls for one session within one batch.
+struct SessionBump {
+    calls: u64,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    client_name: Option<String>,
+    client_version: Option<String>,
+}
+
+/// Writes one batch of calls, bumps their sessions and applies retention, all in `txn`.
+pub(crate) fn write_calls(
+    txn: &WriteTransaction,
+    batch: Vec<ToolCallRecord>,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let mut meta = txn.open_table(META)?;
+    let mut calls = txn.open_table(CALLS)?;
+    let mut ids = txn.open_table(CALL_IDS)?;
+    let mut by_session = txn.open_table(CALLS_BY_SESSION)?;
+    let mut by_server = txn.open_table(CALLS_BY_SERVER)?;
+    let mut seq = meta.get(NEXT_SEQ_KEY)?.map(|g| g.value()).unwrap_or(0);
+    let mut bumps: HashMap<String, SessionBump> = HashMap::new();
+
+    let had_calls = !batch.is_empty();
+    for mut rec in batch {
+        bound_payloads(&mut rec);
+        let key = (ts_key(&rec.timestamp), seq);
+        seq = seq.wrapping_add(1);
+        let bytes = serde_json::to_vec(&rec)?;
+        let replaced = ids.insert(rec.id.as_str(), key)?.map(|g| g.value());
+        if let Some(old) = replaced {
+            // Same id recorded again: the new record replaces the old one everywhere.
+            unlink_call(&mut calls, &mut by_session, &mut by_server, None, old)?;
+        }
+        calls.insert(key, bytes.as_slice())?;
+        by_server.insert((rec.server.as_str(), key.0, key.1), ())?;
+        if let Some(session) = rec.session_id.take() {
+            by_session.insert((session.as_str(), key.0, key.1), ())?;
+            let bump = bumps.entry(session).or_insert_with(|| SessionBump {
+                calls: 0,
+                first: rec.timestamp,
+                last: rec.timestamp,
+                client_name: None,
+                client_version: None,
+            });
+            bump.calls += 1;
+            bump.first = bump.first.min(rec.timestamp);
+            bump.last = bump.last.max(rec.timestamp);
+            if rec.client_name.is_some() {
+                bump.client_name = rec.client_name.take();
+            }
+            if rec.client_version.is_some() {
+                bump.client_version = rec.client_version.take();
+            }
+        }
+    }
+    if had_calls {
+        meta.insert(NEXT_SEQ_KEY, seq)?;
+    }
+
+    prune_calls(
+        &mut calls,
+        &mut ids,
+        &mut by_session,
+        &mut by_server,
+        retention,
+        now,
+    )?;
+    drop((meta, calls, ids, by_session, by_server));
+
+    if !bumps.is_empty() {
+        let mut sessions = txn.open_table(SESSIONS)?;
+        for (id, bump) in bumps {
+            let existing =
+                read_json::<SessionRecord>(sessions.get(id.as_str())?.as_ref().map(|g| g.value()))?;
+            let session = match existing {
+                Some(mut s) => {
+                    s.tool_call_count += bump.calls;
+                    s.last_activity = s.last_activity.max(bump.last);
+                    if s.client_name.is_none() {
+                        s.client_name = bump.client_name;
+                    }
+                    if s.client_version.is_none() {
+                        s.client_version = bump.client_version;
+                    }
+                    s
+                }
+                None => SessionRecord {
+                    id: id.clone(),
+                    client_name: bump.client_name,
+                    client_version: bump.client_version,
+                    status: session_status::ACTIVE.to_string(),
+                    start_time: bump.first,
+                    last_activity: bump.last,
+                    end_time: None,
+                    tool_call_count: bump.calls,
+                },
+            };
+            sessions.insert(id.as_str(), serde_json::to_vec(&session)?.as_slice())?;
+        }
+        prune_sessions(&mut sessions, retention.max_sessions)?;
+    }
+    Ok(())
+}
+
+/// Replaces an over-long `arguments`/`response` with a marker holding a preview.
+fn bound_payloads(rec: &mut ToolCallRecord) {
+    bound_value(&mut rec.arguments);
+    if let Some(response) = rec.response.as_mut() {
+        bound_value(response);
+    }
+    if let Some(error) = rec.error.as_mut()
+        && error.len() > MAX_PAYLOAD_BYTES
+    {
+        let cut = floor_char_boundary(error, MAX_PAYLOAD_BYTES);
+        error.truncate(cut);
+        error.push_str("… [truncated by mcpproxy]");
+    }
+}
+
+/// A writer that keeps at most `MAX_PAYLOAD_BYTES` and fails once more is written.
+struct Capped {
+    buf: Vec<u8>,
+    total: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.total += data.len();
+        let room = MAX_PAYLOAD_BYTES.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&data[..data.len().min(room)]);
+        if self.total > MAX_PAYLOAD_BYTES {
+            return Err(std::io::Error::other("over the payload cap"));
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn bound_value(value: &mut serde_json::Value) {
+    let mut capped = Capped {
+        buf: Vec::new(),
+        total: 0,
+    };
+    if serde_json::to_writer(&mut capped, value).is_ok() {
+        return;
+    }
+    // The exact size costs one more (uncapped) pass; only oversized payloads pay it.
+    let original = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(capped.total);
+    let preview = String::from_utf8_lossy(&capped.buf);
+    let cut = floor_char_boundary(&preview, MAX_PAYLOAD_BYTES);
+    *value = serde_json::json!({
+        "truncated": true,
+        "original_bytes": original,
+        "preview": &preview[..cut],
+    });
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+type CallsTable<'t> = Table<'t, CallKey, &'static [u8]>;
+type IdsTable<'t> = Table<'t, &'static str, CallKey>;
+type IndexTable<'t> = Table<'t, (&'static str, i64, u64), ()>;
+
+/// Removes the call at `key` and its index rows; the id row too when `ids` is given and still
+/// points at `key`.
+fn unlink_call(
+    calls: &mut CallsTable<'_>,
+    by_session: &mut IndexTable<'_>,
+    by_server: &mut IndexTable<'_>,
+    ids: Option<&mut IdsTable<'_>>,
+    key: CallKey,
+) -> Result<(), StorageError> {
+    let bytes = calls.remove(key)?.map(|g| g.value().to_vec());
+    let Some(bytes) = bytes else { return Ok(()) };
+    let links: CallLinks = serde_json::from_slice(&bytes)?;
+    by_server.remove((links.server.as_str(), key.0, key.1))?;
+    if let Some(session) = &links.session_id {
+        by_session.remove((session.as_str(), key.0, key.1))?;
+    }
+    if let Some(ids) = ids {
+        let current = ids.get(links.id.as_str())?.map(|g| g.value());
+        if current == Some(key) {
+            ids.remove(links.id.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops calls older than `max_age`, then the oldest beyond `max_calls`.
+fn prune_calls(
+    calls: &mut CallsTable<'_>,
+    ids: &mut IdsTable<'_>,
+    by_session: &mut IndexTable<'_>,
+    by_server: &mut IndexTable<'_>,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    if !retention.max_age.is_zero() {
+        let cutoff = chrono::Duration::from_std(retention.max_age)
+            .ok()
+            .and_then(|age| now.checked_sub_signed(age))
+            .map(|t| ts_key(&t));
+        if let Some(cutoff) = cutoff {
+            loop {
+                let oldest = calls.first()?.map(|(k, _)| k.value());
+                match oldest {
+                    Some(key) if key.0 < cutoff => {
+                        unlink_call(calls, by_session, by_server, Some(ids), key)?;
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    if retention.max_calls > 0 {
+        let max = retention.max_calls as u64;
+        while calls.len()? > max {
+            let oldest = calls.first()?.map(|(k, _)| k.value());
+            let Some(key) = oldest else { break };
+            unlink_call(calls, by_session, by_server, Some(ids), key)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the newest `max` sessions by start time (0 = keep all).
+pub(crate) fn prune_sessions(
+    sessions: &mut Table<'_, &'static str, &'static [u8]>,
+    max: usize,
+) -> Result<(), StorageError> {
+    if max == 0 || sessions.len()? <= max as u64 {
+        return Ok(());
+    }
+    let mut all = Vec::new();
+    for entry in sessions.iter()? {
+        let (k, v) = entry?;
+        let start = serde_json::from_slice::<SessionRecord>(v.value())
+            .map(|s| s.start_time)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        all.push((start, k.value().to_string()));
+    }
+    all.sort();
+    let excess = all.len().saturating_sub(max);
+    for (_, id) in all.into_iter().take(excess) {
+        sessions.remove(id.as_str())?;
+    }
+    Ok(())
+}
+
+/// Decodes an optional stored JSON value.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    bytes: Option<&[u8]>,
+) -> Result<Option<T>, StorageError> {
+    bytes
+        .map(|b| serde_json::from_slice(b).map_err(StorageError::from))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_payloads_are_kept_verbatim() {
+        let mut v = serde_json::json!({"a": [1, 2, 3], "b": "x"});
+        let before = v.clone();
+        bound_value(&mut v);
+        assert_eq!(v, before);
+    }
+
+    #[test]
+    fn large_payloads_become_a_marker_with_preview() {
+        let big = "é".repeat(MAX_PAYLOAD_BYTES); // 2 bytes each
+        let mut v = serde_json::json!({ "text": big });
+        bound_value(&mut v);
+        assert_eq!(v["truncated"], true);
+        let original = v["original_bytes"].as_u64().expect("size");
+        assert!(original > 2 * MAX_PAYLOAD_BYTES as u64);
+        let preview = v["preview"].as_str().expect("preview");
+        assert!(preview.len() <= MAX_PAYLOAD_BYTES && preview.len() > MAX_PAYLOAD_BYTES - 8);
+        assert!(preview.starts_with("{\"text\":\"éé"));
+    }
+
+    #[test]
+    fn timestamp_keys_sort_like_times() {
+        let a = DateTime::<Utc>::from_timestamp(1_000, 5).expect("time");
+        let b = DateTime::<Utc>::from_timestamp(1_000, 6).expect("time");
+        assert!(ts_key(&a) < ts_key(&b));
+        assert_eq!(ts_key(&DateTime::<Utc>::MAX_UTC), i64::MAX);
+        assert_eq!(ts_key(&DateTime::<Utc>::MIN_UTC), i64::MIN);
+    }
+}
