@@ -1,0 +1,1 @@
+//! Docker isolation (in progress).
