@@ -77,10 +77,10 @@ impl FileStore {
 
     /// A file someone loosened (e.g. copied with 0644) goes back to 0600; best effort.
     fn tighten_permissions(&self) {
-        if let Ok(meta) = fs::metadata(&self.path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                let _ = fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600));
-            }
+        if let Ok(meta) = fs::metadata(&self.path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600));
         }
     }
 
