@@ -38,6 +38,11 @@ impl From<AppError> for ApiError {
                 }],
             ),
             AppError::Config(ConfigError::Invalid(problems)) => AppError::Invalid(problems).into(),
+            AppError::Inspection(message) => ApiError::new(
+                dropshot::ErrorStatusCode::BAD_GATEWAY,
+                mcpproxy_api::codes::INTERNAL_ERROR,
+                message,
+            ),
             AppError::NotRunning(name) => ApiError::bad_request(format!(
                 "server {name} is disabled or quarantined; enable or approve it first"
             )),

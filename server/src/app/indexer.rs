@@ -1,6 +1,7 @@
-//! Keeps the tool index in step with the upstreams: every `servers.changed` event re-indexes
-//! the server it names (ready and approved → its tools; anything else → none) and announces
-//! the result as `tools.indexed`. A subscriber that falls behind re-indexes everything.
+//! The live tool catalogue: the search index plus a by-name map of every offered tool, kept
+//! in step with the upstreams. Every `servers.changed` event re-catalogues the server it
+//! names (ready and approved → its tools; anything else → none) and announces the result as
+//! `tools.indexed`. A subscriber that falls behind re-catalogues everything.
 
 use std::sync::Arc;
 
@@ -36,8 +37,8 @@ pub(super) fn spawn(app: Arc<App>) {
 }
 
 impl App {
-    /// The tools of `server` that belong in the index right now.
-    fn indexable_tools(&self, server: &str) -> Vec<ToolDoc> {
+    /// The tools of `server` that agents may see right now.
+    fn offered_tools(&self, server: &str) -> Vec<rmcp::model::Tool> {
         let config = self.config();
         let approved = config
             .servers
@@ -50,22 +51,37 @@ impl App {
         if !(approved && ready) {
             return Vec::new();
         }
-        self.upstreams
-            .tools(server)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|tool| ToolDoc {
-                server: server.to_string(),
-                name: tool.name.to_string(),
-                description: tool.description.as_deref().unwrap_or_default().to_string(),
-                input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
-            })
-            .collect()
+        self.upstreams.tools(server).unwrap_or_default()
+    }
+
+    fn set_catalog(&self, server: &str, tools: Vec<rmcp::model::Tool>) {
+        let Ok(mut catalog) = self.catalog.write() else {
+            return;
+        };
+        if tools.is_empty() {
+            catalog.remove(server);
+        } else {
+            let map = tools.into_iter().map(|t| (t.name.to_string(), t)).collect();
+            catalog.insert(server.to_string(), Arc::new(map));
+        }
+    }
+
+    /// A tool agents may call right now, by server and bare name.
+    pub fn offered_tool(&self, server: &str, tool: &str) -> Option<rmcp::model::Tool> {
+        let catalog = self.catalog.read().ok()?;
+        catalog.get(server)?.get(tool).cloned()
+    }
+
+    /// Whether `server` currently offers any tools.
+    pub fn offers_tools(&self, server: &str) -> bool {
+        self.catalog.read().is_ok_and(|c| c.contains_key(server))
     }
 
     /// Re-index one server and announce it.
     pub(crate) fn reindex(&self, server: &str) {
-        let tools = self.indexable_tools(server);
+        let live = self.offered_tools(server);
+        let tools: Vec<ToolDoc> = live.iter().map(doc).collect();
+        self.set_catalog(server, live);
         let count = tools.len();
         let (before, total) = {
             let Ok(mut index) = self.index.write() else {
@@ -113,5 +129,31 @@ impl App {
             Ok(guard) => f(&guard),
             Err(poisoned) => f(&poisoned.into_inner()),
         }
+    }
+}
+
+fn doc(tool: &rmcp::model::Tool) -> ToolDoc {
+    ToolDoc {
+        server: String::new(),
+        name: tool.name.to_string(),
+        description: tool.description.as_deref().unwrap_or_default().to_string(),
+        input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
+    }
+}
+
+impl App {
+    /// The best `limit` offered tools for `query`, with their definitions.
+    pub fn search_tools(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Vec<(crate::index::SearchHit, rmcp::model::Tool)> {
+        let hits = self.with_index(|index| index.search(query, limit));
+        hits.into_iter()
+            .filter_map(|hit| {
+                let tool = self.offered_tool(&hit.server, &hit.name)?;
+                Some((hit, tool))
+            })
+            .collect()
     }
 }

@@ -6,6 +6,7 @@
 //! the desired server set to `upstream` and never reaches into its internals.
 
 mod apply;
+mod calls;
 mod indexer;
 mod servers;
 
@@ -19,6 +20,7 @@ use crate::index::ToolIndex;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
 pub use apply::{ApplyOutcome, changed_fields};
+pub use calls::{CallError, Intent, split_name};
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 
 /// Why a management action failed.
@@ -43,6 +45,9 @@ pub enum AppError {
     /// An upstream operation failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// Inspecting a quarantined server failed.
+    #[error("{0}")]
+    Inspection(String),
 }
 
 /// The running proxy's state.
@@ -57,6 +62,13 @@ pub struct App {
     writer: tokio::sync::Mutex<()>,
     upstreams: UpstreamManager,
     index: RwLock<ToolIndex>,
+    /// Offered tools by server, then by bare name.
+    catalog: RwLock<
+        std::collections::HashMap<
+            String,
+            Arc<std::collections::HashMap<String, rmcp::model::Tool>>,
+        >,
+    >,
     log: slog::Logger,
 }
 
@@ -84,6 +96,7 @@ impl App {
             writer: tokio::sync::Mutex::new(()),
             upstreams,
             index: RwLock::new(ToolIndex::new()),
+            catalog: RwLock::default(),
             log,
         }
     }

