@@ -220,7 +220,11 @@ pub fn apply(outcome: ApplyOutcome) -> types::ConfigApplyResponse {
 }
 
 /// `GET /api/v1/servers/{name}/tools`.
-pub fn server_tools(server: String, tools: Vec<rmcp::model::Tool>) -> types::ServerToolsResponse {
+pub fn server_tools(
+    server: String,
+    tools: Vec<rmcp::model::Tool>,
+    mut approvals: std::collections::HashMap<String, crate::storage::ToolApproval>,
+) -> types::ServerToolsResponse {
     let tools: Vec<types::Tool> = tools
         .into_iter()
         .map(|t| types::Tool {
@@ -230,6 +234,9 @@ pub fn server_tools(server: String, tools: Vec<rmcp::model::Tool>) -> types::Ser
             description: t.description.as_deref().unwrap_or_default().to_string(),
             input_schema: (*t.input_schema).clone(),
             output_schema: t.output_schema.as_deref().cloned(),
+            approval: approvals
+                .remove(t.name.as_ref())
+                .map(super::tools_convert::approval),
             annotations: t
                 .annotations
                 .as_ref()

@@ -43,6 +43,15 @@ impl From<AppError> for ApiError {
                 mcpproxy_api::codes::INTERNAL_ERROR,
                 message,
             ),
+            AppError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            AppError::Security(crate::security::SecurityError::UnknownTools { server, tools }) => {
+                ApiError::bad_request(format!(
+                    "unknown tools for server {server}: {}",
+                    tools.join(", ")
+                ))
+            }
+            AppError::Security(e) => ApiError::internal(format!("tool approvals failed: {e}")),
+            AppError::Storage(e) => ApiError::internal(format!("history storage failed: {e}")),
             AppError::NotRunning(name) => ApiError::bad_request(format!(
                 "server {name} is disabled or quarantined; enable or approve it first"
             )),

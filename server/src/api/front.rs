@@ -43,6 +43,7 @@ enum Origin {
 
 /// Shared state of the front door.
 pub struct FrontDoor {
+    mcp: crate::mcp::McpService,
     api_key: String,
     internal_secret: String,
     backend: SocketAddr,
@@ -70,6 +71,7 @@ pub enum SocketError {
 impl FrontDoor {
     /// A front door forwarding to dropshot at `backend`.
     pub fn new(
+        mcp: crate::mcp::McpService,
         api_key: String,
         internal_secret: String,
         backend: SocketAddr,
@@ -79,6 +81,7 @@ impl FrontDoor {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Arc::new(Self {
+            mcp,
             api_key,
             internal_secret,
             backend,
@@ -142,6 +145,9 @@ impl FrontDoor {
                     .unwrap_or_default(),
             );
         }
+        if req.uri().path() == "/mcp" || req.uri().path().starts_with("/mcp/") {
+            return self.serve_mcp(req).await;
+        }
         let security = required_security(req.method().as_str(), req.uri().path());
         let authorized = match (security, origin) {
             (Security::None, _) | (_, Origin::Socket) => true,
@@ -165,6 +171,16 @@ impl FrontDoor {
             return self.forward_upgrade(req).await;
         }
         self.forward(req).await
+    }
+
+    /// `/mcp` goes straight to rmcp (Host/Origin checks, sessions, streams).
+    async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
+        use tower_service::Service;
+        let mut service = self.mcp.clone();
+        match service.call(req).await {
+            Ok(resp) => with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed())),
+            Err(never) => match never {},
+        }
     }
 
     fn backend_uri(&self, uri: &http::Uri) -> Option<http::Uri> {

@@ -12,6 +12,7 @@ mod error;
 mod events;
 pub mod front;
 mod swagger;
+mod tools_convert;
 
 use std::sync::Arc;
 
@@ -156,8 +157,10 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ServerToolsPath,
     ) -> Result<types::ServerToolsResponse, ApiError> {
-        let tools = rqctx.context().app.server_tools(&path.name)?;
-        Ok(convert::server_tools(path.name, tools))
+        let app = &rqctx.context().app;
+        let tools = app.server_tools(&path.name)?;
+        let approvals = app.tool_approvals(&path.name);
+        Ok(convert::server_tools(path.name, tools, approvals))
     }
 
     async fn server_logs(
@@ -168,6 +171,191 @@ impl ProxyBackend for ServerCtx {
         let tail = query.tail.map_or(100, |t| t.clamp(1, 10_000) as usize);
         let lines = rqctx.context().app.server_logs(&path.name, tail)?;
         Ok(convert::server_logs(path.name, lines))
+    }
+
+    async fn server_tools_approve(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerToolsApprovePath,
+        body: types::ApproveToolsRequest,
+    ) -> Result<types::ApproveToolsResponse, ApiError> {
+        let tools = match (body.tools, body.approve_all) {
+            (_, Some(true)) => None,
+            (Some(tools), _) if !tools.is_empty() => Some(tools),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Either 'tools' array or 'approve_all: true' required",
+                ));
+            }
+        };
+        let approved = rqctx
+            .context()
+            .app
+            .approve_tools(&path.name, tools.as_deref())?;
+        Ok(types::ApproveToolsResponse {
+            success: true,
+            data: types::ApprovedTools {
+                server_name: path.name,
+                approved,
+            },
+        })
+    }
+
+    async fn server_tool_calls(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerToolCallsPath,
+        query: params::ServerToolCallsQuery,
+    ) -> Result<types::ServerToolCallsResponse, ApiError> {
+        let app = &rqctx.context().app;
+        app.server_tools(&path.name)?;
+        let page = app.tool_calls(&crate::storage::CallQuery {
+            server: Some(path.name.clone()),
+            limit: query.limit.map(|l| l as usize),
+            ..Default::default()
+        })?;
+        Ok(types::ServerToolCallsResponse {
+            success: true,
+            data: types::ServerToolCalls {
+                server_name: path.name,
+                total: page.total as u64,
+                tool_calls: page
+                    .calls
+                    .into_iter()
+                    .map(tools_convert::call_record)
+                    .collect(),
+            },
+        })
+    }
+
+    async fn tool_search(
+        rqctx: &RequestContext<Self>,
+        query: params::ToolSearchQuery,
+    ) -> Result<types::ToolSearchResponse, ApiError> {
+        let limit = query.limit.map_or(15, |l| l.clamp(1, 1000) as usize);
+        let app = &rqctx.context().app;
+        let hits = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) => app.search_tools(q, limit),
+            None => app.all_tools(limit),
+        };
+        Ok(tools_convert::tool_search(hits))
+    }
+
+    async fn tool_call(
+        rqctx: &RequestContext<Self>,
+        body: types::ToolCallRequest,
+    ) -> Result<types::ToolCallResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let origin = crate::app::CallOrigin::default();
+        let recorded = app
+            .call_and_record(
+                &body.tool_name,
+                body.arguments,
+                crate::app::Intent::Any,
+                &origin,
+                None,
+            )
+            .await;
+        Ok(types::ToolCallResponse {
+            success: true,
+            data: tools_convert::call_result(recorded)?,
+        })
+    }
+
+    async fn index_search(
+        rqctx: &RequestContext<Self>,
+        query: params::IndexSearchQuery,
+    ) -> Result<types::IndexSearchResponse, ApiError> {
+        let Some(q) = query.q.filter(|q| !q.trim().is_empty()) else {
+            return Err(ApiError::bad_request("Query parameter 'q' required"));
+        };
+        let limit = query.limit.map_or(10, |l| l.clamp(1, 100) as usize);
+        let started = std::time::Instant::now();
+        let hits = rqctx.context().app.search_tools(&q, limit);
+        Ok(tools_convert::index_search(q, hits, started.elapsed()))
+    }
+
+    async fn tool_call_list(
+        rqctx: &RequestContext<Self>,
+        query: params::ToolCallListQuery,
+    ) -> Result<types::ToolCallListResponse, ApiError> {
+        let page = rqctx.context().app.tool_calls(&crate::storage::CallQuery {
+            session_id: query.session_id,
+            limit: query.limit.map(|l| l as usize),
+            offset: query.offset.unwrap_or(0) as usize,
+            ..Default::default()
+        })?;
+        Ok(types::ToolCallListResponse {
+            success: true,
+            data: types::ToolCallPage {
+                total: page.total as u64,
+                limit: page.limit as u64,
+                offset: page.offset as u64,
+                tool_calls: page
+                    .calls
+                    .into_iter()
+                    .map(tools_convert::call_record)
+                    .collect(),
+            },
+        })
+    }
+
+    async fn tool_call_get(
+        rqctx: &RequestContext<Self>,
+        path: params::ToolCallGetPath,
+    ) -> Result<types::ToolCallDetailResponse, ApiError> {
+        let record = rqctx.context().app.tool_call(&path.id)?;
+        Ok(types::ToolCallDetailResponse {
+            success: true,
+            data: types::ToolCallDetail {
+                tool_call: tools_convert::call_record(record),
+            },
+        })
+    }
+
+    async fn tool_call_replay(
+        rqctx: &RequestContext<Self>,
+        path: params::ToolCallReplayPath,
+        body: types::ReplayRequest,
+    ) -> Result<types::ReplayResponse, ApiError> {
+        let recorded = rqctx.context().app.replay(&path.id, body.arguments).await?;
+        Ok(types::ReplayResponse {
+            success: true,
+            data: types::ReplayResult {
+                new_call_id: recorded.record.id.clone(),
+                replayed_from: path.id,
+                new_tool_call: tools_convert::call_record(recorded.record),
+            },
+        })
+    }
+
+    async fn session_list(
+        rqctx: &RequestContext<Self>,
+        query: params::SessionListQuery,
+    ) -> Result<types::SessionListResponse, ApiError> {
+        let limit = query.limit.map_or(10, |l| l.clamp(1, 100) as usize);
+        let offset = query.offset.unwrap_or(0) as usize;
+        let (sessions, total) = rqctx.context().app.session_page(limit, offset)?;
+        Ok(types::SessionListResponse {
+            success: true,
+            data: types::SessionPage {
+                total: total as u64,
+                limit: limit as u64,
+                offset: offset as u64,
+                sessions: sessions.into_iter().map(tools_convert::session).collect(),
+            },
+        })
+    }
+
+    async fn session_get(
+        rqctx: &RequestContext<Self>,
+        path: params::SessionGetPath,
+    ) -> Result<types::SessionDetailResponse, ApiError> {
+        let session = rqctx.context().app.session(&path.id)?;
+        Ok(types::SessionDetailResponse {
+            success: true,
+            data: types::SessionDetail {
+                session: tools_convert::session(session),
+            },
+        })
     }
 
     async fn config_get(rqctx: &RequestContext<Self>) -> Result<types::ConfigResponse, ApiError> {

@@ -35,6 +35,17 @@ impl Intent {
     }
 }
 
+/// Who made a call: the MCP session and client, when it came over `/mcp`.
+#[derive(Debug, Clone, Default)]
+pub struct CallOrigin {
+    /// `Mcp-Session-Id`.
+    pub session_id: Option<String>,
+    /// `clientInfo.name`.
+    pub client_name: Option<String>,
+    /// `clientInfo.version`.
+    pub client_version: Option<String>,
+}
+
 /// Why a call did not reach the upstream, or failed there.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -149,10 +160,5 @@ impl App {
             .upstreams
             .call_tool(server, tool, arguments, timeout)
             .await?)
-    }
-
-    /// Whether a tool is hidden because it changed since approval.
-    pub fn is_blocked(&self, _server: &str, _tool: &str) -> bool {
-        false
     }
 }

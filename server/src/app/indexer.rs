@@ -3,6 +3,7 @@
 //! names (ready and approved → its tools; anything else → none) and announces the result as
 //! `tools.indexed`. A subscriber that falls behind re-catalogues everything.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::App;
 use crate::events::kinds;
 use crate::index::ToolDoc;
+use crate::security::PinnedTool;
 use crate::upstream::ConnectionState;
 
 /// Run the index maintainer until the bus closes.
@@ -37,7 +39,9 @@ pub(super) fn spawn(app: Arc<App>) {
 }
 
 impl App {
-    /// The tools of `server` that agents may see right now.
+    /// The tools of `server` that agents may see right now: ready, approved server; tools
+    /// pinned by hash, minus those that changed since approval (announced once as
+    /// `tools.changed`).
     fn offered_tools(&self, server: &str) -> Vec<rmcp::model::Tool> {
         let config = self.config();
         let approved = config
@@ -48,10 +52,84 @@ impl App {
             .upstreams
             .snapshot(server)
             .is_some_and(|s| s.state == ConnectionState::Ready);
-        if !(approved && ready) {
-            return Vec::new();
+        let tools = if approved && ready {
+            self.upstreams.tools(server).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let changed: BTreeSet<String> = if tools.is_empty() {
+            BTreeSet::new()
+        } else {
+            let pinned: Vec<PinnedTool> = tools.iter().map(PinnedTool::from).collect();
+            match self.pinning.check(server, &pinned) {
+                Ok(verdicts) => verdicts
+                    .iter()
+                    .filter(|v| v.is_changed())
+                    .map(|v| v.tool().to_string())
+                    .collect(),
+                Err(e) => {
+                    // Fail closed: without the pins, nothing of this server is offered.
+                    slog::error!(self.log, "tool pinning unavailable; hiding the server's tools"; "server" => server, "error" => %e);
+                    return Vec::new();
+                }
+            }
+        };
+        let previous = match self.blocked.write() {
+            Ok(mut blocked) => {
+                if changed.is_empty() {
+                    blocked.remove(server)
+                } else {
+                    blocked.insert(server.to_string(), changed.clone())
+                }
+            }
+            Err(_) => None,
+        };
+        if !changed.is_empty() && previous.as_ref() != Some(&changed) {
+            self.bus.publish(
+                kinds::TOOLS_CHANGED,
+                json!({"server": server, "tools": changed, "reason": "description or schema changed since approval; blocked until approved"}),
+            );
         }
-        self.upstreams.tools(server).unwrap_or_default()
+        tools
+            .into_iter()
+            .filter(|t| !changed.contains(t.name.as_ref()))
+            .collect()
+    }
+
+    /// Whether a tool is hidden because it changed since approval.
+    pub fn is_blocked(&self, server: &str, tool: &str) -> bool {
+        self.blocked
+            .read()
+            .is_ok_and(|b| b.get(server).is_some_and(|t| t.contains(tool)))
+    }
+
+    /// Approve changed tools of a server (`None`: all of them) and offer them again.
+    pub fn approve_tools(
+        &self,
+        server: &str,
+        tools: Option<&[String]>,
+    ) -> Result<Vec<String>, super::AppError> {
+        if !self.config().servers.iter().any(|s| s.name == server) {
+            return Err(super::AppError::ServerNotFound(server.to_string()));
+        }
+        let approved = self.pinning.approve(server, tools)?;
+        self.reindex(server);
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "tools_approved", "server": server, "tools": approved}),
+        );
+        Ok(approved)
+    }
+
+    /// Pinning records of a server's tools, by tool name.
+    pub fn tool_approvals(
+        &self,
+        server: &str,
+    ) -> std::collections::HashMap<String, crate::storage::ToolApproval> {
+        self.pinning
+            .statuses(server)
+            .map(|list| list.into_iter().map(|a| (a.tool.clone(), a)).collect())
+            .unwrap_or_default()
     }
 
     fn set_catalog(&self, server: &str, tools: Vec<rmcp::model::Tool>) {
@@ -155,5 +233,36 @@ impl App {
                 Some((hit, tool))
             })
             .collect()
+    }
+}
+
+impl App {
+    /// Up to `limit` offered tools, by server then name (a listing without a query).
+    pub fn all_tools(&self, limit: usize) -> Vec<(crate::index::SearchHit, rmcp::model::Tool)> {
+        let Ok(catalog) = self.catalog.read() else {
+            return Vec::new();
+        };
+        let mut servers: Vec<&String> = catalog.keys().collect();
+        servers.sort();
+        let mut out = Vec::new();
+        for server in servers {
+            let mut tools: Vec<&rmcp::model::Tool> = catalog
+                .get(server)
+                .map(|m| m.values().collect())
+                .unwrap_or_default();
+            tools.sort_by(|a, b| a.name.cmp(&b.name));
+            for tool in tools {
+                if out.len() >= limit {
+                    return out;
+                }
+                let hit = crate::index::SearchHit {
+                    server: server.clone(),
+                    name: tool.name.to_string(),
+                    score: 0.0,
+                };
+                out.push((hit, tool.clone()));
+            }
+        }
+        out
     }
 }

@@ -7,6 +7,7 @@
 
 mod apply;
 mod calls;
+mod history;
 mod indexer;
 mod servers;
 
@@ -17,10 +18,13 @@ use std::time::Instant;
 use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
 use crate::events::{EventBus, kinds};
 use crate::index::ToolIndex;
+use crate::security::ToolPinning;
+use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
 pub use apply::{ApplyOutcome, changed_fields};
-pub use calls::{CallError, Intent, split_name};
+pub use calls::{CallError, CallOrigin, Intent, split_name};
+pub use history::RecordedCall;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 
 /// Why a management action failed.
@@ -48,6 +52,15 @@ pub enum AppError {
     /// Inspecting a quarantined server failed.
     #[error("{0}")]
     Inspection(String),
+    /// The history database failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    /// Approving tools failed.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    /// No such recorded call or session.
+    #[error("{0} not found")]
+    NotFound(String),
 }
 
 /// The running proxy's state.
@@ -62,6 +75,12 @@ pub struct App {
     writer: tokio::sync::Mutex<()>,
     upstreams: UpstreamManager,
     index: RwLock<ToolIndex>,
+    storage: Arc<Storage>,
+    pinning: ToolPinning,
+    /// Tools hidden because they changed since approval, by server.
+    blocked: RwLock<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
+    /// Live MCP sessions.
+    sessions: std::sync::Mutex<std::collections::HashMap<String, history::LiveSession>>,
     /// Offered tools by server, then by bare name.
     catalog: RwLock<
         std::collections::HashMap<
@@ -79,6 +98,7 @@ impl App {
         store: ConfigStore,
         config: Config,
         resolved: Resolved,
+        storage: Arc<Storage>,
         log: slog::Logger,
     ) -> Self {
         let upstreams = UpstreamManager::new(
@@ -97,6 +117,10 @@ impl App {
             upstreams,
             index: RwLock::new(ToolIndex::new()),
             catalog: RwLock::default(),
+            pinning: ToolPinning::new(storage.clone()),
+            storage,
+            blocked: RwLock::default(),
+            sessions: std::sync::Mutex::default(),
             log,
         }
     }
@@ -109,9 +133,12 @@ impl App {
         self.upstreams.apply(&config.servers, &config.environment);
     }
 
-    /// Stop every upstream connection and child process.
+    /// Stop every upstream connection and child process, close sessions, and make the
+    /// history durable.
     pub async fn shutdown(&self) {
         self.upstreams.shutdown().await;
+        self.close_all_sessions();
+        self.storage.flush().await;
     }
 
     /// The upstream connections.

@@ -13,6 +13,8 @@ pub mod exit {
     pub const GENERAL: i32 = 1;
     /// The listen port is taken.
     pub const PORT_IN_USE: i32 = 2;
+    /// The database is locked by another process.
+    pub const DB_LOCKED: i32 = 3;
     /// The configuration cannot be loaded or is invalid.
     pub const CONFIG: i32 = 4;
     /// Ownership or permission problem (data dir, socket).

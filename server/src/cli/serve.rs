@@ -99,11 +99,26 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
 async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedConfig) -> i32 {
     let resolved = loaded.resolved.clone();
     let bus = EventBus::new();
+    let db_path = resolved.data_dir.join("mcpproxy.db");
+    let storage = match crate::storage::Storage::open(
+        &db_path,
+        crate::storage::Retention::default(),
+    ) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            error!(log, "cannot open the database"; "path" => %db_path.display(), "error" => %e);
+            return match e {
+                crate::storage::StorageError::Locked(_) => exit::DB_LOCKED,
+                _ => exit::GENERAL,
+            };
+        }
+    };
     let app = Arc::new(App::new(
         bus,
         store,
         loaded.config,
         resolved.clone(),
+        storage,
         log.clone(),
     ));
     let shutdown = CancellationToken::new();
@@ -142,7 +157,14 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     };
 
+    let mcp = crate::mcp::service(
+        app.clone(),
+        Arc::new(crate::mcp::ResponseCache::default()),
+        &resolved.listen,
+        shutdown.clone(),
+    );
     let front = front::FrontDoor::new(
+        mcp,
         resolved.api_key.clone(),
         internal_secret,
         server.local_addr(),

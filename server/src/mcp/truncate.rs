@@ -49,7 +49,9 @@ struct CacheInner {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CacheError {
     /// Unknown or expired key.
-    #[error("Failed to retrieve cached data: no entry for key {0} (it may have expired after 2 hours)")]
+    #[error(
+        "Failed to retrieve cached data: no entry for key {0} (it may have expired after 2 hours)"
+    )]
     NotFound(String),
     /// Bad paging arguments.
     #[error("{0}")]
@@ -81,22 +83,42 @@ impl ResponseCache {
         let parsed: Option<Value> = serde_json::from_str(&text).ok();
         let found = parsed.as_ref().and_then(|v| best_records(v, "", 0));
         let Some((record_path, records)) = found else {
-            let cut: String = text.chars().take(limit.saturating_sub(200).max(1)).collect();
-            return Truncated::Cut { text: format!("{cut}\n\n... [truncated by mcpproxy, cache not available]"), key: None };
+            let cut: String = text
+                .chars()
+                .take(limit.saturating_sub(200).max(1))
+                .collect();
+            return Truncated::Cut {
+                text: format!("{cut}\n\n... [truncated by mcpproxy, cache not available]"),
+                key: None,
+            };
         };
         let key = cache_key(tool, args_json);
         let count = records.len();
-        self.insert(&key, Entry { records, record_path: Some(record_path), total_size: text.len(), created: Instant::now(), seq: 0 });
+        self.insert(
+            &key,
+            Entry {
+                records,
+                record_path: Some(record_path),
+                total_size: text.len(),
+                created: Instant::now(),
+                seq: 0,
+            },
+        );
         let head = cut_at_structure(&text, limit);
         let suffix = format!(
             "\n\n... [truncated by mcpproxy]\n\nResponse truncated (limit: {limit} chars, actual: {total} chars, records: {count})\nUse read_cache tool: key=\"{key}\", offset=0, limit=50\nReturns: {{\"records\": [...], \"meta\": {{\"total_records\": {count}, \"total_size\": {}}}}}",
             text.len()
         );
-        Truncated::Cut { text: format!("{head}{suffix}"), key: Some(key) }
+        Truncated::Cut {
+            text: format!("{head}{suffix}"),
+            key: Some(key),
+        }
     }
 
     fn insert(&self, key: &str, mut entry: Entry) {
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
         let size: usize = entry.total_size;
         inner.next_seq += 1;
         entry.seq = inner.next_seq;
@@ -108,8 +130,17 @@ impl ResponseCache {
         inner.entries.insert(key.to_string(), entry);
         inner.bytes += size;
         // Evict expired and, over the budget, oldest entries.
-        while inner.bytes > CACHE_BYTES || inner.order.first_key_value().is_some_and(|(_, k)| inner.entries.get(k).is_some_and(|e| e.created.elapsed() > CACHE_TTL)) {
-            let Some((_, oldest)) = inner.order.pop_first() else { break };
+        while inner.bytes > CACHE_BYTES
+            || inner.order.first_key_value().is_some_and(|(_, k)| {
+                inner
+                    .entries
+                    .get(k)
+                    .is_some_and(|e| e.created.elapsed() > CACHE_TTL)
+            })
+        {
+            let Some((_, oldest)) = inner.order.pop_first() else {
+                break;
+            };
             if let Some(e) = inner.entries.remove(&oldest) {
                 inner.bytes = inner.bytes.saturating_sub(e.total_size);
             }
@@ -124,10 +155,26 @@ impl ResponseCache {
         if !(1..=1000).contains(&limit) {
             return Err(CacheError::BadArgument("Limit must be between 1 and 1000"));
         }
-        let inner = self.inner.lock().map_err(|_| CacheError::NotFound(key.to_string()))?;
-        let entry = inner.entries.get(key).filter(|e| e.created.elapsed() <= CACHE_TTL).ok_or_else(|| CacheError::NotFound(key.to_string()))?;
-        let (offset, limit) = (usize::try_from(offset).unwrap_or(usize::MAX), usize::try_from(limit).unwrap_or(50));
-        let page: Vec<Value> = entry.records.iter().skip(offset).take(limit).cloned().collect();
+        let inner = self
+            .inner
+            .lock()
+            .map_err(|_| CacheError::NotFound(key.to_string()))?;
+        let entry = inner
+            .entries
+            .get(key)
+            .filter(|e| e.created.elapsed() <= CACHE_TTL)
+            .ok_or_else(|| CacheError::NotFound(key.to_string()))?;
+        let (offset, limit) = (
+            usize::try_from(offset).unwrap_or(usize::MAX),
+            usize::try_from(limit).unwrap_or(50),
+        );
+        let page: Vec<Value> = entry
+            .records
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .cloned()
+            .collect();
         Ok(json!({
             "records": page,
             "meta": {
@@ -144,7 +191,9 @@ impl ResponseCache {
 
 fn cache_key(tool: &str, args_json: &str) -> String {
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    hex::encode(Sha256::digest(format!("{tool}:{args_json}:{nanos}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("{tool}:{args_json}:{nanos}").as_bytes(),
+    ))
 }
 
 /// The largest array of records found within `MAX_DEPTH` levels, also inside string fields
@@ -164,7 +213,14 @@ fn best_records(value: &Value, path: &str, depth: usize) -> Option<(String, Vec<
     match value {
         Value::Array(items) => {
             if items.len() > 1 {
-                consider(Some((if path.is_empty() { "$".into() } else { path.to_string() }, items.clone())));
+                consider(Some((
+                    if path.is_empty() {
+                        "$".into()
+                    } else {
+                        path.to_string()
+                    },
+                    items.clone(),
+                )));
             }
             for (i, item) in items.iter().enumerate() {
                 consider(best_records(item, &format!("{path}[{i}]"), depth + 1));
@@ -187,7 +243,11 @@ fn best_records(value: &Value, path: &str, depth: usize) -> Option<(String, Vec<
 
 /// Cut at the last `}` or `]` past half of the limit, so the head ends on a structure.
 fn cut_at_structure(text: &str, limit: usize) -> &str {
-    let end = text.char_indices().nth(limit).map(|(i, _)| i).unwrap_or(text.len());
+    let end = text
+        .char_indices()
+        .nth(limit)
+        .map(|(i, _)| i)
+        .unwrap_or(text.len());
     let head = &text[..end];
     match head.rfind(['}', ']']) {
         Some(i) if i >= end / 2 => &head[..=i],
@@ -200,7 +260,9 @@ mod tests {
     use super::*;
 
     fn big_result(n: usize) -> String {
-        let items: Vec<Value> = (0..n).map(|i| json!({"id": i, "name": format!("item-{i}")})).collect();
+        let items: Vec<Value> = (0..n)
+            .map(|i| json!({"id": i, "name": format!("item-{i}")}))
+            .collect();
         let inner = json!({ "items": items }).to_string();
         json!({ "content": [{ "type": "text", "text": inner }] }).to_string()
     }
@@ -208,15 +270,25 @@ mod tests {
     #[test]
     fn short_responses_pass_unchanged() {
         let cache = ResponseCache::default();
-        assert_eq!(cache.truncate("t", "{}", "hello".into(), 100), Truncated::Whole("hello".into()));
-        assert_eq!(cache.truncate("t", "{}", "x".repeat(500), 0), Truncated::Whole("x".repeat(500)));
+        assert_eq!(
+            cache.truncate("t", "{}", "hello".into(), 100),
+            Truncated::Whole("hello".into())
+        );
+        assert_eq!(
+            cache.truncate("t", "{}", "x".repeat(500), 0),
+            Truncated::Whole("x".repeat(500))
+        );
     }
 
     #[test]
     fn paging_rebuilds_the_full_array() {
         let cache = ResponseCache::default();
         let text = big_result(1234);
-        let Truncated::Cut { text: cut, key: Some(key) } = cache.truncate("srv:big", "{}", text.clone(), 2000) else {
+        let Truncated::Cut {
+            text: cut,
+            key: Some(key),
+        } = cache.truncate("srv:big", "{}", text.clone(), 2000)
+        else {
             panic!("expected a cached cut");
         };
         assert!(cut.len() < 2600 && cut.contains("read_cache") && cut.contains(&key));
@@ -226,7 +298,10 @@ mod tests {
             let page = cache.read(&key, offset, 100).expect("page");
             let records = page["records"].as_array().expect("records").clone();
             assert_eq!(page["meta"]["total_records"], 1234);
-            assert_eq!(page["meta"]["record_path"], ".content[0].text(parsed).items");
+            assert_eq!(
+                page["meta"]["record_path"],
+                ".content[0].text(parsed).items"
+            );
             if records.is_empty() {
                 break;
             }
@@ -234,14 +309,18 @@ mod tests {
             rebuilt.extend(records);
         }
         let original: Value = serde_json::from_str(&text).expect("json");
-        let inner: Value = serde_json::from_str(original["content"][0]["text"].as_str().expect("text")).expect("inner");
+        let inner: Value =
+            serde_json::from_str(original["content"][0]["text"].as_str().expect("text"))
+                .expect("inner");
         assert_eq!(Value::Array(rebuilt), inner["items"]);
     }
 
     #[test]
     fn non_json_is_cut_without_cache() {
         let cache = ResponseCache::default();
-        let Truncated::Cut { text, key } = cache.truncate("t", "{}", "y".repeat(5000), 1000) else { panic!("cut") };
+        let Truncated::Cut { text, key } = cache.truncate("t", "{}", "y".repeat(5000), 1000) else {
+            panic!("cut")
+        };
         assert!(key.is_none());
         assert!(text.starts_with(&"y".repeat(800)) && text.ends_with("cache not available]"));
     }
@@ -249,8 +328,17 @@ mod tests {
     #[test]
     fn read_cache_validates_arguments() {
         let cache = ResponseCache::default();
-        assert_eq!(cache.read("k", -1, 10), Err(CacheError::BadArgument("Offset must be non-negative")));
-        assert_eq!(cache.read("k", 0, 0), Err(CacheError::BadArgument("Limit must be between 1 and 1000")));
-        assert!(matches!(cache.read("nope", 0, 10), Err(CacheError::NotFound(_))));
+        assert_eq!(
+            cache.read("k", -1, 10),
+            Err(CacheError::BadArgument("Offset must be non-negative"))
+        );
+        assert_eq!(
+            cache.read("k", 0, 0),
+            Err(CacheError::BadArgument("Limit must be between 1 and 1000"))
+        );
+        assert!(matches!(
+            cache.read("nope", 0, 10),
+            Err(CacheError::NotFound(_))
+        ));
     }
 }

@@ -1,0 +1,138 @@
+//! Domain values → wire types for tools, search, calls, history and sessions.
+
+use mcpproxy_api::{ApiError, types};
+use serde_json::{Map, Value};
+
+use crate::app::{CallError, RecordedCall};
+use crate::index::SearchHit;
+use crate::storage::{SessionRecord, ToolCallRecord};
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// A recorded call on the wire.
+pub fn call_record(r: ToolCallRecord) -> types::ToolCallRecord {
+    types::ToolCallRecord {
+        id: r.id,
+        server_name: r.server,
+        tool_name: r.tool,
+        arguments: r.arguments,
+        response: r.response,
+        error: r.error,
+        is_error: r.is_error,
+        duration_ms: r.duration_ms,
+        timestamp: r.timestamp,
+        mcp_session_id: r.session_id,
+        mcp_client_name: r.client_name,
+        mcp_client_version: r.client_version,
+        replayed_from: r.replayed_from,
+    }
+}
+
+/// A session on the wire.
+pub fn session(s: SessionRecord) -> types::Session {
+    types::Session {
+        id: s.id,
+        client_name: s.client_name,
+        client_version: s.client_version,
+        status: s.status,
+        start_time: s.start_time,
+        last_activity: s.last_activity,
+        end_time: s.end_time,
+        tool_call_count: s.tool_call_count,
+    }
+}
+
+/// `GET /api/v1/tools`.
+pub fn tool_search(hits: Vec<(SearchHit, rmcp::model::Tool)>) -> types::ToolSearchResponse {
+    types::ToolSearchResponse {
+        tools: hits
+            .into_iter()
+            .map(|(hit, tool)| types::ToolSearchHit {
+                name: format!("{}:{}", hit.server, hit.name),
+                server: hit.server,
+                description: tool.description.as_deref().unwrap_or_default().to_string(),
+                score: hit.score,
+            })
+            .collect(),
+    }
+}
+
+/// `GET /api/v1/index/search`.
+pub fn index_search(
+    query: String,
+    hits: Vec<(SearchHit, rmcp::model::Tool)>,
+    took: std::time::Duration,
+) -> types::IndexSearchResponse {
+    let results: Vec<types::IndexSearchResult> = hits
+        .into_iter()
+        .map(|(hit, tool)| types::IndexSearchResult {
+            tool: types::IndexedTool {
+                name: hit.name,
+                server_name: hit.server,
+                description: tool.description.as_deref().unwrap_or_default().to_string(),
+            },
+            score: hit.score,
+            matches: 0,
+        })
+        .collect();
+    types::IndexSearchResponse {
+        success: true,
+        data: types::IndexSearchData {
+            query,
+            total: count(results.len()),
+            results,
+            took: format!("{:.2}ms", took.as_secs_f64() * 1000.0),
+        },
+    }
+}
+
+/// A refused or failed call as an HTTP error.
+pub fn call_error(e: CallError) -> ApiError {
+    use dropshot::ErrorStatusCode as S;
+    use mcpproxy_api::codes;
+    match &e {
+        CallError::BadName(_) => ApiError::bad_request(e.to_string()),
+        CallError::UnknownServer(_) | CallError::UnknownTool { .. } => {
+            ApiError::not_found(e.to_string())
+        }
+        CallError::Quarantined(_)
+        | CallError::Disabled(_)
+        | CallError::Changed { .. }
+        | CallError::IntentMismatch { .. } => ApiError::forbidden(e.to_string()),
+        CallError::Upstream(crate::upstream::UpstreamError::NotConnected { .. }) => {
+            ApiError::new(S::SERVICE_UNAVAILABLE, codes::NOT_READY, e.to_string())
+        }
+        CallError::Upstream(crate::upstream::UpstreamError::Timeout { .. }) => {
+            ApiError::new(S::GATEWAY_TIMEOUT, codes::INTERNAL_ERROR, e.to_string())
+        }
+        _ => ApiError::new(S::BAD_GATEWAY, codes::INTERNAL_ERROR, e.to_string()),
+    }
+}
+
+/// The result of a call: the upstream CallToolResult as an object.
+pub fn call_result(recorded: RecordedCall) -> Result<Map<String, Value>, ApiError> {
+    let result = recorded.outcome.map_err(call_error)?;
+    match serde_json::to_value(result) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(ApiError::internal("cannot serialize the tool result")),
+    }
+}
+
+/// A tool's pinning state on the wire.
+pub fn approval(a: crate::storage::ToolApproval) -> types::ToolApproval {
+    types::ToolApproval {
+        status: format!("{:?}", a.status).to_lowercase(),
+        approved_hash: a.approved_hash,
+        current_hash: a.current_hash,
+        approved_at: a.approved_at,
+        approved_description: a.approved.description,
+        approved_input_schema: a
+            .approved
+            .input_schema
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,127 @@
+//! The built-in tools' definitions: names, descriptions, input schemas and annotations.
+
+use std::sync::Arc;
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+
+fn schema(value: Value) -> Arc<JsonObject> {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn call_schema(what: &str) -> Arc<JsonObject> {
+    schema(json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": format!("The tool to call, as `server:tool` (from retrieve_tools). {what}")},
+            "args": {"type": "object", "description": "Arguments for the tool, as an object."},
+            "args_json": {"type": "string", "description": "Arguments as a JSON string (legacy; `args` wins when both are given)."}
+        },
+        "required": ["name"]
+    }))
+}
+
+/// The built-in tools offered under `config` (management tools are hidden by
+/// `disable_management`; `read_only_mode` limits them to listing).
+pub fn tools(config: &Config) -> Vec<Tool> {
+    let mut tools = vec![
+        Tool::new(
+            "retrieve_tools",
+            "Search every upstream tool by what you want to do and get the best matches, ranked (BM25), each with its `server:tool` name, description, input schema and the call_tool variant to use (`call_with`). Call this first, then call a tool by name.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "What you want to do, in plain words, e.g. \"create a github issue\"."},
+                    "limit": {"type": "integer", "description": "How many tools to return (default tools_limit, at most 100)."}
+                },
+                "required": ["query"]
+            })),
+        )
+        .with_annotations(ToolAnnotations::new().read_only(true)),
+        Tool::new(
+            "call_tool",
+            "Call an upstream tool by its `server:tool` name with arguments. Prefer call_tool_read / call_tool_write / call_tool_destructive, which state the call's intent.",
+            call_schema("Any tool."),
+        ),
+        Tool::new(
+            "call_tool_read",
+            "Call an upstream tool that only reads (retrieve_tools says call_with: call_tool_read). Refused for tools annotated destructive.",
+            call_schema("Read-only tools."),
+        ),
+        Tool::new(
+            "call_tool_write",
+            "Call an upstream tool that changes something but is not destructive. Refused for tools annotated destructive.",
+            call_schema("Tools that write."),
+        ),
+        Tool::new(
+            "call_tool_destructive",
+            "Call an upstream tool annotated destructive (deletes or overwrites). Make sure the user wants this.",
+            call_schema("Destructive tools."),
+        ),
+        Tool::new(
+            "describe_tool",
+            "Full definitions (input and output schemas, annotations) of up to 5 upstream tools by `server:tool` name.",
+            schema(json!({
+                "type": "object",
+                "properties": {"names": {"type": "array", "items": {"type": "string"}, "description": "Up to 5 `server:tool` names."}},
+                "required": ["names"]
+            })),
+        )
+        .with_annotations(ToolAnnotations::new().read_only(true)),
+        Tool::new(
+            "read_cache",
+            "Page through a tool response that was too long and was truncated; the truncation notice gives the key.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string", "description": "The cache key from the truncation notice."},
+                    "offset": {"type": "integer", "description": "First record (default 0)."},
+                    "limit": {"type": "integer", "description": "Records per page, 1..1000 (default 50)."}
+                },
+                "required": ["key"]
+            })),
+        )
+        .with_annotations(ToolAnnotations::new().read_only(true)),
+    ];
+    if !config.disable_management {
+        tools.push(Tool::new(
+            "upstream_servers",
+            "Manage upstream MCP servers: list, add (new servers start quarantined until a person approves them), remove, update, patch, enable, disable, restart, tail_log. In read-only mode only list works.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "operation": {"type": "string", "enum": ["list", "add", "remove", "update", "patch", "enable", "disable", "restart", "tail_log"]},
+                    "name": {"type": "string", "description": "Server name (all operations but list)."},
+                    "command": {"type": "string", "description": "stdio: the command."},
+                    "args_json": {"type": "string", "description": "stdio: arguments as a JSON array string."},
+                    "env_json": {"type": "string", "description": "stdio: environment as a JSON object string."},
+                    "url": {"type": "string", "description": "http/sse: the server URL."},
+                    "headers_json": {"type": "string", "description": "http/sse: headers as a JSON object string."},
+                    "protocol": {"type": "string", "enum": ["stdio", "http", "sse", "streamable-http", "auto"]},
+                    "working_dir": {"type": "string"},
+                    "enabled": {"type": "boolean", "description": "add/update/patch: enabled flag (default true on add)."},
+                    "lines": {"type": "integer", "description": "tail_log: how many lines (default 50, at most 500)."}
+                },
+                "required": ["operation"]
+            })),
+        ));
+        tools.push(Tool::new(
+            "quarantine_security",
+            "Review quarantined servers: list_quarantined, inspect_quarantined (connects once, in isolation, and shows the tools it would offer with warnings about suspicious descriptions), quarantine_server. Approving is for a person, through the REST API or UI.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "operation": {"type": "string", "enum": ["list_quarantined", "inspect_quarantined", "quarantine_server"]},
+                    "name": {"type": "string", "description": "Server name (inspect_quarantined, quarantine_server)."}
+                },
+                "required": ["operation"]
+            })),
+        ));
+    }
+    tools
+}
