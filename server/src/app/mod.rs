@@ -208,6 +208,7 @@ impl App {
             kinds::CONFIG_SAVED,
             serde_json::json!({ "path": self.store.path() }),
         );
+        self.upstreams.apply(&new.servers, &new.environment);
         Ok((out, old, new))
     }
 }

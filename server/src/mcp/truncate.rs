@@ -19,7 +19,7 @@ pub const CACHE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 /// Total bytes the cache may hold.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// How deep to look for a records array.
-const MAX_DEPTH: usize = 4;
+const MAX_DEPTH: usize = 6;
 
 /// One cached response.
 #[derive(Debug, Clone)]

@@ -230,3 +230,71 @@ pub fn raw() -> reqwest::Client {
         .build()
         .expect("reqwest")
 }
+
+/// The npm server-everything entry point (installed by `.ci/install-test-deps`).
+pub fn everything_js() -> PathBuf {
+    if let Some(p) = std::env::var_os("MCP_EVERYTHING_JS") {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let js = root.join(".harness/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(js.exists(), "server-everything missing at {}: run .ci/install-test-deps", js.display());
+    js
+}
+
+/// A server-everything entry (stdio) for configs.
+pub fn everything_server(name: &str) -> Value {
+    json!({ "name": name, "command": "node", "args": [everything_js().display().to_string(), "stdio"], "enabled": true })
+}
+
+/// Wait until `name` is ready with tools and its tools are searchable.
+pub async fn wait_ready(server: &TestServer, name: &str) {
+    let client = server.client();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = client.server_list().await.expect("list").into_inner();
+        let s = list.data.servers.iter().find(|s| s.name == name).expect("server configured");
+        if s.status == "ready" && s.tool_count > 0 {
+            let tools = client.tool_search(Some(1000), None).await.expect("tools").into_inner();
+            if tools.tools.iter().any(|t| t.server == name) {
+                return;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{name} not ready in 30 s: {s:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An MCP client session to the proxy's `/mcp`, identifying as `it-client 1.2.3`.
+pub async fn mcp_client(server: &TestServer) -> rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig> {
+    use rmcp::ServiceExt;
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url()));
+    let info = rmcp::model::ClientConfig::new(
+        rmcp::model::ClientCapabilities::default(),
+        rmcp::model::Implementation::new("it-client", "1.2.3"),
+    );
+    info.serve(transport).await.expect("MCP session")
+}
+
+/// Call a built-in tool of the proxy.
+pub async fn mcp_call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig>,
+    tool: &str,
+    args: Value,
+) -> rmcp::model::CallToolResult {
+    let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    client.call_tool(params).await.expect("tools/call")
+}
+
+/// The first text content of a result.
+pub fn text_of(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .find_map(|c| match c {
+            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}

@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod events;
 mod lifecycle;
+mod mcp;
 mod servers;
 mod status;
 mod wire;
