@@ -12,5 +12,6 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod index;
+pub mod security;
 pub mod storage;
 pub mod upstream;
