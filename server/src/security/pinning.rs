@@ -394,7 +394,11 @@ mod tests {
         assert_eq!(search.approved.description, "Search the web");
         assert_eq!(search.current.description, poisoned.description);
         // Still changed on the next discovery.
-        assert!(pins.check("web", &[poisoned.clone()]).expect("check")[0].is_changed());
+        assert!(
+            pins.check("web", std::slice::from_ref(&poisoned))
+                .expect("check")[0]
+                .is_changed()
+        );
 
         assert_eq!(pins.approve("web", None).expect("approve"), ["search"]);
         let search = pins

@@ -1104,6 +1104,9 @@ mod tests {
                 }
             }
             assert_eq!(flushes, 8, "child stopped early");
+            // Another process holds the file: opening it here is refused cleanly.
+            let err = Storage::open(&path, unlimited()).expect_err("child holds the lock");
+            assert!(matches!(err, StorageError::Locked(_)), "{err:?}");
             std::thread::sleep(Duration::from_millis(15));
             child.kill().expect("SIGKILL"); // SIGKILL on Unix
             let status = child.wait().expect("wait");
