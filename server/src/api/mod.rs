@@ -207,11 +207,13 @@ impl ProxyBackend for ServerCtx {
     ) -> Result<types::ServerToolCallsResponse, ApiError> {
         let app = &rqctx.context().app;
         app.server_tools(&path.name)?;
-        let page = app.tool_calls(&crate::storage::CallQuery {
-            server: Some(path.name.clone()),
-            limit: query.limit.map(|l| l as usize),
-            ..Default::default()
-        })?;
+        let page = app
+            .tool_calls(&crate::storage::CallQuery {
+                server: Some(path.name.clone()),
+                limit: query.limit.map(|l| l as usize),
+                ..Default::default()
+            })
+            .await?;
         Ok(types::ServerToolCallsResponse {
             success: true,
             data: types::ServerToolCalls {
@@ -277,12 +279,16 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         query: params::ToolCallListQuery,
     ) -> Result<types::ToolCallListResponse, ApiError> {
-        let page = rqctx.context().app.tool_calls(&crate::storage::CallQuery {
-            session_id: query.session_id,
-            limit: query.limit.map(|l| l as usize),
-            offset: query.offset.unwrap_or(0) as usize,
-            ..Default::default()
-        })?;
+        let page = rqctx
+            .context()
+            .app
+            .tool_calls(&crate::storage::CallQuery {
+                session_id: query.session_id,
+                limit: query.limit.map(|l| l as usize),
+                offset: query.offset.unwrap_or(0) as usize,
+                ..Default::default()
+            })
+            .await?;
         Ok(types::ToolCallListResponse {
             success: true,
             data: types::ToolCallPage {
@@ -302,7 +308,7 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ToolCallGetPath,
     ) -> Result<types::ToolCallDetailResponse, ApiError> {
-        let record = rqctx.context().app.tool_call(&path.id)?;
+        let record = rqctx.context().app.tool_call(&path.id).await?;
         Ok(types::ToolCallDetailResponse {
             success: true,
             data: types::ToolCallDetail {
@@ -333,7 +339,7 @@ impl ProxyBackend for ServerCtx {
     ) -> Result<types::SessionListResponse, ApiError> {
         let limit = query.limit.map_or(10, |l| l.clamp(1, 100) as usize);
         let offset = query.offset.unwrap_or(0) as usize;
-        let (sessions, total) = rqctx.context().app.session_page(limit, offset)?;
+        let (sessions, total) = rqctx.context().app.session_page(limit, offset).await?;
         Ok(types::SessionListResponse {
             success: true,
             data: types::SessionPage {
@@ -349,7 +355,7 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::SessionGetPath,
     ) -> Result<types::SessionDetailResponse, ApiError> {
-        let session = rqctx.context().app.session(&path.id)?;
+        let session = rqctx.context().app.session(&path.id).await?;
         Ok(types::SessionDetailResponse {
             success: true,
             data: types::SessionDetail {

@@ -1,12 +1,10 @@
 //! Tool-call history and MCP sessions: every upstream call is recorded (arguments, bounded
-//! response, error, duration, session and client), sessions are tracked live and persisted,
-//! and recorded calls can be listed, fetched and replayed.
-//!
-//! Session counters live in memory and are written to storage when a session starts, at
-//! most once a second while it is busy, and when it ends, so the call path never waits on
-//! a session write.
+//! response, error, duration, session and client), sessions are opened and closed in
+//! storage (which counts each session's calls as it records them), and recorded calls can be
+//! listed, fetched and replayed. Reads flush the background writer first, so a call made
+//! just before is always visible.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use rmcp::model::CallToolResult;
@@ -14,16 +12,6 @@ use rmcp::model::CallToolResult;
 use super::calls::{CallError, CallOrigin, Intent, split_name};
 use super::{App, AppError};
 use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord};
-
-/// How often a busy session's counters are persisted.
-const SESSION_PERSIST_EVERY: Duration = Duration::from_secs(1);
-
-/// A live session's record and when it was last persisted.
-#[derive(Debug)]
-pub(super) struct LiveSession {
-    record: SessionRecord,
-    persisted_at: Instant,
-}
 
 /// A call that was made and recorded.
 #[derive(Debug)]
@@ -43,7 +31,7 @@ impl App {
         client_version: Option<String>,
     ) {
         let now = Utc::now();
-        let record = SessionRecord {
+        self.persist_session(&SessionRecord {
             id: id.to_string(),
             client_name,
             client_version,
@@ -52,28 +40,28 @@ impl App {
             last_activity: now,
             end_time: None,
             tool_call_count: 0,
-        };
-        self.persist_session(&record);
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.insert(
-                id.to_string(),
-                LiveSession {
-                    record,
-                    persisted_at: Instant::now(),
-                },
-            );
+        });
+        if let Ok(mut open) = self.sessions.lock() {
+            open.insert(id.to_string());
         }
     }
 
     /// A session ended (DELETE, expiry or shutdown).
     pub fn close_session(&self, id: &str) {
-        let ended = self.sessions.lock().ok().and_then(|mut s| s.remove(id));
-        if let Some(mut live) = ended {
-            let now = Utc::now();
-            live.record.status = "closed".into();
-            live.record.end_time = Some(now);
-            live.record.last_activity = now;
-            self.persist_session(&live.record);
+        let was_open = self.sessions.lock().is_ok_and(|mut open| open.remove(id));
+        if !was_open {
+            return;
+        }
+        match self.storage.get_session(id) {
+            Ok(Some(mut record)) => {
+                let now = Utc::now();
+                record.status = "closed".into();
+                record.end_time = Some(now);
+                record.last_activity = now;
+                self.persist_session(&record);
+            }
+            Ok(None) => {}
+            Err(e) => slog::warn!(self.log, "cannot close session"; "session" => id, "error" => %e),
         }
     }
 
@@ -81,7 +69,7 @@ impl App {
         let ids: Vec<String> = self
             .sessions
             .lock()
-            .map(|s| s.keys().cloned().collect())
+            .map(|open| open.iter().cloned().collect())
             .unwrap_or_default();
         for id in ids {
             self.close_session(&id);
@@ -91,28 +79,6 @@ impl App {
     fn persist_session(&self, record: &SessionRecord) {
         if let Err(e) = self.storage.upsert_session(record) {
             slog::warn!(self.log, "cannot persist session"; "session" => &record.id, "error" => %e);
-        }
-    }
-
-    fn count_session_call(&self, id: &str) {
-        let due = {
-            let Ok(mut sessions) = self.sessions.lock() else {
-                return;
-            };
-            let Some(live) = sessions.get_mut(id) else {
-                return;
-            };
-            live.record.tool_call_count += 1;
-            live.record.last_activity = Utc::now();
-            if live.persisted_at.elapsed() >= SESSION_PERSIST_EVERY {
-                live.persisted_at = Instant::now();
-                Some(live.record.clone())
-            } else {
-                None
-            }
-        };
-        if let Some(record) = due {
-            self.persist_session(&record);
         }
     }
 
@@ -160,20 +126,19 @@ impl App {
             Err(CallError::BadName(_)) | Err(CallError::UnknownServer(_))
         ) {
             self.storage.record_call(record.clone());
-            if let Some(id) = &origin.session_id {
-                self.count_session_call(id);
-            }
         }
         RecordedCall { record, outcome }
     }
 
     /// A page of recorded calls.
-    pub fn tool_calls(&self, query: &CallQuery) -> Result<CallPage, AppError> {
+    pub async fn tool_calls(&self, query: &CallQuery) -> Result<CallPage, AppError> {
+        self.storage.flush().await;
         Ok(self.storage.list_calls(query)?)
     }
 
     /// One recorded call.
-    pub fn tool_call(&self, id: &str) -> Result<ToolCallRecord, AppError> {
+    pub async fn tool_call(&self, id: &str) -> Result<ToolCallRecord, AppError> {
+        self.storage.flush().await;
         self.storage
             .get_call(id)?
             .ok_or_else(|| AppError::NotFound(format!("tool call {id}")))
@@ -185,7 +150,7 @@ impl App {
         id: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<RecordedCall, AppError> {
-        let original = self.tool_call(id)?;
+        let original = self.tool_call(id).await?;
         let arguments = match arguments.filter(|a| !a.is_empty()) {
             Some(a) => Some(a),
             None => original.arguments.as_object().cloned(),
@@ -202,37 +167,21 @@ impl App {
             .await)
     }
 
-    /// A page of sessions, newest first, with live counters for active ones.
-    pub fn session_page(
+    /// A page of sessions, newest first.
+    pub async fn session_page(
         &self,
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<SessionRecord>, usize), AppError> {
-        let (mut sessions, total) = self.storage.list_sessions(limit, offset)?;
-        for s in &mut sessions {
-            self.overlay_live(s);
-        }
-        Ok((sessions, total))
+        self.storage.flush().await;
+        Ok(self.storage.list_sessions(limit, offset)?)
     }
 
     /// One session.
-    pub fn session(&self, id: &str) -> Result<SessionRecord, AppError> {
-        let mut s = self
-            .storage
+    pub async fn session(&self, id: &str) -> Result<SessionRecord, AppError> {
+        self.storage.flush().await;
+        self.storage
             .get_session(id)?
-            .ok_or_else(|| AppError::NotFound(format!("session {id}")))?;
-        self.overlay_live(&mut s);
-        Ok(s)
-    }
-
-    fn overlay_live(&self, record: &mut SessionRecord) {
-        if let Some(live) = self
-            .sessions
-            .lock()
-            .ok()
-            .and_then(|s| s.get(&record.id).map(|l| l.record.clone()))
-        {
-            *record = live;
-        }
+            .ok_or_else(|| AppError::NotFound(format!("session {id}")))
     }
 }

@@ -80,7 +80,7 @@ pub struct App {
     /// Tools hidden because they changed since approval, by server.
     blocked: RwLock<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
     /// Live MCP sessions.
-    sessions: std::sync::Mutex<std::collections::HashMap<String, history::LiveSession>>,
+    sessions: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Offered tools by server, then by bare name.
     catalog: RwLock<
         std::collections::HashMap<

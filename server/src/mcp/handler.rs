@@ -53,23 +53,29 @@ impl ProxyMcp {
         if self.session.get().is_some() {
             return;
         }
-        let id = extensions
+        let found = extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.headers.get("mcp-session-id"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let Some(id) = id else { return };
-        let info = peer.peer_info();
-        let client = info.as_ref().map(|i| &i.client_info);
-        let session = SessionInfo {
-            id: Some(id.clone()),
-            client_name: client.map(|c| c.name.clone()),
-            client_version: client.map(|c| c.version.clone()),
-        };
-        if self.session.set(session.clone()).is_ok() {
-            self.app
-                .open_session(&id, session.client_name, session.client_version);
-        }
+        let Some(id) = found else { return };
+        // get_or_init: a concurrent request waits until the session is open, so none of its
+        // calls can be recorded against a session storage has not seen yet.
+        self.session.get_or_init(|| {
+            let info = peer.peer_info();
+            let client = info.as_ref().map(|i| &i.client_info);
+            let session = SessionInfo {
+                id: Some(id.clone()),
+                client_name: client.map(|c| c.name.clone()),
+                client_version: client.map(|c| c.version.clone()),
+            };
+            self.app.open_session(
+                &id,
+                session.client_name.clone(),
+                session.client_version.clone(),
+            );
+            session
+        });
     }
 
     /// The session, as far as known.

@@ -41,10 +41,12 @@ pub fn service(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    if let Some((host, _)) = listen.rsplit_once(':') {
-        if !host.is_empty() && host != "0.0.0.0" && host != "[::]" {
-            hosts.push(host.to_string());
-        }
+    if let Some((host, _)) = listen.rsplit_once(':')
+        && !host.is_empty()
+        && host != "0.0.0.0"
+        && host != "[::]"
+    {
+        hosts.push(host.to_string());
     }
     config.allowed_hosts = hosts;
     config.allowed_origins = [

@@ -204,10 +204,10 @@ fn best_records(value: &Value, path: &str, depth: usize) -> Option<(String, Vec<
     }
     let mut best: Option<(String, Vec<Value>)> = None;
     let mut consider = |candidate: Option<(String, Vec<Value>)>| {
-        if let Some(c) = candidate {
-            if best.as_ref().is_none_or(|b| c.1.len() > b.1.len()) {
-                best = Some(c);
-            }
+        if let Some(c) = candidate
+            && best.as_ref().is_none_or(|b| c.1.len() > b.1.len())
+        {
+            best = Some(c);
         }
     };
     match value {

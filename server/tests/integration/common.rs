@@ -236,9 +236,16 @@ pub fn everything_js() -> PathBuf {
     if let Some(p) = std::env::var_os("MCP_EVERYTHING_JS") {
         return PathBuf::from(p);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
-    let js = root.join(".harness/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    assert!(js.exists(), "server-everything missing at {}: run .ci/install-test-deps", js.display());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let js =
+        root.join(".harness/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(
+        js.exists(),
+        "server-everything missing at {}: run .ci/install-test-deps",
+        js.display()
+    );
     js
 }
 
@@ -253,22 +260,37 @@ pub async fn wait_ready(server: &TestServer, name: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let list = client.server_list().await.expect("list").into_inner();
-        let s = list.data.servers.iter().find(|s| s.name == name).expect("server configured");
+        let s = list
+            .data
+            .servers
+            .iter()
+            .find(|s| s.name == name)
+            .expect("server configured");
         if s.status == "ready" && s.tool_count > 0 {
-            let tools = client.tool_search(Some(1000), None).await.expect("tools").into_inner();
+            let tools = client
+                .tool_search(Some(1000), None)
+                .await
+                .expect("tools")
+                .into_inner();
             if tools.tools.iter().any(|t| t.server == name) {
                 return;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{name} not ready in 30 s: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} not ready in 30 s: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// An MCP client session to the proxy's `/mcp`, identifying as `it-client 1.2.3`.
-pub async fn mcp_client(server: &TestServer) -> rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig> {
+pub async fn mcp_client(
+    server: &TestServer,
+) -> rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig> {
     use rmcp::ServiceExt;
-    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url()));
+    let transport =
+        rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url()));
     let info = rmcp::model::ClientConfig::new(
         rmcp::model::ClientCapabilities::default(),
         rmcp::model::Implementation::new("it-client", "1.2.3"),

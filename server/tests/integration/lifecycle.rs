@@ -120,27 +120,46 @@ async fn test_lifecycle_unix_socket_is_private_trusted_and_exclusive() {
         .await
         .expect("enable over socket");
 
-    // A second proxy on the same data dir refuses the live socket.
+    // A second proxy pointed at the same live socket refuses to take it over (exit 2) ...
     let other = tempfile::tempdir().expect("tempdir");
+    let mut other_config = config_with(json!([]));
+    other_config["tray_endpoint"] = json!(format!("unix://{}", server.socket_path().display()));
     std::fs::write(
         other.path().join("mcp_config.json"),
-        config_with(json!([])).to_string(),
+        other_config.to_string(),
     )
     .expect("write");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(other.path().join("mcp_config.json"));
-    cmd.arg("--data-dir").arg(server.dir.path().join("data"));
-    let status = tokio::time::timeout(Duration::from_secs(15), cmd.output())
-        .await
-        .expect("exits")
-        .expect("output");
+    let run = |data_dir: std::path::PathBuf| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(other.path().join("mcp_config.json"));
+        cmd.arg("--data-dir").arg(data_dir);
+        async move {
+            tokio::time::timeout(Duration::from_secs(15), cmd.output())
+                .await
+                .expect("exits")
+                .expect("output")
+        }
+    };
+    let status = run(other.path().join("data")).await;
     assert_eq!(
         status.status.code(),
         Some(2),
         "{}",
         String::from_utf8_lossy(&status.stderr)
+    );
+    // ... and one on the same data dir finds the database locked (exit 3).
+    let status = run(server.dir.path().join("data")).await;
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        server.socket_client().status_get().await.is_ok(),
+        "the first proxy still serves"
     );
 
     // Killed hard, it leaves a stale socket file, which the next start replaces.

@@ -18,18 +18,47 @@ async fn test_mcp_retrieve_ranks_everything_echo_first_and_call_tool_echoes() {
     let client = mcp_client(&server).await;
     let tools = client.list_tools(None).await.expect("tools/list");
     let names: Vec<&str> = tools.tools.iter().map(|t| t.name.as_ref()).collect();
-    for builtin in ["retrieve_tools", "call_tool", "call_tool_read", "call_tool_write", "call_tool_destructive", "describe_tool", "read_cache", "upstream_servers", "quarantine_security"] {
+    for builtin in [
+        "retrieve_tools",
+        "call_tool",
+        "call_tool_read",
+        "call_tool_write",
+        "call_tool_destructive",
+        "describe_tool",
+        "read_cache",
+        "upstream_servers",
+        "quarantine_security",
+    ] {
         assert!(names.contains(&builtin), "{builtin} missing from {names:?}");
     }
-    let found = parsed(&mcp_call(&client, "retrieve_tools", json!({"query": "echo a message back", "limit": 5})).await);
+    let found = parsed(
+        &mcp_call(
+            &client,
+            "retrieve_tools",
+            json!({"query": "echo a message back", "limit": 5}),
+        )
+        .await,
+    );
     assert_eq!(found["tools"][0]["name"], "everything:echo", "{found}");
     assert_eq!(found["tools"][0]["call_with"], "call_tool_read");
     assert!(found["tools"][0]["inputSchema"]["properties"]["message"].is_object());
 
-    let echoed = mcp_call(&client, "call_tool", json!({"name": "everything:echo", "args_json": "{\"message\":\"hi\"}"})).await;
+    let echoed = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "everything:echo", "args_json": "{\"message\":\"hi\"}"}),
+    )
+    .await;
     assert_eq!(text_of(&echoed), "Echo: hi");
     assert_ne!(echoed.is_error, Some(true));
-    let described = parsed(&mcp_call(&client, "describe_tool", json!({"names": ["everything:echo", "everything:nope"]})).await);
+    let described = parsed(
+        &mcp_call(
+            &client,
+            "describe_tool",
+            json!({"names": ["everything:echo", "everything:nope"]}),
+        )
+        .await,
+    );
     assert_eq!(described["tools"][0]["name"], "everything:echo");
     assert_eq!(described["not_found"], json!(["everything:nope"]));
     client.cancel().await.expect("close");
@@ -41,17 +70,52 @@ async fn test_mcp_intent_read_cannot_reach_destructive_tools_and_errors_name_the
     let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
     wait_ready(&server, "fx").await;
     let client = mcp_client(&server).await;
-    let refused = mcp_call(&client, "call_tool_read", json!({"name": "fx:delete_everything", "args": {"target": "x"}})).await;
+    let refused = mcp_call(
+        &client,
+        "call_tool_read",
+        json!({"name": "fx:delete_everything", "args": {"target": "x"}}),
+    )
+    .await;
     assert_eq!(refused.is_error, Some(true));
-    assert!(text_of(&refused).contains("destructive"), "{}", text_of(&refused));
-    let done = mcp_call(&client, "call_tool_destructive", json!({"name": "fx:delete_everything", "args": {"target": "x"}})).await;
+    assert!(
+        text_of(&refused).contains("destructive"),
+        "{}",
+        text_of(&refused)
+    );
+    let done = mcp_call(
+        &client,
+        "call_tool_destructive",
+        json!({"name": "fx:delete_everything", "args": {"target": "x"}}),
+    )
+    .await;
     assert_eq!(text_of(&done), "deleted x");
     // Upstream isError and structuredContent pass through.
-    let failed = mcp_call(&client, "call_tool_write", json!({"name": "fx:fail", "args": {"message": "boom"}})).await;
-    assert_eq!((failed.is_error, text_of(&failed)), (Some(true), "boom".to_string()));
-    let structured = mcp_call(&client, "call_tool_read", json!({"name": "fx:structured", "args": {}})).await;
-    assert_eq!(structured.structured_content, Some(json!({"temperature": 21.5, "unit": "C"})));
-    let unknown = mcp_call(&client, "call_tool", json!({"name": "ghost:echo", "args": {}})).await;
+    let failed = mcp_call(
+        &client,
+        "call_tool_write",
+        json!({"name": "fx:fail", "args": {"message": "boom"}}),
+    )
+    .await;
+    assert_eq!(
+        (failed.is_error, text_of(&failed)),
+        (Some(true), "boom".to_string())
+    );
+    let structured = mcp_call(
+        &client,
+        "call_tool_read",
+        json!({"name": "fx:structured", "args": {}}),
+    )
+    .await;
+    assert_eq!(
+        structured.structured_content,
+        Some(json!({"temperature": 21.5, "unit": "C"}))
+    );
+    let unknown = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "ghost:echo", "args": {}}),
+    )
+    .await;
     assert_eq!(unknown.is_error, Some(true));
     assert!(text_of(&unknown).contains("ghost"));
     let bad = mcp_call(&client, "call_tool", json!({"name": "no-colon"})).await;
@@ -67,23 +131,84 @@ async fn test_mcp_quarantine_blocks_and_approval_unblocks() {
     let server = TestServer::start(config_with(json!([fx, everything_server("everything")]))).await;
     wait_ready(&server, "everything").await;
     let client = mcp_client(&server).await;
-    let found = parsed(&mcp_call(&client, "retrieve_tools", json!({"query": "echo message", "limit": 50})).await);
-    assert!(found["tools"].as_array().expect("tools").iter().all(|t| t["server"] != "fx"), "quarantined tools offered: {found}");
-    let blocked = mcp_call(&client, "call_tool", json!({"name": "fx:echo", "args": {"message": "x"}})).await;
+    let found = parsed(
+        &mcp_call(
+            &client,
+            "retrieve_tools",
+            json!({"query": "echo message", "limit": 50}),
+        )
+        .await,
+    );
+    assert!(
+        found["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .all(|t| t["server"] != "fx"),
+        "quarantined tools offered: {found}"
+    );
+    let blocked = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "fx:echo", "args": {"message": "x"}}),
+    )
+    .await;
     assert_eq!(blocked.is_error, Some(true));
     let body = parsed(&blocked);
     assert_eq!(body["status"], "QUARANTINED_SERVER_BLOCKED");
-    assert!(body["message"].as_str().expect("message").contains("approve it first"));
-    let listed = parsed(&mcp_call(&client, "quarantine_security", json!({"operation": "list_quarantined"})).await);
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("approve it first")
+    );
+    let listed = parsed(
+        &mcp_call(
+            &client,
+            "quarantine_security",
+            json!({"operation": "list_quarantined"}),
+        )
+        .await,
+    );
     assert_eq!(listed["servers"][0]["name"], "fx");
-    let inspected = parsed(&mcp_call(&client, "quarantine_security", json!({"operation": "inspect_quarantined", "name": "fx"})).await);
-    assert!(inspected["total_tools"].as_u64().expect("count") >= 10, "{inspected}");
+    let inspected = parsed(
+        &mcp_call(
+            &client,
+            "quarantine_security",
+            json!({"operation": "inspect_quarantined", "name": "fx"}),
+        )
+        .await,
+    );
+    assert!(
+        inspected["total_tools"].as_u64().expect("count") >= 10,
+        "{inspected}"
+    );
     // Inspection does not connect it for real.
-    assert_eq!(server.client().server_list().await.expect("list").into_inner().data.servers[0].status, "disconnected");
+    assert_eq!(
+        server
+            .client()
+            .server_list()
+            .await
+            .expect("list")
+            .into_inner()
+            .data
+            .servers[0]
+            .status,
+        "disconnected"
+    );
 
-    server.client().server_unquarantine("fx").await.expect("approve");
+    server
+        .client()
+        .server_unquarantine("fx")
+        .await
+        .expect("approve");
     wait_ready(&server, "fx").await;
-    let ok = mcp_call(&client, "call_tool", json!({"name": "fx:echo", "args": {"message": "x"}})).await;
+    let ok = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "fx:echo", "args": {"message": "x"}}),
+    )
+    .await;
     assert_eq!(text_of(&ok), "Echo: x");
     client.cancel().await.expect("close");
     server.stop().await;
@@ -106,8 +231,18 @@ async fn test_mcp_servers_added_by_agents_start_quarantined() {
     assert_eq!(on_disk["mcpServers"][0]["name"], "newbie");
     assert_eq!(on_disk["mcpServers"][0]["quarantined"], true);
     let listed = parsed(&mcp_call(&client, "upstream_servers", json!({"operation": "list"})).await);
-    assert_eq!(listed["servers"][0]["connection_status"]["state"], "disconnected");
-    let removed = parsed(&mcp_call(&client, "upstream_servers", json!({"operation": "remove", "name": "newbie"})).await);
+    assert_eq!(
+        listed["servers"][0]["connection_status"]["state"],
+        "disconnected"
+    );
+    let removed = parsed(
+        &mcp_call(
+            &client,
+            "upstream_servers",
+            json!({"operation": "remove", "name": "newbie"}),
+        )
+        .await,
+    );
     assert_eq!(removed["removed"], true);
     assert_eq!(server.config_on_disk()["mcpServers"], json!([]));
     client.cancel().await.expect("close");
@@ -120,7 +255,12 @@ async fn test_mcp_read_only_mode_limits_management_to_list() {
     config["read_only_mode"] = json!(true);
     let server = TestServer::start(config).await;
     let client = mcp_client(&server).await;
-    let refused = mcp_call(&client, "upstream_servers", json!({"operation": "add", "name": "x", "command": "true"})).await;
+    let refused = mcp_call(
+        &client,
+        "upstream_servers",
+        json!({"operation": "add", "name": "x", "command": "true"}),
+    )
+    .await;
     assert_eq!(refused.is_error, Some(true));
     assert!(text_of(&refused).contains("read-only"));
     assert_eq!(server.config_on_disk()["mcpServers"], json!([]));
@@ -133,7 +273,17 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
     let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
     wait_ready(&server, "fx").await;
     let client = mcp_client(&server).await;
-    assert_eq!(text_of(&mcp_call(&client, "call_tool", json!({"name": "fx:echo", "args": {"message": "a"}})).await), "Echo: a");
+    assert_eq!(
+        text_of(
+            &mcp_call(
+                &client,
+                "call_tool",
+                json!({"name": "fx:echo", "args": {"message": "a"}})
+            )
+            .await
+        ),
+        "Echo: a"
+    );
     let mut events = streaming()
         .get(format!("{}/events?apikey={KEY}", server.url()))
         .send()
@@ -145,31 +295,96 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let mut seen = String::new();
     while !seen.contains("event: tools.changed") {
-        let chunk = tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut events)).await.expect("tools.changed in time");
-        seen.push_str(&String::from_utf8_lossy(&chunk.expect("open").expect("chunk")));
+        let chunk = tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut events))
+            .await
+            .expect("tools.changed in time");
+        seen.push_str(&String::from_utf8_lossy(
+            &chunk.expect("open").expect("chunk"),
+        ));
     }
-    let blocked = mcp_call(&client, "call_tool", json!({"name": "fx:echo", "args": {"message": "b"}})).await;
+    let blocked = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "fx:echo", "args": {"message": "b"}}),
+    )
+    .await;
     assert_eq!(blocked.is_error, Some(true));
-    assert!(text_of(&blocked).contains("changed since it was approved"), "{}", text_of(&blocked));
-    let found = parsed(&mcp_call(&client, "retrieve_tools", json!({"query": "echo", "limit": 20})).await);
-    assert!(found["tools"].as_array().expect("tools").iter().all(|t| t["name"] != "fx:echo"));
+    assert!(
+        text_of(&blocked).contains("changed since it was approved"),
+        "{}",
+        text_of(&blocked)
+    );
+    let found = parsed(
+        &mcp_call(
+            &client,
+            "retrieve_tools",
+            json!({"query": "echo", "limit": 20}),
+        )
+        .await,
+    );
+    assert!(
+        found["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .all(|t| t["name"] != "fx:echo")
+    );
     // Both versions are visible over REST.
-    let tools = server.client().server_tools("fx").await.expect("tools").into_inner();
-    let echo = tools.data.tools.iter().find(|t| t.name == "echo").expect("echo listed");
+    let tools = server
+        .client()
+        .server_tools("fx")
+        .await
+        .expect("tools")
+        .into_inner();
+    let echo = tools
+        .data
+        .tools
+        .iter()
+        .find(|t| t.name == "echo")
+        .expect("echo listed");
     let approval = echo.approval.as_ref().expect("pinning state");
     assert_eq!(approval.status, "changed");
     assert!(echo.description.contains("IMPORTANT"));
-    assert!(approval.approved_description.starts_with("Echo a message back"));
+    assert!(
+        approval
+            .approved_description
+            .starts_with("Echo a message back")
+    );
     assert_ne!(approval.approved_hash, approval.current_hash);
     // Neither field → 400; then approval unblocks.
-    let err = server.client().server_tools_approve("fx", &types::ApproveToolsRequest { tools: None, approve_all: None }).await;
+    let err = server
+        .client()
+        .server_tools_approve(
+            "fx",
+            &types::ApproveToolsRequest {
+                tools: None,
+                approve_all: None,
+            },
+        )
+        .await;
     assert!(err.is_err());
     server
         .client()
-        .server_tools_approve("fx", &types::ApproveToolsRequest { tools: Some(vec!["echo".into()]), approve_all: None })
+        .server_tools_approve(
+            "fx",
+            &types::ApproveToolsRequest {
+                tools: Some(vec!["echo".into()]),
+                approve_all: None,
+            },
+        )
         .await
         .expect("approve");
-    assert_eq!(text_of(&mcp_call(&client, "call_tool", json!({"name": "fx:echo", "args": {"message": "c"}})).await), "Echo: c");
+    assert_eq!(
+        text_of(
+            &mcp_call(
+                &client,
+                "call_tool",
+                json!({"name": "fx:echo", "args": {"message": "c"}})
+            )
+            .await
+        ),
+        "Echo: c"
+    );
     client.cancel().await.expect("close");
     server.stop().await;
 }
@@ -181,13 +396,35 @@ async fn test_mcp_truncation_and_read_cache_rebuild_the_payload() {
     let server = TestServer::start(config).await;
     wait_ready(&server, "fx").await;
     let client = mcp_client(&server).await;
-    let cut = text_of(&mcp_call(&client, "call_tool_read", json!({"name": "fx:big", "args": {"records": 700}})).await);
-    assert!(cut.len() < 4000 && cut.contains("truncated by mcpproxy"), "{}", &cut[..cut.len().min(300)]);
-    let key = cut.split("key=\"").nth(1).and_then(|r| r.split('"').next()).expect("cache key");
+    let cut = text_of(
+        &mcp_call(
+            &client,
+            "call_tool_read",
+            json!({"name": "fx:big", "args": {"records": 700}}),
+        )
+        .await,
+    );
+    assert!(
+        cut.len() < 4000 && cut.contains("truncated by mcpproxy"),
+        "{}",
+        &cut[..cut.len().min(300)]
+    );
+    let key = cut
+        .split("key=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("cache key");
     let mut ids = Vec::new();
     let mut offset = 0;
     loop {
-        let page = parsed(&mcp_call(&client, "read_cache", json!({"key": key, "offset": offset, "limit": 250})).await);
+        let page = parsed(
+            &mcp_call(
+                &client,
+                "read_cache",
+                json!({"key": key, "offset": offset, "limit": 250}),
+            )
+            .await,
+        );
         assert_eq!(page["meta"]["total_records"], 700);
         let records = page["records"].as_array().expect("records").clone();
         if records.is_empty() {
@@ -219,10 +456,31 @@ async fn test_mcp_dns_rebinding_and_unknown_sessions_are_refused() {
         }
         req.send()
     };
-    assert_eq!(post(Some("http://evil.example.com"), None).await.expect("send").status(), 403);
-    assert_eq!(post(None, Some("evil.example.com")).await.expect("send").status(), 403);
-    let local_origin = format!("http://localhost:{}", server.addr.rsplit(':').next().expect("port"));
-    assert_eq!(post(Some(&local_origin), None).await.expect("send").status(), 200);
+    assert_eq!(
+        post(Some("http://evil.example.com"), None)
+            .await
+            .expect("send")
+            .status(),
+        403
+    );
+    assert_eq!(
+        post(None, Some("evil.example.com"))
+            .await
+            .expect("send")
+            .status(),
+        403
+    );
+    let local_origin = format!(
+        "http://localhost:{}",
+        server.addr.rsplit(':').next().expect("port")
+    );
+    assert_eq!(
+        post(Some(&local_origin), None)
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
     let bogus = raw()
         .post(format!("{}/mcp", server.url()))
         .header("content-type", "application/json")
@@ -247,7 +505,11 @@ async fn test_mcp_dns_rebinding_and_unknown_sessions_are_refused() {
     .await
     .expect("answered within 5 s")
     .expect("send");
-    assert!(discover.status().is_success() || discover.status().is_client_error(), "{}", discover.status());
+    assert!(
+        discover.status().is_success() || discover.status().is_client_error(),
+        "{}",
+        discover.status()
+    );
     server.stop().await;
 }
 
@@ -257,40 +519,92 @@ async fn test_mcp_session_is_listed_and_history_survives_a_restart() {
     wait_ready(&server, "fx").await;
     let client = mcp_client(&server).await;
     for i in 0..3 {
-        let r = mcp_call(&client, "call_tool_read", json!({"name": "fx:echo", "args": {"message": format!("m{i}")}})).await;
+        let r = mcp_call(
+            &client,
+            "call_tool_read",
+            json!({"name": "fx:echo", "args": {"message": format!("m{i}")}}),
+        )
+        .await;
         assert_eq!(text_of(&r), format!("Echo: m{i}"));
     }
-    let sessions = server.client().session_list(None, None).await.expect("sessions").into_inner();
-    let session = sessions.data.sessions.iter().find(|s| s.client_name.as_deref() == Some("it-client")).expect("our session").clone();
+    let sessions = server
+        .client()
+        .session_list(None, None)
+        .await
+        .expect("sessions")
+        .into_inner();
+    let session = sessions
+        .data
+        .sessions
+        .iter()
+        .find(|s| s.client_name.as_deref() == Some("it-client"))
+        .expect("our session")
+        .clone();
     assert_eq!(session.client_version.as_deref(), Some("1.2.3"));
     assert_eq!(session.status, "active");
     assert_eq!(session.tool_call_count, 3);
-    let calls = server.client().tool_call_list(None, None, Some(&session.id)).await.expect("calls").into_inner();
+    let calls = server
+        .client()
+        .tool_call_list(None, None, Some(&session.id))
+        .await
+        .expect("calls")
+        .into_inner();
     assert_eq!(calls.data.total, 3);
     let newest = &calls.data.tool_calls[0];
-    assert_eq!((newest.server_name.as_str(), newest.tool_name.as_str()), ("fx", "echo"));
+    assert_eq!(
+        (newest.server_name.as_str(), newest.tool_name.as_str()),
+        ("fx", "echo")
+    );
     assert_eq!(newest.arguments, json!({"message": "m2"}));
     assert_eq!(newest.mcp_client_name.as_deref(), Some("it-client"));
-    let one = server.client().tool_call_get(&newest.id).await.expect("get").into_inner();
+    let one = server
+        .client()
+        .tool_call_get(&newest.id)
+        .await
+        .expect("get")
+        .into_inner();
     assert_eq!(one.data.tool_call.id, newest.id);
     let replay = server
         .client()
-        .tool_call_replay(&newest.id, &types::ReplayRequest { arguments: Some(serde_json::from_value(json!({"message": "again"})).expect("map")) })
+        .tool_call_replay(
+            &newest.id,
+            &types::ReplayRequest {
+                arguments: Some(serde_json::from_value(json!({"message": "again"})).expect("map")),
+            },
+        )
         .await
         .expect("replay")
         .into_inner();
-    assert_eq!(replay.data.new_tool_call.replayed_from.as_deref(), Some(newest.id.as_str()));
+    assert_eq!(
+        replay.data.new_tool_call.replayed_from.as_deref(),
+        Some(newest.id.as_str())
+    );
     let id = newest.id.clone();
     client.cancel().await.expect("close");
 
     let dir = server.dir.clone();
     server.stop().await;
     let again = TestServer::start_in(dir, &[]).await;
-    let kept = again.client().tool_call_get(&id).await.expect("history kept").into_inner();
+    let kept = again
+        .client()
+        .tool_call_get(&id)
+        .await
+        .expect("history kept")
+        .into_inner();
     assert_eq!(kept.data.tool_call.arguments, json!({"message": "m2"}));
-    let all = again.client().tool_call_list(Some(100), None, None).await.expect("calls").into_inner();
+    let all = again
+        .client()
+        .tool_call_list(Some(100), None, None)
+        .await
+        .expect("calls")
+        .into_inner();
     assert_eq!(all.data.total, 4);
-    let stored = again.client().session_get(&session.id).await.expect("session kept").into_inner();
+    let stored = again
+        .client()
+        .session_get(&session.id)
+        .await
+        .expect("session kept")
+        .into_inner();
     assert_eq!(stored.data.session.status, "closed");
     assert_eq!(stored.data.session.tool_call_count, 3);
     let missing = again.client().tool_call_get("nope").await;
@@ -305,21 +619,39 @@ async fn test_tools_rest_search_index_search_and_call() {
     let server = TestServer::start(config_with(json!([fixture_server("fx"), fx]))).await;
     wait_ready(&server, "fx").await;
     let client = server.client();
-    let found = client.tool_search(Some(3), Some("add two numbers")).await.expect("search").into_inner();
+    let found = client
+        .tool_search(Some(3), Some("add two numbers"))
+        .await
+        .expect("search")
+        .into_inner();
     assert_eq!(found.tools[0].name, "fx:add");
     assert!(found.tools[0].score > 0.0);
     let missing_q = client.index_search(None, None).await;
-    assert!(matches!(missing_q, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 400));
-    let legacy = client.index_search(None, Some("echo")).await.expect("index search").into_inner();
+    assert!(
+        matches!(missing_q, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 400)
+    );
+    let legacy = client
+        .index_search(None, Some("echo"))
+        .await
+        .expect("index search")
+        .into_inner();
     assert_eq!(legacy.data.results[0].tool.name, "echo");
     assert_eq!(legacy.data.results[0].tool.server_name, "fx");
     let called = client
-        .tool_call(&types::ToolCallRequest { tool_name: "fx:echo".into(), arguments: Some(serde_json::from_value(json!({"message": "rest"})).expect("map")) })
+        .tool_call(&types::ToolCallRequest {
+            tool_name: "fx:echo".into(),
+            arguments: Some(serde_json::from_value(json!({"message": "rest"})).expect("map")),
+        })
         .await
         .expect("call")
         .into_inner();
     assert_eq!(called.data["content"][0]["text"], "Echo: rest");
-    let blocked = client.tool_call(&types::ToolCallRequest { tool_name: "held:echo".into(), arguments: None }).await;
+    let blocked = client
+        .tool_call(&types::ToolCallRequest {
+            tool_name: "held:echo".into(),
+            arguments: None,
+        })
+        .await;
     assert!(matches!(blocked, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 403));
     server.stop().await;
 }
