@@ -244,6 +244,12 @@ impl ServerHandler for ProxyMcp {
                 ));
             }
         };
+        let mut result = result;
+        // Upstream results from older servers carry no resultType; 2026-07-28 clients require
+        // it (rmcp strips it again for peers on older revisions).
+        if result.result_type.is_none() {
+            result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        }
         Ok(result.into())
     }
 
