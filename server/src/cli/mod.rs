@@ -1,11 +1,17 @@
 //! The `mcpproxy` command line: argument parsing and dispatch. `mcpproxy` with no
-//! subcommand runs the server.
+//! subcommand runs the server; every other command talks to the running daemon through the
+//! generated client, over the unix socket (no key) or `--url` with an API key.
 
+mod commands;
+mod connect;
+mod output;
 mod serve;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+pub use output::Format;
 
 /// Exit codes shared with the Go original.
 pub mod exit {
@@ -34,6 +40,15 @@ pub struct Cli {
     /// trace, debug, info, warn or error.
     #[arg(long = "log-level", global = true)]
     pub log_level: Option<String>,
+    /// Talk to a daemon at this URL (e.g. http://127.0.0.1:8080) instead of the unix socket.
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// API key for --url (default: MCPPROXY_API_KEY).
+    #[arg(long = "api-key", global = true)]
+    pub api_key: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -44,13 +59,157 @@ pub struct Cli {
 pub enum Command {
     /// Run the proxy.
     Serve(serve::ServeArgs),
+    /// The daemon's status and counters.
+    Status,
+    /// Version, endpoints and update availability.
+    Info,
+    /// Upstream servers.
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+    /// Tools across all servers.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Call things.
+    #[command(subcommand)]
+    Call(CallCommand),
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `mcpproxy upstream …`.
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// List servers with their health.
+    List,
+    /// Enable a server.
+    Enable {
+        /// Server name.
+        name: String,
+    },
+    /// Disable a server.
+    Disable {
+        /// Server name.
+        name: String,
+    },
+    /// Reconnect a server now.
+    Restart {
+        /// Server name.
+        name: String,
+    },
+    /// A server's log.
+    Logs {
+        /// Server name.
+        name: String,
+        /// How many lines.
+        #[arg(long, short = 'n', default_value_t = 100)]
+        tail: u32,
+        /// Keep printing new lines until interrupted.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+/// `mcpproxy tools …`.
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// Ranked search over every tool.
+    Search {
+        /// What you want to do.
+        query: String,
+        /// Maximum results.
+        #[arg(long, default_value_t = 15)]
+        limit: u32,
+    },
+}
+
+/// `mcpproxy call …`.
+#[derive(Debug, Subcommand)]
+pub enum CallCommand {
+    /// Call an upstream tool.
+    Tool {
+        /// `server:tool`.
+        #[arg(long = "tool-name", short = 't')]
+        tool_name: String,
+        /// Arguments as a JSON object.
+        #[arg(long = "json_args", short = 'j', default_value = "{}")]
+        json_args: String,
+    },
+}
+
+/// `mcpproxy config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file (default: the daemon's, checked by the daemon).
+    Validate {
+        /// The file to check locally.
+        file: Option<PathBuf>,
+    },
 }
 
 /// Parse the command line, run it, and return the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Serve(ref args)) => serve::run(&cli, args),
+    match &cli.command {
+        Some(Command::Serve(args)) => serve::run(&cli, args),
         None => serve::run(&cli, &serve::ServeArgs::default()),
+        Some(command) => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    output::error(format!("cannot start the async runtime: {e}"));
+                    return exit::GENERAL;
+                }
+            };
+            runtime.block_on(client_command(&cli, command))
+        }
+    }
+}
+
+async fn client_command(cli: &Cli, command: &Command) -> i32 {
+    let format = cli.output;
+    if let Command::Config(ConfigCommand::Validate { file }) = command {
+        let config_path = cli
+            .config
+            .clone()
+            .unwrap_or_else(crate::config::default_config_path);
+        let client = connect::client(cli).ok();
+        return commands::config_validate(client.as_ref(), file.as_deref(), &config_path, format)
+            .await;
+    }
+    let client = match connect::client(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            output::error(e);
+            return exit::GENERAL;
+        }
+    };
+    match command {
+        Command::Status => commands::status(&client, format).await,
+        Command::Info => commands::info(&client, format).await,
+        Command::Upstream(UpstreamCommand::List) => commands::upstream_list(&client, format).await,
+        Command::Upstream(UpstreamCommand::Enable { name }) => {
+            commands::upstream_action(&client, "enable", name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Disable { name }) => {
+            commands::upstream_action(&client, "disable", name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Restart { name }) => {
+            commands::upstream_action(&client, "restart", name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Logs { name, tail, follow }) => {
+            commands::upstream_logs(&client, name, *tail, *follow, format).await
+        }
+        Command::Tools(ToolsCommand::Search { query, limit }) => {
+            commands::tools_search(&client, query, *limit, format).await
+        }
+        Command::Call(CallCommand::Tool {
+            tool_name,
+            json_args,
+        }) => commands::call_tool(&client, tool_name, json_args, format).await,
+        Command::Serve(_) | Command::Config(_) => exit::GENERAL,
     }
 }

@@ -1,0 +1,351 @@
+//! The client-side commands: each asks the daemon through the generated client and prints
+//! the answer as a table or as JSON. Returns the process exit code.
+
+use mcpproxy_client::{Client, types};
+use serde_json::Value;
+
+use super::output::{self, Format};
+
+/// Exit code of a failed command.
+const FAILED: i32 = 1;
+
+/// A readable message for a failed API call.
+pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
+    match e {
+        mcpproxy_client::Error::ErrorResponse(resp) => {
+            let status = resp.status();
+            let body = resp.into_inner();
+            let mut message = format!("{} ({}, HTTP {})", body.error, body.code, status.as_u16());
+            for problem in body.errors.unwrap_or_default() {
+                message.push_str(&format!("\n  {}: {}", problem.field, problem.message));
+            }
+            message
+        }
+        mcpproxy_client::Error::CommunicationError(e) => format!("cannot reach the daemon: {e}"),
+        other => other.to_string(),
+    }
+}
+
+/// Print the result of a call, or report its error; returns the exit code.
+fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
+    match result {
+        Ok(value) => {
+            print(value);
+            0
+        }
+        Err(message) => {
+            output::error(message);
+            FAILED
+        }
+    }
+}
+
+/// `mcpproxy status`.
+pub async fn status(client: &Client, format: Format) -> i32 {
+    let result = client
+        .status_get()
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |s| match format {
+        Format::Json => output::json(&s),
+        Format::Table => output::table(
+            &[
+                "status",
+                "version",
+                "uptime",
+                "servers",
+                "connected",
+                "quarantined",
+                "tools",
+            ],
+            &[vec![
+                s.status,
+                s.version,
+                format!("{}s", s.uptime),
+                s.servers.total.to_string(),
+                s.servers.connected.to_string(),
+                s.servers.quarantined.to_string(),
+                s.tools.total.to_string(),
+            ]],
+        ),
+    })
+}
+
+/// `mcpproxy info`.
+pub async fn info(client: &Client, format: Format) -> i32 {
+    let result = client
+        .info_get()
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |i| match format {
+        Format::Json => output::json(&i),
+        Format::Table => {
+            let update = match &i.data.update {
+                Some(u) if u.available => {
+                    format!("{} available", u.latest_version.clone().unwrap_or_default())
+                }
+                Some(u) => u
+                    .check_error
+                    .clone()
+                    .map_or("up to date".into(), |e| format!("check failed: {e}")),
+                None => "not checked yet".into(),
+            };
+            output::table(
+                &["version", "listen", "socket", "web ui", "update"],
+                &[vec![
+                    i.data.version,
+                    i.data.listen_addr,
+                    i.data.endpoints.socket,
+                    i.data.web_ui_url,
+                    update,
+                ]],
+            )
+        }
+    })
+}
+
+/// `mcpproxy upstream list`.
+pub async fn upstream_list(client: &Client, format: Format) -> i32 {
+    let result = client
+        .server_list()
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |list| match format {
+        Format::Json => output::json(&list),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = list
+                .data
+                .servers
+                .into_iter()
+                .map(|s| {
+                    vec![
+                        s.name,
+                        s.protocol,
+                        s.health.admin_state.to_string(),
+                        s.status,
+                        s.tool_count.to_string(),
+                        s.health.summary,
+                        s.health.action,
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "name", "protocol", "admin", "state", "tools", "health", "action",
+                ],
+                &rows,
+            );
+        }
+    })
+}
+
+/// `mcpproxy upstream enable|disable|restart NAME`.
+pub async fn upstream_action(client: &Client, action: &str, name: &str, format: Format) -> i32 {
+    let result = match action {
+        "enable" => client.server_enable(name).await,
+        "disable" => client.server_disable(name).await,
+        _ => output::with_spinner(&format!("restarting {name}"), client.server_restart(name)).await,
+    };
+    finish(
+        result.map(|r| r.into_inner()).map_err(describe),
+        |done| match format {
+            Format::Json => output::json(&done),
+            Format::Table => println!("{}: {} done", done.data.server, done.data.action),
+        },
+    )
+}
+
+/// `mcpproxy upstream logs NAME [--tail N] [--follow]`.
+pub async fn upstream_logs(
+    client: &Client,
+    name: &str,
+    tail: u32,
+    follow: bool,
+    format: Format,
+) -> i32 {
+    let mut last: Option<types::LogEntry> = None;
+    loop {
+        let result = client
+            .server_logs(name, Some(tail))
+            .await
+            .map(|r| r.into_inner())
+            .map_err(describe);
+        let logs = match result {
+            Ok(l) => l.data.logs,
+            Err(message) => {
+                output::error(message);
+                return FAILED;
+            }
+        };
+        // When following, print only what came after the last line shown.
+        let start = last
+            .as_ref()
+            .and_then(|seen| {
+                logs.iter()
+                    .rposition(|l| l.timestamp == seen.timestamp && l.message == seen.message)
+            })
+            .map_or(0, |i| i + 1);
+        for line in logs.iter().skip(start) {
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(line).unwrap_or_default()),
+                Format::Table => println!(
+                    "{} {:<6} {}",
+                    line.timestamp.to_rfc3339(),
+                    line.level,
+                    line.message
+                ),
+            }
+        }
+        if let Some(newest) = logs.last() {
+            last = Some(newest.clone());
+        }
+        if !follow {
+            return 0;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            _ = tokio::signal::ctrl_c() => return 0,
+        }
+    }
+}
+
+/// `mcpproxy tools search QUERY`.
+pub async fn tools_search(client: &Client, query: &str, limit: u32, format: Format) -> i32 {
+    let result = client
+        .tool_search(Some(limit), Some(query))
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |found| match format {
+        Format::Json => output::json(&found),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = found
+                .tools
+                .into_iter()
+                .map(|t| {
+                    vec![
+                        t.name,
+                        format!("{:.2}", t.score),
+                        t.description.chars().take(80).collect(),
+                    ]
+                })
+                .collect();
+            output::table(&["tool", "score", "description"], &rows);
+        }
+    })
+}
+
+/// `mcpproxy call tool --tool-name server:tool --json_args '{…}'`.
+pub async fn call_tool(client: &Client, tool_name: &str, json_args: &str, format: Format) -> i32 {
+    let arguments = match serde_json::from_str::<Value>(json_args) {
+        Ok(Value::Object(map)) => Some(map),
+        Ok(Value::Null) => None,
+        Ok(_) => {
+            output::error("--json_args must be a JSON object");
+            return FAILED;
+        }
+        Err(e) => {
+            output::error(format!("--json_args is not valid JSON: {e}"));
+            return FAILED;
+        }
+    };
+    let body = types::ToolCallRequest {
+        tool_name: tool_name.to_string(),
+        arguments,
+    };
+    let result = output::with_spinner(&format!("calling {tool_name}"), client.tool_call(&body))
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    let mut code = 0;
+    let printed = finish(result, |called| {
+        if called.data.get("isError") == Some(&Value::Bool(true)) {
+            code = FAILED;
+        }
+        match format {
+            Format::Json => output::json(&called.data),
+            Format::Table => {
+                let content = called
+                    .data
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for item in content {
+                    match item.get("text").and_then(Value::as_str) {
+                        Some(text) => println!("{text}"),
+                        None => println!("{item}"),
+                    }
+                }
+                if let Some(structured) = called.data.get("structuredContent") {
+                    println!("{structured}");
+                }
+            }
+        }
+    });
+    printed.max(code)
+}
+
+/// `mcpproxy config validate [FILE]`: with a daemon, its validator; otherwise, or for a
+/// file, the same rules locally.
+pub async fn config_validate(
+    client: Option<&Client>,
+    file: Option<&std::path::Path>,
+    config_path: &std::path::Path,
+    format: Format,
+) -> i32 {
+    let path = file.unwrap_or(config_path);
+    let problems: Vec<(String, String)> = match (client, file) {
+        (Some(client), None) => {
+            let Ok(bytes) = std::fs::read(path) else {
+                output::error(format!("cannot read {}", path.display()));
+                return FAILED;
+            };
+            let document: types::ConfigDocument = match serde_json::from_slice(&bytes) {
+                Ok(d) => d,
+                Err(e) => {
+                    output::error(format!("{} is not JSON: {e}", path.display()));
+                    return FAILED;
+                }
+            };
+            match client.config_validate(&document).await {
+                Ok(r) => r
+                    .into_inner()
+                    .data
+                    .errors
+                    .into_iter()
+                    .map(|e| (e.field, e.message))
+                    .collect(),
+                Err(e) => {
+                    output::error(describe(e));
+                    return FAILED;
+                }
+            }
+        }
+        _ => match crate::config::ConfigStore::new(path.to_path_buf()).read() {
+            Ok(config) => crate::config::validate(&config)
+                .into_iter()
+                .map(|p| (p.field, p.message))
+                .collect(),
+            Err(e) => vec![("(document)".to_string(), e.to_string())],
+        },
+    };
+    match format {
+        Format::Json => output::json(&serde_json::json!({
+            "valid": problems.is_empty(),
+            "errors": problems.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
+        })),
+        Format::Table if problems.is_empty() => println!("{}: valid", path.display()),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = problems
+                .iter()
+                .map(|(f, m)| vec![f.clone(), m.clone()])
+                .collect();
+            output::table(&["field", "problem"], &rows);
+        }
+    }
+    if problems.is_empty() { 0 } else { FAILED }
+}

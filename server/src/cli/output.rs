@@ -1,0 +1,81 @@
+//! Everything the CLI prints: aligned tables for people, JSON for scripts (`-o json`),
+//! a spinner on stderr for waits longer than a second, and error messages. Nothing else in
+//! `cli` prints.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// Readable tables.
+    #[default]
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// Print `value` as pretty JSON.
+pub fn json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
+    }
+}
+
+/// Print rows under headers, columns aligned.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_uppercase()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+/// An error for a person, on stderr.
+pub fn error(message: impl std::fmt::Display) {
+    eprintln!("mcpproxy: {message}");
+}
+
+/// Run `future`; if it takes longer than a second and stderr is a terminal, show a
+/// spinner with `label` until it finishes.
+pub async fn with_spinner<T>(label: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::pin!(future);
+    if !std::io::stderr().is_terminal() {
+        return future.await;
+    }
+    tokio::select! {
+        value = &mut future => return value,
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+    }
+    let frames = ['|', '/', '-', '\\'];
+    let mut ticker = tokio::time::interval(Duration::from_millis(120));
+    let mut frame = 0usize;
+    loop {
+        tokio::select! {
+            value = &mut future => {
+                eprint!("\r{}\r", " ".repeat(label.chars().count() + 2));
+                return value;
+            }
+            _ = ticker.tick() => {
+                eprint!("\r{} {label}", frames[frame % frames.len()]);
+                frame += 1;
+            }
+        }
+    }
+}
