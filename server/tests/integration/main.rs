@@ -6,6 +6,8 @@ mod common;
 mod config;
 mod events;
 mod lifecycle;
+mod ops;
+mod secrets;
 mod servers;
 mod status;
 mod wire;
