@@ -386,3 +386,33 @@ impl UpstreamManager {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(value: serde_json::Value) -> ServerConfig {
+        serde_json::from_value(value).expect("server")
+    }
+
+    #[test]
+    fn isolation_changes_restart_only_isolated_stdio_servers() {
+        let off = DockerIsolationConfig::default();
+        let on: DockerIsolationConfig =
+            serde_json::from_value(serde_json::json!({"enabled": true})).expect("on");
+        let tighter: DockerIsolationConfig =
+            serde_json::from_value(serde_json::json!({"enabled": true, "memory_limit": "128m"}))
+                .expect("tighter");
+        let stdio = server(serde_json::json!({"name": "s", "command": "npx"}));
+        let http = server(serde_json::json!({"name": "h", "url": "http://127.0.0.1:1/mcp"}));
+        assert!(isolation_differs(&stdio, &off, &stdio, &on));
+        assert!(isolation_differs(&stdio, &on, &stdio, &tighter));
+        assert!(!isolation_differs(&stdio, &on, &stdio, &on));
+        assert!(!isolation_differs(&http, &off, &http, &on));
+        assert!(!isolation_differs(&http, &on, &http, &tighter));
+        let opted_out = server(
+            serde_json::json!({"name": "s", "command": "npx", "isolation": {"enabled": false}}),
+        );
+        assert!(isolation_differs(&stdio, &on, &opted_out, &on));
+    }
+}

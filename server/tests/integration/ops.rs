@@ -18,6 +18,17 @@ fn replace_file(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).expect("rename");
 }
 
+/// Replace the config file with `doc` and wait for the `config.reloaded` event.
+async fn edit_and_wait(server: &TestServer, events: &mut EventStream, doc: &Value) -> Value {
+    replace_file(
+        &server.config_path(),
+        &serde_json::to_string_pretty(doc).expect("json"),
+    );
+    events
+        .next_matching(|kind, _| kind == "config.reloaded")
+        .await
+}
+
 async fn diagnostics(server: &TestServer) -> types::Diagnostics {
     server
         .client()
@@ -45,13 +56,7 @@ async fn test_hot_reload_applies_valid_edits_and_keeps_the_config_on_invalid_one
         .expect("servers")
         .push(fixture_server("b"));
     doc["tools_limit"] = json!(30);
-    replace_file(
-        &server.config_path(),
-        &serde_json::to_string_pretty(&doc).expect("json"),
-    );
-    let reloaded = events
-        .next_matching(|kind, _| kind == "config.reloaded")
-        .await;
+    let reloaded = edit_and_wait(&server, &mut events, &doc).await;
     assert_eq!(reloaded["payload"]["source"], "file");
     assert_eq!(
         reloaded["payload"]["changed_fields"],
@@ -118,13 +123,7 @@ async fn test_hot_reload_applies_valid_edits_and_keeps_the_config_on_invalid_one
 
     // Fixing the file clears the problem; removing b stops only b.
     doc["mcpServers"] = json!([fixture_server("a")]);
-    replace_file(
-        &server.config_path(),
-        &serde_json::to_string_pretty(&doc).expect("json"),
-    );
-    let fixed = events
-        .next_matching(|kind, _| kind == "config.reloaded")
-        .await;
+    let fixed = edit_and_wait(&server, &mut events, &doc).await;
     assert_eq!(fixed["payload"]["changed_fields"], json!(["mcpServers"]));
     eventually(Duration::from_secs(10), "config issue cleared", || async {
         let d = diagnostics(&server).await;

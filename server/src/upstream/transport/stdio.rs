@@ -90,10 +90,12 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
     let wrapped = isolated(ctx.config, ctx.env, ctx.docker);
     let (program, args, envs) = match &wrapped {
         Some(wrapped) => {
+            // Not the arguments: the server's own may hold resolved secrets.
             ctx.log.info(&format!(
-                "isolating in Docker: {} {}",
-                wrapped.program,
-                wrapped.display_args().join(" ")
+                "isolating in Docker: container {}, image {} (runtime {})",
+                wrapped.container_name,
+                wrapped.image,
+                wrapped.runtime.as_str()
             ));
             (
                 wrapped.program.as_str(),
