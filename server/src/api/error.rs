@@ -69,6 +69,14 @@ impl From<AppError> for ApiError {
                     e.to_string(),
                 ),
             },
+            AppError::Held { .. } => ApiError::bad_request(e.to_string()),
+            AppError::SecretNotFound(name) => {
+                ApiError::not_found(format!("Secret not found: {name}"))
+            }
+            AppError::Secret(e @ crate::secrets::SecretError::InvalidName { .. }) => {
+                ApiError::bad_request(e.to_string())
+            }
+            AppError::Secret(other) => ApiError::internal(format!("secret store failed: {other}")),
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))
             }

@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod events;
 pub mod front;
+mod ops_convert;
 mod swagger;
 mod tools_convert;
 
@@ -75,7 +76,74 @@ impl ProxyBackend for ServerCtx {
     }
 
     async fn info_get(rqctx: &RequestContext<Self>) -> Result<types::InfoResponse, ApiError> {
-        Ok(convert::info(&rqctx.context().app, VERSION))
+        let app = &rqctx.context().app;
+        let mut info = convert::info(app, VERSION);
+        info.data.update = ops_convert::update(app.update_info());
+        Ok(info)
+    }
+
+    async fn secret_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::SecretListResponse, ApiError> {
+        Ok(ops_convert::secret_list(rqctx.context().app.secrets()?))
+    }
+
+    async fn secret_store(
+        rqctx: &RequestContext<Self>,
+        body: types::SecretStoreRequest,
+    ) -> Result<types::SecretStoreResponse, ApiError> {
+        if body.name.trim().is_empty() {
+            return Err(ApiError::bad_request("Secret name is required"));
+        }
+        if body.value.is_empty() {
+            return Err(ApiError::bad_request("Secret value is required"));
+        }
+        if body.type_.as_deref().is_some_and(|t| t != "keyring") {
+            return Err(ApiError::bad_request("Only keyring type is supported"));
+        }
+        rqctx.context().app.store_secret(&body.name, &body.value)?;
+        Ok(ops_convert::secret_stored(body.name))
+    }
+
+    async fn secret_get(
+        rqctx: &RequestContext<Self>,
+        path: params::SecretGetPath,
+    ) -> Result<types::SecretResponse, ApiError> {
+        Ok(ops_convert::secret_get(
+            rqctx.context().app.secret(&path.name)?,
+        ))
+    }
+
+    async fn secret_delete(
+        rqctx: &RequestContext<Self>,
+        path: params::SecretDeletePath,
+    ) -> Result<types::SecretDeleteResponse, ApiError> {
+        rqctx.context().app.delete_secret(&path.name)?;
+        Ok(ops_convert::secret_deleted(path.name))
+    }
+
+    async fn docker_status(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::DockerStatusResponse, ApiError> {
+        Ok(ops_convert::docker_status(
+            rqctx.context().app.docker_state().await,
+        ))
+    }
+
+    async fn diagnostics_get(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::DiagnosticsResponse, ApiError> {
+        Ok(ops_convert::diagnostics(
+            rqctx.context().app.diagnostics().await,
+        ))
+    }
+
+    async fn doctor_get(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::DiagnosticsResponse, ApiError> {
+        Ok(ops_convert::diagnostics(
+            rqctx.context().app.diagnostics().await,
+        ))
     }
 
     async fn server_list(

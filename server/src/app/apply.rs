@@ -1,4 +1,5 @@
-//! `config/validate` and `config/apply`: validation, change detection and hot apply.
+//! `config/validate` and `config/apply`: validation, change detection and hot apply — the
+//! one apply path, shared by the REST endpoint and the config file watcher (`reload`).
 
 use serde_json::json;
 
@@ -19,6 +20,25 @@ const RESTART_FIELDS: [(&str, &str); 4] = [
     ("api_key", "API key changed - requires restart"),
     ("enable_socket", "Socket setting changed - requires restart"),
 ];
+
+/// Where a configuration to apply comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplySource {
+    /// `POST /api/v1/config/apply`: the document is saved to the file.
+    Api,
+    /// The file changed on disk: it already holds the document, so it is not written back.
+    File,
+}
+
+impl ApplySource {
+    /// `api` or `file`, as in the `config.reloaded` payload.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplySource::Api => "api",
+            ApplySource::File => "file",
+        }
+    }
+}
 
 /// What `config/apply` did.
 #[derive(Debug, Clone)]
@@ -80,7 +100,17 @@ impl App {
         &self,
         document: serde_json::Map<String, serde_json::Value>,
     ) -> Result<ApplyOutcome, AppError> {
-        let mut incoming = self.parse_document(document)?;
+        let incoming = self.parse_document(document)?;
+        self.apply_config(incoming, ApplySource::Api).await
+    }
+
+    /// Validate and apply a whole configuration: only the upstreams whose connection
+    /// settings changed restart. Saved to the file unless it came from the file.
+    pub async fn apply_config(
+        &self,
+        mut incoming: Config,
+        source: ApplySource,
+    ) -> Result<ApplyOutcome, AppError> {
         let problems = validate(&incoming);
         if !problems.is_empty() {
             return Err(AppError::Invalid(problems));
@@ -96,10 +126,13 @@ impl App {
                 changed_fields: Vec::new(),
             });
         }
-        self.update_config(|config| {
-            *config = incoming;
-            Ok(())
-        })
+        self.change_config(
+            |config| {
+                *config = incoming;
+                Ok(())
+            },
+            source == ApplySource::Api,
+        )
         .await?;
         let restart_reason = RESTART_FIELDS
             .iter()
@@ -107,7 +140,7 @@ impl App {
             .map(|(_, why)| why.to_string());
         self.bus.publish(
             kinds::CONFIG_RELOADED,
-            json!({"path": self.config_path(), "changed_fields": fields}),
+            json!({"path": self.config_path(), "changed_fields": fields, "source": source.as_str()}),
         );
         if fields.iter().any(|f| f == "mcpServers") {
             self.bus.publish(

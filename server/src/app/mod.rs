@@ -7,8 +7,12 @@
 
 mod apply;
 mod calls;
+mod diagnostics;
 mod history;
 mod indexer;
+mod ops;
+mod reload;
+mod secrets;
 mod servers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +26,11 @@ use crate::security::ToolPinning;
 use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
-pub use apply::{ApplyOutcome, changed_fields};
+pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use calls::{CallError, CallOrigin, Intent, split_name};
+pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::RecordedCall;
+pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 
 /// Why a management action failed.
@@ -61,6 +67,20 @@ pub enum AppError {
     /// No such recorded call or session.
     #[error("{0} not found")]
     NotFound(String),
+    /// The server cannot start: a secret it references does not resolve.
+    #[error("server {server} cannot start: {reason}")]
+    Held {
+        /// The server.
+        server: String,
+        /// Why, e.g. `Missing secret: github-token`.
+        reason: String,
+    },
+    /// No stored secret by that name.
+    #[error("secret not found: {0}")]
+    SecretNotFound(String),
+    /// The secret store refused or failed.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 /// The running proxy's state.
@@ -89,6 +109,8 @@ pub struct App {
         >,
     >,
     log: slog::Logger,
+    /// Secrets, Docker status, update check, config file watching.
+    ops: ops::OpsState,
 }
 
 impl App {
@@ -110,7 +132,6 @@ impl App {
             bus,
             store,
             config: RwLock::new(Arc::new(config)),
-            resolved,
             started: Instant::now(),
             ready: AtomicBool::new(false),
             writer: tokio::sync::Mutex::new(()),
@@ -121,6 +142,8 @@ impl App {
             storage,
             blocked: RwLock::default(),
             sessions: std::sync::Mutex::default(),
+            ops: ops::OpsState::new(crate::secrets::default_store(&resolved.data_dir)),
+            resolved,
             log,
         }
     }
@@ -129,13 +152,13 @@ impl App {
     /// wait for them) and keep the tool index in step with their tools.
     pub fn start(self: &Arc<Self>) {
         indexer::spawn(self.clone());
-        let config = self.config();
-        self.upstreams.apply(&config.servers, &config.environment);
+        self.reconcile();
     }
 
-    /// Stop every upstream connection and child process, close sessions, and make the
-    /// history durable.
+    /// Stop every upstream connection and child process and the background checks, close
+    /// sessions, and make the history durable.
     pub async fn shutdown(&self) {
+        self.ops.cancel.cancel();
         self.upstreams.shutdown().await;
         self.close_all_sessions();
         self.storage.flush().await;
@@ -190,6 +213,17 @@ impl App {
         &self,
         edit: impl FnOnce(&mut Config) -> Result<T, AppError>,
     ) -> Result<(T, Arc<Config>, Arc<Config>), AppError> {
+        self.change_config(edit, true).await
+    }
+
+    /// [`update_config`](Self::update_config), saving the file only when `save` (a reload
+    /// from the file itself does not write it back). The upstreams are reconciled with the
+    /// result: only servers whose connection settings changed restart.
+    async fn change_config<T>(
+        &self,
+        edit: impl FnOnce(&mut Config) -> Result<T, AppError>,
+        save: bool,
+    ) -> Result<(T, Arc<Config>, Arc<Config>), AppError> {
         let _guard = self.writer.lock().await;
         let old = self.config();
         let mut new = (*old).clone();
@@ -198,17 +232,22 @@ impl App {
         if !problems.is_empty() {
             return Err(AppError::Invalid(problems));
         }
-        self.store.save(&new)?;
+        if save {
+            self.store.save(&new)?;
+            self.remember_own_write();
+        }
         let new = Arc::new(new);
         match self.config.write() {
             Ok(mut guard) => *guard = new.clone(),
             Err(poisoned) => *poisoned.into_inner() = new.clone(),
         }
-        self.bus.publish(
-            kinds::CONFIG_SAVED,
-            serde_json::json!({ "path": self.store.path() }),
-        );
-        self.upstreams.apply(&new.servers, &new.environment);
+        if save {
+            self.bus.publish(
+                kinds::CONFIG_SAVED,
+                serde_json::json!({ "path": self.store.path() }),
+            );
+        }
+        self.reconcile();
         Ok((out, old, new))
     }
 }

@@ -62,9 +62,13 @@ impl App {
             .upstreams
             .snapshot(&config.name)
             .filter(|_| config.should_connect());
-        let (state, last_error, tool_count, reconnect_count) = match snapshot {
-            Some(s) => (s.state, s.last_error, s.tool_count, s.retry_count),
-            None => (ConnectionState::Disconnected, None, 0, 0),
+        let held = self
+            .held_reason(&config.name)
+            .filter(|_| config.should_connect());
+        let (state, last_error, tool_count, reconnect_count) = match (held, snapshot) {
+            (Some(reason), _) => (ConnectionState::Error, Some(reason), 0, 0),
+            (None, Some(s)) => (s.state, s.last_error, s.tool_count, s.retry_count),
+            (None, None) => (ConnectionState::Disconnected, None, 0, 0),
         };
         let health = health(HealthInput {
             enabled: config.enabled,
@@ -183,6 +187,14 @@ impl App {
     pub async fn restart(&self, name: &str) -> Result<(), AppError> {
         if !self.configured(name)?.should_connect() {
             return Err(AppError::NotRunning(name.to_string()));
+        }
+        // A secret may have been set meanwhile (e.g. the store edited by hand).
+        self.reconcile();
+        if let Some(reason) = self.held_reason(name) {
+            return Err(AppError::Held {
+                server: name.to_string(),
+                reason,
+            });
         }
         self.upstreams.restart(name).await?;
         self.bus.publish(
@@ -313,17 +325,28 @@ impl App {
     /// Connect a (quarantined) server once, in isolation — its own connection manager and
     /// bus, so nothing reaches the index or agents — list its tools, and disconnect.
     pub async fn inspect_server(&self, name: &str) -> Result<Vec<rmcp::model::Tool>, AppError> {
-        let mut server = self.configured(name)?;
+        let configured = self.configured(name)?;
+        let mut server =
+            crate::secrets::resolve_server(&configured, self.secret_store()).map_err(|e| {
+                AppError::Held {
+                    server: name.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
         server.enabled = true;
         server.quarantined = false;
-        let environment = self.config().environment.clone();
+        let config = self.config();
         let manager = crate::upstream::UpstreamManager::new(
             crate::events::EventBus::new(),
             self.resolved.log_dir.clone(),
             self.log
                 .new(slog::o!("component" => "inspect", "server" => name.to_string())),
         );
-        manager.apply(std::slice::from_ref(&server), &environment);
+        manager.apply_with(
+            std::slice::from_ref(&server),
+            &config.environment,
+            &config.docker_isolation,
+        );
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         let outcome = loop {
             match manager.snapshot(name) {

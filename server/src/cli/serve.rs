@@ -201,6 +201,10 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     }
     app.start();
+    app.start_operations(Arc::new(crate::update::UpdateChecker::new(
+        env!("CARGO_PKG_VERSION"),
+        crate::update::UpdateSettings::from_env(),
+    )));
     app.set_ready(true);
     let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
     if resolved.api_key_source == ApiKeySource::Generated {

@@ -18,6 +18,8 @@ pub mod kinds {
     pub const CONFIG_RELOADED: &str = "config.reloaded";
     /// The configuration file was written.
     pub const CONFIG_SAVED: &str = "config.saved";
+    /// The configuration file on disk changed but is invalid; the running config is kept.
+    pub const CONFIG_INVALID: &str = "config.invalid";
     /// The tool index was updated.
     pub const TOOLS_INDEXED: &str = "tools.indexed";
     /// A stored secret was created, changed or deleted.

@@ -36,8 +36,16 @@ pub struct Health {
     pub summary: String,
     /// Raw detail (the error), if any.
     pub detail: Option<String>,
-    /// Suggested action: login, restart, enable, approve, view_logs or empty.
+    /// Suggested action: login, restart, enable, approve, view_logs, set_secret or empty.
     pub action: &'static str,
+}
+
+/// How an error that names an unresolved secret starts (the Go original's HEAD wording).
+pub const MISSING_SECRET: &str = "Missing secret: ";
+
+/// The error of a server held back because `name` does not resolve.
+pub fn missing_secret_error(name: &str) -> String {
+    format!("{MISSING_SECRET}{name}")
 }
 
 /// What the calculation looks at.
@@ -84,6 +92,13 @@ pub fn health(input: HealthInput<'_>) -> Health {
     }
     let error = input.last_error;
     match input.state {
+        ConnectionState::Error if error.is_some_and(|e| e.starts_with(MISSING_SECRET)) => make(
+            Level::Unhealthy,
+            AdminState::Enabled,
+            error.unwrap_or_default().to_string(),
+            None,
+            "set_secret",
+        ),
         ConnectionState::Error => make(
             Level::Unhealthy,
             AdminState::Enabled,
@@ -180,6 +195,15 @@ mod tests {
             last_error: err,
             tool_count: tools,
         })
+    }
+
+    #[test]
+    fn a_missing_secret_asks_for_the_secret() {
+        let error = missing_secret_error("github-token");
+        let h = input(true, false, ConnectionState::Error, Some(&error), 0);
+        assert_eq!(h.level, Level::Unhealthy);
+        assert_eq!(h.summary, "Missing secret: github-token");
+        assert_eq!(h.action, "set_secret");
     }
 
     #[test]

@@ -19,16 +19,31 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{
     error::UpstreamError,
     logs::{self, LogLine, ServerLog},
-    status::{Shared, UpstreamSnapshot},
+    status::{Desired, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
 };
 use crate::{
-    config::{EnvironmentConfig, ServerConfig},
+    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
     events::EventBus,
 };
 
 /// Longest `shutdown` waits for every supervisor to finish.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
+
+/// Whether a server's Docker isolation changes between two settings: it is turned on or off,
+/// or the global settings change while it is isolated.
+fn isolation_differs(
+    old: &ServerConfig,
+    old_docker: &DockerIsolationConfig,
+    new: &ServerConfig,
+    new_docker: &DockerIsolationConfig,
+) -> bool {
+    let (was, is) = (
+        crate::docker::should_isolate(old, old_docker),
+        crate::docker::should_isolate(new, new_docker),
+    );
+    was != is || (is && old_docker != new_docker)
+}
 
 /// Manages the connections to every upstream server. Cheap to clone.
 #[derive(Clone)]
@@ -51,6 +66,8 @@ struct Inner {
 /// One configured server.
 struct Entry {
     config: ServerConfig,
+    /// The Docker isolation settings it was last started or restarted with.
+    docker: DockerIsolationConfig,
     shared: Arc<Shared>,
     runner: Option<Runner>,
     /// A supervisor of this server that is still stopping.
@@ -90,6 +107,18 @@ impl UpstreamManager {
     /// stop those removed, disabled or quarantined, restart only those whose
     /// `ServerConfig::connection_differs`, and leave the rest alone.
     pub fn apply(&self, servers: &[ServerConfig], environment: &EnvironmentConfig) {
+        self.apply_with(servers, environment, &DockerIsolationConfig::default());
+    }
+
+    /// [`apply`](Self::apply) with Docker isolation settings: stdio servers that
+    /// `docker::should_isolate` run inside `docker run`, and a server whose isolation changes
+    /// (on/off, or the settings while isolated) restarts.
+    pub fn apply_with(
+        &self,
+        servers: &[ServerConfig],
+        environment: &EnvironmentConfig,
+        docker: &DockerIsolationConfig,
+    ) {
         if self.inner.root.is_cancelled() {
             return;
         }
@@ -122,6 +151,7 @@ impl UpstreamManager {
         for config in servers {
             let entry = map.entry(config.name.clone()).or_insert_with(|| Entry {
                 config: config.clone(),
+                docker: docker.clone(),
                 shared: Arc::new(Shared::new(
                     config.clone(),
                     environment.clone(),
@@ -142,11 +172,15 @@ impl UpstreamManager {
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&config.name),
             });
-            let reconnect = entry.config.connection_differs(config);
+            let reconnect = entry.config.connection_differs(config)
+                || isolation_differs(&entry.config, &entry.docker, config, docker);
             entry.config = config.clone();
-            entry
-                .shared
-                .set_desired(config.clone(), environment.clone());
+            entry.docker = docker.clone();
+            entry.shared.set_desired(Desired {
+                config: config.clone(),
+                env: environment.clone(),
+                docker: docker.clone(),
+            });
             match (config.should_connect(), entry.runner.as_ref()) {
                 (true, None) => self.start(entry),
                 (true, Some(runner)) if reconnect => {
@@ -350,5 +384,35 @@ impl UpstreamManager {
         {
             slog::warn!(self.inner.logger, "upstream shutdown timed out"; "after" => ?SHUTDOWN_WAIT);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(value: serde_json::Value) -> ServerConfig {
+        serde_json::from_value(value).expect("server")
+    }
+
+    #[test]
+    fn isolation_changes_restart_only_isolated_stdio_servers() {
+        let off = DockerIsolationConfig::default();
+        let on: DockerIsolationConfig =
+            serde_json::from_value(serde_json::json!({"enabled": true})).expect("on");
+        let tighter: DockerIsolationConfig =
+            serde_json::from_value(serde_json::json!({"enabled": true, "memory_limit": "128m"}))
+                .expect("tighter");
+        let stdio = server(serde_json::json!({"name": "s", "command": "npx"}));
+        let http = server(serde_json::json!({"name": "h", "url": "http://127.0.0.1:1/mcp"}));
+        assert!(isolation_differs(&stdio, &off, &stdio, &on));
+        assert!(isolation_differs(&stdio, &on, &stdio, &tighter));
+        assert!(!isolation_differs(&stdio, &on, &stdio, &on));
+        assert!(!isolation_differs(&http, &off, &http, &on));
+        assert!(!isolation_differs(&http, &on, &http, &tighter));
+        let opted_out = server(
+            serde_json::json!({"name": "s", "command": "npx", "isolation": {"enabled": false}}),
+        );
+        assert!(isolation_differs(&stdio, &on, &opted_out, &on));
     }
 }

@@ -17,7 +17,10 @@ mod supervisor;
 mod transport;
 
 pub use error::UpstreamError;
-pub use health::{AdminState, Health, HealthInput, Level, friendly_error, health};
+pub use health::{
+    AdminState, Health, HealthInput, Level, MISSING_SECRET, friendly_error, health,
+    missing_secret_error,
+};
 pub use logs::{LogLine, MAX_LOG_BYTES, log_path};
 pub use manager::UpstreamManager;
 pub use state::ConnectionState;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{ConnectionState, client::ServerIdentity, error::UpstreamError, logs::ServerLog};
 use crate::{
-    config::{EnvironmentConfig, ServerConfig},
+    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
     events::{EventBus, kinds},
 };
 
@@ -67,7 +67,16 @@ pub(crate) struct Shared {
     bus: EventBus,
     logger: slog::Logger,
     status: Mutex<Status>,
-    desired: Mutex<(ServerConfig, EnvironmentConfig)>,
+    desired: Mutex<Desired>,
+}
+
+/// What the next connection attempt uses: the server's (secret-resolved) configuration, the
+/// stdio environment settings and the global Docker isolation settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Desired {
+    pub config: ServerConfig,
+    pub env: EnvironmentConfig,
+    pub docker: DockerIsolationConfig,
 }
 
 impl Shared {
@@ -97,7 +106,11 @@ impl Shared {
             bus,
             logger,
             status: Mutex::new(status),
-            desired: Mutex::new((config, env)),
+            desired: Mutex::new(Desired {
+                config,
+                env,
+                docker: DockerIsolationConfig::default(),
+            }),
         }
     }
 
@@ -106,7 +119,7 @@ impl Shared {
     }
 
     /// The configuration the next connection attempt uses.
-    pub(crate) fn desired(&self) -> (ServerConfig, EnvironmentConfig) {
+    pub(crate) fn desired(&self) -> Desired {
         self.desired
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -114,8 +127,8 @@ impl Shared {
     }
 
     /// Replace the desired configuration (takes effect on the next attempt).
-    pub(crate) fn set_desired(&self, config: ServerConfig, env: EnvironmentConfig) {
-        *self.desired.lock().unwrap_or_else(|e| e.into_inner()) = (config, env);
+    pub(crate) fn set_desired(&self, desired: Desired) {
+        *self.desired.lock().unwrap_or_else(|e| e.into_inner()) = desired;
     }
 
     pub(crate) fn snapshot(&self) -> UpstreamSnapshot {

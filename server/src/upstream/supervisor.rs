@@ -302,15 +302,16 @@ async fn attempt(
     tools_changed: Arc<Notify>,
     ct: CancellationToken,
 ) -> Result<(Connected, Vec<rmcp::model::Tool>), UpstreamError> {
-    let (config, env) = shared.desired();
+    let desired = shared.desired();
     let handler = Handler {
         tools_changed,
         log: shared.log.clone(),
     };
     let ctx = Context {
         name: &shared.name,
-        config: &config,
-        env: &env,
+        config: &desired.config,
+        env: &desired.env,
+        docker: &desired.docker,
         log: &shared.log,
         handler,
         ct,

@@ -40,13 +40,18 @@ pub fn config_with(servers: Value) -> Value {
 impl TestServer {
     /// Start with `config` written to `<tmp>/mcp_config.json` and data in `<tmp>/data`.
     pub async fn start(config: Value) -> Self {
+        Self::start_with(config, &[]).await
+    }
+
+    /// Start with `config` and extra environment variables for the process.
+    pub async fn start_with(config: Value, env: &[(&str, &str)]) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
         std::fs::write(
             dir.path().join("mcp_config.json"),
             serde_json::to_vec_pretty(&config).expect("json"),
         )
         .expect("write config");
-        Self::start_in(dir, &[]).await
+        Self::start_in(dir, env).await
     }
 
     /// Start (again) over an existing directory.
@@ -160,6 +165,9 @@ pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>
         .env_remove("MCPPROXY_LISTEN")
         .env_remove("MCPPROXY_DATA")
         .env("HOME", dir)
+        // No test reaches the internet: the update check is off unless a test turns it on
+        // (against a local releases server).
+        .env("MCPPROXY_DISABLE_AUTO_UPDATE", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -319,4 +327,93 @@ pub fn text_of(result: &rmcp::model::CallToolResult) -> String {
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// An open `/events` stream, past its initial `status` event.
+pub struct EventStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+impl EventStream {
+    /// Subscribe to `server`'s events.
+    pub async fn open(server: &TestServer) -> Self {
+        let resp = streaming()
+            .get(format!("{}/events", server.url()))
+            .header("X-API-Key", KEY)
+            .send()
+            .await
+            .expect("sse");
+        assert_eq!(resp.status(), 200);
+        let mut stream = Self {
+            body: Box::pin(resp.bytes_stream()),
+            buf: String::new(),
+        };
+        stream.next_matching(|kind, _| kind == "status").await;
+        stream
+    }
+
+    /// The data of the next event for which `pred(kind, data)` holds (10 s deadline).
+    pub async fn next_matching(&mut self, pred: impl Fn(&str, &Value) -> bool) -> Value {
+        crate::events::wait_for_event(&mut self.body, &mut self.buf, pred).await
+    }
+}
+
+/// Poll `probe` every 50 ms until it returns `Some`, or panic with `what` after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The server named `name` in the server list.
+pub async fn server_view(server: &TestServer, name: &str) -> mcpproxy_client::types::Server {
+    server
+        .client()
+        .server_list()
+        .await
+        .expect("servers")
+        .into_inner()
+        .data
+        .servers
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no server {name}"))
+}
+
+/// Wait until server `name` is connected (20 s).
+pub async fn wait_connected(server: &TestServer, name: &str) {
+    eventually(
+        Duration::from_secs(20),
+        &format!("{name} connected"),
+        || async { server_view(server, name).await.connected.then_some(()) },
+    )
+    .await;
+}
+
+/// The messages of server `name`'s log.
+pub async fn server_log(server: &TestServer, name: &str) -> Vec<String> {
+    server
+        .client()
+        .server_logs(name, Some(1000))
+        .await
+        .expect("logs")
+        .into_inner()
+        .data
+        .logs
+        .into_iter()
+        .map(|l| l.message)
+        .collect()
 }

@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use crate::common::*;
 
 /// Reads SSE frames from a streaming response until `pred` matches one.
-async fn wait_for_event(
+pub async fn wait_for_event(
     body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
     buf: &mut String,
     pred: impl Fn(&str, &serde_json::Value) -> bool,

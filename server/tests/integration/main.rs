@@ -7,6 +7,8 @@ mod config;
 mod events;
 mod lifecycle;
 mod mcp;
+mod ops;
+mod secrets;
 mod servers;
 mod status;
 mod wire;

@@ -15,7 +15,7 @@ use super::{
     error::{UpstreamError, suggests_legacy_sse},
     logs::ServerLog,
 };
-use crate::config::{EnvironmentConfig, ServerConfig, Transport};
+use crate::config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig, Transport};
 use process::ProcessGroup;
 
 /// A connected MCP client session to one upstream server.
@@ -39,6 +39,8 @@ pub(crate) struct Context<'a> {
     pub config: &'a ServerConfig,
     /// Environment settings for stdio servers.
     pub env: &'a EnvironmentConfig,
+    /// Global Docker isolation settings for stdio servers.
+    pub docker: &'a DockerIsolationConfig,
     /// Its log.
     pub log: &'a ServerLog,
     /// The client handler of this session.
@@ -53,6 +55,7 @@ impl Context<'_> {
             name: self.name,
             config: self.config,
             env: self.env,
+            docker: self.docker,
             log: self.log,
             handler: self.handler.clone(),
             ct: self.ct.clone(),

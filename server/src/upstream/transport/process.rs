@@ -1,6 +1,8 @@
 //! A child process in its own process group, and the guarantee that the whole group dies:
 //! `terminate` sends SIGTERM to the group, waits a short grace period, then SIGKILLs it and
-//! reaps the leader; dropping an unterminated group SIGKILLs it (the drop guard).
+//! reaps the leader; dropping an unterminated group SIGKILLs it (the drop guard). A group
+//! that runs a Docker-isolated server also removes its container (`docker rm -f`) once the
+//! client is gone, since a killed `docker run` client leaves the container behind.
 
 use std::{process::ExitStatus, time::Duration};
 
@@ -13,6 +15,8 @@ pub(crate) struct ProcessGroup {
     pgid: i32,
     exit: Option<ExitStatus>,
     terminated: bool,
+    /// The Docker container this group's `docker run` client started, if isolated.
+    container: Option<String>,
 }
 
 impl ProcessGroup {
@@ -27,7 +31,14 @@ impl ProcessGroup {
             pgid,
             exit: None,
             terminated: false,
+            container: None,
         })
+    }
+
+    /// Remove the Docker container `name` when this group is terminated or dropped.
+    pub(crate) fn with_container(mut self, name: String) -> Self {
+        self.container = Some(name);
+        self
     }
 
     /// The leader's pid (= the group id).
@@ -74,6 +85,11 @@ impl ProcessGroup {
         while group_has_live_members(self.pgid) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        if let Some(name) = self.container.take() {
+            // Bounded by the docker client's own timeout; a container that survives this is
+            // labelled `mcpproxy.managed` for manual cleanup.
+            let _ = crate::docker::remove_container(&name).await;
+        }
     }
 }
 
@@ -82,6 +98,13 @@ impl Drop for ProcessGroup {
         if !self.terminated {
             // Tokio reaps the dropped child in the background.
             let _ = signal_group(self.pgid, libc::SIGKILL);
+            if let (Some(name), Ok(runtime)) =
+                (self.container.take(), tokio::runtime::Handle::try_current())
+            {
+                runtime.spawn(async move {
+                    let _ = crate::docker::remove_container(&name).await;
+                });
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The stdio transport: spawn `command` + `args` in `working_dir` with an environment built
 //! from the allow-list, the custom variables and the server's own `env`; the child leads its
 //! own process group; its stderr goes line by line into the server log; MCP runs over its
-//! stdin/stdout.
+//! stdin/stdout. With Docker isolation on (`docker::should_isolate`), the program is the
+//! docker client running `docker run --rm -i …` with the server's environment passed as
+//! `-e` flags, and the container is removed when the process group is terminated.
 
 use std::{
     process::Stdio,
@@ -14,7 +16,8 @@ use tokio::io::AsyncBufReadExt;
 
 use super::{Connected, Context, process::ProcessGroup};
 use crate::{
-    config::{EnvironmentConfig, ServerConfig},
+    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
+    docker::WrappedCommand,
     upstream::{
         error::{UpstreamError, error_chain},
         logs::ServerLog,
@@ -33,6 +36,44 @@ pub(crate) fn environment(server: &ServerConfig, env: &EnvironmentConfig) -> Vec
     out.into_iter().collect()
 }
 
+/// The server's command wrapped in `docker run` when isolation applies. The container gets
+/// the custom variables and the server's own `env` (the server's wins), like a local child.
+fn isolated(
+    server: &ServerConfig,
+    env: &EnvironmentConfig,
+    docker: &DockerIsolationConfig,
+) -> Option<WrappedCommand> {
+    if !crate::docker::should_isolate(server, docker) {
+        return None;
+    }
+    let mut inside = server.clone();
+    inside.env = env
+        .custom_vars
+        .iter()
+        .chain(server.env.iter())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    crate::docker::wrap_command(&inside, docker)
+}
+
+/// Variables the docker client itself may need to reach the engine.
+const DOCKER_CLIENT_VARS: [&str; 5] = [
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_CONFIG",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+];
+
+/// The docker client's environment: the allow-listed variables and the `DOCKER_*` client
+/// settings; the server's own variables travel as `-e` flags instead.
+fn docker_client_environment(env: &EnvironmentConfig) -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| env.allows(k) || DOCKER_CLIENT_VARS.contains(&k.as_str()))
+        .collect()
+}
+
 /// Spawn the server and run the MCP handshake over its stdio.
 pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError> {
     let name = ctx.name;
@@ -40,17 +81,39 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
         server: name.to_string(),
         message,
     };
-    let program = ctx
+    let own_program = ctx
         .config
         .command
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| transport_error("no command configured".into()))?;
+    let wrapped = isolated(ctx.config, ctx.env, ctx.docker);
+    let (program, args, envs) = match &wrapped {
+        Some(wrapped) => {
+            // Not the arguments: the server's own may hold resolved secrets.
+            ctx.log.info(&format!(
+                "isolating in Docker: container {}, image {} (runtime {})",
+                wrapped.container_name,
+                wrapped.image,
+                wrapped.runtime.as_str()
+            ));
+            (
+                wrapped.program.as_str(),
+                wrapped.args.clone(),
+                docker_client_environment(ctx.env),
+            )
+        }
+        None => (
+            own_program,
+            ctx.config.args.clone(),
+            environment(ctx.config, ctx.env),
+        ),
+    };
     let mut command = tokio::process::Command::new(program);
     command
-        .args(&ctx.config.args)
+        .args(&args)
         .env_clear()
-        .envs(environment(ctx.config, ctx.env))
+        .envs(envs)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -73,6 +136,9 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
         return Err(transport_error("the child's stdio was not captured".into()));
     };
     let mut process = ProcessGroup::new(child).map_err(|e| transport_error(e.to_string()))?;
+    if let Some(wrapped) = &wrapped {
+        process = process.with_container(wrapped.container_name.clone());
+    }
     ctx.log
         .info(&format!("started `{program}` (pid {})", process.pid()));
     let last_stderr = Arc::new(Mutex::new(None::<String>));
