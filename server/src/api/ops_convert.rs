@@ -93,6 +93,7 @@ fn issue(issue: Issue) -> types::DiagnosticIssue {
             Category::OauthRequired => types::DiagnosticCategory::OauthRequired,
             Category::MissingSecret => types::DiagnosticCategory::MissingSecret,
             Category::Quarantined => types::DiagnosticCategory::Quarantined,
+            Category::ChangedTools => types::DiagnosticCategory::ChangedTools,
             Category::Docker => types::DiagnosticCategory::Docker,
             Category::Config => types::DiagnosticCategory::Config,
         },

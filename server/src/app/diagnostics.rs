@@ -34,6 +34,8 @@ pub enum Category {
     MissingSecret,
     /// A server awaits approval.
     Quarantined,
+    /// Tools changed since approval and are blocked.
+    ChangedTools,
     /// Docker is needed but unavailable.
     Docker,
     /// The config file on disk is invalid.
@@ -207,6 +209,18 @@ impl App {
                     });
                 }
             }
+        }
+        for (server, tools) in self.blocked_tools() {
+            let list = tools.join(", ");
+            issues.push(issue(
+                Category::ChangedTools,
+                Severity::Warning,
+                Some(&server),
+                format!("Tools of {server} changed since approval and are blocked: {list}"),
+                format!(
+                    "Compare both versions (GET /api/v1/servers/{server}/tools), then approve: POST /api/v1/servers/{server}/tools/approve"
+                ),
+            ));
         }
         let missing_secrets: Vec<SecretUsage> =
             crate::secrets::missing(&config, self.secret_store());

@@ -96,6 +96,19 @@ impl App {
             .collect()
     }
 
+    /// Every server with tools blocked because they changed since approval, sorted.
+    pub fn blocked_tools(&self) -> Vec<(String, Vec<String>)> {
+        let Ok(blocked) = self.blocked.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, Vec<String>)> = blocked
+            .iter()
+            .map(|(server, tools)| (server.clone(), tools.iter().cloned().collect()))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Whether a tool is hidden because it changed since approval.
     pub fn is_blocked(&self, server: &str, tool: &str) -> bool {
         self.blocked

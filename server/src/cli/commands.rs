@@ -349,3 +349,131 @@ pub async fn config_validate(
     }
     if problems.is_empty() { 0 } else { FAILED }
 }
+
+/// `mcpproxy doctor`: the daemon's diagnostics. Exit code 1 when there are issues.
+pub async fn doctor(client: &Client, format: Format) -> i32 {
+    let result = output::with_spinner("running checks", client.doctor_get())
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    let mut issues = 0;
+    let code = finish(result, |report| {
+        issues = report.data.total_issues;
+        match format {
+            Format::Json => output::json(&report.data),
+            Format::Table if report.data.issues.is_empty() => println!("No issues found."),
+            Format::Table => {
+                for issue in &report.data.issues {
+                    let server = issue
+                        .server
+                        .as_deref()
+                        .map(|s| format!(" [{s}]"))
+                        .unwrap_or_default();
+                    println!(
+                        "{} {}{server}: {}\n    → {}",
+                        issue.severity, issue.category, issue.message, issue.action
+                    );
+                }
+                println!("{} issue(s)", report.data.total_issues);
+            }
+        }
+    });
+    if code == 0 && issues > 0 {
+        FAILED
+    } else {
+        code
+    }
+}
+
+/// `mcpproxy secrets list`.
+pub async fn secrets_list(client: &Client, format: Format) -> i32 {
+    let result = client
+        .secret_list()
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |list| match format {
+        Format::Json => output::json(&list.data),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = list
+                .data
+                .secrets
+                .into_iter()
+                .map(|s| {
+                    vec![
+                        s.name,
+                        s.type_,
+                        if s.is_set { "yes".into() } else { "no".into() },
+                        s.used_by.join(", "),
+                    ]
+                })
+                .collect();
+            output::table(&["name", "type", "set", "used by"], &rows);
+        }
+    })
+}
+
+/// `mcpproxy secrets get NAME`: metadata only, never the value.
+pub async fn secrets_get(client: &Client, name: &str, format: Format) -> i32 {
+    let result = client
+        .secret_get(name)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |s| match format {
+        Format::Json => output::json(&s.data),
+        Format::Table => output::table(
+            &["name", "type", "reference", "set", "used by"],
+            &[vec![
+                s.data.name,
+                s.data.type_,
+                s.data.reference,
+                s.data.is_set.to_string(),
+                s.data.used_by.join(", "),
+            ]],
+        ),
+    })
+}
+
+/// `mcpproxy secrets set NAME [VALUE]` (the value is read from stdin when absent, so it
+/// stays out of shell history).
+pub async fn secrets_set(client: &Client, name: &str, value: Option<&str>, format: Format) -> i32 {
+    let value = match value {
+        Some(v) => v.to_string(),
+        None => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                output::error("cannot read the secret value from stdin");
+                return FAILED;
+            }
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let body = types::SecretStoreRequest {
+        name: name.to_string(),
+        value,
+        type_: None,
+    };
+    let result = client
+        .secret_store(&body)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |stored| match format {
+        Format::Json => output::json(&stored.data),
+        Format::Table => println!("stored secret {name}; reference it as ${{keyring:{name}}}"),
+    })
+}
+
+/// `mcpproxy secrets del NAME`.
+pub async fn secrets_delete(client: &Client, name: &str, format: Format) -> i32 {
+    let result = client
+        .secret_delete(name)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(describe);
+    finish(result, |deleted| match format {
+        Format::Json => output::json(&deleted.data),
+        Format::Table => println!("deleted secret {name}"),
+    })
+}

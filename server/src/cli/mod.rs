@@ -75,6 +75,35 @@ pub enum Command {
     /// The configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check for problems and say what to do about them.
+    Doctor,
+    /// Stored secrets (referenced as `${keyring:NAME}`).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// `mcpproxy secrets …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Store a secret (the value is read from stdin when not given).
+    Set {
+        /// Secret name.
+        name: String,
+        /// The value (prefer stdin, which keeps it out of shell history).
+        value: Option<String>,
+    },
+    /// A secret's metadata (never its value).
+    Get {
+        /// Secret name.
+        name: String,
+    },
+    /// Delete a secret.
+    Del {
+        /// Secret name.
+        name: String,
+    },
+    /// Every secret the config references or the store holds.
+    List,
 }
 
 /// `mcpproxy upstream …`.
@@ -210,6 +239,17 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
             tool_name,
             json_args,
         }) => commands::call_tool(&client, tool_name, json_args, format).await,
+        Command::Doctor => commands::doctor(&client, format).await,
+        Command::Secrets(SecretsCommand::List) => commands::secrets_list(&client, format).await,
+        Command::Secrets(SecretsCommand::Get { name }) => {
+            commands::secrets_get(&client, name, format).await
+        }
+        Command::Secrets(SecretsCommand::Set { name, value }) => {
+            commands::secrets_set(&client, name, value.as_deref(), format).await
+        }
+        Command::Secrets(SecretsCommand::Del { name }) => {
+            commands::secrets_delete(&client, name, format).await
+        }
         Command::Serve(_) | Command::Config(_) => exit::GENERAL,
     }
 }

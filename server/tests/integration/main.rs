@@ -2,6 +2,7 @@
 //! client; raw HTTP appears only in `wire.rs` (auth walk, envelopes, CORS, limits) and in
 //! `events.rs` (the event stream).
 
+mod cli;
 mod common;
 mod config;
 mod events;

@@ -351,6 +351,24 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
             .starts_with("Echo a message back")
     );
     assert_ne!(approval.approved_hash, approval.current_hash);
+    // The doctor lists it.
+    let doctor = server
+        .client()
+        .doctor_get()
+        .await
+        .expect("doctor")
+        .into_inner();
+    assert!(
+        doctor
+            .data
+            .issues
+            .iter()
+            .any(|i| i.category == types::DiagnosticCategory::ChangedTools
+                && i.server.as_deref() == Some("fx")
+                && i.message.contains("echo")),
+        "{:?}",
+        doctor.data.issues
+    );
     // Neither field → 400; then approval unblocks.
     let err = server
         .client()
