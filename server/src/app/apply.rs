@@ -8,7 +8,7 @@ use crate::config::{Config, Problem, restore_masked, validate};
 use crate::events::kinds;
 
 /// Fields whose change takes effect only after a restart, with the reason given.
-const RESTART_FIELDS: [(&str, &str); 4] = [
+const RESTART_FIELDS: [(&str, &str); 7] = [
     (
         "listen",
         "Listen address changed - requires HTTP server restart",
@@ -19,6 +19,18 @@ const RESTART_FIELDS: [(&str, &str); 4] = [
     ),
     ("api_key", "API key changed - requires restart"),
     ("enable_socket", "Socket setting changed - requires restart"),
+    (
+        "history_max_calls",
+        "History retention changed - applies after a restart",
+    ),
+    (
+        "history_max_age",
+        "History retention changed - applies after a restart",
+    ),
+    (
+        "history_max_sessions",
+        "History retention changed - applies after a restart",
+    ),
 ];
 
 /// Where a configuration to apply comes from.

@@ -100,10 +100,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     let resolved = loaded.resolved.clone();
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
-    let storage = match crate::storage::Storage::open(
-        &db_path,
-        crate::storage::Retention::default(),
-    ) {
+    let storage = match crate::storage::Storage::open(&db_path, loaded.config.retention()) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             error!(log, "cannot open the database"; "path" => %db_path.display(), "error" => %e);

@@ -48,6 +48,15 @@ fn default_tools_limit() -> i64 {
 fn default_tool_response_limit() -> i64 {
     20_000
 }
+fn default_history_max_calls() -> i64 {
+    10_000
+}
+fn default_history_max_age() -> String {
+    "720h".to_string()
+}
+fn default_history_max_sessions() -> i64 {
+    100
+}
 fn default_call_tool_timeout() -> String {
     "2m".to_string()
 }
@@ -106,9 +115,31 @@ pub struct Config {
     /// Agents may remove servers.
     #[serde(default = "yes")]
     pub allow_server_remove: bool,
+    /// Tool-call history kept: at most this many calls (0 = no count limit).
+    #[serde(default = "default_history_max_calls")]
+    pub history_max_calls: i64,
+    /// Tool-call history kept: calls younger than this Go duration (`"720h"`; `"0"` = no age limit).
+    #[serde(default = "default_history_max_age")]
+    pub history_max_age: String,
+    /// MCP sessions kept (newest first).
+    #[serde(default = "default_history_max_sessions")]
+    pub history_max_sessions: i64,
     /// Keys this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Config {
+    /// How much tool-call history and how many sessions to keep.
+    pub fn retention(&self) -> crate::storage::Retention {
+        let defaults = crate::storage::Retention::default();
+        crate::storage::Retention {
+            max_calls: usize::try_from(self.history_max_calls).unwrap_or(defaults.max_calls),
+            max_age: parse_go_duration(&self.history_max_age).unwrap_or(defaults.max_age),
+            max_sessions: usize::try_from(self.history_max_sessions)
+                .unwrap_or(defaults.max_sessions),
+        }
+    }
 }
 
 impl Default for Config {

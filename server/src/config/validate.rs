@@ -52,6 +52,18 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a positive duration",
         )),
     }
+    if config.history_max_calls < 0 {
+        problems.push(Problem::new("history_max_calls", "cannot be negative"));
+    }
+    if parse_go_duration(&config.history_max_age).is_none() {
+        problems.push(Problem::new(
+            "history_max_age",
+            "must be a duration such as \"720h\" (or \"0\" for no limit)",
+        ));
+    }
+    if config.history_max_sessions < 1 {
+        problems.push(Problem::new("history_max_sessions", "must be at least 1"));
+    }
     if !config.data_dir.is_empty() && !Path::new(&config.data_dir).is_dir() {
         problems.push(Problem::new(
             "data_dir",
