@@ -222,3 +222,81 @@ async fn test_servers_bulk_enable_and_disable_all() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn test_servers_restart_reconnect_tools_and_logs_with_a_live_upstream() {
+    let mut fx = fixture_server("fx");
+    fx["args"] = json!(["stdio", "--stderr-lines", "3"]);
+    let server =
+        TestServer::start(config_with(json!([fx, {"name": "off", "command": "true"}]))).await;
+    wait_ready(&server, "fx").await;
+    let client = server.client();
+    let status = client.status_get().await.expect("status").into_inner();
+    assert_eq!(status.servers.connected, 1);
+    assert!(status.tools.total >= 10);
+
+    let tools = client.server_tools("fx").await.expect("tools").into_inner();
+    let echo = tools
+        .data
+        .tools
+        .iter()
+        .find(|t| t.name == "echo")
+        .expect("echo");
+    assert_eq!(echo.id, "fx:echo");
+    assert_eq!(
+        echo.annotations
+            .as_ref()
+            .and_then(|a| a.get("readOnlyHint")),
+        Some(&json!(true))
+    );
+    let structured = tools
+        .data
+        .tools
+        .iter()
+        .find(|t| t.name == "structured")
+        .expect("structured");
+    assert!(
+        structured.output_schema.is_some(),
+        "output schemas are kept"
+    );
+
+    let logs = client
+        .server_logs("fx", Some(50))
+        .await
+        .expect("logs")
+        .into_inner();
+    let stderr: Vec<&str> = logs
+        .data
+        .logs
+        .iter()
+        .filter(|l| l.level == "STDERR")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert!(stderr.contains(&"fixture stderr line 3"), "{stderr:?}");
+
+    let restarted = client
+        .server_restart("fx")
+        .await
+        .expect("restart")
+        .into_inner();
+    assert_eq!(restarted.data.action, "restart");
+    let off = client.server_restart("off").await;
+    assert!(
+        matches!(off, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status().is_client_error())
+    );
+    for action in [types::BulkAction::Reconnect, types::BulkAction::RestartAll] {
+        let bulk = client
+            .servers_bulk(action)
+            .await
+            .expect("bulk")
+            .into_inner();
+        assert_eq!(
+            (bulk.data.total, bulk.data.successful, bulk.data.failed),
+            (1, 1, 0)
+        );
+    }
+    wait_ready(&server, "fx").await;
+    let unknown = client.server_logs("ghost", None).await;
+    assert!(matches!(unknown, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 404));
+    server.stop().await;
+}
