@@ -509,6 +509,29 @@ async fn test_mcp_dns_rebinding_and_unknown_sessions_are_refused() {
         .await
         .expect("send");
     assert_eq!(bogus.status(), 404);
+    // A session ends with DELETE; its id is unknown afterwards.
+    let opened = post(Some(&local_origin), None).await.expect("send");
+    let sid = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let deleted = raw()
+        .delete(format!("{}/mcp", server.url()))
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let after = raw()
+        .post(format!("{}/mcp", server.url()))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &sid)
+        .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(after.status(), 404);
     // A 2026-07-28 client's server/discover gets a prompt answer, never a hang.
     let discover = tokio::time::timeout(
         Duration::from_secs(5),
