@@ -150,7 +150,9 @@ impl Env {
             root,
             fixture,
             harness,
-            tmp: tempfile::Builder::new().prefix("mcpproxy-bench").tempdir()?,
+            tmp: tempfile::Builder::new()
+                .prefix("mcpproxy-bench")
+                .tempdir()?,
             settings: Settings::from_env(),
         })
     }
@@ -225,8 +227,12 @@ fn descendants(pid: u32) -> Vec<u32> {
             continue;
         };
         for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for c in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for c in children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
                 if !out.contains(&c) {
                     out.push(c);
                     stack.push(c);
@@ -258,9 +264,7 @@ impl Managed {
         cmd.stdin(Stdio::null())
             .stderr(Stdio::from(file.try_clone()?))
             .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawn {name}"))?;
+        let child = cmd.spawn().with_context(|| format!("spawn {name}"))?;
         let pid = child.id().context("pid")?;
         STARTED.lock().map(|mut s| s.push(pid)).ok();
         Ok(Self {
@@ -393,7 +397,10 @@ impl Proxy {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let config = json!({"listen": addr, "api_key": KEY, "mcpServers": servers});
-        std::fs::write(dir.join("mcp_config.json"), serde_json::to_vec_pretty(&config)?)?;
+        std::fs::write(
+            dir.join("mcp_config.json"),
+            serde_json::to_vec_pretty(&config)?,
+        )?;
         let mut cmd = Command::new(PROXY);
         cmd.arg("serve")
             .arg("--config")
@@ -435,7 +442,10 @@ impl Proxy {
                 bail!(e);
             }
             if Instant::now() > deadline {
-                bail!("mcpproxy /readyz not 200 in 30 s:\n{}", self.proc.log_tail());
+                bail!(
+                    "mcpproxy /readyz not 200 in 30 s:\n{}",
+                    self.proc.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -472,7 +482,10 @@ impl Proxy {
                         .iter()
                         .map(|s| format!("{}={}", s["name"], s["status"]))
                         .collect();
-                    bail!("{ready}/{n} servers ready after {limit:?}: {}", states.join(" "));
+                    bail!(
+                        "{ready}/{n} servers ready after {limit:?}: {}",
+                        states.join(" ")
+                    );
                 }
             } else if Instant::now() > deadline {
                 bail!("server list unavailable after {limit:?}");
@@ -591,10 +604,15 @@ impl Call {
 
 /// Retry the first call until it succeeds (the proxy may still be cataloguing), then warm up.
 async fn warm(call: &Call, n: usize) -> Result<()> {
-    let text = poll(Duration::from_secs(20), Duration::from_millis(50), "first echo", || {
-        let call = call.clone();
-        async move { call.echo().await.ok() }
-    })
+    let text = poll(
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        "first echo",
+        || {
+            let call = call.clone();
+            async move { call.echo().await.ok() }
+        },
+    )
     .await?;
     if !text.contains("hi") {
         bail!("unexpected echo reply {text:?}");
@@ -662,7 +680,11 @@ async fn http_client(url: &str) -> Result<Client> {
 async fn fixture_http(env: &Env, extra: &[&str]) -> Result<(Managed, String)> {
     let dir = env.dir("fixture-http")?;
     let mut cmd = Command::new(&env.fixture);
-    cmd.arg("http").arg("--port").arg("0").args(extra).stdout(Stdio::piped());
+    cmd.arg("http")
+        .arg("--port")
+        .arg("0")
+        .args(extra)
+        .stdout(Stdio::piped());
     let mut m = Managed::spawn("mcp-fixture http", cmd, dir.join("stderr.log"))?;
     let stdout = m
         .child
@@ -748,13 +770,28 @@ struct Report {
 }
 
 impl Report {
-    fn row(&mut self, section: &str, metric: &str, ours: String, base: String, ratio: String, note: String) {
+    fn row(
+        &mut self,
+        section: &str,
+        metric: &str,
+        ours: String,
+        base: String,
+        ratio: String,
+        note: String,
+    ) {
         self.rows
             .push([section.into(), metric.into(), ours, base, ratio, note]);
     }
 
     fn print(&self, header: &str) {
-        let heads = ["#", "metric", "mcpproxy", "baseline / peer", "ratio", "goal / note"];
+        let heads = [
+            "#",
+            "metric",
+            "mcpproxy",
+            "baseline / peer",
+            "ratio",
+            "goal / note",
+        ];
         let mut width = heads.map(|h| h.chars().count());
         for r in &self.rows {
             for (i, c) in r.iter().enumerate() {
@@ -805,9 +842,15 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         upstream = Some(m);
         upstream_url = url.clone();
         let c = http_client(&url).await?;
-        (c, json!({"name": "fx", "url": url, "protocol": "http", "enabled": true}))
+        (
+            c,
+            json!({"name": "fx", "url": url, "protocol": "http", "enabled": true}),
+        )
     } else {
-        (fixture_stdio_client(env, &[]).await?, env.fixture_stdio("fx", &[]))
+        (
+            fixture_stdio_client(env, &[]).await?,
+            env.fixture_stdio("fx", &[]),
+        )
     };
     let mut proxy = Proxy::spawn(env, json!([server_entry]))?;
     proxy.wait_readyz().await?;
@@ -823,7 +866,12 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
     let proxy_ping = Call::Ping(proxy_client.peer().clone());
     warm(&direct_ping, s.warmup / 3).await?;
     warm(&proxy_ping, s.warmup / 3).await?;
-    let samples = interleaved(&[&direct, &proxied, &direct_ping, &proxy_ping], s.latency_calls, s.block).await?;
+    let samples = interleaved(
+        &[&direct, &proxied, &direct_ping, &proxy_ping],
+        s.latency_calls,
+        s.block,
+    )
+    .await?;
     let (d, p) = (Stats::of(&samples[0]), Stats::of(&samples[1]));
     let (dp, pp) = (Stats::of(&samples[2]), Stats::of(&samples[3]));
     let added50 = p.p50 - d.p50;
@@ -838,8 +886,22 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
                "method": format!("rmcp client, c=1, {} calls each after {} warm-up, direct and proxy alternating in blocks of {}", d.n, s.warmup, s.block)}),
     );
     let sec = if http_mode { "1 http" } else { "1 stdio" };
-    rep.row(sec, "tools/call p50 (c=1)", us(p.p50), format!("direct {}", us(d.p50)), ratio(p.p50, d.p50), String::new());
-    rep.row(sec, "tools/call p99 (c=1)", us(p.p99), format!("direct {}", us(d.p99)), ratio(p.p99, d.p99), String::new());
+    rep.row(
+        sec,
+        "tools/call p50 (c=1)",
+        us(p.p50),
+        format!("direct {}", us(d.p50)),
+        ratio(p.p50, d.p50),
+        String::new(),
+    );
+    rep.row(
+        sec,
+        "tools/call p99 (c=1)",
+        us(p.p99),
+        format!("direct {}", us(d.p99)),
+        ratio(p.p99, d.p99),
+        String::new(),
+    );
     rep.row(
         sec,
         "added p50 / p99",
@@ -848,10 +910,22 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         String::new(),
         goal(added50 <= limit, &format!("p50 ≤ {limit} µs")),
     );
-    rep.row(sec, "MCP ping p50 (transport only)", format!("{} (/mcp)", us(pp.p50)), format!("direct {}", us(dp.p50)), ratio(pp.p50, dp.p50),
-            "ping is answered by the proxy itself".into());
-    rep.row(sec, "call − ping p50 (work behind transport)", us(p.p50 - pp.p50), format!("direct {}", us(d.p50 - dp.p50)), String::new(),
-            "proxy: routing + upstream round trip".into());
+    rep.row(
+        sec,
+        "MCP ping p50 (transport only)",
+        format!("{} (/mcp)", us(pp.p50)),
+        format!("direct {}", us(dp.p50)),
+        ratio(pp.p50, dp.p50),
+        "ping is answered by the proxy itself".into(),
+    );
+    rep.row(
+        sec,
+        "call − ping p50 (work behind transport)",
+        us(p.p50 - pp.p50),
+        format!("direct {}", us(d.p50 - dp.p50)),
+        String::new(),
+        "proxy: routing + upstream round trip".into(),
+    );
 
     // 2. throughput
     let c1_direct = throughput(vec![direct.clone()], s.throughput_secs, s.throughput_cap).await?;
@@ -885,7 +959,12 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         )
     } else {
         (
-            throughput(vec![direct.clone(); 16], s.throughput_secs, s.throughput_cap).await?,
+            throughput(
+                vec![direct.clone(); 16],
+                s.throughput_secs,
+                s.throughput_cap,
+            )
+            .await?,
             "16 in flight on 1 session",
         )
     };
@@ -901,14 +980,24 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
                "note": "bench client, proxy and upstream share the same 2 cores"}),
     );
     let sec = if http_mode { "2 http" } else { "2 stdio" };
-    rep.row(sec, "calls/s c=1", format!("{:.0}", c1_proxy.0), format!("direct {:.0}", c1_direct.0), ratio(c1_proxy.0, c1_direct.0), String::new());
+    rep.row(
+        sec,
+        "calls/s c=1",
+        format!("{:.0}", c1_proxy.0),
+        format!("direct {:.0}", c1_direct.0),
+        ratio(c1_proxy.0, c1_direct.0),
+        String::new(),
+    );
     rep.row(
         sec,
         "calls/s c=16",
         format!("{:.0}", c16_proxy.0),
         format!("direct {:.0}", c16_direct.0),
         ratio(c16_proxy.0, c16_direct.0),
-        format!("{}; proxy: 16 sessions, direct: {direct_shape}", goal(c16_proxy.0 >= 10_000.0, "≥ 10,000/s")),
+        format!(
+            "{}; proxy: 16 sessions, direct: {direct_shape}",
+            goal(c16_proxy.0 >= 10_000.0, "≥ 10,000/s")
+        ),
     );
 
     for c in sessions.into_iter().chain(direct_sessions) {
@@ -1055,7 +1144,9 @@ async fn bench_retrieve(env: &Env, rep: &mut Report) -> Result<()> {
         let mut proxy = Proxy::spawn(env, Value::Array(entries))?;
         let readyz = proxy.wait_readyz().await?;
         let watcher = watch_indexed(&proxy, total);
-        let ready = proxy.wait_servers_ready(servers, Duration::from_secs(60)).await?;
+        let ready = proxy
+            .wait_servers_ready(servers, Duration::from_secs(60))
+            .await?;
         let indexed = match tokio::time::timeout(Duration::from_secs(60), watcher).await {
             Ok(Ok(Ok(at))) => Some(at.duration_since(proxy.spawned)),
             _ => None,
@@ -1089,7 +1180,11 @@ async fn bench_retrieve(env: &Env, rep: &mut Report) -> Result<()> {
             "3",
             &format!("start → {total} tools indexed"),
             indexed.map_or("not seen on /events".into(), |d| us(d.as_secs_f64() * 1e6)),
-            format!("readyz {}, servers ready {}", us(readyz.as_secs_f64() * 1e6), us(ready.as_secs_f64() * 1e6)),
+            format!(
+                "readyz {}, servers ready {}",
+                us(readyz.as_secs_f64() * 1e6),
+                us(ready.as_secs_f64() * 1e6)
+            ),
             String::new(),
             format!("bare index build {}", us(build_ms * 1e3)),
         );
@@ -1112,7 +1207,11 @@ async fn bench_retrieve(env: &Env, rep: &mut Report) -> Result<()> {
             rep.row(
                 "3",
                 &format!("search.rs bare index, {} synthetic tools", l["tools"]),
-                format!("p50 {} / p99 {}", us(l["p50_us"].as_f64().unwrap_or(f64::NAN)), us(l["p99_us"].as_f64().unwrap_or(f64::NAN))),
+                format!(
+                    "p50 {} / p99 {}",
+                    us(l["p50_us"].as_f64().unwrap_or(f64::NAN)),
+                    us(l["p99_us"].as_f64().unwrap_or(f64::NAN))
+                ),
                 String::new(),
                 String::new(),
                 format!("build {} ms", l["build_ms"]),
@@ -1151,7 +1250,14 @@ fn parse_dur_us(s: &str) -> f64 {
 
 async fn wrk(url: &str, header: Option<&str>, secs: u64) -> Result<Wrk> {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", "--timeout", "5s"]);
+    cmd.args([
+        "-t2",
+        "-c32",
+        &format!("-d{secs}s"),
+        "--latency",
+        "--timeout",
+        "5s",
+    ]);
     if let Some(h) = header {
         cmd.args(["-H", h]);
     }
@@ -1248,7 +1354,10 @@ async fn start_hub(env: &Env, hub_js: &Path, everything: &Path) -> Result<(Manag
     let dir = env.dir("mcp-hub")?;
     let port = free_port()?;
     let cfg = json!({"mcpServers": {"everything": {"command": "node", "args": [everything.display().to_string(), "stdio"]}}});
-    std::fs::write(dir.join("hub-config.json"), serde_json::to_vec_pretty(&cfg)?)?;
+    std::fs::write(
+        dir.join("hub-config.json"),
+        serde_json::to_vec_pretty(&cfg)?,
+    )?;
     let mut cmd = Command::new("node");
     cmd.arg(hub_js)
         .arg("--port")
@@ -1288,10 +1397,16 @@ async fn start_mcp_proxy(env: &Env, bin: &Path, everything: &Path) -> Result<(Ma
     let cfg = json!({"mcpServers": {"everything": {"command": "node", "args": [everything.display().to_string(), "stdio"]}}});
     std::fs::write(dir.join("servers.json"), serde_json::to_vec_pretty(&cfg)?)?;
     let mut cmd = Command::new(bin);
-    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--named-server-config"])
-        .arg(dir.join("servers.json"))
-        .env("HOME", &dir)
-        .stdout(Stdio::null());
+    cmd.args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--named-server-config",
+    ])
+    .arg(dir.join("servers.json"))
+    .env("HOME", &dir)
+    .stdout(Stdio::null());
     let mut m = Managed::spawn("mcp-proxy", cmd, dir.join("stderr.log"))?;
     let client = http();
     let url = format!("http://127.0.0.1:{port}/status");
@@ -1324,25 +1439,43 @@ async fn start_everything_http(env: &Env, everything: &Path) -> Result<(Managed,
     let mut m = Managed::spawn("server-everything http", cmd, dir.join("stderr.log"))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok((m, format!("http://127.0.0.1:{port}/mcp")));
         }
         if let Some(e) = m.exited() {
             bail!(e);
         }
         if Instant::now() > deadline {
-            bail!("server-everything http not listening in 30 s:\n{}", m.log_tail());
+            bail!(
+                "server-everything http not listening in 30 s:\n{}",
+                m.log_tail()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Run `bench/mcp_calls.py` once; returns latency samples (µs).
-async fn py_calls(env: &Env, python: &Path, tool: &str, args: Value, n: usize, target: &[String]) -> Result<Vec<f64>> {
+async fn py_calls(
+    env: &Env,
+    python: &Path,
+    tool: &str,
+    args: Value,
+    n: usize,
+    target: &[String],
+) -> Result<Vec<f64>> {
     let mut cmd = Command::new(python);
     cmd.arg(env.root.join("bench/mcp_calls.py"))
         .args(["--tool", tool, "--args", &args.to_string()])
-        .args(["--n", &n.to_string(), "--warmup", &(n / 10).max(10).to_string()])
+        .args([
+            "--n",
+            &n.to_string(),
+            "--warmup",
+            &(n / 10).max(10).to_string(),
+        ])
         .args(["--deadline", "120"])
         .args(target)
         .stdin(Stdio::null())
@@ -1351,13 +1484,24 @@ async fn py_calls(env: &Env, python: &Path, tool: &str, args: Value, n: usize, t
         .await
         .context("python client timed out")??;
     let text = String::from_utf8_lossy(&o.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .with_context(|| format!("no result from mcp_calls.py: {}", String::from_utf8_lossy(&o.stderr).lines().rev().take(5).collect::<Vec<_>>().join(" | ")))?;
+    let line = text.lines().find(|l| l.starts_with('{')).with_context(|| {
+        format!(
+            "no result from mcp_calls.py: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    })?;
     let v: Value = serde_json::from_str(line)?;
     if v["errors"].as_u64().unwrap_or(0) > 0 {
-        bail!("{} tool errors; first reply {}", v["errors"], v["first_text"]);
+        bail!(
+            "{} tool errors; first reply {}",
+            v["errors"],
+            v["first_text"]
+        );
     }
     if !v["first_text"].as_str().unwrap_or("").contains("hi") {
         bail!("unexpected reply {}", v["first_text"]);
@@ -1371,39 +1515,72 @@ async fn py_calls(env: &Env, python: &Path, tool: &str, args: Value, n: usize, t
 async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
     let s = &env.settings;
     let Some(everything) = env.everything_js() else {
-        rep.row("4/5", "server-everything", "unavailable".into(), String::new(), String::new(), "not installed (.ci/install-test-deps)".into());
-        rep.json.insert("peers".into(), json!({"unavailable": "server-everything not installed"}));
+        rep.row(
+            "4/5",
+            "server-everything",
+            "unavailable".into(),
+            String::new(),
+            String::new(),
+            "not installed (.ci/install-test-deps)".into(),
+        );
+        rep.json.insert(
+            "peers".into(),
+            json!({"unavailable": "server-everything not installed"}),
+        );
         return Ok(());
     };
     let mut out = Map::new();
 
     // Ours, with server-everything over stdio.
-    let mut ours = Proxy::spawn(env, json!([{"name": "everything", "command": "node",
-        "args": [everything.display().to_string(), "stdio"], "enabled": true}]))?;
+    let mut ours = Proxy::spawn(
+        env,
+        json!([{"name": "everything", "command": "node",
+        "args": [everything.display().to_string(), "stdio"], "enabled": true}]),
+    )?;
     ours.wait_readyz().await?;
     ours.wait_servers_ready(1, Duration::from_secs(30)).await?;
 
     let hub = match env.hub_js() {
-        Some(js) => start_hub(env, &js, &everything).await.map_err(|e| format!("failed to start: {e:#}")),
+        Some(js) => start_hub(env, &js, &everything)
+            .await
+            .map_err(|e| format!("failed to start: {e:#}")),
         None => Err("not installed".into()),
     };
     let mcp_proxy = match env.mcp_proxy_bin() {
-        Some(bin) => start_mcp_proxy(env, &bin, &everything).await.map_err(|e| format!("failed to start: {e:#}")),
+        Some(bin) => start_mcp_proxy(env, &bin, &everything)
+            .await
+            .map_err(|e| format!("failed to start: {e:#}")),
         None => Err("not installed".into()),
     };
 
     // 4. REST listing at c=32
     let use_wrk = have_wrk();
-    let method = if use_wrk { "wrk -t2 -c32" } else { "32 Rust tasks (wrk unavailable)" };
+    let method = if use_wrk {
+        "wrk -t2 -c32"
+    } else {
+        "32 Rust tasks (wrk unavailable)"
+    };
     let load = |url: String, key: bool| async move {
         if use_wrk {
-            wrk(&url, key.then_some(&*format!("X-API-Key: {KEY}")), s.wrk_secs).await
+            wrk(
+                &url,
+                key.then_some(&*format!("X-API-Key: {KEY}")),
+                s.wrk_secs,
+            )
+            .await
         } else {
             rust_load(&url, key.then_some(("X-API-Key", KEY)), s.wrk_secs).await
         }
     };
     let ours_url = ours.url("/api/v1/servers");
-    let ours_bytes = http().get(&ours_url).header("X-API-Key", KEY).send().await?.bytes().await?.len();
+    let ours_bytes = http()
+        .get(&ours_url)
+        .header("X-API-Key", KEY)
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
     let ours_rest = load(ours_url, true).await?;
     let mut rest = json!({"method": format!("{method}, {} s, GET with keep-alive", s.wrk_secs),
         "ours": {"url": "/api/v1/servers", "rps": ours_rest.rps.round(), "p50_us": r1(ours_rest.p50_us), "p99_us": r1(ours_rest.p99_us),
@@ -1415,18 +1592,40 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
             let h = load(url, false).await?;
             rest["mcp_hub"] = json!({"url": "/api/servers", "rps": h.rps.round(), "p50_us": r1(h.p50_us), "p99_us": r1(h.p99_us),
                                      "non_2xx": h.non2xx, "socket_errors": h.errors, "body_bytes": bytes});
-            rep.row("4", "REST server list req/s (c=32)", format!("{:.0}", ours_rest.rps), format!("mcp-hub {:.0}", h.rps), ratio(ours_rest.rps, h.rps),
-                    format!("{method}; body {ours_bytes} B vs {bytes} B"));
-            rep.row("4", "REST server list p50 / p99 (c=32)", format!("{} / {}", us(ours_rest.p50_us), us(ours_rest.p99_us)),
-                    format!("mcp-hub {} / {}", us(h.p50_us), us(h.p99_us)), ratio(ours_rest.p50_us, h.p50_us), String::new());
+            rep.row(
+                "4",
+                "REST server list req/s (c=32)",
+                format!("{:.0}", ours_rest.rps),
+                format!("mcp-hub {:.0}", h.rps),
+                ratio(ours_rest.rps, h.rps),
+                format!("{method}; body {ours_bytes} B vs {bytes} B"),
+            );
+            rep.row(
+                "4",
+                "REST server list p50 / p99 (c=32)",
+                format!("{} / {}", us(ours_rest.p50_us), us(ours_rest.p99_us)),
+                format!("mcp-hub {} / {}", us(h.p50_us), us(h.p99_us)),
+                ratio(ours_rest.p50_us, h.p50_us),
+                String::new(),
+            );
         }
         Err(e) => {
             rest["mcp_hub"] = json!({"unavailable": e});
-            rep.row("4", "REST server list req/s (c=32)", format!("{:.0}", ours_rest.rps), "mcp-hub unavailable".into(), String::new(), e.clone());
+            rep.row(
+                "4",
+                "REST server list req/s (c=32)",
+                format!("{:.0}", ours_rest.rps),
+                "mcp-hub unavailable".into(),
+                String::new(),
+                e.clone(),
+            );
         }
     }
     if ours_rest.non2xx > 0 {
-        rep.harness_errors.push(format!("our REST listing answered {} non-2xx responses", ours_rest.non2xx));
+        rep.harness_errors.push(format!(
+            "our REST listing answered {} non-2xx responses",
+            ours_rest.non2xx
+        ));
     }
     out.insert("rest_list".into(), rest);
 
@@ -1435,29 +1634,71 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
     let (ev_http, ev_url) = match start_everything_http(env, &everything).await {
         Ok((m, u)) => (Some(m), Some(u)),
         Err(e) => {
-            peers.insert("direct_http".into(), json!({"unavailable": format!("{e:#}")}));
+            peers.insert(
+                "direct_http".into(),
+                json!({"unavailable": format!("{e:#}")}),
+            );
             (None, None)
         }
     };
     if let Some(python) = env.python() {
         let mut targets: Vec<(&str, &str, &str, Value, Vec<String>)> = vec![
-            ("direct stdio", "stdio", "echo", json!({"message": "hi"}),
-             vec!["stdio".into(), "--".into(), "node".into(), everything.display().to_string(), "stdio".into()]),
-            ("mcpproxy /mcp (http)", "http", "call_tool", json!({"name": "everything:echo", "args": {"message": "hi"}}),
-             vec!["http".into(), ours.url("/mcp")]),
+            (
+                "direct stdio",
+                "stdio",
+                "echo",
+                json!({"message": "hi"}),
+                vec![
+                    "stdio".into(),
+                    "--".into(),
+                    "node".into(),
+                    everything.display().to_string(),
+                    "stdio".into(),
+                ],
+            ),
+            (
+                "mcpproxy /mcp (http)",
+                "http",
+                "call_tool",
+                json!({"name": "everything:echo", "args": {"message": "hi"}}),
+                vec!["http".into(), ours.url("/mcp")],
+            ),
         ];
         if let Some(u) = &ev_url {
-            targets.push(("direct http", "http", "echo", json!({"message": "hi"}), vec!["http".into(), u.clone()]));
+            targets.push((
+                "direct http",
+                "http",
+                "echo",
+                json!({"message": "hi"}),
+                vec!["http".into(), u.clone()],
+            ));
         }
         match &mcp_proxy {
-            Ok((_, port)) => targets.push(("mcp-proxy (http)", "http", "echo", json!({"message": "hi"}),
-                vec!["http".into(), format!("http://127.0.0.1:{port}/servers/everything/mcp")])),
-            Err(e) => { peers.insert("mcp-proxy (http)".into(), json!({"unavailable": e})); }
+            Ok((_, port)) => targets.push((
+                "mcp-proxy (http)",
+                "http",
+                "echo",
+                json!({"message": "hi"}),
+                vec![
+                    "http".into(),
+                    format!("http://127.0.0.1:{port}/servers/everything/mcp"),
+                ],
+            )),
+            Err(e) => {
+                peers.insert("mcp-proxy (http)".into(), json!({"unavailable": e}));
+            }
         }
         match &hub {
-            Ok((_, port)) => targets.push(("mcp-hub /mcp (sse)", "sse", "everything__echo", json!({"message": "hi"}),
-                vec!["sse".into(), format!("http://127.0.0.1:{port}/mcp")])),
-            Err(e) => { peers.insert("mcp-hub /mcp (sse)".into(), json!({"unavailable": e})); }
+            Ok((_, port)) => targets.push((
+                "mcp-hub /mcp (sse)",
+                "sse",
+                "everything__echo",
+                json!({"message": "hi"}),
+                vec!["sse".into(), format!("http://127.0.0.1:{port}/mcp")],
+            )),
+            Err(e) => {
+                peers.insert("mcp-hub /mcp (sse)".into(), json!({"unavailable": e}));
+            }
         }
         let mut samples: BTreeMap<&str, Result<Vec<f64>, String>> = BTreeMap::new();
         for _ in 0..s.peer_reps {
@@ -1465,7 +1706,15 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
                 if matches!(samples.get(name), Some(Err(_))) {
                     continue;
                 }
-                let r = py_calls(env, &python, tool, args.clone(), s.peer_calls / s.peer_reps, target).await;
+                let r = py_calls(
+                    env,
+                    &python,
+                    tool,
+                    args.clone(),
+                    s.peer_calls / s.peer_reps,
+                    target,
+                )
+                .await;
                 match r {
                     Ok(v) => {
                         if let Ok(all) = samples.entry(*name).or_insert_with(|| Ok(Vec::new())) {
@@ -1478,20 +1727,46 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
                 }
             }
         }
-        let base = samples.get("direct stdio").and_then(|r| r.as_ref().ok()).map(|v| Stats::of(v));
+        let base = samples
+            .get("direct stdio")
+            .and_then(|r| r.as_ref().ok())
+            .map(|v| Stats::of(v));
         for (name, transport, _, _, _) in &targets {
             match samples.get(name) {
                 Some(Ok(v)) => {
                     let st = Stats::of(v);
-                    peers.insert((*name).into(), json!({"transport": transport, "stats": st.json()}));
+                    peers.insert(
+                        (*name).into(),
+                        json!({"transport": transport, "stats": st.json()}),
+                    );
                     let b = base.map_or(f64::NAN, |b| b.p50);
-                    rep.row("5", &format!("echo via {name}, p50 / p99"), if name.starts_with("mcpproxy") { format!("{} / {}", us(st.p50), us(st.p99)) } else { String::new() },
-                            if name.starts_with("mcpproxy") { String::new() } else { format!("{} / {}", us(st.p50), us(st.p99)) },
-                            format!("{} vs direct stdio", ratio(st.p50, b)), "Python mcp SDK client".into());
+                    rep.row(
+                        "5",
+                        &format!("echo via {name}, p50 / p99"),
+                        if name.starts_with("mcpproxy") {
+                            format!("{} / {}", us(st.p50), us(st.p99))
+                        } else {
+                            String::new()
+                        },
+                        if name.starts_with("mcpproxy") {
+                            String::new()
+                        } else {
+                            format!("{} / {}", us(st.p50), us(st.p99))
+                        },
+                        format!("{} vs direct stdio", ratio(st.p50, b)),
+                        "Python mcp SDK client".into(),
+                    );
                 }
                 Some(Err(e)) => {
                     peers.insert((*name).into(), json!({"error": e}));
-                    rep.row("5", &format!("echo via {name}"), String::new(), "failed".into(), String::new(), e.chars().take(80).collect());
+                    rep.row(
+                        "5",
+                        &format!("echo via {name}"),
+                        String::new(),
+                        "failed".into(),
+                        String::new(),
+                        e.chars().take(80).collect(),
+                    );
                     if name.starts_with("mcpproxy") || name.starts_with("direct stdio") {
                         rep.harness_errors.push(format!("{name}: {e}"));
                     }
@@ -1503,15 +1778,27 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
             "Python mcp SDK {} client (the mcp-proxy venv), one session per target, {} sequential calls after warm-up, {} rounds interleaved across targets; every proxy fronts server-everything over stdio",
             "1.x", s.peer_calls, s.peer_reps)));
     } else {
-        peers.insert("unavailable".into(), json!("Python venv .harness/venv-mcpproxy missing"));
-        rep.row("5", "peers via Python mcp SDK", String::new(), "unavailable".into(), String::new(), "venv missing".into());
+        peers.insert(
+            "unavailable".into(),
+            json!("Python venv .harness/venv-mcpproxy missing"),
+        );
+        rep.row(
+            "5",
+            "peers via Python mcp SDK",
+            String::new(),
+            "unavailable".into(),
+            String::new(),
+            "venv missing".into(),
+        );
     }
 
     // The same echo with the Rust rmcp client: ours vs direct server-everything stdio.
     {
         let mut cmd = Command::new("node");
         cmd.arg(&everything).arg("stdio");
-        let (transport, _) = TokioChildProcess::builder(cmd).stderr(Stdio::null()).spawn()?;
+        let (transport, _) = TokioChildProcess::builder(cmd)
+            .stderr(Stdio::null())
+            .spawn()?;
         let direct_client = client_info().serve(transport).await?;
         let proxy_client = ours.mcp().await?;
         let direct = Call::Direct(direct_client.peer().clone(), "echo");
@@ -1520,10 +1807,19 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
         warm(&proxied, s.warmup / 3).await?;
         let sm = interleaved(&[&direct, &proxied], s.peer_calls, s.block).await?;
         let (d, p) = (Stats::of(&sm[0]), Stats::of(&sm[1]));
-        peers.insert("rmcp_client".into(), json!({"direct_stdio": d.json(), "mcpproxy_http": p.json(),
-            "added_p50_us": r1(p.p50 - d.p50), "method": "Rust rmcp client, interleaved blocks"}));
-        rep.row("5", "echo everything via mcpproxy (rmcp client)", format!("{} / {}", us(p.p50), us(p.p99)), format!("direct stdio {} / {}", us(d.p50), us(d.p99)),
-                ratio(p.p50, d.p50), format!("added p50 +{}", us(p.p50 - d.p50)));
+        peers.insert(
+            "rmcp_client".into(),
+            json!({"direct_stdio": d.json(), "mcpproxy_http": p.json(),
+            "added_p50_us": r1(p.p50 - d.p50), "method": "Rust rmcp client, interleaved blocks"}),
+        );
+        rep.row(
+            "5",
+            "echo everything via mcpproxy (rmcp client)",
+            format!("{} / {}", us(p.p50), us(p.p99)),
+            format!("direct stdio {} / {}", us(d.p50), us(d.p99)),
+            ratio(p.p50, d.p50),
+            format!("added p50 +{}", us(p.p50 - d.p50)),
+        );
         let _ = tokio::time::timeout(Duration::from_secs(5), proxy_client.cancel()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), direct_client.cancel()).await;
     }
@@ -1535,12 +1831,22 @@ async fn bench_peers(env: &Env, rep: &mut Report) -> Result<()> {
     if let Ok((m, _)) = &mcp_proxy {
         rss["mcp_proxy_kb"] = json!(proc_status_kb(m.pid, "VmRSS"));
     }
-    rep.row("5", "proxy RSS after the runs (children excluded)",
+    rep.row(
+        "5",
+        "proxy RSS after the runs (children excluded)",
         format!("{:.1} MB", ours.rss_kb().unwrap_or(0) as f64 / 1024.0),
-        format!("mcp-hub {} · mcp-proxy {}",
-            rss["mcp_hub_kb"].as_u64().map_or("–".into(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
-            rss["mcp_proxy_kb"].as_u64().map_or("–".into(), |k| format!("{:.1} MB", k as f64 / 1024.0))),
-        String::new(), String::new());
+        format!(
+            "mcp-hub {} · mcp-proxy {}",
+            rss["mcp_hub_kb"]
+                .as_u64()
+                .map_or("–".into(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
+            rss["mcp_proxy_kb"]
+                .as_u64()
+                .map_or("–".into(), |k| format!("{:.1} MB", k as f64 / 1024.0))
+        ),
+        String::new(),
+        String::new(),
+    );
     peers.insert("rss_after".into(), rss);
     out.insert("echo".into(), Value::Object(peers));
 
@@ -1567,18 +1873,31 @@ async fn bench_start(env: &Env, rep: &mut Report) -> Result<()> {
         let mut readyz = Vec::new();
         let mut all = Vec::new();
         for _ in 0..env.settings.start_reps {
-            let servers: Vec<Value> = (0..n).map(|i| env.fixture_stdio(&format!("fx{i}"), &[])).collect();
+            let servers: Vec<Value> = (0..n)
+                .map(|i| env.fixture_stdio(&format!("fx{i}"), &[]))
+                .collect();
             let mut proxy = Proxy::spawn(env, Value::Array(servers))?;
             readyz.push(proxy.wait_readyz().await?.as_secs_f64() * 1e3);
-            all.push(proxy.wait_servers_ready(n, Duration::from_secs(60)).await?.as_secs_f64() * 1e3);
+            all.push(
+                proxy
+                    .wait_servers_ready(n, Duration::from_secs(60))
+                    .await?
+                    .as_secs_f64()
+                    * 1e3,
+            );
             proxy.stop().await;
         }
         let (r, a) = (Stats::of(&readyz), Stats::of(&all));
         out.insert(n.to_string(), json!({"readyz_ms": readyz.iter().map(|x| r1(*x)).collect::<Vec<_>>(),
             "all_ready_ms": all.iter().map(|x| r1(*x)).collect::<Vec<_>>(), "readyz_median_ms": r1(r.p50), "all_ready_median_ms": r1(a.p50)}));
-        rep.row("6", &format!("start → /readyz, → {n} stdio upstreams ready"),
-            format!("{:.1} ms, {:.1} ms", r.p50, a.p50), String::new(), String::new(),
-            format!("median of {}", env.settings.start_reps));
+        rep.row(
+            "6",
+            &format!("start → /readyz, → {n} stdio upstreams ready"),
+            format!("{:.1} ms, {:.1} ms", r.p50, a.p50),
+            String::new(),
+            String::new(),
+            format!("median of {}", env.settings.start_reps),
+        );
     }
     rep.json.insert("start".into(), Value::Object(out));
     Ok(())
@@ -1586,16 +1905,23 @@ async fn bench_start(env: &Env, rep: &mut Report) -> Result<()> {
 
 async fn bench_idle(env: &Env, rep: &mut Report) -> Result<()> {
     let s = &env.settings;
-    let servers: Vec<Value> = (0..30).map(|i| env.fixture_stdio(&format!("fx{i}"), &[])).collect();
+    let servers: Vec<Value> = (0..30)
+        .map(|i| env.fixture_stdio(&format!("fx{i}"), &[]))
+        .collect();
     let mut proxy = Proxy::spawn(env, Value::Array(servers))?;
     proxy.wait_readyz().await?;
-    proxy.wait_servers_ready(30, Duration::from_secs(60)).await?;
+    proxy
+        .wait_servers_ready(30, Duration::from_secs(60))
+        .await?;
     tokio::time::sleep(Duration::from_secs(s.settle_secs)).await;
     let pid = proxy.proc.pid;
     let rss = proc_status_kb(pid, "VmRSS").unwrap_or(0);
     let hwm = proc_status_kb(pid, "VmHWM").unwrap_or(0);
     let children = descendants(pid);
-    let child_rss: u64 = children.iter().filter_map(|p| proc_status_kb(*p, "VmRSS")).sum();
+    let child_rss: u64 = children
+        .iter()
+        .filter_map(|p| proc_status_kb(*p, "VmRSS"))
+        .sum();
     let t0 = cpu_ticks(pid).context("cpu ticks")?;
     let w0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(s.idle_secs)).await;
@@ -1606,9 +1932,26 @@ async fn bench_idle(env: &Env, rep: &mut Report) -> Result<()> {
     rep.json.insert("idle_30".into(), json!({"rss_kb": rss, "vmhwm_kb": hwm, "children": children.len(), "children_rss_kb": child_rss,
         "cpu_ticks": t1 - t0, "window_s": r1(window), "cpu_percent_of_one_core": (cpu_pct * 1000.0).round() / 1000.0,
         "goal_rss_mb": 40, "goal_cpu_percent": 0.5, "rss_goal_met": rss_mb < 40.0, "cpu_goal_met": cpu_pct < 0.5}));
-    rep.row("7", "RSS, 30 idle stdio upstreams (children excl.)", format!("{rss_mb:.1} MB"),
-        format!("{} children {:.1} MB total", children.len(), child_rss as f64 / 1024.0), String::new(), goal(rss_mb < 40.0, "< 40 MB"));
-    rep.row("7", &format!("idle CPU over {window:.0} s"), format!("{cpu_pct:.3} %"), String::new(), String::new(), goal(cpu_pct < 0.5, "< 0.5 % of a core"));
+    rep.row(
+        "7",
+        "RSS, 30 idle stdio upstreams (children excl.)",
+        format!("{rss_mb:.1} MB"),
+        format!(
+            "{} children {:.1} MB total",
+            children.len(),
+            child_rss as f64 / 1024.0
+        ),
+        String::new(),
+        goal(rss_mb < 40.0, "< 40 MB"),
+    );
+    rep.row(
+        "7",
+        &format!("idle CPU over {window:.0} s"),
+        format!("{cpu_pct:.3} %"),
+        String::new(),
+        String::new(),
+        goal(cpu_pct < 0.5, "< 0.5 % of a core"),
+    );
     proxy.stop().await;
     Ok(())
 }
@@ -1616,28 +1959,51 @@ async fn bench_idle(env: &Env, rep: &mut Report) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("model name"))
+            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    });
     let mem = proc_meminfo_kb("MemTotal");
     let sh = |c: &str, a: &[&str]| {
-        std::process::Command::new(c).args(a).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        std::process::Command::new(c)
+            .args(a)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     json!({"nproc": std::thread::available_parallelism().map(|n| n.get()).ok(), "cpu": cpu, "mem_total_kb": mem,
            "kernel": sh("uname", &["-r"]), "rustc": sh("rustc", &["--version"]), "node": sh("node", &["--version"])})
 }
 
 fn proc_meminfo_kb(field: &str) -> Option<u64> {
-    std::fs::read_to_string("/proc/meminfo").ok()?.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn finish(rep: &mut Report, name: &str, started: Instant, result: Result<()>) {
     match result {
-        Ok(()) => eprintln!("bench: {name} done in {:.1} s", started.elapsed().as_secs_f64()),
+        Ok(()) => eprintln!(
+            "bench: {name} done in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ),
         Err(e) => {
             eprintln!("bench: {name} FAILED: {e:#}");
             let short: String = format!("{e:#}").chars().take(100).collect();
-            rep.row("!", name, "harness error".into(), String::new(), String::new(), short);
+            rep.row(
+                "!",
+                name,
+                "harness error".into(),
+                String::new(),
+                String::new(),
+                short,
+            );
             rep.harness_errors.push(format!("{name}: {e:#}"));
         }
     }
@@ -1671,22 +2037,41 @@ fn main() -> std::process::ExitCode {
     let rep = runtime.block_on(async {
         let mut rep = Report::default();
         let e = &env;
-        section!(rep, "1+2 stdio upstream: latency and throughput", bench_calls(e, &mut rep, false));
-        section!(rep, "1+2 http upstream: latency and throughput", bench_calls(e, &mut rep, true));
-        section!(rep, "3 retrieve_tools at 1k / 10k", bench_retrieve(e, &mut rep));
+        section!(
+            rep,
+            "1+2 stdio upstream: latency and throughput",
+            bench_calls(e, &mut rep, false)
+        );
+        section!(
+            rep,
+            "1+2 http upstream: latency and throughput",
+            bench_calls(e, &mut rep, true)
+        );
+        section!(
+            rep,
+            "3 retrieve_tools at 1k / 10k",
+            bench_retrieve(e, &mut rep)
+        );
         section!(rep, "4+5 REST listing and peers", bench_peers(e, &mut rep));
         section!(rep, "6 start to ready", bench_start(e, &mut rep));
-        section!(rep, "7 RSS and idle CPU, 30 upstreams", bench_idle(e, &mut rep));
+        section!(
+            rep,
+            "7 RSS and idle CPU, 30 upstreams",
+            bench_idle(e, &mut rep)
+        );
         rep
     });
     let mut rep = rep;
     let total = started.elapsed().as_secs_f64();
     rep.json.insert("machine".into(), machine());
     rep.json.insert("quick".into(), json!(env.settings.quick));
-    rep.json.insert("settings".into(), json!(format!("{:?}", env.settings)));
+    rep.json
+        .insert("settings".into(), json!(format!("{:?}", env.settings)));
     rep.json.insert("run_seconds".into(), json!(r1(total)));
-    rep.json.insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339()));
-    rep.json.insert("harness_errors".into(), json!(rep.harness_errors));
+    rep.json
+        .insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339()));
+    rep.json
+        .insert("harness_errors".into(), json!(rep.harness_errors));
     rep.print(&format!(
         "mcpproxy benchmark{} — {:.0} s; ratio = mcpproxy / baseline (latency: lower is better; rates: higher is better)",
         if env.settings.quick { " (BENCH_QUICK: short counts, numbers are noisy)" } else { "" },
@@ -1701,7 +2086,9 @@ fn main() -> std::process::ExitCode {
     match serde_json::to_vec_pretty(&Value::Object(rep.json.clone())) {
         Ok(bytes) => match std::fs::write(&out, bytes) {
             Ok(()) => println!("results: {}", out.display()),
-            Err(e) => rep.harness_errors.push(format!("write {}: {e}", out.display())),
+            Err(e) => rep
+                .harness_errors
+                .push(format!("write {}: {e}", out.display())),
         },
         Err(e) => rep.harness_errors.push(format!("json: {e}")),
     }
@@ -1709,7 +2096,10 @@ fn main() -> std::process::ExitCode {
     if rep.harness_errors.is_empty() {
         std::process::ExitCode::SUCCESS
     } else {
-        eprintln!("bench: harness errors:\n  {}", rep.harness_errors.join("\n  "));
+        eprintln!(
+            "bench: harness errors:\n  {}",
+            rep.harness_errors.join("\n  ")
+        );
         std::process::ExitCode::from(1)
     }
 }
