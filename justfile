@@ -9,8 +9,14 @@ test:
     .ci/install-test-deps
     cargo test --workspace
 
-# Benchmarks (release build).
+# Benchmarks (release build): installs the peers into .harness/ if missing, starts the
+# fixture, server-everything, mcp-hub and mcp-proxy on loopback, prints one table and writes
+# target/bench/results.json. BENCH_QUICK=1 for a short smoke run (see bench/smoke).
 bench:
+    bench/run
+
+# Only the search-index micro-benchmark.
+bench-search:
     cargo bench -p mcpproxy --bench search
 
 fmt:
