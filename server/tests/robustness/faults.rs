@@ -1,0 +1,1 @@
+//! Faults: upstreams that die mid-call, never answer or flood; the proxy SIGKILLed.

@@ -1,0 +1,1 @@
+//! Load: many concurrent MCP sessions and `/events` clients.

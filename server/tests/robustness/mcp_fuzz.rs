@@ -1,0 +1,1 @@
+//! The `/mcp` request path under malformed input.
