@@ -198,9 +198,11 @@ impl FrontDoor {
             );
         };
         parts.uri = uri;
-        // An empty POST body to the API reads as `{}` (e.g. quarantine with no body).
+        // An empty POST body reads as `{}` where that means "the defaults" (quarantine,
+        // replay), as in the Go original. Nowhere else: an empty `config/apply` must be
+        // refused, not read as an empty configuration that drops every server.
         let body: Body = if parts.method == http::Method::POST
-            && parts.uri.path().starts_with("/api/")
+            && empty_body_means_defaults(parts.uri.path())
             && body_is_empty(&parts.headers)
         {
             parts.headers.insert(
@@ -283,6 +285,11 @@ impl FrontDoor {
         }
         resp.map(|b| b.map_err(Into::into).boxed())
     }
+}
+
+/// Operations whose body has only optional fields, so that no body means `{}`.
+fn empty_body_means_defaults(path: &str) -> bool {
+    path.starts_with("/api/v1/") && (path.ends_with("/quarantine") || path.ends_with("/replay"))
 }
 
 fn body_is_empty(headers: &http::HeaderMap) -> bool {

@@ -17,6 +17,7 @@ mod faults;
 mod load;
 mod mcp_fuzz;
 mod proc;
+mod rest;
 
 mod schemathesis;
 mod upstream_fuzz;
