@@ -37,3 +37,45 @@ async fn test_rest_empty_body_is_refused_where_the_document_is_required() {
     );
     server.stop().await;
 }
+
+/// Query integers are `uint32`: values up to u32::MAX are served, larger ones (which
+/// schemathesis sent as "valid" before the spec said `maximum`) are a clean 400.
+#[tokio::test]
+async fn test_rest_query_integers_at_and_past_u32_max() {
+    let server = TestServer::start(config_with(json!([]))).await;
+    let get = |path: String| {
+        raw()
+            .get(format!("{}{path}", server.url()))
+            .header("X-API-Key", KEY)
+            .send()
+    };
+    for path in [
+        "/api/v1/tools?limit=4294967295",
+        "/api/v1/tool-calls?limit=4294967295&offset=4294967295",
+        "/api/v1/sessions?limit=4294967295&offset=4294967295",
+        "/api/v1/index/search?q=x&limit=4294967295",
+    ] {
+        let resp = get(path.to_string()).await.expect("send");
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    let resp = get("/api/v1/tools?limit=4294967296".into())
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 400);
+    let served: serde_yaml::Value = serde_yaml::from_str(
+        &get("/swagger/swagger.yaml".into())
+            .await
+            .expect("spec")
+            .text()
+            .await
+            .expect("text"),
+    )
+    .expect("yaml");
+    let limit = &served["paths"]["/api/v1/tools"]["get"]["parameters"][1]["schema"];
+    assert_eq!(
+        limit["maximum"].as_u64(),
+        Some(u64::from(u32::MAX)),
+        "{limit:?}"
+    );
+    server.stop().await;
+}
