@@ -79,3 +79,19 @@ async fn test_rest_query_integers_at_and_past_u32_max() {
     );
     server.stop().await;
 }
+
+/// `index/search`: the spec now requires `q` (the server always did); a blank one finds
+/// nothing instead of a 400 for a schema-valid request.
+#[tokio::test]
+async fn test_rest_index_search_blank_query_finds_nothing() {
+    let server = TestServer::start(config_with(json!([]))).await;
+    let found = server
+        .client()
+        .index_search(None, "  ")
+        .await
+        .expect("blank q is fine")
+        .into_inner();
+    assert!(found.data.results.is_empty());
+    server.stop().await;
+}
+
