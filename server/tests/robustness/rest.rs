@@ -95,3 +95,21 @@ async fn test_rest_index_search_blank_query_finds_nothing() {
     server.stop().await;
 }
 
+/// Restarting a disabled server is a state conflict (403, as calling it is), not a
+/// malformed request (400).
+#[tokio::test]
+async fn test_rest_restart_of_a_disabled_server_is_403() {
+    let mut fx = fixture_server("fx");
+    fx["enabled"] = json!(false);
+    let server = TestServer::start(config_with(json!([fx]))).await;
+    let resp = raw()
+        .post(format!("{}/api/v1/servers/fx/restart", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["code"], "FORBIDDEN");
+    server.stop().await;
+}
