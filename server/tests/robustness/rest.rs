@@ -113,3 +113,27 @@ async fn test_rest_restart_of_a_disabled_server_is_403() {
     assert_eq!(body["code"], "FORBIDDEN");
     server.stop().await;
 }
+
+/// An upstream that refuses the arguments (JSON-RPC invalid params) makes `tools/call` a
+/// 400 naming the cause, not a 502 (schemathesis: `{"tool_name": "everything:echo"}`).
+#[tokio::test]
+async fn test_rest_tool_call_with_arguments_the_upstream_refuses_is_400() {
+    let server = TestServer::start(config_with(json!([fixture_server("everything")]))).await;
+    wait_ready(&server, "everything").await;
+    let resp = raw()
+        .post(format!("{}/api/v1/tools/call", server.url()))
+        .header("X-API-Key", KEY)
+        .json(&json!({"tool_name": "everything:echo"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("message")),
+        "{body}"
+    );
+    server.stop().await;
+}
