@@ -198,9 +198,9 @@ impl FrontDoor {
             );
         };
         parts.uri = uri;
-        // An empty POST body reads as `{}` where that means "the defaults" (quarantine,
-        // replay), as in the Go original. Nowhere else: an empty `config/apply` must be
-        // refused, not read as an empty configuration that drops every server.
+        // An empty quarantine POST reads as `{}` ("quarantine it"), as in the Go original.
+        // Nowhere else: the spec requires those bodies, and an empty `config/apply` read as
+        // `{}` would be an empty configuration that drops every server.
         let body: Body = if parts.method == http::Method::POST
             && empty_body_means_defaults(parts.uri.path())
             && body_is_empty(&parts.headers)
@@ -287,9 +287,9 @@ impl FrontDoor {
     }
 }
 
-/// Operations whose body has only optional fields, so that no body means `{}`.
+/// `POST /api/v1/servers/{name}/quarantine`, where no body means `{}`.
 fn empty_body_means_defaults(path: &str) -> bool {
-    path.starts_with("/api/v1/") && (path.ends_with("/quarantine") || path.ends_with("/replay"))
+    path.starts_with("/api/v1/servers/") && path.ends_with("/quarantine")
 }
 
 fn body_is_empty(headers: &http::HeaderMap) -> bool {

@@ -12,7 +12,11 @@ use crate::common::*;
 async fn test_rest_empty_body_is_refused_where_the_document_is_required() {
     let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
     let before = std::fs::read(server.config_path()).expect("config");
-    for path in ["/api/v1/config/apply", "/api/v1/config/validate"] {
+    for path in [
+        "/api/v1/config/apply",
+        "/api/v1/config/validate",
+        "/api/v1/tool-calls/nope/replay",
+    ] {
         let resp = raw()
             .post(format!("{}{path}", server.url()))
             .header("X-API-Key", KEY)
