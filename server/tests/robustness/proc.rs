@@ -135,6 +135,14 @@ impl RawSession {
 
     /// POST raw bytes in this session; panics if no answer within `within`.
     pub async fn post_bytes(&self, body: Vec<u8>, within: Duration) -> Reply {
+        self.try_post_bytes(body, within)
+            .await
+            .unwrap_or_else(|e| panic!("/mcp request: {e}"))
+    }
+
+    /// POST raw bytes; an error if the connection failed. Panics if no answer within
+    /// `within`.
+    pub async fn try_post_bytes(&self, body: Vec<u8>, within: Duration) -> Result<Reply, String> {
         let fut = async {
             let resp = self
                 .http
@@ -153,13 +161,13 @@ impl RawSession {
         let (status, bytes) = tokio::time::timeout(within, fut)
             .await
             .unwrap_or_else(|_| panic!("/mcp did not answer within {within:?}"))
-            .expect("/mcp request");
+            .map_err(|e| format!("{e:?}"))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        Reply {
+        Ok(Reply {
             status,
             messages: messages_of(&text),
             text,
-        }
+        })
     }
 
     /// POST a JSON value.
