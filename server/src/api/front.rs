@@ -178,7 +178,16 @@ impl FrontDoor {
         use tower_service::Service;
         let mut service = self.mcp.clone();
         match service.call(req).await {
-            Ok(resp) => with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed())),
+            Ok(mut resp) => {
+                // rmcp stops reading an oversized body; the rest of it is still on the wire,
+                // so this connection cannot carry another request. Say so, or the client's
+                // pool reuses it and its next request fails.
+                if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed()))
+            }
             Err(never) => match never {},
         }
     }
