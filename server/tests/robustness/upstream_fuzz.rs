@@ -36,7 +36,7 @@ async fn call(client: &Client, name: &str, args: serde_json::Value) -> (bool, St
     )
 }
 
-fn junk_server(name: &str, extra: &[&str]) -> serde_json::Value {
+pub fn junk_server(name: &str, extra: &[&str]) -> serde_json::Value {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/robustness/data/junk_upstream.py");
     let mut args = vec!["-u".to_string(), script.display().to_string()];

@@ -3,7 +3,8 @@
 Speaks just enough MCP (initialize, tools/list, tools/call) by hand, so it can also write
 what no SDK would: garbage lines, invalid UTF-8, enormous lines, answers with wrong ids,
 deeply nested JSON, floods of notifications, and requests to the client. stdlib only.
-Flags: --banner (print junk on stdout before the handshake).
+Flags: --banner (print junk on stdout before the handshake); --stderr-flood-mb N (write N MiB
+to stderr without a newline, then one newline, before serving).
 """
 import json
 import sys
@@ -79,6 +80,13 @@ def call(rid, name: str, args: dict) -> None:
 
 
 def main() -> None:
+    if "--stderr-flood-mb" in sys.argv:
+        mib = int(sys.argv[sys.argv.index("--stderr-flood-mb") + 1])
+        chunk = b"e" * (1024 * 1024)
+        for _ in range(mib):
+            sys.stderr.buffer.write(chunk)
+        sys.stderr.buffer.write(b"\nstderr flood done\n")
+        sys.stderr.buffer.flush()
     if "--banner" in sys.argv:
         send_raw(b"Starting junk server v0.0.1...\n\xff\xfe banner bytes\n{\"not\": \"jsonrpc\"}\n")
     for line in sys.stdin.buffer:
