@@ -96,12 +96,18 @@ fn messages_of(text: &str) -> Vec<Value> {
 impl RawSession {
     /// Initialize a session against `server`'s `/mcp`.
     pub async fn open(server: &TestServer) -> Self {
+        Self::open_at(&server.url(), &server.addr).await
+    }
+
+    /// Initialize a session against `<base>/mcp` (`addr` is `host:port`, unused but kept
+    /// for symmetry with the server handle).
+    pub async fn open_at(base: &str, _addr: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(2)
             .build()
             .expect("reqwest");
-        let url = format!("{}/mcp", server.url());
+        let url = format!("{base}/mcp");
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "robust", "version": "1"}}});
