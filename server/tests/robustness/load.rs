@@ -21,9 +21,8 @@ async fn test_load_200_concurrent_mcp_sessions_all_succeed() {
     let tasks: Vec<_> = (0..SESSIONS)
         .map(|i| {
             let server_url = server.url();
-            let addr = server.addr.clone();
             tokio::spawn(async move {
-                let session = RawSession::open_at(&server_url, &addr).await;
+                let session = RawSession::open_at(&server_url).await;
                 let answer = session
                     .call(
                         1,

@@ -1,7 +1,6 @@
 //! Helpers shared by the robustness tests: `/proc` probes of a process, polling with a
-//! deadline, raw `/mcp` sessions over HTTP, and small Python upstream scripts.
+//! deadline, raw `/mcp` sessions over HTTP, the Python interpreter for script upstreams.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -96,12 +95,11 @@ fn messages_of(text: &str) -> Vec<Value> {
 impl RawSession {
     /// Initialize a session against `server`'s `/mcp`.
     pub async fn open(server: &TestServer) -> Self {
-        Self::open_at(&server.url(), &server.addr).await
+        Self::open_at(&server.url()).await
     }
 
-    /// Initialize a session against `<base>/mcp` (`addr` is `host:port`, unused but kept
-    /// for symmetry with the server handle).
-    pub async fn open_at(base: &str, _addr: &str) -> Self {
+    /// Initialize a session against `<base>/mcp`.
+    pub async fn open_at(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(2)
@@ -226,13 +224,6 @@ pub fn python() -> &'static str {
             .expect("python3 is installed");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     })
-}
-
-/// Write a Python upstream script into `dir` and return a stdio server entry running it.
-pub fn python_server(dir: &Path, name: &str, script: &str) -> Value {
-    let path: PathBuf = dir.join(format!("{name}.py"));
-    std::fs::write(&path, script).expect("write script");
-    json!({ "name": name, "command": python(), "args": ["-u", path.display().to_string()], "enabled": true })
 }
 
 /// The text of a JSON-RPC `tools/call` answer's first content item.
