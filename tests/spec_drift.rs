@@ -108,6 +108,13 @@ fn canonical(value: &Value, key: &str) -> Value {
                 }
                 out.insert(k.clone(), canonical(v, k));
             }
+            // `format: uint32` means at most u32::MAX; the spec also says so as `maximum`
+            // (for clients and fuzzers that ignore formats), schemars only by the format.
+            if out.get("format").and_then(Value::as_str) == Some("uint32")
+                && out.get("maximum").and_then(Value::as_f64) == Some(f64::from(u32::MAX))
+            {
+                out.remove("maximum");
+            }
             if key == "tags" || out.contains_key("in") {
                 // A parameter: dropshot marks optional ones nullable.
                 if out.get("required") != Some(&Value::Bool(true))

@@ -52,7 +52,8 @@ impl From<AppError> for ApiError {
             }
             AppError::Security(e) => ApiError::internal(format!("tool approvals failed: {e}")),
             AppError::Storage(e) => ApiError::internal(format!("history storage failed: {e}")),
-            AppError::NotRunning(name) => ApiError::bad_request(format!(
+            // A state conflict, not a malformed request: 403 as for calls to such a server.
+            AppError::NotRunning(name) => ApiError::forbidden(format!(
                 "server {name} is disabled or quarantined; enable or approve it first"
             )),
             AppError::Upstream(e) => match e {

@@ -178,7 +178,16 @@ impl FrontDoor {
         use tower_service::Service;
         let mut service = self.mcp.clone();
         match service.call(req).await {
-            Ok(resp) => with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed())),
+            Ok(mut resp) => {
+                // rmcp stops reading an oversized body; the rest of it is still on the wire,
+                // so this connection cannot carry another request. Say so, or the client's
+                // pool reuses it and its next request fails.
+                if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed()))
+            }
             Err(never) => match never {},
         }
     }
@@ -198,9 +207,11 @@ impl FrontDoor {
             );
         };
         parts.uri = uri;
-        // An empty POST body to the API reads as `{}` (e.g. quarantine with no body).
+        // An empty quarantine POST reads as `{}` ("quarantine it"), as in the Go original.
+        // Nowhere else: the spec requires those bodies, and an empty `config/apply` read as
+        // `{}` would be an empty configuration that drops every server.
         let body: Body = if parts.method == http::Method::POST
-            && parts.uri.path().starts_with("/api/")
+            && empty_body_means_defaults(parts.uri.path())
             && body_is_empty(&parts.headers)
         {
             parts.headers.insert(
@@ -283,6 +294,11 @@ impl FrontDoor {
         }
         resp.map(|b| b.map_err(Into::into).boxed())
     }
+}
+
+/// `POST /api/v1/servers/{name}/quarantine`, where no body means `{}`.
+fn empty_body_means_defaults(path: &str) -> bool {
+    path.starts_with("/api/v1/servers/") && path.ends_with("/quarantine")
 }
 
 fn body_is_empty(headers: &http::HeaderMap) -> bool {

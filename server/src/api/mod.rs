@@ -334,12 +334,15 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         query: params::IndexSearchQuery,
     ) -> Result<types::IndexSearchResponse, ApiError> {
-        let Some(q) = query.q.filter(|q| !q.trim().is_empty()) else {
-            return Err(ApiError::bad_request("Query parameter 'q' required"));
-        };
+        // A missing `q` never gets here (the spec requires it; dropshot answers 400).
+        let q = query.q;
         let limit = query.limit.map_or(10, |l| l.clamp(1, 100) as usize);
         let started = std::time::Instant::now();
-        let hits = rqctx.context().app.search_tools(&q, limit);
+        let hits = if q.trim().is_empty() {
+            Vec::new()
+        } else {
+            rqctx.context().app.search_tools(&q, limit)
+        };
         Ok(tools_convert::index_search(q, hits, started.elapsed()))
     }
 

@@ -104,6 +104,13 @@ pub fn call_error(e: CallError) -> ApiError {
         CallError::Upstream(crate::upstream::UpstreamError::NotConnected { .. }) => {
             ApiError::new(S::SERVICE_UNAVAILABLE, codes::NOT_READY, e.to_string())
         }
+        // The upstream refused the arguments (JSON-RPC invalid params): the caller's mistake,
+        // reported as such rather than as a failing gateway.
+        CallError::Upstream(crate::upstream::UpstreamError::ToolCall {
+            code: Some(code), ..
+        }) if *code == rmcp::model::ErrorCode::INVALID_PARAMS.0 => {
+            ApiError::bad_request(e.to_string())
+        }
         CallError::Upstream(crate::upstream::UpstreamError::Timeout { .. }) => {
             ApiError::new(S::GATEWAY_TIMEOUT, codes::INTERNAL_ERROR, e.to_string())
         }

@@ -64,6 +64,8 @@ pub enum UpstreamError {
         tool: String,
         /// The error.
         message: String,
+        /// The JSON-RPC error code, when the server answered with one.
+        code: Option<i32>,
     },
     /// The per-server log could not be read.
     #[error("log of server `{server}`: {message}")]

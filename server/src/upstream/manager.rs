@@ -311,10 +311,11 @@ impl UpstreamManager {
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
         }
-        let tool_error = |message: String| UpstreamError::ToolCall {
+        let tool_error = |message: String, code: Option<i32>| UpstreamError::ToolCall {
             server: server.to_string(),
             tool: tool.to_string(),
             message,
+            code,
         };
         match tokio::time::timeout(timeout, peer.call_tool_once(params)).await {
             Err(_) => Err(UpstreamError::Timeout {
@@ -326,8 +327,11 @@ impl UpstreamManager {
             Ok(Ok(_)) => Err(tool_error(
                 "the server asked for input or started a task, which the proxy does not support"
                     .into(),
+                None,
             )),
-            Ok(Err(ServiceError::McpError(error))) => Err(tool_error(error.message.to_string())),
+            Ok(Err(ServiceError::McpError(error))) => {
+                Err(tool_error(error.message.to_string(), Some(error.code.0)))
+            }
             Ok(Err(
                 error @ (ServiceError::TransportClosed
                 | ServiceError::TransportSend(_)
@@ -346,7 +350,7 @@ impl UpstreamManager {
                     message,
                 })
             }
-            Ok(Err(error)) => Err(tool_error(super::error::error_chain(&error))),
+            Ok(Err(error)) => Err(tool_error(super::error::error_chain(&error), None)),
         }
     }
 

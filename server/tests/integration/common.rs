@@ -129,6 +129,12 @@ impl TestServer {
         mcpproxy_client::Client::over_unix_socket(&self.socket_path()).expect("socket client")
     }
 
+    /// The process id, while it runs.
+    #[allow(dead_code)] // used by the robustness suite, which shares this module
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// SIGTERM and wait; returns the exit code.
     pub async fn stop(mut self) -> Option<i32> {
         let mut child = self.child.take()?;

@@ -667,12 +667,21 @@ async fn test_tools_rest_search_index_search_and_call() {
         .into_inner();
     assert_eq!(found.tools[0].name, "fx:add");
     assert!(found.tools[0].score > 0.0);
-    let missing_q = client.index_search(None, None).await;
-    assert!(
-        matches!(missing_q, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 400)
-    );
+    let missing_q = raw()
+        .get(format!("{}/api/v1/index/search", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(missing_q.status(), 400);
+    let blank = client
+        .index_search(None, " ")
+        .await
+        .expect("blank query")
+        .into_inner();
+    assert!(blank.data.results.is_empty());
     let legacy = client
-        .index_search(None, Some("echo"))
+        .index_search(None, "echo")
         .await
         .expect("index search")
         .into_inner();

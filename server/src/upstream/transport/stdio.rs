@@ -173,6 +173,11 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
     }
 }
 
+/// The longest stderr line kept; the rest of a longer one is dropped, so a child writing
+/// megabytes without a newline can neither grow our memory nor push its log file past the
+/// rotation limit in one line.
+const MAX_STDERR_LINE: usize = 16 * 1024;
+
 /// Copy stderr into the log, one line at a time, remembering the last non-empty line.
 async fn copy_stderr(
     stderr: tokio::process::ChildStderr,
@@ -181,20 +186,42 @@ async fn copy_stderr(
 ) {
     let mut reader = tokio::io::BufReader::new(stderr);
     let mut buffer = Vec::new();
+    let mut cut = false;
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buffer);
-                let line = line.trim_end_matches(['\r', '\n']);
-                log.write("STDERR", line);
-                if !line.trim().is_empty() {
-                    *last.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(line.chars().take(300).collect());
-                }
-            }
+        let chunk = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(chunk) => chunk,
+        };
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let take = newline.map_or(chunk.len(), |i| i + 1);
+        let room = MAX_STDERR_LINE.saturating_sub(buffer.len());
+        cut |= take > room;
+        buffer.extend_from_slice(&chunk[..take.min(room)]);
+        reader.consume(take);
+        if newline.is_some() {
+            write_stderr_line(&log, &last, &buffer, cut);
+            buffer.clear();
+            cut = false;
         }
+    }
+    if !buffer.is_empty() {
+        write_stderr_line(&log, &last, &buffer, cut);
+    }
+}
+
+fn write_stderr_line(log: &ServerLog, last: &Mutex<Option<String>>, bytes: &[u8], cut: bool) {
+    let line = String::from_utf8_lossy(bytes);
+    let line = line.trim_end_matches(['\r', '\n']);
+    if cut {
+        log.write(
+            "STDERR",
+            &format!("{line} [... line cut at {MAX_STDERR_LINE} bytes]"),
+        );
+    } else {
+        log.write("STDERR", line);
+    }
+    if !line.trim().is_empty() {
+        *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(line.chars().take(300).collect());
     }
 }
 

@@ -1,0 +1,136 @@
+//! Upstreams that speak garbage on stdout: junk lines, invalid UTF-8, a 20 MiB line, 64 MiB
+//! without a newline, answers with wrong ids, 100k-deep nesting, notification floods,
+//! requests to the client, a banner before the handshake, a death mid-call. The proxy
+//! answers every call promptly (the answer, or a clean error naming the cause), keeps
+//! serving the other server, keeps its memory bounded and reconnects the junk server.
+//!
+//! The junk server is `data/junk_upstream.py` (stdlib Python, run with `python3`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::proc::*;
+
+type Client = rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig>;
+
+/// A call through `call_tool_read`, bounded: (is_error, text, how long it took).
+async fn call(client: &Client, name: &str, args: serde_json::Value) -> (bool, String, Duration) {
+    let started = Instant::now();
+    let params = rmcp::model::CallToolRequestParams::new("call_tool_read").with_arguments(
+        json!({"name": name, "args": args})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let result = tokio::time::timeout(Duration::from_secs(15), client.call_tool(params))
+        .await
+        .unwrap_or_else(|_| panic!("{name}: no answer in 15 s"))
+        .unwrap_or_else(|e| panic!("{name}: protocol error {e}"));
+    (
+        result.is_error == Some(true),
+        text_of(&result),
+        started.elapsed(),
+    )
+}
+
+pub fn junk_server(name: &str, extra: &[&str]) -> serde_json::Value {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/robustness/data/junk_upstream.py");
+    let mut args = vec!["-u".to_string(), script.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    json!({ "name": name, "command": python(), "args": args, "enabled": true })
+}
+
+/// `junk:echo` answers again (after a death, once reconnected).
+async fn junk_echo_works(client: &Client) {
+    poll(
+        Duration::from_secs(20),
+        "junk:echo to work again",
+        || async {
+            let (err, text, _) = call(client, "junk:echo", json!({"message": "again"})).await;
+            (!err && text == "Echo: again").then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
+    let mut config = config_with(json!([
+        fixture_server("fx"),
+        junk_server("junk", &[]),
+        junk_server("banner", &["--banner"]),
+    ]));
+    config["call_tool_timeout"] = json!("2s");
+    let server = TestServer::start(config).await;
+    for name in ["fx", "junk", "banner"] {
+        wait_ready(&server, name).await;
+    }
+    let client = mcp_client(&server).await;
+    let pid = pid_of(&server);
+    let rss_before = status_field(pid, "VmRSS");
+
+    // Answers that arrive after (or among) garbage get through.
+    for (tool, expect) in [
+        ("junk:garbage_then_answer", "ok after garbage"),
+        ("junk:huge_line_then_answer", "ok after a huge line"),
+        ("junk:flood_then_answer", "ok after a flood"),
+        ("banner:echo", "Echo: hi"),
+    ] {
+        let (err, text, took) = call(&client, tool, json!({"message": "hi"})).await;
+        assert!(
+            !err && text == expect,
+            "{tool}: {err} {text:.200} ({took:?})"
+        );
+    }
+    let (err, text, _) = call(&client, "junk:huge_answer", json!({})).await;
+    assert!(
+        !err && text.contains("truncated by mcpproxy"),
+        "{text:.200}"
+    );
+
+    // Answers the proxy cannot read time out cleanly, while fx answers at once.
+    for tool in [
+        "junk:invalid_utf8_answer",
+        "junk:wrong_id_only",
+        "junk:nested_answer",
+        "junk:no_newline_forever",
+    ] {
+        let pending = call(&client, tool, json!({}));
+        let other = async {
+            let (err, text, took) = call(&client, "fx:echo", json!({"message": "side"})).await;
+            assert!(!err && text == "Echo: side", "fx while {tool}: {text}");
+            assert!(
+                took < Duration::from_secs(2),
+                "fx took {took:?} while {tool}"
+            );
+        };
+        let ((err, text, took), ()) = tokio::join!(pending, other);
+        assert!(err, "{tool} should fail: {text:.200}");
+        assert!(
+            text.contains("junk") && text.contains("timed out"),
+            "{tool}: {text:.300}"
+        );
+        assert!(took < Duration::from_secs(8), "{tool} took {took:?}");
+        junk_echo_works(&client).await;
+    }
+
+    // A death mid-call is a clean error, then the server comes back.
+    let (err, text, took) = call(&client, "junk:die_with_garbage", json!({})).await;
+    assert!(err && text.contains("junk"), "{text}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    junk_echo_works(&client).await;
+
+    let rss_after = status_field(pid, "VmRSS");
+    assert!(
+        rss_after < rss_before + 200 * 1024,
+        "VmRSS grew from {rss_before} kB to {rss_after} kB"
+    );
+    let stderr = server.stderr_text();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    client.cancel().await.expect("close");
+    server.stop().await;
+}
