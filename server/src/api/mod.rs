@@ -98,9 +98,6 @@ impl ProxyBackend for ServerCtx {
         if body.value.is_empty() {
             return Err(ApiError::bad_request("Secret value is required"));
         }
-        if body.type_.as_deref().is_some_and(|t| t != "keyring") {
-            return Err(ApiError::bad_request("Only keyring type is supported"));
-        }
         rqctx.context().app.store_secret(&body.name, &body.value)?;
         Ok(ops_convert::secret_stored(body.name))
     }

@@ -100,7 +100,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     let resolved = loaded.resolved.clone();
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
-    let storage = match crate::storage::Storage::open(&db_path, loaded.config.retention()) {
+    let storage = match open_storage(&log, &db_path, loaded.config.retention()).await {
         Ok(s) => Arc::new(s),
         Err(e) => {
             error!(log, "cannot open the database"; "path" => %db_path.display(), "error" => %e);
@@ -234,6 +234,34 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         let _ = std::fs::remove_file(path);
     }
     0
+}
+
+/// How long a start waits for a database another process still holds (a previous instance
+/// shutting down; the Go original waits 10 s on its bbolt lock).
+const DB_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Open the database, waiting up to [`DB_LOCK_WAIT`] while another process holds it.
+async fn open_storage(
+    log: &Logger,
+    path: &std::path::Path,
+    retention: crate::storage::Retention,
+) -> Result<crate::storage::Storage, crate::storage::StorageError> {
+    let deadline = tokio::time::Instant::now() + DB_LOCK_WAIT;
+    let mut warned = false;
+    loop {
+        match crate::storage::Storage::open(path, retention) {
+            Err(crate::storage::StorageError::Locked(_))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                if !warned {
+                    warn!(log, "database is locked by another process; waiting up to 5 s"; "path" => %path.display());
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -361,7 +361,7 @@ impl EventStream {
 
     /// The data of the next event for which `pred(kind, data)` holds (10 s deadline).
     pub async fn next_matching(&mut self, pred: impl Fn(&str, &Value) -> bool) -> Value {
-        crate::events::wait_for_event(&mut self.body, &mut self.buf, pred).await
+        wait_for_event(&mut self.body, &mut self.buf, pred).await
     }
 }
 
@@ -422,4 +422,37 @@ pub async fn server_log(server: &TestServer, name: &str) -> Vec<String> {
         .into_iter()
         .map(|l| l.message)
         .collect()
+}
+
+/// Reads SSE frames from a streaming response until `pred` matches one.
+pub async fn wait_for_event(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut String,
+    pred: impl Fn(&str, &serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let kind = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("");
+            let data = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or("null");
+            let data: serde_json::Value =
+                serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
+            if pred(kind, &data) {
+                return data;
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, futures::StreamExt::next(body))
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("chunk");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }

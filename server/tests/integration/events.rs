@@ -9,39 +9,6 @@ use tokio::io::AsyncWriteExt;
 
 use crate::common::*;
 
-/// Reads SSE frames from a streaming response until `pred` matches one.
-pub async fn wait_for_event(
-    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-    pred: impl Fn(&str, &serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let kind = frame
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap_or("");
-            let data = frame
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .unwrap_or("null");
-            let data: serde_json::Value =
-                serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
-            if pred(kind, &data) {
-                return data;
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .expect("event in time")
-            .expect("stream open")
-            .expect("chunk");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test]
 async fn test_events_every_client_gets_servers_changed_while_a_stuck_one_never_reads() {
     let server = TestServer::start(config_with(
