@@ -177,8 +177,15 @@ impl FrontDoor {
     async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
         use tower_service::Service;
         let mut service = self.mcp.clone();
+        let is_delete = req.method() == http::Method::DELETE;
         match service.call(req).await {
             Ok(mut resp) => {
+                // rmcp acknowledges a session DELETE with 202; the official Python SDK counts
+                // only 200/204 as "terminated" and warns otherwise. The session is gone
+                // either way, so say 200.
+                if is_delete && resp.status() == StatusCode::ACCEPTED {
+                    *resp.status_mut() = StatusCode::OK;
+                }
                 // rmcp stops reading an oversized body; the rest of it is still on the wire,
                 // so this connection cannot carry another request. Say so, or the client's
                 // pool reuses it and its next request fails.

@@ -738,10 +738,12 @@ async fn test_mcp_python_sdk_clients_work_in_both_negotiation_modes() {
         .await
         .expect("python client finished in 60 s")
         .expect("python runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{mode}: {stderr}");
+        // The SDK closes its session with DELETE and warns unless that is a 200/204.
         assert!(
-            output.status.success(),
-            "{mode}: {}",
-            String::from_utf8_lossy(&output.stderr)
+            !stderr.contains("Session termination failed"),
+            "{mode}: {stderr}"
         );
         let seen: Value =
             serde_json::from_slice(&output.stdout).expect("json from the python client");
