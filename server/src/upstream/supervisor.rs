@@ -57,6 +57,16 @@ enum End {
 }
 
 /// The per-server task.
+/// How [`Supervisor::watch`] ended.
+enum Watched<T> {
+    /// The work finished.
+    Done(T),
+    /// A restart was requested (with its waiter).
+    Restart(Option<Waiter>),
+    /// Cancelled, or the manager is gone.
+    Stop,
+}
+
 pub(crate) struct Supervisor {
     pub shared: Arc<Shared>,
     pub control: mpsc::UnboundedReceiver<Control>,
@@ -86,32 +96,23 @@ impl Supervisor {
             self.shared.connecting();
             let tools_changed = Arc::new(Notify::new());
             let session_ct = CancellationToken::new();
-            let outcome = {
-                let attempt = pin!(tokio::time::timeout(
-                    CONNECT_TIMEOUT,
-                    attempt(&self.shared, tools_changed.clone(), session_ct.clone())
-                ));
-                let mut attempt = attempt;
-                loop {
-                    tokio::select! {
-                        biased;
-                        () = self.cancel.cancelled() => break 'outer,
-                        control = self.control.recv() => match control {
-                            Some(Control::Restart(waiter)) => {
-                                waiters.extend(waiter);
-                                failures = 0;
-                                self.shared.log.info("restart requested");
-                                continue 'outer;
-                            }
-                            Some(Control::Broken { .. }) => continue,
-                            None => break 'outer,
-                        },
-                        result = &mut attempt => break result.unwrap_or_else(|_| Err(UpstreamError::Transport {
-                            server: self.shared.name.clone(),
-                            message: format!("connection attempt timed out after {CONNECT_TIMEOUT:?}"),
-                        })),
-                    }
+            let shared = self.shared.clone();
+            let attempt = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                attempt(&shared, tools_changed.clone(), session_ct.clone()),
+            );
+            let outcome = match self.watch(attempt).await {
+                Watched::Stop => break 'outer,
+                Watched::Restart(waiter) => {
+                    self.restart_requested(&mut waiters, waiter, &mut failures);
+                    continue 'outer;
                 }
+                Watched::Done(result) => result.unwrap_or_else(|_| {
+                    Err(UpstreamError::Transport {
+                        server: self.shared.name.clone(),
+                        message: format!("connection attempt timed out after {CONNECT_TIMEOUT:?}"),
+                    })
+                }),
             };
             // --- ready: serve until the session ends
             let error = match outcome {
@@ -126,9 +127,7 @@ impl Supervisor {
                     {
                         End::Cancelled => break 'outer,
                         End::Restart(waiter) => {
-                            waiters.extend(waiter);
-                            failures = 0;
-                            self.shared.log.info("restart requested");
+                            self.restart_requested(&mut waiters, waiter, &mut failures);
                             continue 'outer;
                         }
                         End::Lost(message) => {
@@ -155,28 +154,18 @@ impl Supervisor {
                 .map(|d| Utc::now() + d);
             self.shared.failed(&error, next_retry_at);
             reply(&mut waiters, &result);
-            let mut sleep = pin!(async {
+            let sleep = async {
                 match delay {
                     Some(delay) => tokio::time::sleep(delay).await,
                     None => std::future::pending().await,
                 }
-            });
-            loop {
-                tokio::select! {
-                    biased;
-                    () = self.cancel.cancelled() => break 'outer,
-                    control = self.control.recv() => match control {
-                        Some(Control::Restart(waiter)) => {
-                            waiters.extend(waiter);
-                            failures = 0;
-                            self.shared.log.info("restart requested");
-                            continue 'outer;
-                        }
-                        Some(Control::Broken { .. }) => continue,
-                        None => break 'outer,
-                    },
-                    () = &mut sleep => continue 'outer,
+            };
+            match self.watch(sleep).await {
+                Watched::Stop => break 'outer,
+                Watched::Restart(waiter) => {
+                    self.restart_requested(&mut waiters, waiter, &mut failures)
                 }
+                Watched::Done(()) => {}
             }
         }
         self.shared.stopped();
@@ -184,6 +173,36 @@ impl Supervisor {
             server: self.shared.name.clone(),
         };
         reply(&mut waiters, &Err(shutting));
+    }
+
+    /// Run `work` while watching for shutdown and control messages (a broken-session report
+    /// about an earlier session is ignored here).
+    async fn watch<T>(&mut self, work: impl Future<Output = T>) -> Watched<T> {
+        let mut work = pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Watched::Stop,
+                control = self.control.recv() => match control {
+                    Some(Control::Restart(waiter)) => return Watched::Restart(waiter),
+                    Some(Control::Broken { .. }) => continue,
+                    None => return Watched::Stop,
+                },
+                out = &mut work => return Watched::Done(out),
+            }
+        }
+    }
+
+    /// A restart was asked for: it will answer `waiter`, and backoff starts over.
+    fn restart_requested(
+        &self,
+        waiters: &mut Vec<Waiter>,
+        waiter: Option<Waiter>,
+        failures: &mut u32,
+    ) {
+        waiters.extend(waiter);
+        *failures = 0;
+        self.shared.log.info("restart requested");
     }
 
     /// Serve a ready session until it ends; then tear it down.

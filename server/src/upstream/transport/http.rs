@@ -4,15 +4,12 @@
 use std::collections::HashMap;
 
 use http::{HeaderName, HeaderValue};
-use rmcp::{
-    ServiceExt,
-    transport::{
-        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
-    },
+use rmcp::transport::{
+    StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 
 use super::{Connected, Context};
-use crate::upstream::error::{UpstreamError, from_initialize};
+use crate::upstream::error::UpstreamError;
 
 /// Parse the configured headers.
 pub(crate) fn header_map(
@@ -40,14 +37,5 @@ pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, Up
     let headers = header_map(ctx.name, &ctx.config.headers)?;
     let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
     let transport = StreamableHttpClientTransport::from_config(config);
-    let client = ctx
-        .handler
-        .serve_with_ct(transport, ctx.ct)
-        .await
-        .map_err(|e| from_initialize(ctx.name, &e))?;
-    Ok(Connected {
-        client,
-        process: None,
-        transport: "streamable-http",
-    })
+    super::handshake(ctx, transport, "streamable-http").await
 }

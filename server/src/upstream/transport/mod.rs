@@ -64,6 +64,29 @@ impl Context<'_> {
 }
 
 /// Connect with the configured (or inferred) transport.
+/// The MCP handshake over a network transport (no child process to own).
+pub(crate) async fn handshake<T, E, A>(
+    ctx: Context<'_>,
+    transport: T,
+    kind: &'static str,
+) -> Result<Connected, UpstreamError>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use rmcp::ServiceExt;
+    let client = ctx
+        .handler
+        .serve_with_ct(transport, ctx.ct)
+        .await
+        .map_err(|e| super::error::from_initialize(ctx.name, &e))?;
+    Ok(Connected {
+        client,
+        process: None,
+        transport: kind,
+    })
+}
+
 pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError> {
     let url = ctx.config.url.clone().unwrap_or_default();
     let need_url = || UpstreamError::Transport {

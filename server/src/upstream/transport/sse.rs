@@ -9,7 +9,7 @@ use futures::StreamExt;
 use http::{HeaderName, HeaderValue};
 use reqwest::{Url, header};
 use rmcp::{
-    RoleClient, ServiceExt,
+    RoleClient,
     model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
     transport::Transport,
 };
@@ -19,7 +19,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::{Connected, Context, http::header_map};
 use crate::upstream::{
-    error::{UpstreamError, error_chain, from_initialize},
+    error::{UpstreamError, error_chain},
     logs::ServerLog,
 };
 
@@ -230,16 +230,7 @@ pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, Up
             },
         }
     })?;
-    let client = ctx
-        .handler
-        .serve_with_ct(transport, ctx.ct)
-        .await
-        .map_err(|e| from_initialize(ctx.name, &e))?;
-    Ok(Connected {
-        client,
-        process: None,
-        transport: "sse",
-    })
+    super::handshake(ctx, transport, "sse").await
 }
 
 #[cfg(test)]
