@@ -166,6 +166,16 @@ impl Storage {
             },
             other => other,
         })?;
+        // Recorded arguments and responses may hold secrets: owner-only, like the config.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| StorageError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
+        }
         let db = Arc::new(opened);
         guard(AssertUnwindSafe(|| {
             let txn = db.begin_write()?;

@@ -37,6 +37,12 @@ async fn test_lifecycle_generated_key_is_printed_once_and_saved() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+    let db_mode = std::fs::metadata(server.dir.path().join("data/mcpproxy.db"))
+        .expect("database")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(db_mode, 0o600, "history may hold secrets");
     let ok = mcpproxy_client::Client::with_api_key(&server.url(), key)
         .expect("client")
         .status_get()
