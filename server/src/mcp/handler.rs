@@ -91,10 +91,6 @@ impl ProxyMcp {
             Ok(a) => a,
             Err(message) => return tool_error(&message),
         };
-        let args_text = arguments
-            .as_ref()
-            .map(|a| Value::Object(a.clone()).to_string())
-            .unwrap_or_default();
         let session = self.session();
         let origin = CallOrigin {
             session_id: session.id,
@@ -107,7 +103,7 @@ impl ProxyMcp {
             .await
             .outcome
         {
-            Ok(result) => self.limit(name, &args_text, result),
+            Ok(result) => self.limit(name, result),
             Err(CallError::Quarantined(server)) => {
                 let mut blocked = json_result(json!({
                     "status": "QUARANTINED_SERVER_BLOCKED",
@@ -123,15 +119,15 @@ impl ProxyMcp {
     }
 
     /// Truncate an over-long result and cache the whole for `read_cache`.
-    fn limit(&self, name: &str, args_text: &str, result: CallToolResult) -> CallToolResult {
+    fn limit(&self, name: &str, result: CallToolResult) -> CallToolResult {
         let limit = usize::try_from(self.app.config().tool_response_limit).unwrap_or(0);
-        if limit == 0 {
+        if limit == 0 || surely_within(&result, limit) {
             return result;
         }
         let Ok(text) = serde_json::to_string(&result) else {
             return result;
         };
-        match self.cache.truncate(name, args_text, text, limit) {
+        match self.cache.truncate(name, text, limit) {
             Truncated::Whole(_) => result,
             Truncated::Cut { text, .. } => {
                 let mut cut = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -152,6 +148,24 @@ impl ProxyMcp {
             Err(e) => tool_error(&e.to_string()),
         }
     }
+}
+
+/// Whether `result`'s JSON certainly fits in `limit` characters, judged without
+/// serializing it: text items only, each escaping to at most 6 characters per byte.
+fn surely_within(result: &CallToolResult, limit: usize) -> bool {
+    if result.structured_content.is_some() || result.meta.is_some() {
+        return false;
+    }
+    let mut bound = 256usize;
+    for item in &result.content {
+        match item {
+            ContentBlock::Text(t) => {
+                bound = bound.saturating_add(t.text.len().saturating_mul(6) + 64)
+            }
+            _ => return false,
+        }
+    }
+    bound <= limit
 }
 
 /// `args` (object) wins over `args_json` (a JSON object in a string); neither means none.
@@ -261,6 +275,25 @@ impl ServerHandler for ProxyMcp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_precheck_is_a_safe_upper_bound() {
+        let small = CallToolResult::success(vec![ContentBlock::text("Echo: hi")]);
+        assert!(surely_within(&small, 20_000));
+        assert!(serde_json::to_string(&small).expect("json").len() <= 20_000);
+        // Worst-case escaping: control characters become \u00XX (6 chars per byte).
+        let nasty = CallToolResult::success(vec![ContentBlock::text("\u{1}".repeat(3000))]);
+        let real = serde_json::to_string(&nasty).expect("json").chars().count();
+        assert!(
+            !surely_within(&nasty, real - 1),
+            "the bound must never claim a fit it lacks"
+        );
+        let structured = CallToolResult::structured(json!({"a": 1}));
+        assert!(
+            !surely_within(&structured, 1_000_000),
+            "unknown sizes are measured"
+        );
+    }
 
     #[test]
     fn args_object_wins_and_args_json_is_parsed() {

@@ -75,7 +75,7 @@ pub enum Truncated {
 impl ResponseCache {
     /// Truncate `text` (the JSON of a tool result) to `limit` chars, caching the full
     /// response for paging. `limit == 0` means never truncate.
-    pub fn truncate(&self, tool: &str, args_json: &str, text: String, limit: usize) -> Truncated {
+    pub fn truncate(&self, tool: &str, text: String, limit: usize) -> Truncated {
         let total = text.chars().count();
         if limit == 0 || total <= limit {
             return Truncated::Whole(text);
@@ -92,7 +92,7 @@ impl ResponseCache {
                 key: None,
             };
         };
-        let key = cache_key(tool, args_json);
+        let key = cache_key(tool);
         let count = records.len();
         self.insert(
             &key,
@@ -189,11 +189,10 @@ impl ResponseCache {
     }
 }
 
-fn cache_key(tool: &str, args_json: &str) -> String {
+fn cache_key(tool: &str) -> String {
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    hex::encode(Sha256::digest(
-        format!("{tool}:{args_json}:{nanos}").as_bytes(),
-    ))
+    let salt: u64 = rand::random();
+    hex::encode(Sha256::digest(format!("{tool}:{nanos}:{salt}").as_bytes()))
 }
 
 /// The largest array of records found within `MAX_DEPTH` levels, also inside string fields
@@ -271,11 +270,11 @@ mod tests {
     fn short_responses_pass_unchanged() {
         let cache = ResponseCache::default();
         assert_eq!(
-            cache.truncate("t", "{}", "hello".into(), 100),
+            cache.truncate("t", "hello".into(), 100),
             Truncated::Whole("hello".into())
         );
         assert_eq!(
-            cache.truncate("t", "{}", "x".repeat(500), 0),
+            cache.truncate("t", "x".repeat(500), 0),
             Truncated::Whole("x".repeat(500))
         );
     }
@@ -287,7 +286,7 @@ mod tests {
         let Truncated::Cut {
             text: cut,
             key: Some(key),
-        } = cache.truncate("srv:big", "{}", text.clone(), 2000)
+        } = cache.truncate("srv:big", text.clone(), 2000)
         else {
             panic!("expected a cached cut");
         };
@@ -318,7 +317,7 @@ mod tests {
     #[test]
     fn non_json_is_cut_without_cache() {
         let cache = ResponseCache::default();
-        let Truncated::Cut { text, key } = cache.truncate("t", "{}", "y".repeat(5000), 1000) else {
+        let Truncated::Cut { text, key } = cache.truncate("t", "y".repeat(5000), 1000) else {
             panic!("cut")
         };
         assert!(key.is_none());
