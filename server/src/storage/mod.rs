@@ -126,7 +126,7 @@ pub struct Storage {
     db: Arc<Database>,
     path: PathBuf,
     retention: Retention,
-    queue: Option<SyncSender<ToolCallRecord>>,
+    queue: Option<SyncSender<Box<ToolCallRecord>>>,
     enqueued: AtomicU64,
     progress: watch::Receiver<u64>,
     shared: Arc<writer::WriterShared>,
@@ -234,7 +234,7 @@ impl Storage {
     /// [`WriterStats::dropped`]) only if the queue is full or the writer has stopped.
     pub fn record_call(&self, record: ToolCallRecord) {
         let sent = match &self.queue {
-            Some(q) => match q.try_send(record) {
+            Some(q) => match q.try_send(Box::new(record)) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
             },

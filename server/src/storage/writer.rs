@@ -20,6 +20,8 @@ use super::{StorageError, tables};
 /// Largest number of records committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 8192;
 /// Records that may wait for the writer before `record_call` starts dropping them.
+/// Records are boxed in the queue: the channel preallocates every slot, so a slot is one
+/// pointer (512 KiB in all) rather than a whole record (~18 MiB).
 pub(crate) const QUEUE_CAPACITY: usize = 65_536;
 
 /// Counters the writer shares with `Storage`.
@@ -44,7 +46,7 @@ impl WriterShared {
 /// Runs until every sender is gone and the queue is drained.
 pub(crate) fn run(
     db: Arc<Database>,
-    rx: Receiver<ToolCallRecord>,
+    rx: Receiver<Box<ToolCallRecord>>,
     retention: Retention,
     shared: Arc<WriterShared>,
     progress: watch::Sender<u64>,
@@ -56,10 +58,10 @@ pub(crate) fn run(
     let mut processed: u64 = 0;
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(64);
-        batch.push(first);
+        batch.push(*first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(rec) => batch.push(rec),
+                Ok(rec) => batch.push(*rec),
                 Err(_) => break,
             }
         }
