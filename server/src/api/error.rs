@@ -60,9 +60,9 @@ impl From<AppError> for ApiError {
                 UpstreamError::NotFound { server } => {
                     ApiError::not_found(format!("Server not found: {server}"))
                 }
-                UpstreamError::Disabled { .. } | UpstreamError::NotConnected { .. } => {
-                    ApiError::bad_request(e.to_string())
-                }
+                // A state conflict, like restarting a disabled server (see NotRunning).
+                UpstreamError::Disabled { .. } => ApiError::forbidden(e.to_string()),
+                UpstreamError::NotConnected { .. } => ApiError::bad_request(e.to_string()),
                 UpstreamError::ShuttingDown { .. } => ApiError::not_ready(e.to_string()),
                 _ => ApiError::new(
                     dropshot::ErrorStatusCode::BAD_GATEWAY,

@@ -238,6 +238,19 @@ impl UpstreamManager {
     /// Tear down and reconnect one server now, resetting its backoff (also after an auth
     /// failure). Waits for the first attempt's outcome, at most the connect timeout.
     pub async fn restart(&self, name: &str) -> Result<(), UpstreamError> {
+        let stopped = || {
+            // The supervisor ended before the restart finished: the proxy is shutting down,
+            // or the server itself was stopped (disabled, quarantined, removed) meanwhile.
+            if self.inner.root.is_cancelled() {
+                UpstreamError::ShuttingDown {
+                    server: name.to_string(),
+                }
+            } else {
+                UpstreamError::Disabled {
+                    server: name.to_string(),
+                }
+            }
+        };
         let (waiter, outcome) = oneshot::channel();
         {
             let map = self.servers();
@@ -253,15 +266,11 @@ impl UpstreamManager {
             runner
                 .control
                 .send(Control::Restart(Some(waiter)))
-                .map_err(|_| UpstreamError::ShuttingDown {
-                    server: name.to_string(),
-                })?;
+                .map_err(|_| stopped())?;
         }
         match tokio::time::timeout(CONNECT_TIMEOUT + LIST_TIMEOUT, outcome).await {
+            Ok(Ok(Err(UpstreamError::ShuttingDown { .. })) | Err(_)) => Err(stopped()),
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(UpstreamError::ShuttingDown {
-                server: name.to_string(),
-            }),
             // Still connecting: the attempt goes on in the background.
             Err(_) => Ok(()),
         }

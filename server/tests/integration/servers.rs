@@ -300,3 +300,30 @@ async fn test_servers_restart_reconnect_tools_and_logs_with_a_live_upstream() {
     assert!(matches!(unknown, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 404));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn test_servers_restart_racing_a_disable_is_a_conflict_not_a_503() {
+    // Found by schemathesis: a restart still waiting for its attempt when the server is
+    // disabled said "the proxy is shutting down" (503).
+    let mut slow = fixture_server("slow");
+    slow["args"] = json!(["stdio", "--slow-start-ms", "3000"]);
+    let server = TestServer::start(config_with(json!([slow]))).await;
+    let client = server.client();
+    let restart = {
+        let client = server.client();
+        tokio::spawn(async move { client.server_restart("slow").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    client.server_disable("slow").await.expect("disable");
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), restart)
+        .await
+        .expect("restart answered")
+        .expect("task");
+    match outcome {
+        Err(mcpproxy_client::Error::ErrorResponse(resp)) => {
+            assert_eq!(resp.status().as_u16(), 403, "{:?}", resp.into_inner())
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    server.stop().await;
+}
