@@ -6,7 +6,8 @@ use crate::app::{App, ApplyOutcome, BulkOutcome, ServerView};
 use crate::config::{Problem, mask_config};
 use crate::upstream::{AdminState, Level};
 
-fn count(n: usize) -> u64 {
+/// A collection size as the API's `uint64`.
+pub(super) fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 

@@ -283,7 +283,7 @@ impl ProxyBackend for ServerCtx {
             success: true,
             data: types::ServerToolCalls {
                 server_name: path.name,
-                total: page.total as u64,
+                total: convert::count(page.total),
                 tool_calls: page
                     .calls
                     .into_iter()
@@ -360,9 +360,9 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ToolCallListResponse {
             success: true,
             data: types::ToolCallPage {
-                total: page.total as u64,
-                limit: page.limit as u64,
-                offset: page.offset as u64,
+                total: convert::count(page.total),
+                limit: convert::count(page.limit),
+                offset: convert::count(page.offset),
                 tool_calls: page
                     .calls
                     .into_iter()
@@ -411,9 +411,9 @@ impl ProxyBackend for ServerCtx {
         Ok(types::SessionListResponse {
             success: true,
             data: types::SessionPage {
-                total: total as u64,
-                limit: limit as u64,
-                offset: offset as u64,
+                total: convert::count(total),
+                limit: convert::count(limit),
+                offset: convert::count(offset),
                 sessions: sessions.into_iter().map(tools_convert::session).collect(),
             },
         })

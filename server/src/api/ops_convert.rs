@@ -3,12 +3,9 @@
 
 use mcpproxy_api::types;
 
+use super::convert::count;
 use crate::app::{Category, Diagnostics, DockerState, Issue, SecretView, Severity};
 use crate::update::UpdateInfo;
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
 
 fn secret(view: SecretView) -> types::SecretInfo {
     types::SecretInfo {

@@ -3,13 +3,10 @@
 use mcpproxy_api::{ApiError, types};
 use serde_json::{Map, Value};
 
+use super::convert::count;
 use crate::app::{CallError, RecordedCall};
 use crate::index::SearchHit;
 use crate::storage::{SessionRecord, ToolCallRecord};
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
 
 /// A recorded call on the wire.
 pub fn call_record(r: ToolCallRecord) -> types::ToolCallRecord {
@@ -130,7 +127,7 @@ pub fn call_result(recorded: RecordedCall) -> Result<Map<String, Value>, ApiErro
 /// A tool's pinning state on the wire.
 pub fn approval(a: crate::storage::ToolApproval) -> types::ToolApproval {
     types::ToolApproval {
-        status: format!("{:?}", a.status).to_lowercase(),
+        status: a.status.as_str().to_string(),
         approved_hash: a.approved_hash,
         current_hash: a.current_hash,
         approved_at: a.approved_at,

@@ -11,7 +11,7 @@ use rmcp::model::CallToolResult;
 
 use super::calls::{CallError, CallOrigin, Intent, split_name};
 use super::{App, AppError};
-use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord};
+use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord, session_status};
 
 /// A call that was made and recorded.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ impl App {
             id: id.to_string(),
             client_name,
             client_version,
-            status: "active".into(),
+            status: session_status::ACTIVE.into(),
             start_time: now,
             last_activity: now,
             end_time: None,
@@ -55,7 +55,7 @@ impl App {
         match self.storage.get_session(id) {
             Ok(Some(mut record)) => {
                 let now = Utc::now();
-                record.status = "closed".into();
+                record.status = session_status::CLOSED.into();
                 record.end_time = Some(now);
                 record.last_activity = now;
                 self.persist_session(&record);

@@ -45,7 +45,7 @@ fn server_json(view: &ServerView) -> Value {
         "updated": c.updated,
         "connection_status": {"state": view.state.as_str(), "last_error": view.last_error, "retry_count": view.reconnect_count},
         "tool_count": view.tool_count,
-        "health": {"level": format!("{:?}", view.health.level).to_lowercase(), "summary": view.health.summary, "action": view.health.action},
+        "health": {"level": view.health.level.as_str(), "summary": view.health.summary, "action": view.health.action},
     })
 }
 

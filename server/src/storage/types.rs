@@ -112,6 +112,16 @@ pub enum ApprovalStatus {
     Changed,
 }
 
+impl ApprovalStatus {
+    /// The wire name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Changed => "changed",
+        }
+    }
+}
+
 /// What a tool looked like at one point: the parts covered by its hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolSnapshot {

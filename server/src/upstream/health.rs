@@ -14,6 +14,17 @@ pub enum Level {
     Unhealthy,
 }
 
+impl Level {
+    /// The wire name: healthy, degraded or unhealthy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
 /// enabled, disabled or quarantined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminState {
