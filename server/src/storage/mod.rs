@@ -3,16 +3,19 @@
 //! and tool approvals (pinning); everything else asks this module.
 //!
 //! Durability: management writes (sessions, approvals) commit durably before returning. Tool
-//! calls go through [`Storage::record_call`], which never waits for the disk: a background
-//! thread commits whatever is queued in one durable transaction (group commit, see `writer`).
-//! A crash or `kill -9` can therefore lose the records queued or in flight at that moment
-//! (typically the last few milliseconds), never a committed one, and never leaves a torn
-//! record: redb commits are atomic and the file reopens consistent. [`Storage::flush`] waits
-//! until everything recorded so far is durable (tests, shutdown). Dropping the last handle
+//! calls go through [`Storage::record_call`], which never waits for the disk: it appends the
+//! record to a journal file (one `write`, see `journal`) and queues it; a background thread
+//! commits what is queued in one durable transaction every [`writer::LINGER`] (group commit,
+//! see `writer`). A `kill -9` loses nothing recorded: the journal is in the page cache and is
+//! replayed at the next start. A power cut can lose the last [`writer::LINGER`] of calls,
+//! never a committed one, and never leaves a torn record: redb commits are atomic and the
+//! file reopens consistent. [`Storage::flush`] commits at once and waits until everything
+//! recorded so far is durable (history reads, tests, shutdown). Dropping the last handle
 //! drains the queue, commits it and closes the file.
 //!
 //! Only one process may open the file at a time; a second gets [`StorageError::Locked`].
 
+mod journal;
 mod tables;
 mod types;
 mod writer;
@@ -126,7 +129,8 @@ pub struct Storage {
     db: Arc<Database>,
     path: PathBuf,
     retention: Retention,
-    queue: Option<SyncSender<Box<ToolCallRecord>>>,
+    queue: Option<SyncSender<writer::Msg>>,
+    journal: Arc<journal::Journal>,
     enqueued: AtomicU64,
     progress: watch::Receiver<u64>,
     shared: Arc<writer::WriterShared>,
@@ -194,15 +198,27 @@ impl Storage {
             other => other,
         })?;
 
+        let journal_base = journal::base_for(path);
+        let leftovers = journal::leftovers(&journal_base);
+        let last_generation = leftovers.last_generation;
+        replay(&db, leftovers, &retention)?;
+        let journal = Arc::new(journal::Journal::start(journal_base, last_generation + 1));
+
         let (queue, rx) = std::sync::mpsc::sync_channel(writer::QUEUE_CAPACITY);
         let (progress_tx, progress) = watch::channel(0u64);
         let shared = Arc::new(writer::WriterShared::default());
         let writer = std::thread::Builder::new()
             .name("storage-writer".into())
             .spawn({
-                let db = db.clone();
-                let shared = shared.clone();
-                move || writer::run(db, rx, retention, shared, progress_tx)
+                let writer = writer::Writer {
+                    db: db.clone(),
+                    rx,
+                    journal: journal.clone(),
+                    retention,
+                    shared: shared.clone(),
+                    progress: progress_tx,
+                };
+                move || writer.run()
             })
             .map_err(|source| StorageError::Open {
                 path: path.to_path_buf(),
@@ -213,6 +229,7 @@ impl Storage {
             path: path.to_path_buf(),
             retention,
             queue: Some(queue),
+            journal,
             enqueued: AtomicU64::new(0),
             progress,
             shared,
@@ -230,14 +247,20 @@ impl Storage {
         self.retention
     }
 
-    /// Queues a tool call for the writer; returns at once. Dropped (and counted in
-    /// [`WriterStats::dropped`]) only if the queue is full or the writer has stopped.
-    pub fn record_call(&self, record: ToolCallRecord) {
+    /// Journals a tool call and queues it for the writer; returns at once. Dropped (and
+    /// counted in [`WriterStats::dropped`]) only if the queue is full or the writer has
+    /// stopped.
+    pub fn record_call(&self, mut record: ToolCallRecord) {
+        tables::bound_payloads(&mut record);
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
         let sent = match &self.queue {
-            Some(q) => match q.try_send(Box::new(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            },
+            Some(q) => self.journal.append(&line, || {
+                match q.try_send(writer::Msg::Call(Box::new(record))) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+                }
+            }),
             None => false,
         };
         if sent {
@@ -252,6 +275,12 @@ impl Storage {
     pub async fn flush(&self) {
         let target = self.enqueued.load(Ordering::Acquire);
         let mut progress = self.progress.clone();
+        if *progress.borrow() < target
+            && let Some(q) = &self.queue
+        {
+            // Cut the writer's gathering short; if the queue is full it is busy anyway.
+            let _ = q.try_send(writer::Msg::Flush);
+        }
         let _ = progress.wait_for(|done| *done >= target).await;
     }
 
@@ -480,6 +509,44 @@ impl Drop for Storage {
             let _ = writer.join();
         }
     }
+}
+
+/// Store the records an earlier process journaled but did not commit (it was killed), then
+/// delete the journal files. Records already stored are skipped.
+fn replay(
+    db: &Database,
+    leftovers: journal::Leftovers,
+    retention: &Retention,
+) -> Result<(), StorageError> {
+    if leftovers.files.is_empty() {
+        return Ok(());
+    }
+    guard(AssertUnwindSafe(|| {
+        let stored = {
+            let txn = db.begin_read()?;
+            let ids = txn.open_table(CALL_IDS)?;
+            let mut stored = std::collections::HashSet::new();
+            for record in &leftovers.records {
+                if ids.get(record.id.as_str())?.is_some() {
+                    stored.insert(record.id.clone());
+                }
+            }
+            stored
+        };
+        let fresh: Vec<ToolCallRecord> = leftovers
+            .records
+            .into_iter()
+            .filter(|r| !stored.contains(&r.id))
+            .collect();
+        let txn = db.begin_write()?;
+        tables::write_calls(&txn, fresh, retention, chrono::Utc::now())?;
+        txn.commit()?;
+        Ok(())
+    }))?;
+    for file in &leftovers.files {
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(())
 }
 
 /// Maps redb's open errors onto ours.

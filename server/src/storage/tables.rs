@@ -110,8 +110,8 @@ pub(crate) fn write_calls(
     let mut bumps: HashMap<String, SessionBump> = HashMap::new();
 
     let had_calls = !batch.is_empty();
+    // Payloads were bounded when recorded (`Storage::record_call`), before journaling.
     for mut rec in batch {
-        bound_payloads(&mut rec);
         let key = (ts_key(&rec.timestamp), seq);
         seq = seq.wrapping_add(1);
         let bytes = serde_json::to_vec(&rec)?;
@@ -192,7 +192,7 @@ pub(crate) fn write_calls(
 }
 
 /// Replaces an over-long `arguments`/`response` with a marker holding a preview.
-fn bound_payloads(rec: &mut ToolCallRecord) {
+pub(crate) fn bound_payloads(rec: &mut ToolCallRecord) {
     bound_value(&mut rec.arguments);
     if let Some(response) = rec.response.as_mut() {
         bound_value(response);

@@ -201,8 +201,8 @@ async fn test_fault_upstream_flooding_stderr_keeps_memory_and_logs_bounded() {
 }
 
 /// SIGKILL the proxy after `after` while `work` runs, then restart it over the same
-/// directory. Returns the restarted server.
-async fn kill_during<F, Fut>(server: TestServer, after: Duration, work: F) -> TestServer
+/// directory. Returns the restarted server and how much work was acknowledged.
+async fn kill_during<F, Fut>(server: TestServer, after: Duration, work: F) -> (TestServer, usize)
 where
     F: Fn(mcpproxy_client::Client, Arc<AtomicBool>, Arc<AtomicUsize>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -229,7 +229,10 @@ where
     .await;
     let dir = server.dir.clone();
     drop(server);
-    TestServer::start_in(dir, &[]).await
+    (
+        TestServer::start_in(dir, &[]).await,
+        done.load(Ordering::Relaxed),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,7 +243,7 @@ async fn test_fault_sigkill_during_config_saves_leaves_a_readable_config() {
         Duration::from_millis(37),
         Duration::from_millis(151),
     ] {
-        server = kill_during(server, after, |client, stop, done| async move {
+        (server, _) = kill_during(server, after, |client, stop, done| async move {
             let mut enable = false;
             while !stop.load(Ordering::Relaxed) {
                 let r = if enable {
@@ -280,9 +283,11 @@ async fn test_fault_sigkill_during_config_saves_leaves_a_readable_config() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_fault_sigkill_during_history_writes_leaves_a_readable_database() {
     let mut server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    let mut acknowledged = 0;
     for after in [Duration::from_millis(0), Duration::from_millis(83)] {
         wait_ready(&server, "fx").await;
-        server = kill_during(server, after, |client, stop, done| async move {
+        let done;
+        (server, done) = kill_during(server, after, |client, stop, done| async move {
             while !stop.load(Ordering::Relaxed) {
                 let call = client
                     .tool_call(&mcpproxy_client::types::ToolCallRequest {
@@ -307,6 +312,15 @@ async fn test_fault_sigkill_during_history_writes_leaves_a_readable_database() {
             .expect("history lists after SIGKILL")
             .into_inner();
         assert!(calls.data.tool_calls.len() <= 10);
+        // Every call whose result reached the client is in the history: the journal keeps
+        // what the killed process had not committed yet.
+        acknowledged += done;
+        assert!(
+            calls.data.total as usize >= acknowledged,
+            "{} calls acknowledged before the kills, {} in history",
+            acknowledged,
+            calls.data.total
+        );
         server
             .client()
             .session_list(None, None)
