@@ -95,7 +95,10 @@ fn api_tokens(doc: &Value) -> TokenStream {
         let method = o.method.to_uppercase();
         let (path, id, secured) = (o.path, o.id, o.secured);
         let security = if secured { quote!(Security::ApiKey) } else { quote!(Security::None) };
-        quote! { OperationInfo { method: #method, path: #path, operation_id: #id, security: #security } }
+        // A body the spec does not require: the front door supplies `{}` for an empty one,
+        // because dropshot's typed bodies are always required.
+        let empty_body = o.op.get("requestBody").is_some_and(|b| b.get("required") != Some(&Value::Bool(true)));
+        quote! { OperationInfo { method: #method, path: #path, operation_id: #id, security: #security, empty_body_is_empty_object: #empty_body } }
     });
     let mut param_structs = Vec::new();
     let mut backend_methods = Vec::new();

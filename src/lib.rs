@@ -65,6 +65,9 @@ pub struct OperationInfo {
     pub operation_id: &'static str,
     /// The declared security.
     pub security: Security,
+    /// The spec's request body is optional (`required: false`): an empty body means `{}`.
+    /// Dropshot's typed bodies are always required, so the server supplies the `{}`.
+    pub empty_body_is_empty_object: bool,
 }
 
 impl OperationInfo {

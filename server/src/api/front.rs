@@ -43,7 +43,7 @@ enum Origin {
 
 /// Shared state of the front door.
 pub struct FrontDoor {
-    mcp: crate::mcp::McpService,
+    mcp: crate::mcp::McpEndpoint,
     api_key: String,
     internal_secret: String,
     backend: SocketAddr,
@@ -71,7 +71,7 @@ pub enum SocketError {
 impl FrontDoor {
     /// A front door forwarding to dropshot at `backend`.
     pub fn new(
-        mcp: crate::mcp::McpService,
+        mcp: crate::mcp::McpEndpoint,
         api_key: String,
         internal_secret: String,
         backend: SocketAddr,
@@ -173,30 +173,10 @@ impl FrontDoor {
         self.forward(req).await
     }
 
-    /// `/mcp` goes straight to rmcp (Host/Origin checks, sessions, streams).
+    /// `/mcp` is the MCP endpoint's own business (it checks Host and Origin itself).
     async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
-        use tower_service::Service;
-        let mut service = self.mcp.clone();
-        let is_delete = req.method() == http::Method::DELETE;
-        match service.call(req).await {
-            Ok(mut resp) => {
-                // rmcp acknowledges a session DELETE with 202; the official Python SDK counts
-                // only 200/204 as "terminated" and warns otherwise. The session is gone
-                // either way, so say 200.
-                if is_delete && resp.status() == StatusCode::ACCEPTED {
-                    *resp.status_mut() = StatusCode::OK;
-                }
-                // rmcp stops reading an oversized body; the rest of it is still on the wire,
-                // so this connection cannot carry another request. Say so, or the client's
-                // pool reuses it and its next request fails.
-                if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    resp.headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed()))
-            }
-            Err(never) => match never {},
-        }
+        let resp = self.mcp.handle(req).await;
+        with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed()))
     }
 
     fn backend_uri(&self, uri: &http::Uri) -> Option<http::Uri> {
@@ -214,11 +194,11 @@ impl FrontDoor {
             );
         };
         parts.uri = uri;
-        // An empty quarantine POST reads as `{}` ("quarantine it"), as in the Go original.
-        // Nowhere else: the spec requires those bodies, and an empty `config/apply` read as
-        // `{}` would be an empty configuration that drops every server.
-        let body: Body = if parts.method == http::Method::POST
-            && empty_body_means_defaults(parts.uri.path())
+        // Where the spec makes the body optional (quarantine: "quarantine it", as in the Go
+        // original), an empty one reads as `{}`. Nowhere else: an empty `config/apply` read
+        // as `{}` would be an empty configuration that drops every server.
+        let body: Body = if mcpproxy_api::find_operation(parts.method.as_str(), parts.uri.path())
+            .is_some_and(|op| op.empty_body_is_empty_object)
             && body_is_empty(&parts.headers)
         {
             parts.headers.insert(
@@ -301,11 +281,6 @@ impl FrontDoor {
         }
         resp.map(|b| b.map_err(Into::into).boxed())
     }
-}
-
-/// `POST /api/v1/servers/{name}/quarantine`, where no body means `{}`.
-fn empty_body_means_defaults(path: &str) -> bool {
-    path.starts_with("/api/v1/servers/") && path.ends_with("/quarantine")
 }
 
 fn body_is_empty(headers: &http::HeaderMap) -> bool {

@@ -154,7 +154,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     };
 
-    let mcp = crate::mcp::service(
+    let mcp = crate::mcp::endpoint(
         app.clone(),
         Arc::new(crate::mcp::ResponseCache::default()),
         &resolved.listen,

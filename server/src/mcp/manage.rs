@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 
-use super::handler::{json_result, tool_error};
+use super::dispatch::{json_result, tool_error};
 use crate::app::{App, AppError, ServerView};
 use crate::config::ServerConfig;
 

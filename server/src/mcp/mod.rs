@@ -4,64 +4,170 @@
 //! the Go original's names and argument names. Results are JSON text content; failures are
 //! tool results with `isError`, naming the server and the cause, never protocol errors.
 //!
-//! Transport, sessions (`Mcp-Session-Id`), the GET stream and DELETE come from rmcp's
-//! `StreamableHttpService`; Host and Origin are validated against DNS rebinding.
+//! Every request passes the DNS-rebinding [`guard`]. Simple requests on initialized sessions
+//! are answered with one JSON body by the [`fast`] path; everything else — the handshake,
+//! sessions, the GET stream, DELETE, progress — is rmcp's `StreamableHttpService`. Both
+//! dispatch through the same [`dispatch::Builtins`]. Sessions idle for
+//! [`sessions::IDLE_LIMIT`] are closed.
 
 mod builtin;
+mod dispatch;
+mod fast;
+mod guard;
 mod handler;
 mod manage;
 mod search;
+mod sessions;
 mod truncate;
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
+use tower_service::Service;
 
 use crate::app::App;
 
 pub use handler::ProxyMcp;
+pub use sessions::SessionInfo;
 pub use truncate::{ResponseCache, Truncated};
 
-/// The `/mcp` service.
-pub type McpService = StreamableHttpService<ProxyMcp, LocalSessionManager>;
+/// A `/mcp` response body.
+pub type McpBody = BoxBody<Bytes, Infallible>;
 
-/// Build the `/mcp` service. `listen` is the proxy's TCP address; its host joins the
+/// How often idle sessions are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The `/mcp` endpoint.
+#[derive(Clone)]
+pub struct McpEndpoint {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    rmcp: StreamableHttpService<ProxyMcp, LocalSessionManager>,
+    manager: Arc<LocalSessionManager>,
+    fast: fast::FastPath,
+    sessions: Arc<sessions::Sessions>,
+    hosts: Vec<String>,
+}
+
+/// Build the `/mcp` endpoint. `listen` is the proxy's TCP address; its host joins the
 /// loopback names as an allowed `Host`, and only loopback browser origins are accepted.
-pub fn service(
+/// Idle sessions are swept until `shutdown`.
+pub fn endpoint(
     app: Arc<App>,
     cache: Arc<ResponseCache>,
     listen: &str,
     shutdown: CancellationToken,
-) -> McpService {
+) -> McpEndpoint {
+    let hosts = guard::allowed_hosts(listen);
     let mut config = StreamableHttpServerConfig::default();
-    config.cancellation_token = shutdown;
-    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+    config.cancellation_token = shutdown.clone();
+    config.allowed_hosts = hosts.clone();
+    config.allowed_origins = guard::ALLOWED_ORIGINS
         .iter()
         .map(|s| s.to_string())
         .collect();
-    if let Some((host, _)) = listen.rsplit_once(':')
-        && !host.is_empty()
-        && host != "0.0.0.0"
-        && host != "[::]"
-    {
-        hosts.push(host.to_string());
+    // rmcp does not see fast-path traffic, so its own idle timer would close busy sessions;
+    // the sweeper below expires sessions by their real last activity instead.
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = None;
+    let manager = Arc::new(manager);
+    let sessions = Arc::new(sessions::Sessions::default());
+    let builtins = Arc::new(dispatch::Builtins::new(app.clone(), cache));
+    let rmcp = {
+        let (builtins, sessions) = (builtins.clone(), sessions.clone());
+        StreamableHttpService::new(
+            move || {
+                Ok(ProxyMcp::new(
+                    app.clone(),
+                    builtins.clone(),
+                    sessions.clone(),
+                ))
+            },
+            manager.clone(),
+            config,
+        )
+    };
+    let inner = Arc::new(Inner {
+        rmcp,
+        manager,
+        fast: fast::FastPath::new(builtins, sessions.clone()),
+        sessions,
+        hosts,
+    });
+    tokio::spawn(sweep_idle(inner.clone(), shutdown));
+    McpEndpoint { inner }
+}
+
+impl McpEndpoint {
+    /// Serve one `/mcp` request.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<McpBody> {
+        let inner = &self.inner;
+        if let Err(refusal) = guard::check(req.uri(), req.headers(), &inner.hosts) {
+            return plain(StatusCode::FORBIDDEN, refusal.to_string());
+        }
+        let is_delete = req.method() == Method::DELETE;
+        if is_delete && let Some(id) = session_id(req.headers()) {
+            // Gone for the fast path at once; rmcp ends the session below.
+            inner.sessions.remove(&id);
+        }
+        let mut rmcp = inner.rmcp.clone();
+        let resp = match inner.fast.try_answer(req).await {
+            fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
+            fast::Fast::Untouched(req) => rmcp.call(req).await,
+            fast::Fast::Declined(req) => rmcp.call(req).await,
+        };
+        let Ok(mut resp) = resp;
+        // rmcp acknowledges a session DELETE with 202; the official Python SDK counts only
+        // 200/204 as "terminated" and warns otherwise. The session is gone either way.
+        if is_delete && resp.status() == StatusCode::ACCEPTED {
+            *resp.status_mut() = StatusCode::OK;
+        }
+        // rmcp stops reading an oversized body; the rest of it is still on the wire, so this
+        // connection cannot carry another request. Say so, or the client's pool reuses it.
+        if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
     }
-    config.allowed_hosts = hosts;
-    config.allowed_origins = [
-        "http://localhost:*",
-        "http://127.0.0.1:*",
-        "http://[::1]:*",
-        "https://localhost:*",
-        "https://127.0.0.1:*",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    StreamableHttpService::new(
-        move || Ok(ProxyMcp::new(app.clone(), cache.clone())),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    )
+}
+
+fn session_id(headers: &http::HeaderMap) -> Option<String> {
+    Some(headers.get("mcp-session-id")?.to_str().ok()?.to_string())
+}
+
+fn plain(status: StatusCode, message: String) -> Response<McpBody> {
+    let mut resp = Response::new(Full::new(Bytes::from(message)).boxed());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Close sessions unheard from for [`sessions::IDLE_LIMIT`].
+async fn sweep_idle(inner: Arc<Inner>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+        for id in inner.sessions.idle(sessions::IDLE_LIMIT) {
+            inner.sessions.remove(&id);
+            let _ = inner.manager.close_session(&id.into()).await;
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use rmcp::model::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
 
-use super::handler::{json_result, tool_error};
+use super::dispatch::{json_result, tool_error};
 use crate::app::{App, split_name};
 
 /// The call_tool variant that fits a tool's annotations.

@@ -775,3 +775,188 @@ async fn test_mcp_python_sdk_clients_work_in_both_negotiation_modes() {
     }
     server.stop().await;
 }
+
+/// One POST to `/mcp` on `session`: (status, content type, the JSON-RPC response).
+async fn mcp_post(
+    server: &TestServer,
+    session: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, String, Value) {
+    let mut req = raw()
+        .post(format!("{}/mcp", server.url()))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.json(&body).send().await.expect("send");
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    let message = if content_type.starts_with("text/event-stream") {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .rfind(|m| m.get("id").is_some())
+            .unwrap_or(Value::Null)
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    (status, content_type, message)
+}
+
+#[tokio::test]
+async fn test_mcp_simple_requests_on_a_session_get_one_json_answer_and_the_rest_stays_sse() {
+    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    wait_ready(&server, "fx").await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "json-path-test", "version": "7"}}});
+    let resp = raw()
+        .post(format!("{}/mcp", server.url()))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .expect("initialize");
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let (status, _, _) = mcp_post(
+        &server,
+        Some(&sid),
+        &[],
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let version = [("mcp-protocol-version", "2025-06-18")];
+    let call = |id: u64, meta: Option<Value>| {
+        let mut params = json!({"name": "call_tool", "arguments": {"name": "fx:echo", "args": {"message": "hi"}}});
+        if let Some(m) = meta {
+            params["_meta"] = m;
+        }
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+
+    // Once the session is registered, a plain call is answered with one JSON body.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut echoes = 0;
+    let answered = loop {
+        let (status, content_type, message) =
+            mcp_post(&server, Some(&sid), &version, call(2, None)).await;
+        echoes += 1;
+        assert_eq!(status, 200, "{message}");
+        if content_type.starts_with("application/json") {
+            break message;
+        }
+        // The `initialized` notification is handled asynchronously; until then rmcp answers.
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never answered with JSON"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(answered["id"], 2);
+    assert_eq!(answered["result"]["content"][0]["text"], "Echo: hi");
+    assert_eq!(answered["result"]["isError"], false);
+    assert!(
+        answered["result"].get("resultType").is_none(),
+        "a 2025-06-18 session gets no resultType: {answered}"
+    );
+    let (_, content_type, pong) = mcp_post(
+        &server,
+        Some(&sid),
+        &version,
+        json!({"jsonrpc": "2.0", "id": "p", "method": "ping"}),
+    )
+    .await;
+    assert!(content_type.starts_with("application/json"));
+    assert_eq!(pong, json!({"jsonrpc": "2.0", "id": "p", "result": {}}));
+    let (_, content_type, listed) = mcp_post(
+        &server,
+        Some(&sid),
+        &version,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    )
+    .await;
+    assert!(content_type.starts_with("application/json"));
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"retrieve_tools") && names.contains(&"call_tool_destructive"));
+    // An unknown built-in is the same protocol error rmcp gives.
+    let (_, _, unknown) = mcp_post(
+        &server,
+        Some(&sid),
+        &version,
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope"}}),
+    )
+    .await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+
+    // A call that asks for progress takes rmcp's streaming path, with the same result.
+    let (status, content_type, streamed) = mcp_post(
+        &server,
+        Some(&sid),
+        &version,
+        call(5, Some(json!({"progressToken": "t1"}))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    assert_eq!(streamed["result"]["content"][0]["text"], "Echo: hi");
+
+    // The guard runs before the fast path.
+    let (status, _, _) = mcp_post(
+        &server,
+        Some(&sid),
+        &[("origin", "http://evil.example.com")],
+        call(6, None),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Fast-path calls are history like any other, with the session's client.
+    let calls = server
+        .client()
+        .tool_call_list(Some(10), None, Some(&sid))
+        .await
+        .expect("history")
+        .into_inner()
+        .data
+        .tool_calls;
+    assert_eq!(calls.len(), echoes + 1, "every echo and the streamed one");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.mcp_client_name.as_deref() == Some("json-path-test"))
+    );
+
+    // After DELETE the session is gone for both paths at once.
+    let deleted = raw()
+        .delete(format!("{}/mcp", server.url()))
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success());
+    let (status, _, _) = mcp_post(&server, Some(&sid), &version, call(7, None)).await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}

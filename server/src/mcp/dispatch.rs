@@ -1,0 +1,226 @@
+//! The built-in tools at work: one dispatcher shared by both ways a `tools/call` reaches
+//! the proxy — rmcp's session transport ([`super::ProxyMcp`]) and the JSON fast path
+//! ([`super::fast`]). Proxied calls go through `App::call_and_record`, the same path REST
+//! uses; over-long results are truncated and cached for `read_cache`.
+
+use std::sync::Arc;
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use serde_json::{Map, Value, json};
+
+use super::sessions::SessionInfo;
+use super::truncate::{ResponseCache, Truncated};
+use super::{builtin, manage, search};
+use crate::app::{App, CallError, CallOrigin, Intent};
+
+/// The built-in tools, bound to the application.
+pub struct Builtins {
+    app: Arc<App>,
+    cache: Arc<ResponseCache>,
+}
+
+impl Builtins {
+    /// Tools over `app`, caching truncated responses in `cache`.
+    pub fn new(app: Arc<App>, cache: Arc<ResponseCache>) -> Self {
+        Self { app, cache }
+    }
+
+    /// The tools offered under the current configuration.
+    pub fn list(&self) -> Vec<Tool> {
+        builtin::tools(&self.app.config())
+    }
+
+    /// Run built-in tool `name` for `session`. An unknown (or hidden) tool is a protocol
+    /// error; everything else, failures included, is a tool result.
+    pub async fn call(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+        args: Map<String, Value>,
+    ) -> Result<CallToolResult, McpError> {
+        let management = !self.app.config().disable_management;
+        Ok(match name {
+            "retrieve_tools" => search::retrieve(&self.app, &args),
+            "describe_tool" => search::describe(&self.app, &args),
+            "call_tool" => self.proxy(session, &args, Intent::Any).await,
+            "call_tool_read" => self.proxy(session, &args, Intent::Read).await,
+            "call_tool_write" => self.proxy(session, &args, Intent::Write).await,
+            "call_tool_destructive" => self.proxy(session, &args, Intent::Destructive).await,
+            "read_cache" => self.read_cache(&args),
+            "upstream_servers" if management => manage::upstream_servers(&self.app, &args).await,
+            "quarantine_security" if management => {
+                manage::quarantine_security(&self.app, &args).await
+            }
+            other => {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool: {other}"),
+                    None,
+                ));
+            }
+        })
+    }
+
+    /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`.
+    async fn proxy(
+        &self,
+        session: &SessionInfo,
+        args: &Map<String, Value>,
+        intent: Intent,
+    ) -> CallToolResult {
+        let Some(name) = args.get("name").and_then(Value::as_str) else {
+            return tool_error("missing required argument `name` (`server:tool`)");
+        };
+        let arguments = match call_arguments(args) {
+            Ok(a) => a,
+            Err(message) => return tool_error(&message),
+        };
+        let origin = CallOrigin {
+            session_id: session.id.clone(),
+            client_name: session.client_name.clone(),
+            client_version: session.client_version.clone(),
+        };
+        match self
+            .app
+            .call_and_record(name, arguments, intent, &origin, None)
+            .await
+            .outcome
+        {
+            Ok(result) => self.limit(name, result),
+            Err(CallError::Quarantined(server)) => {
+                let mut blocked = json_result(json!({
+                    "status": "QUARANTINED_SERVER_BLOCKED",
+                    "serverName": server,
+                    "toolName": name,
+                    "message": format!("server '{server}' is quarantined — approve it first. Quarantined servers are never connected; a person must review and approve it (POST /api/v1/servers/{server}/unquarantine)."),
+                }));
+                blocked.is_error = Some(true);
+                blocked
+            }
+            Err(e) => tool_error(&format!("{name}: {e}")),
+        }
+    }
+
+    /// Truncate an over-long result and cache the whole for `read_cache`.
+    fn limit(&self, name: &str, result: CallToolResult) -> CallToolResult {
+        let limit = usize::try_from(self.app.config().tool_response_limit).unwrap_or(0);
+        if limit == 0 || surely_within(&result, limit) {
+            return result;
+        }
+        let Ok(text) = serde_json::to_string(&result) else {
+            return result;
+        };
+        match self.cache.truncate(name, text, limit) {
+            Truncated::Whole(_) => result,
+            Truncated::Cut { text, .. } => {
+                let mut cut = CallToolResult::success(vec![ContentBlock::text(text)]);
+                cut.is_error = result.is_error;
+                cut
+            }
+        }
+    }
+
+    fn read_cache(&self, args: &Map<String, Value>) -> CallToolResult {
+        let Some(key) = args.get("key").and_then(Value::as_str) else {
+            return tool_error("missing required argument `key`");
+        };
+        let offset = args.get("offset").and_then(Value::as_i64).unwrap_or(0);
+        let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(50);
+        match self.cache.read(key, offset, limit) {
+            Ok(page) => json_result(page),
+            Err(e) => tool_error(&e.to_string()),
+        }
+    }
+}
+
+/// Whether `result`'s JSON certainly fits in `limit` characters, judged without
+/// serializing it: text items only, each escaping to at most 6 characters per byte.
+fn surely_within(result: &CallToolResult, limit: usize) -> bool {
+    if result.structured_content.is_some() || result.meta.is_some() {
+        return false;
+    }
+    let mut bound = 256usize;
+    for item in &result.content {
+        match item {
+            ContentBlock::Text(t) => {
+                bound = bound.saturating_add(t.text.len().saturating_mul(6) + 64)
+            }
+            _ => return false,
+        }
+    }
+    bound <= limit
+}
+
+/// `args` (object) wins over `args_json` (a JSON object in a string); neither means none.
+fn call_arguments(args: &Map<String, Value>) -> Result<Option<Map<String, Value>>, String> {
+    match (args.get("args"), args.get("args_json")) {
+        (Some(Value::Object(map)), _) => Ok(Some(map.clone())),
+        (Some(Value::Null) | None, Some(Value::String(text))) if !text.trim().is_empty() => {
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                Ok(_) => Err("args_json must be a JSON object".into()),
+                Err(e) => Err(format!("args_json is not valid JSON: {e}")),
+            }
+        }
+        (Some(Value::Null) | None, _) => Ok(None),
+        (Some(_), _) => Err("args must be an object".into()),
+    }
+}
+
+/// A successful result whose one text item is `value` as JSON.
+pub fn json_result(value: Value) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(value.to_string())])
+}
+
+/// A tool-level error the agent can read.
+pub fn tool_error(message: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_precheck_is_a_safe_upper_bound() {
+        let small = CallToolResult::success(vec![ContentBlock::text("Echo: hi")]);
+        assert!(surely_within(&small, 20_000));
+        assert!(serde_json::to_string(&small).expect("json").len() <= 20_000);
+        // Worst-case escaping: control characters become \u00XX (6 chars per byte).
+        let nasty = CallToolResult::success(vec![ContentBlock::text("\u{1}".repeat(3000))]);
+        let real = serde_json::to_string(&nasty).expect("json").chars().count();
+        assert!(
+            !surely_within(&nasty, real - 1),
+            "the bound must never claim a fit it lacks"
+        );
+        let structured = CallToolResult::structured(json!({"a": 1}));
+        assert!(
+            !surely_within(&structured, 1_000_000),
+            "unknown sizes are measured"
+        );
+    }
+
+    #[test]
+    fn args_object_wins_and_args_json_is_parsed() {
+        let both: Map<String, Value> =
+            serde_json::from_value(json!({"args": {"a": 1}, "args_json": "{\"a\":2}"}))
+                .expect("map");
+        assert_eq!(
+            call_arguments(&both),
+            Ok(Some(serde_json::from_value(json!({"a": 1})).expect("map")))
+        );
+        let text: Map<String, Value> =
+            serde_json::from_value(json!({"args_json": "{\"a\":2}"})).expect("map");
+        assert_eq!(
+            call_arguments(&text),
+            Ok(Some(serde_json::from_value(json!({"a": 2})).expect("map")))
+        );
+        let bad: Map<String, Value> =
+            serde_json::from_value(json!({"args_json": "{nope"})).expect("map");
+        assert!(call_arguments(&bad).is_err());
+        let list: Map<String, Value> =
+            serde_json::from_value(json!({"args_json": "[1]"})).expect("map");
+        assert!(call_arguments(&list).is_err());
+        assert_eq!(call_arguments(&Map::new()), Ok(None));
+    }
+}

@@ -1,0 +1,256 @@
+//! The JSON fast path of `/mcp`. In session mode rmcp answers every POSTed request with an
+//! SSE stream fed through the session's worker task — several task hand-offs and a stream
+//! per call. The streamable HTTP transport lets a server answer a request with a single
+//! `application/json` body instead, and the simple, terminal requests need nothing more:
+//! `tools/call`, `tools/list` and `ping` on an initialized session (see [`Sessions`]) are
+//! answered here, in the connection's own task, by the same [`Builtins`] dispatcher.
+//!
+//! Anything else — initialize, notifications, responses, batches, GET streams, DELETE,
+//! calls that ask for progress, 2026-07-28 requests with per-request metadata, sessions not
+//! registered yet — is handed to rmcp untouched (or re-assembled, once the body was read).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use rmcp::model::{CallToolRequestParams, ListToolsResult};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::dispatch::Builtins;
+use super::sessions::{LiveSession, Sessions};
+
+/// Bodies larger than this take rmcp's path (which applies the same 4 MiB limit).
+const MAX_BODY: u64 = 4 * 1024 * 1024;
+
+/// Protocol revisions whose requests carry no per-request metadata and no standard
+/// headers, the only ones answered here.
+const SESSION_REVISIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// What the fast path did with a request.
+pub enum Fast {
+    /// Answered.
+    Answered(Response<Full<Bytes>>),
+    /// Not for us, body unread.
+    Untouched(Request<Incoming>),
+    /// Not for us, body read: here it is again.
+    Declined(Request<Full<Bytes>>),
+}
+
+/// One JSON-RPC request as it arrives.
+#[derive(Deserialize)]
+struct RpcRequest {
+    jsonrpc: String,
+    #[serde(default)]
+    id: Value,
+    method: String,
+    #[serde(default)]
+    params: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct RpcResult<'a, T> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: T,
+}
+
+#[derive(Serialize)]
+struct RpcError<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    error: rmcp::ErrorData,
+}
+
+/// The fast path over the shared dispatcher and session registry.
+pub struct FastPath {
+    builtins: Arc<Builtins>,
+    sessions: Arc<Sessions>,
+}
+
+impl FastPath {
+    /// A fast path answering with `builtins` for sessions in `sessions`.
+    pub fn new(builtins: Arc<Builtins>, sessions: Arc<Sessions>) -> Self {
+        Self { builtins, sessions }
+    }
+
+    /// Answer `req` if it is a simple request on a registered session.
+    pub async fn try_answer(&self, req: Request<Incoming>) -> Fast {
+        let Some(session) = self.eligible(&req) else {
+            return Fast::Untouched(req);
+        };
+        let (parts, body) = req.into_parts();
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            // The client went away mid-body; rmcp would fail the same way.
+            Err(_) => return Fast::Declined(Request::from_parts(parts, Full::new(Bytes::new()))),
+        };
+        match self.answer(&session, &bytes).await {
+            Some(body) => Fast::Answered(json_response(body)),
+            None => Fast::Declined(Request::from_parts(parts, Full::new(bytes))),
+        }
+    }
+
+    /// The live session this request is on, when everything about the request lets it take
+    /// the fast path (judged from the headers alone).
+    fn eligible(&self, req: &Request<Incoming>) -> Option<Arc<LiveSession>> {
+        if req.method() != Method::POST {
+            return None;
+        }
+        let headers = req.headers();
+        let length = header_str(headers, header::CONTENT_LENGTH.as_str())?
+            .parse::<u64>()
+            .ok()?;
+        if length > MAX_BODY || !is_json(header_str(headers, header::CONTENT_TYPE.as_str())?) {
+            return None;
+        }
+        if !accepts_json_and_sse(headers) {
+            return None;
+        }
+        if let Some(version) = headers.get("mcp-protocol-version") {
+            let known = version
+                .to_str()
+                .is_ok_and(|v| SESSION_REVISIONS.contains(&v));
+            if !known {
+                return None;
+            }
+        }
+        if headers.contains_key("mcp-method") {
+            return None;
+        }
+        self.sessions.touch(header_str(headers, "mcp-session-id")?)
+    }
+
+    /// The JSON-RPC reply to `body`, or `None` when rmcp should handle it.
+    async fn answer(&self, session: &LiveSession, body: &[u8]) -> Option<Vec<u8>> {
+        let request: RpcRequest = serde_json::from_slice(body).ok()?;
+        if request.jsonrpc != "2.0" || !(request.id.is_string() || request.id.is_number()) {
+            return None;
+        }
+        let id = &request.id;
+        match request.method.as_str() {
+            "ping" => reply(id, serde_json::Map::new()),
+            "tools/list" => reply(id, ListToolsResult::with_all_items(self.builtins.list())),
+            "tools/call" => {
+                let params = request.params?;
+                if !plain_meta(&params) {
+                    return None;
+                }
+                let params: CallToolRequestParams = serde_json::from_value(params).ok()?;
+                if params.input_responses.is_some() || params.request_state.is_some() {
+                    return None;
+                }
+                let args = params.arguments.unwrap_or_default();
+                match self.builtins.call(&session.info, &params.name, args).await {
+                    Ok(mut result) => {
+                        // These revisions predate resultType.
+                        result.result_type = None;
+                        reply(id, result)
+                    }
+                    Err(error) => serde_json::to_vec(&RpcError {
+                        jsonrpc: "2.0",
+                        id,
+                        error,
+                    })
+                    .ok(),
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+fn reply<T: Serialize>(id: &Value, result: T) -> Option<Vec<u8>> {
+    serde_json::to_vec(&RpcResult {
+        jsonrpc: "2.0",
+        id,
+        result,
+    })
+    .ok()
+}
+
+/// `_meta` absent, or without a progress token or per-request protocol metadata.
+fn plain_meta(params: &Value) -> bool {
+    match params.get("_meta") {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(meta)) => meta
+            .keys()
+            .all(|k| k != "progressToken" && !k.starts_with("io.modelcontextprotocol/")),
+        Some(_) => false,
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name)?.to_str().ok()
+}
+
+fn essence(media_type: &str) -> &str {
+    media_type.split(';').next().unwrap_or("").trim()
+}
+
+fn is_json(content_type: &str) -> bool {
+    essence(content_type).eq_ignore_ascii_case("application/json")
+}
+
+/// The transport requires clients to accept both; rmcp refuses others with 406.
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        for item in value.to_str().unwrap_or("").split(',') {
+            let item = essence(item);
+            json |= item.eq_ignore_ascii_case("application/json");
+            sse |= item.eq_ignore_ascii_case("text/event-stream");
+        }
+    }
+    json && sse
+}
+
+fn json_response(body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn progress_and_new_revision_metadata_leave_the_fast_path() {
+        assert!(plain_meta(&json!({"name": "x"})));
+        assert!(plain_meta(&json!({"_meta": {"custom": 1}})));
+        assert!(!plain_meta(&json!({"_meta": {"progressToken": 1}})));
+        assert!(!plain_meta(
+            &json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}})
+        ));
+        assert!(!plain_meta(&json!({"_meta": 5})));
+    }
+
+    #[test]
+    fn accept_must_name_both_media_types() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            "application/json, text/event-stream"
+                .parse()
+                .expect("header"),
+        );
+        assert!(accepts_json_and_sse(&h));
+        h.insert(header::ACCEPT, "application/json".parse().expect("header"));
+        assert!(!accepts_json_and_sse(&h));
+        h.insert(
+            header::ACCEPT,
+            "text/event-stream;q=1, Application/JSON; q=0.5"
+                .parse()
+                .expect("header"),
+        );
+        assert!(accepts_json_and_sse(&h));
+    }
+}

@@ -1,0 +1,150 @@
+//! The registry of initialized `/mcp` sessions: who is on the other end (client name and
+//! version, negotiated protocol revision) and when they were last heard from.
+//!
+//! A session enters when its handler first learns its id (the `initialized` notification
+//! or its first request) and leaves when rmcp drops the handler (DELETE, shutdown) or when
+//! it has been idle longer than [`IDLE_LIMIT`]. The JSON fast path serves only sessions
+//! found here, so a request on a session this registry has not seen yet takes rmcp's path.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A session unheard from for this long is closed.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Who is on the other end of a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    /// `Mcp-Session-Id`.
+    pub id: Option<String>,
+    /// `clientInfo.name` from initialize.
+    pub client_name: Option<String>,
+    /// `clientInfo.version` from initialize.
+    pub client_version: Option<String>,
+    /// The negotiated protocol revision, e.g. `2025-06-18`.
+    pub protocol_version: Option<String>,
+}
+
+/// One live session.
+#[derive(Debug)]
+pub struct LiveSession {
+    /// What is known about it.
+    pub info: SessionInfo,
+    /// Milliseconds since the registry's epoch at the last request.
+    last_seen_ms: AtomicU64,
+}
+
+/// Live sessions by id.
+#[derive(Debug)]
+pub struct Sessions {
+    epoch: Instant,
+    live: RwLock<HashMap<String, Arc<LiveSession>>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            live: RwLock::default(),
+        }
+    }
+}
+
+impl Sessions {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Add a session whose id is `info.id`.
+    pub fn register(&self, info: SessionInfo) {
+        let Some(id) = info.id.clone() else { return };
+        let session = Arc::new(LiveSession {
+            info,
+            last_seen_ms: AtomicU64::new(self.now_ms()),
+        });
+        if let Ok(mut live) = self.live.write() {
+            live.insert(id, session);
+        }
+    }
+
+    /// The live session `id`, marked as heard from now.
+    pub fn touch(&self, id: &str) -> Option<Arc<LiveSession>> {
+        let session = self.live.read().ok()?.get(id).cloned()?;
+        session.last_seen_ms.store(self.now_ms(), Ordering::Relaxed);
+        Some(session)
+    }
+
+    /// Forget `id` (the session ended).
+    pub fn remove(&self, id: &str) {
+        if let Ok(mut live) = self.live.write() {
+            live.remove(id);
+        }
+    }
+
+    /// Ids of the sessions unheard from for longer than `limit`.
+    pub fn idle(&self, limit: Duration) -> Vec<String> {
+        let now = self.now_ms();
+        let limit = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self.live
+            .read()
+            .map(|live| {
+                live.iter()
+                    .filter(|(_, s)| {
+                        now.saturating_sub(s.last_seen_ms.load(Ordering::Relaxed)) > limit
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many sessions are live.
+    pub fn len(&self) -> usize {
+        self.live.read().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> SessionInfo {
+        SessionInfo {
+            id: Some(id.into()),
+            client_name: Some("c".into()),
+            ..SessionInfo::default()
+        }
+    }
+
+    #[test]
+    fn register_touch_remove() {
+        let sessions = Sessions::default();
+        assert!(sessions.touch("a").is_none());
+        sessions.register(info("a"));
+        sessions.register(SessionInfo::default()); // no id: ignored
+        assert_eq!(sessions.len(), 1);
+        let live = sessions.touch("a").expect("registered");
+        assert_eq!(live.info.client_name.as_deref(), Some("c"));
+        sessions.remove("a");
+        assert!(sessions.touch("a").is_none());
+        assert!(sessions.is_empty());
+    }
+
+    #[test]
+    fn idle_lists_only_sessions_past_the_limit() {
+        let sessions = Sessions::default();
+        sessions.register(info("old"));
+        std::thread::sleep(Duration::from_millis(30));
+        sessions.register(info("new"));
+        assert_eq!(sessions.idle(Duration::from_millis(15)), vec!["old"]);
+        sessions.touch("old");
+        assert!(sessions.idle(Duration::from_millis(15)).is_empty());
+    }
+}
