@@ -41,6 +41,11 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+#[path = "support/lean.rs"]
+mod lean;
+
+use lean::{Lean, LeanHttp, LeanStdio};
+
 const KEY: &str = "bench-key-0123456789abcdef";
 const PROXY: &str = env!("CARGO_BIN_EXE_mcpproxy");
 
@@ -558,10 +563,47 @@ enum Call {
     Proxied(Peer<RoleClient>, &'static str),
     /// MCP `ping`: the transport round trip alone (answers "hi" to satisfy `warm`).
     Ping(Peer<RoleClient>),
+    /// As `Direct`, with the lean client.
+    LeanDirect(Lean, &'static str),
+    /// As `Proxied`, with the lean client.
+    LeanProxied(Lean, &'static str),
+    /// As `Ping`, with the lean client.
+    LeanPing(Lean),
 }
 
 impl Call {
     async fn echo(&self) -> Result<String> {
+        let lean = match self {
+            Call::LeanPing(c) => Some((c, "ping", Value::Null)),
+            Call::LeanDirect(c, tool) => Some((
+                c,
+                "tools/call",
+                json!({"name": tool, "arguments": {"message": "hi"}}),
+            )),
+            Call::LeanProxied(c, name) => Some((
+                c,
+                "tools/call",
+                json!({"name": "call_tool", "arguments": {"name": name, "args": {"message": "hi"}}}),
+            )),
+            _ => None,
+        };
+        if let Some((client, method, params)) = lean {
+            let result =
+                tokio::time::timeout(Duration::from_secs(10), client.request(method, params))
+                    .await
+                    .map_err(|_| anyhow!("{method} timed out (10 s)"))??;
+            if method == "ping" {
+                return Ok("hi".into());
+            }
+            let text = result["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if result["isError"] == json!(true) {
+                bail!("tool error: {text}");
+            }
+            return Ok(text);
+        }
         if let Call::Ping(peer) = self {
             let ping = ClientRequest::PingRequest(RequestNoParam {
                 method: Default::default(),
@@ -574,7 +616,9 @@ impl Call {
         }
         let args = json!({"message": "hi"});
         let params = match self {
-            Call::Ping(_) => unreachable!("handled above"),
+            Call::Ping(_) | Call::LeanPing(_) | Call::LeanDirect(..) | Call::LeanProxied(..) => {
+                unreachable!("handled above")
+            }
             Call::Direct(_, tool) => CallToolRequestParams::new(*tool)
                 .with_arguments(args.as_object().cloned().unwrap_or_default()),
             Call::Proxied(_, name) => {
@@ -586,6 +630,9 @@ impl Call {
         };
         let peer = match self {
             Call::Direct(p, _) | Call::Proxied(p, _) | Call::Ping(p) => p,
+            Call::LeanPing(_) | Call::LeanDirect(..) | Call::LeanProxied(..) => {
+                unreachable!("handled above")
+            }
         };
         let result = tokio::time::timeout(Duration::from_secs(10), peer.call_tool(params))
             .await
@@ -885,47 +932,7 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
                "goal_added_p50_us": limit, "goal_met": added50 <= limit,
                "method": format!("rmcp client, c=1, {} calls each after {} warm-up, direct and proxy alternating in blocks of {}", d.n, s.warmup, s.block)}),
     );
-    let sec = if http_mode { "1 http" } else { "1 stdio" };
-    rep.row(
-        sec,
-        "tools/call p50 (c=1)",
-        us(p.p50),
-        format!("direct {}", us(d.p50)),
-        ratio(p.p50, d.p50),
-        String::new(),
-    );
-    rep.row(
-        sec,
-        "tools/call p99 (c=1)",
-        us(p.p99),
-        format!("direct {}", us(d.p99)),
-        ratio(p.p99, d.p99),
-        String::new(),
-    );
-    rep.row(
-        sec,
-        "added p50 / p99",
-        format!("+{} / +{}", us(added50), us(added99)),
-        String::new(),
-        String::new(),
-        goal(added50 <= limit, &format!("p50 ≤ {limit} µs")),
-    );
-    rep.row(
-        sec,
-        "MCP ping p50 (transport only)",
-        format!("{} (/mcp)", us(pp.p50)),
-        format!("direct {}", us(dp.p50)),
-        ratio(pp.p50, dp.p50),
-        "ping is answered by the proxy itself".into(),
-    );
-    rep.row(
-        sec,
-        "call − ping p50 (work behind transport)",
-        us(p.p50 - pp.p50),
-        format!("direct {}", us(d.p50 - dp.p50)),
-        String::new(),
-        "proxy: routing + upstream round trip".into(),
-    );
+    latency_rows(rep, http_mode, "rmcp client", [&d, &p, &dp, &pp], limit);
 
     // 2. throughput
     let c1_direct = throughput(vec![direct.clone()], s.throughput_secs, s.throughput_cap).await?;
@@ -988,21 +995,75 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         ratio(c1_proxy.0, c1_direct.0),
         String::new(),
     );
-    rep.row(
-        sec,
-        "calls/s c=16",
-        format!("{:.0}", c16_proxy.0),
-        format!("direct {:.0}", c16_direct.0),
-        ratio(c16_proxy.0, c16_direct.0),
-        format!(
-            "{}; proxy: 16 sessions, direct: {direct_shape}",
-            goal(c16_proxy.0 >= 10_000.0, "≥ 10,000/s")
-        ),
+    c16_row(
+        rep,
+        http_mode,
+        "rmcp client",
+        c16_proxy.0,
+        c16_direct.0,
+        direct_shape,
     );
 
     for c in sessions.into_iter().chain(direct_sessions) {
         let _ = tokio::time::timeout(Duration::from_secs(5), c.cancel()).await;
     }
+
+    // 1+2 again with the lean client, so the numbers are the proxy's cost, not an SDK's.
+    let lean_direct = if http_mode {
+        Lean::Http(LeanHttp::connect(&upstream_url).await?)
+    } else {
+        Lean::Stdio(LeanStdio::spawn(&env.fixture, &["stdio"]).await?)
+    };
+    let lean_proxy = Lean::Http(LeanHttp::connect(&proxy.url("/mcp")).await?);
+    let ld = Call::LeanDirect(lean_direct.clone(), "echo");
+    let lp = Call::LeanProxied(lean_proxy.clone(), "fx:echo");
+    let ldp = Call::LeanPing(lean_direct.clone());
+    let lpp = Call::LeanPing(lean_proxy.clone());
+    for c in [&ld, &lp, &ldp, &lpp] {
+        warm(c, s.warmup).await?;
+    }
+    let samples = interleaved(&[&ld, &lp, &ldp, &lpp], s.latency_calls, s.block).await?;
+    let (d, p) = (Stats::of(&samples[0]), Stats::of(&samples[1]));
+    let (dp, pp) = (Stats::of(&samples[2]), Stats::of(&samples[3]));
+    let (added50, added99) = (p.p50 - d.p50, p.p99 - d.p99);
+    let mut lean_sessions = Vec::new();
+    for _ in 0..16 {
+        lean_sessions.push(Call::LeanProxied(
+            Lean::Http(LeanHttp::connect(&proxy.url("/mcp")).await?),
+            "fx:echo",
+        ));
+    }
+    let c16_proxy = throughput(lean_sessions, s.throughput_secs, s.throughput_cap).await?;
+    let c16_direct = if http_mode {
+        let mut direct = Vec::new();
+        for _ in 0..16 {
+            direct.push(Call::LeanDirect(
+                Lean::Http(LeanHttp::connect(&upstream_url).await?),
+                "echo",
+            ));
+        }
+        throughput(direct, s.throughput_secs, s.throughput_cap).await?
+    } else {
+        throughput(vec![ld.clone(); 16], s.throughput_secs, s.throughput_cap).await?
+    };
+    rep.json.insert(
+        format!("lean_{label}"),
+        json!({"direct": d.json(), "proxy": p.json(), "added_p50_us": r1(added50), "added_p99_us": r1(added99),
+               "ping_direct": dp.json(), "ping_proxy": pp.json(),
+               "goal_added_p50_us": limit, "goal_met": added50 <= limit,
+               "c16": {"proxy_calls_per_s": c16_proxy.0.round(), "direct_calls_per_s": c16_direct.0.round(),
+                       "goal_met": c16_proxy.0 >= 10_000.0},
+               "method": format!("lean raw JSON-RPC client (benches/support/lean.rs), c=1, {} calls each after {} warm-up, alternating in blocks of {}; c=16: 16 proxy sessions vs direct {direct_shape}", d.n, s.warmup, s.block)}),
+    );
+    latency_rows(rep, http_mode, "lean client", [&d, &p, &dp, &pp], limit);
+    c16_row(
+        rep,
+        http_mode,
+        "lean client",
+        c16_proxy.0,
+        c16_direct.0,
+        direct_shape,
+    );
     let _ = tokio::time::timeout(Duration::from_secs(5), proxy_client.cancel()).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), direct_client.cancel()).await;
     proxy.stop().await;
@@ -1010,6 +1071,58 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         u.stop().await;
     }
     Ok(())
+}
+
+/// The c=1 rows of one client: call p50/p99 against direct, the added latency against
+/// the goal, and ping (the transport alone) against direct.
+fn latency_rows(rep: &mut Report, http_mode: bool, client: &str, stats: [&Stats; 4], limit: f64) {
+    let [d, p, dp, pp] = stats;
+    let sec = if http_mode { "1 http" } else { "1 stdio" };
+    let added50 = p.p50 - d.p50;
+    rep.row(
+        sec,
+        &format!("{client}: tools/call p50 / p99 (c=1)"),
+        format!("{} / {}", us(p.p50), us(p.p99)),
+        format!("direct {} / {}", us(d.p50), us(d.p99)),
+        ratio(p.p50, d.p50),
+        String::new(),
+    );
+    rep.row(
+        sec,
+        &format!("{client}: added p50 / p99"),
+        format!("+{} / +{}", us(added50), us(p.p99 - d.p99)),
+        String::new(),
+        String::new(),
+        goal(added50 <= limit, &format!("p50 ≤ {limit} µs")),
+    );
+    rep.row(
+        sec,
+        &format!("{client}: MCP ping p50 (transport only)"),
+        format!("{} (/mcp)", us(pp.p50)),
+        format!("direct {}", us(dp.p50)),
+        ratio(pp.p50, dp.p50),
+        format!(
+            "call − ping: proxy {}, direct {}",
+            us(p.p50 - pp.p50),
+            us(d.p50 - dp.p50)
+        ),
+    );
+}
+
+/// The c=16 row of one client, against the goal.
+fn c16_row(rep: &mut Report, http_mode: bool, client: &str, proxy: f64, direct: f64, shape: &str) {
+    let sec = if http_mode { "2 http" } else { "2 stdio" };
+    rep.row(
+        sec,
+        &format!("{client}: calls/s c=16"),
+        format!("{proxy:.0}"),
+        format!("direct {direct:.0}"),
+        ratio(proxy, direct),
+        format!(
+            "{}; proxy: 16 sessions, direct: {shape}",
+            goal(proxy >= 10_000.0, "≥ 10,000/s")
+        ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2009,13 +2122,33 @@ fn finish(rep: &mut Report, name: &str, started: Instant, result: Result<()>) {
     }
 }
 
+/// `BENCH_ONLY=1,3` runs only the sections whose number is listed (all when unset).
+fn selected(name: &str) -> bool {
+    let Ok(only) = std::env::var("BENCH_ONLY") else {
+        return true;
+    };
+    let numbers: Vec<&str> = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .split('+')
+        .collect();
+    only.split(',')
+        .map(str::trim)
+        .any(|wanted| numbers.contains(&wanted))
+}
+
 /// Run one section; its error becomes a row and a harness error, and the run goes on.
 macro_rules! section {
     ($rep:expr, $name:expr, $fut:expr) => {{
-        eprintln!("bench: {} …", $name);
-        let started = Instant::now();
-        let result = $fut.await;
-        finish(&mut $rep, $name, started, result);
+        if !selected($name) {
+            eprintln!("bench: {} skipped (BENCH_ONLY)", $name);
+        } else {
+            eprintln!("bench: {} …", $name);
+            let started = Instant::now();
+            let result = $fut.await;
+            finish(&mut $rep, $name, started, result);
+        }
     }};
 }
 
