@@ -99,11 +99,7 @@ impl App {
         let outcome = self.call_tool(name, arguments, intent).await;
         let (server, tool) = split_name(name).unwrap_or((name, ""));
         let record = ToolCallRecord {
-            id: format!(
-                "{}-{}",
-                Utc::now().timestamp_nanos_opt().unwrap_or_default(),
-                uuid::Uuid::new_v4().simple()
-            ),
+            id: next_call_id(),
             server: server.to_string(),
             tool: tool.to_string(),
             arguments: recorded_args,
@@ -184,4 +180,19 @@ impl App {
             .get_session(id)?
             .ok_or_else(|| AppError::NotFound(format!("session {id}")))
     }
+}
+
+/// A unique call id: the time in nanoseconds, then a per-process random prefix and a
+/// counter (unique across restarts without a random draw per call).
+fn next_call_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_string());
+    format!(
+        "{}-{prefix}{:08x}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

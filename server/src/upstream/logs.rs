@@ -4,14 +4,14 @@
 //! and flushes whenever the channel runs dry; `tail` reads lines back from the end.
 
 use std::{
-    io::{Read, Seek, SeekFrom},
+    io::{Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     sync::Arc,
 };
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::{io::AsyncWriteExt, sync::mpsc};
+use tokio::sync::mpsc;
 
 /// A log file is rotated when it would grow past this size.
 pub const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
@@ -101,17 +101,19 @@ impl ServerLog {
 }
 
 /// Own the file: append what arrives, flush whenever nothing more is queued, rotate at the cap.
+/// Appends go straight to the page cache with plain `std::fs` writes (microseconds), not
+/// through `tokio::fs`, whose every operation is a round trip to the blocking pool.
 async fn write_loop(
     path: PathBuf,
     mut receiver: mpsc::UnboundedReceiver<String>,
     logger: slog::Logger,
 ) {
-    let mut file: Option<(tokio::io::BufWriter<tokio::fs::File>, u64)> = None;
+    let mut file: Option<(std::io::BufWriter<std::fs::File>, u64)> = None;
     let mut warned = false;
     while let Some(first) = receiver.recv().await {
         let mut next = Some(first);
         while let Some(line) = next.take() {
-            if let Err(error) = append(&path, &mut file, line.as_bytes()).await
+            if let Err(error) = append(&path, &mut file, line.as_bytes())
                 && !warned
             {
                 warned = true;
@@ -120,40 +122,39 @@ async fn write_loop(
             next = receiver.try_recv().ok();
         }
         if let Some((writer, _)) = file.as_mut()
-            && writer.flush().await.is_err()
+            && writer.flush().is_err()
         {
             file = None;
         }
     }
 }
 
-async fn append(
+fn append(
     path: &Path,
-    file: &mut Option<(tokio::io::BufWriter<tokio::fs::File>, u64)>,
+    file: &mut Option<(std::io::BufWriter<std::fs::File>, u64)>,
     bytes: &[u8],
 ) -> std::io::Result<()> {
     if let Some((writer, size)) = file.as_mut()
         && *size + bytes.len() as u64 > MAX_LOG_BYTES
         && *size > 0
     {
-        writer.flush().await?;
+        writer.flush()?;
         *file = None;
-        tokio::fs::rename(path, backup_path(path)).await?;
+        std::fs::rename(path, backup_path(path))?;
     }
     if file.is_none() {
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+            std::fs::create_dir_all(dir)?;
         }
-        let handle = tokio::fs::OpenOptions::new()
+        let handle = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
-            .await?;
-        let size = handle.metadata().await?.len();
-        *file = Some((tokio::io::BufWriter::new(handle), size));
+            .open(path)?;
+        let size = handle.metadata()?.len();
+        *file = Some((std::io::BufWriter::new(handle), size));
     }
     if let Some((writer, size)) = file.as_mut() {
-        writer.write_all(bytes).await?;
+        writer.write_all(bytes)?;
         *size += bytes.len() as u64;
     }
     Ok(())
