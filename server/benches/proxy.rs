@@ -1033,7 +1033,22 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
             "fx:echo",
         ));
     }
-    let c16_proxy = throughput(lean_sessions, s.throughput_secs, s.throughput_cap).await?;
+    // BENCH_PROFILE_SECS=N stretches this window (lean client, c=16, through the proxy) to N
+    // seconds and prints the proxy's pid, for `perf record -p`.
+    let (window, cap) = match std::env::var("BENCH_PROFILE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        Some(secs) => {
+            eprintln!(
+                "bench: profile window: proxy pid {} for {secs} s (lean c=16, {label})",
+                proxy.proc.pid
+            );
+            (secs, u64::MAX)
+        }
+        None => (s.throughput_secs, s.throughput_cap),
+    };
+    let c16_proxy = throughput(lean_sessions, window, cap).await?;
     let c16_direct = if http_mode {
         let mut direct = Vec::new();
         for _ in 0..16 {

@@ -280,6 +280,9 @@ impl Storage {
         {
             // Cut the writer's gathering short; if the queue is full it is busy anyway.
             let _ = q.try_send(writer::Msg::Flush);
+            if let Some(writer) = &self.writer {
+                writer.thread().unpark();
+            }
         }
         let _ = progress.wait_for(|done| *done >= target).await;
     }
@@ -506,6 +509,7 @@ impl Drop for Storage {
         // last database handle (and the file lock) before drop returns.
         self.queue.take();
         if let Some(writer) = self.writer.take() {
+            writer.thread().unpark();
             let _ = writer.join();
         }
     }

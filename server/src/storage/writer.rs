@@ -10,7 +10,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,9 @@ impl Writer {
 
     /// The records gathered for the next batch, and whether the queue is still open.
     /// Blocks for the first record, then gathers for up to [`LINGER`], until
-    /// [`MAX_BATCH`], or until a [`Msg::Flush`].
+    /// [`MAX_BATCH`], or until a [`Msg::Flush`]. While gathering the thread sleeps rather
+    /// than waiting in `recv`, so a sender never has to wake it: one wake-up per batch,
+    /// not per call (`Storage::flush` unparks it).
     fn gather(&self) -> (Vec<ToolCallRecord>, bool) {
         let mut batch = Vec::new();
         match self.rx.recv() {
@@ -125,15 +127,21 @@ impl Writer {
             Err(_) => return (batch, false),
         }
         let deadline = Instant::now() + LINGER;
-        while batch.len() < MAX_BATCH {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(Msg::Call(record)) => batch.push(*record),
-                Ok(Msg::Flush) | Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return (batch, false),
+        loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Msg::Call(record)) => batch.push(*record),
+                    Ok(Msg::Flush) => return (batch, true),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return (batch, false),
+                }
             }
+            let now = Instant::now();
+            if batch.len() >= MAX_BATCH || now >= deadline {
+                return (batch, true);
+            }
+            std::thread::park_timeout(deadline - now);
         }
-        (batch, true)
     }
 }
 
