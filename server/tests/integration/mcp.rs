@@ -499,39 +499,29 @@ async fn test_mcp_dns_rebinding_and_unknown_sessions_are_refused() {
             .status(),
         200
     );
-    let bogus = raw()
-        .post(format!("{}/mcp", server.url()))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", "no-such-session")
-        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(bogus.status(), 404);
+    let (bogus, _, _) = mcp_post(
+        &server,
+        Some("no-such-session"),
+        &[],
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(bogus, 404);
     // A session ends with DELETE; its id is unknown afterwards.
     let opened = post(Some(&local_origin), None).await.expect("send");
     let sid = opened.headers()["mcp-session-id"]
         .to_str()
         .expect("ascii")
         .to_string();
-    let deleted = raw()
-        .delete(format!("{}/mcp", server.url()))
-        .header("mcp-session-id", &sid)
-        .send()
-        .await
-        .expect("delete");
-    assert!(deleted.status().is_success(), "{}", deleted.status());
-    let after = raw()
-        .post(format!("{}/mcp", server.url()))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", &sid)
-        .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(after.status(), 404);
+    delete_session(&server, &sid).await;
+    let (after, _, _) = mcp_post(
+        &server,
+        Some(&sid),
+        &[],
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(after, 404);
     // A 2026-07-28 client's server/discover gets a prompt answer, never a hang.
     let discover = tokio::time::timeout(
         Duration::from_secs(5),
@@ -776,6 +766,17 @@ async fn test_mcp_python_sdk_clients_work_in_both_negotiation_modes() {
     server.stop().await;
 }
 
+/// End MCP session `sid` with DELETE, which must succeed.
+async fn delete_session(server: &TestServer, sid: &str) {
+    let deleted = raw()
+        .delete(format!("{}/mcp", server.url()))
+        .header("mcp-session-id", sid)
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+}
+
 /// One POST to `/mcp` on `session`: (status, content type, the JSON-RPC response).
 async fn mcp_post(
     server: &TestServer,
@@ -949,13 +950,7 @@ async fn test_mcp_simple_requests_on_a_session_get_one_json_answer_and_the_rest_
     );
 
     // After DELETE the session is gone for both paths at once.
-    let deleted = raw()
-        .delete(format!("{}/mcp", server.url()))
-        .header("mcp-session-id", &sid)
-        .send()
-        .await
-        .expect("delete");
-    assert!(deleted.status().is_success());
+    delete_session(&server, &sid).await;
     let (status, _, _) = mcp_post(&server, Some(&sid), &version, call(7, None)).await;
     assert_eq!(status, 404);
     server.stop().await;
