@@ -21,6 +21,7 @@ use super::{
     logs::{self, LogLine, ServerLog},
     status::{Desired, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
+    transport::http_lane::{HttpLane, LaneError},
 };
 use crate::{
     config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
@@ -310,46 +311,40 @@ impl UpstreamManager {
                 })?;
             (entry.shared.clone(), runner.control.clone())
         };
-        let (peer, session) = shared
+        let (link, session) = shared
             .ready_peer()
             .map_err(|state| UpstreamError::NotConnected {
                 server: server.to_string(),
                 state,
             })?;
-        let mut params = CallToolRequestParams::new(tool.to_string());
-        if let Some(arguments) = arguments {
-            params = params.with_arguments(arguments);
-        }
-        let tool_error = |message: String, code: Option<i32>| UpstreamError::ToolCall {
+        let failure = |message: String, code: Option<i32>| UpstreamError::ToolCall {
             server: server.to_string(),
             tool: tool.to_string(),
             message,
             code,
         };
-        match tokio::time::timeout(timeout, peer.call_tool_once(params)).await {
+        let attempt = async {
+            match &link.direct {
+                Some(lane) => call_direct(lane, &link.peer, tool, arguments).await,
+                None => call_via_rmcp(&link.peer, tool, arguments).await,
+            }
+        };
+        match tokio::time::timeout(timeout, attempt).await {
             Err(_) => Err(UpstreamError::Timeout {
                 server: server.to_string(),
                 tool: tool.to_string(),
                 after: timeout,
             }),
-            Ok(Ok(CallToolResponse::Complete(result))) => Ok(result),
-            Ok(Ok(_)) => Err(tool_error(
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(CallFailure::NeedsInput)) => Err(failure(
                 "the server asked for input or started a task, which the proxy does not support"
                     .into(),
                 None,
             )),
-            Ok(Err(ServiceError::McpError(error))) => {
-                Err(tool_error(error.message.to_string(), Some(error.code.0)))
-            }
-            Ok(Err(
-                error @ (ServiceError::TransportClosed
-                | ServiceError::TransportSend(_)
-                | ServiceError::Cancelled { .. }),
-            )) => {
-                let message = format!(
-                    "connection lost during the call: {}",
-                    super::error::error_chain(&error)
-                );
+            Ok(Err(CallFailure::Rpc { code, message })) => Err(failure(message, Some(code))),
+            Ok(Err(CallFailure::Other(message))) => Err(failure(message, None)),
+            Ok(Err(CallFailure::Lost(cause))) => {
+                let message = format!("connection lost during the call: {cause}");
                 let _ = control.send(Control::Broken {
                     session,
                     message: message.clone(),
@@ -359,7 +354,6 @@ impl UpstreamManager {
                     message,
                 })
             }
-            Ok(Err(error)) => Err(tool_error(super::error::error_chain(&error), None)),
         }
     }
 
@@ -397,6 +391,85 @@ impl UpstreamManager {
         {
             slog::warn!(self.inner.logger, "upstream shutdown timed out"; "after" => ?SHUTDOWN_WAIT);
         }
+    }
+}
+
+/// Why a call to an upstream failed, whichever lane it took.
+enum CallFailure {
+    /// The server answered with something other than a complete result.
+    NeedsInput,
+    /// A JSON-RPC error from the server.
+    Rpc { code: i32, message: String },
+    /// The connection went away.
+    Lost(String),
+    /// Anything else.
+    Other(String),
+}
+
+/// `tools/call` on the direct lane (streamable HTTP); through rmcp when the lane cannot
+/// be sure the server saw it.
+async fn call_direct(
+    lane: &HttpLane,
+    peer: &rmcp::service::Peer<rmcp::RoleClient>,
+    tool: &str,
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<CallToolResult, CallFailure> {
+    let mut params = serde_json::Map::new();
+    params.insert("name".into(), tool.into());
+    if let Some(arguments) = arguments {
+        params.insert("arguments".into(), arguments.into());
+    }
+    let params = serde_json::Value::Object(params);
+    match lane.request("tools/call", &params).await {
+        Ok(result) => {
+            let complete = result
+                .get("resultType")
+                .and_then(serde_json::Value::as_str)
+                .is_none_or(|t| t == "complete");
+            if !complete {
+                return Err(CallFailure::NeedsInput);
+            }
+            serde_json::from_value(result)
+                .map_err(|e| CallFailure::Other(format!("the server's result is malformed: {e}")))
+        }
+        Err(LaneError::Rpc { code, message }) => Err(CallFailure::Rpc { code, message }),
+        Err(LaneError::Transport(message)) => Err(CallFailure::Lost(message)),
+        Err(LaneError::Fallback) => {
+            let arguments = match params {
+                serde_json::Value::Object(mut p) => match p.remove("arguments") {
+                    Some(serde_json::Value::Object(a)) => Some(a),
+                    _ => None,
+                },
+                _ => None,
+            };
+            call_via_rmcp(peer, tool, arguments).await
+        }
+    }
+}
+
+/// `tools/call` through rmcp's client (network transports).
+async fn call_via_rmcp(
+    peer: &rmcp::service::Peer<rmcp::RoleClient>,
+    tool: &str,
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<CallToolResult, CallFailure> {
+    let mut params = CallToolRequestParams::new(tool.to_string());
+    if let Some(arguments) = arguments {
+        params = params.with_arguments(arguments);
+    }
+    match peer.call_tool_once(params).await {
+        Ok(CallToolResponse::Complete(result)) => Ok(result),
+        Ok(_) => Err(CallFailure::NeedsInput),
+        Err(ServiceError::McpError(error)) => Err(CallFailure::Rpc {
+            code: error.code.0,
+            message: error.message.to_string(),
+        }),
+        Err(
+            error @ (ServiceError::TransportClosed
+            | ServiceError::TransportSend(_)
+            | ServiceError::Cancelled { .. }),
+        ) => Err(CallFailure::Lost(super::error::error_chain(&error))),
+        Err(error) => Err(CallFailure::Other(super::error::error_chain(&error))),
     }
 }
 

@@ -42,6 +42,15 @@ pub struct UpstreamSnapshot {
     pub protocol_version: Option<String>,
 }
 
+/// A live connection: rmcp's peer, and the direct lane for tool calls on streamable HTTP.
+#[derive(Clone)]
+pub(crate) struct Link {
+    /// rmcp's client.
+    pub peer: Peer<RoleClient>,
+    /// `tools/call` on a pooled connection beside rmcp's client.
+    pub direct: Option<Arc<super::transport::http_lane::HttpLane>>,
+}
+
 /// The mutable part.
 pub(crate) struct Status {
     pub state: ConnectionState,
@@ -53,7 +62,7 @@ pub(crate) struct Status {
     pub next_retry_at: Option<DateTime<Utc>>,
     pub identity: ServerIdentity,
     /// The live client while ready, with the session number it belongs to.
-    pub peer: Option<(Peer<RoleClient>, u64)>,
+    pub peer: Option<(Link, u64)>,
     /// Connection attempts made so far (never reset).
     pub attempts: u64,
     /// Incremented on every successful connection.
@@ -152,8 +161,8 @@ impl Shared {
         self.lock().tools.clone()
     }
 
-    /// The live peer and its session number, or why there is none.
-    pub(crate) fn ready_peer(&self) -> Result<(Peer<RoleClient>, u64), ConnectionState> {
+    /// The live link and its session number, or why there is none.
+    pub(crate) fn ready_peer(&self) -> Result<(Link, u64), ConnectionState> {
         let s = self.lock();
         match (&s.peer, s.state) {
             (Some((peer, session)), ConnectionState::Ready) => Ok((peer.clone(), *session)),
@@ -207,7 +216,7 @@ impl Shared {
     }
 
     /// Connected with tools listed. Returns the new session number.
-    pub(crate) fn ready(&self, peer: Peer<RoleClient>, tools: Vec<Tool>, transport: &str) -> u64 {
+    pub(crate) fn ready(&self, peer: Link, tools: Vec<Tool>, transport: &str) -> u64 {
         let mut session = 0;
         let count = tools.len();
         self.transition(|s| {

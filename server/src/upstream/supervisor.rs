@@ -118,7 +118,11 @@ impl Supervisor {
             let error = match outcome {
                 Ok((connected, tools)) => {
                     let peer = connected.client.peer().clone();
-                    let session = self.shared.ready(peer.clone(), tools, connected.transport);
+                    let link = super::status::Link {
+                        peer: peer.clone(),
+                        direct: connected.direct.clone(),
+                    };
+                    let session = self.shared.ready(link, tools, connected.transport);
                     reply(&mut waiters, &Ok(()));
                     let ready_at = Instant::now();
                     match self

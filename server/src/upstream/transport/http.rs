@@ -1,5 +1,5 @@
 //! The streamable HTTP transport (`http`, `streamable-http`): rmcp's reqwest client with the
-//! server's `headers` on every request.
+//! server's `headers` on every request, and the direct lane for tool calls beside it.
 
 use std::collections::HashMap;
 
@@ -36,6 +36,9 @@ pub(crate) fn header_map(
 pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, UpstreamError> {
     let headers = header_map(ctx.name, &ctx.config.headers)?;
     let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
-    let transport = StreamableHttpClientTransport::from_config(config);
-    super::handshake(ctx, transport, "streamable-http").await
+    let (client, lane) = super::http_lane::pair(url);
+    let transport = StreamableHttpClientTransport::with_client(client, config);
+    let mut connected = super::handshake(ctx, transport, "streamable-http").await?;
+    connected.direct = Some(lane);
+    Ok(connected)
 }

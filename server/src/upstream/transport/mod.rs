@@ -3,9 +3,12 @@
 //! streamable HTTP and falls back to legacy SSE when the server's 4xx says it is an old one.
 
 mod http;
+pub(crate) mod http_lane;
 pub(crate) mod process;
 mod sse;
 mod stdio;
+
+use std::sync::Arc;
 
 use rmcp::{RoleClient, service::RunningService};
 use tokio_util::sync::CancellationToken;
@@ -29,6 +32,8 @@ pub(crate) struct Connected {
     pub process: Option<ProcessGroup>,
     /// Which transport was used: stdio, streamable-http or sse.
     pub transport: &'static str,
+    /// The direct lane for tool calls, on streamable HTTP.
+    pub direct: Option<Arc<http_lane::HttpLane>>,
 }
 
 /// Everything a transport needs to connect.
@@ -84,6 +89,7 @@ where
         client,
         process: None,
         transport: kind,
+        direct: None,
     })
 }
 

@@ -150,6 +150,7 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
             client,
             process: Some(process),
             transport: "stdio",
+            direct: None,
         }),
         Err(error) => {
             // Say why when the process died under us (the common case: it failed to start).
