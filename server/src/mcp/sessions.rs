@@ -100,14 +100,9 @@ impl Sessions {
             .unwrap_or_default()
     }
 
-    /// How many sessions are live.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.live.read().map(|l| l.len()).unwrap_or(0)
-    }
-
-    /// Whether no session is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -134,7 +129,7 @@ mod tests {
         assert_eq!(live.info.client_name.as_deref(), Some("c"));
         sessions.remove("a");
         assert!(sessions.touch("a").is_none());
-        assert!(sessions.is_empty());
+        assert_eq!(sessions.len(), 0);
     }
 
     #[test]

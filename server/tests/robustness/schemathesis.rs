@@ -28,13 +28,6 @@ const CONFIG_TOML: &str = r#"
 include-operation-id = "server_tools_approve"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
-# POST /api/v1/servers/{name}/quarantine with no body quarantines (the Go original's shape;
-# the front door reads it as `{}`). dropshot always marks a typed body required, so the
-# spec cannot say it is optional, and "no body" counts as schema-violating here.
-[[operations]]
-include-operation-id = "server_quarantine"
-checks.negative_data_rejection.enabled = false
-
 # POST /api/v1/servers/{name} (bulk): the action is an enum in the `{name}` segment shared
 # with the per-server routes (dropshot cannot hold literal and variable siblings). The
 # stateful phase fills `{name}` from `GET /servers` via an inferred link, ignoring the enum,

@@ -117,9 +117,8 @@ impl Recorder {
     }
 }
 
-/// Every method delegates to reqwest's implementation; the posts also note what they carry.
-/// (`post_message_with_max_sse_event_size` keeps the trait's default, which comes back to
-/// `post_message`.)
+/// Every method delegates to reqwest's implementation. Every post ends up in
+/// `post_message_with_response_limits`, which notes what it carries.
 impl StreamableHttpClient for Recorder {
     type Error = reqwest::Error;
 
@@ -131,10 +130,16 @@ impl StreamableHttpClient for Recorder {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.note(&session_id, &auth_header, &custom_headers);
-        self.inner
-            .post_message(uri, message, session_id, auth_header, custom_headers)
-            .await
+        // As reqwest's own: the default limits.
+        self.post_message_with_response_limits(
+            uri,
+            message,
+            session_id,
+            auth_header,
+            custom_headers,
+            StreamableHttpResponseLimits::default(),
+        )
+        .await
     }
 
     async fn post_message_with_response_limits(
