@@ -1,7 +1,9 @@
 //! `mcpproxy serve`: load and resolve the configuration, start dropshot on a private port
 //! and the front door on the public port and the unix socket, then wait for SIGINT/SIGTERM
 //! and shut down in order (not ready → streams cancelled → listeners closed → dropshot
-//! closed with a deadline → socket file removed).
+//! closed with a deadline → socket file removed). In stdio mode (`--stdio`, or `listen` of
+//! `""`/`":0"`) there is no public port: MCP runs on stdin/stdout, and the process also
+//! stops when the client closes stdin.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,10 @@ pub struct ServeArgs {
     /// TCP listen address (default 127.0.0.1:8080); overrides the file and MCPPROXY_LISTEN.
     #[arg(short = 'l', long)]
     pub listen: Option<String>,
+    /// Serve MCP on stdin/stdout instead of TCP, for agents that spawn the proxy (the same
+    /// as listen ":0"). The REST API stays reachable on the unix socket.
+    #[arg(long, conflicts_with = "listen")]
+    pub stdio: bool,
 }
 
 fn logger(level: &str) -> Logger {
@@ -66,7 +72,11 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
         return exit::CONFIG;
     }
     let overrides = CliOverrides {
-        listen: args.listen.clone(),
+        listen: if args.stdio {
+            Some(":0".to_string())
+        } else {
+            args.listen.clone()
+        },
         data_dir: cli.data_dir.clone(),
     };
     let loaded = match resolve(&store, config, &EnvOverrides::from_env(), &overrides) {
@@ -154,9 +164,10 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     };
 
+    let cache = Arc::new(crate::mcp::ResponseCache::default());
     let mcp = crate::mcp::endpoint(
         app.clone(),
-        Arc::new(crate::mcp::ResponseCache::default()),
+        cache.clone(),
         &resolved.listen,
         shutdown.clone(),
     );
@@ -167,7 +178,8 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         server.local_addr(),
         shutdown.clone(),
     );
-    let listener = match tokio::net::TcpListener::bind(&resolved.listen).await {
+    let stdio = resolved.serves_stdio();
+    let listener = match bind_tcp(&resolved.listen, stdio).await {
         Ok(l) => l,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -181,10 +193,14 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
     };
     let listen_addr = listener
-        .local_addr()
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
         .map(|a| a.to_string())
-        .unwrap_or_else(|_| resolved.listen.clone());
-    let mut tasks = vec![tokio::spawn(front.clone().serve_tcp(listener))];
+        .unwrap_or_else(|| resolved.listen.clone());
+    let mut tasks = Vec::new();
+    if let Some(listener) = listener {
+        tasks.push(tokio::spawn(front.clone().serve_tcp(listener)));
+    }
     if let Some(path) = &resolved.socket_path {
         match front::bind_unix_socket(path).await {
             Ok(l) => tasks.push(tokio::spawn(front.clone().serve_unix(l))),
@@ -204,7 +220,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     )));
     app.set_ready(true);
     let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
-    if resolved.api_key_source == ApiKeySource::Generated {
+    if resolved.api_key_source == ApiKeySource::Generated && !stdio {
         eprintln!(
             "API key was auto-generated and saved to {}:",
             app.config_path().display()
@@ -214,9 +230,29 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
             resolved.api_key, web_ui
         );
     }
-    info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => format!("http://{}/swagger/", crate::api::display_listen(&listen_addr)));
+    let (listen_addr, swagger) = if stdio {
+        ("stdin/stdout".to_string(), "on the unix socket".to_string())
+    } else {
+        let swagger = format!(
+            "http://{}/swagger/",
+            crate::api::display_listen(&listen_addr)
+        );
+        (listen_addr, swagger)
+    };
+    info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => swagger);
 
-    wait_for_signal().await;
+    if stdio {
+        let session = crate::mcp::serve_stdio(app.clone(), cache, shutdown.clone());
+        tokio::select! {
+            _ = wait_for_signal() => {}
+            ended = session => match ended {
+                Ok(()) => info!(log, "the MCP client closed stdin"),
+                Err(e) => error!(log, "MCP over stdio ended"; "error" => %e),
+            },
+        }
+    } else {
+        wait_for_signal().await;
+    }
     info!(log, "shutting down");
     app.set_ready(false);
     shutdown.cancel();
@@ -234,6 +270,14 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         let _ = std::fs::remove_file(path);
     }
     0
+}
+
+/// The public TCP listener; none in stdio mode.
+async fn bind_tcp(listen: &str, stdio: bool) -> std::io::Result<Option<tokio::net::TcpListener>> {
+    if stdio {
+        return Ok(None);
+    }
+    tokio::net::TcpListener::bind(listen).await.map(Some)
 }
 
 /// How long a start waits for a database another process still holds (a previous instance

@@ -71,7 +71,7 @@ pub enum ApiKeySource {
 /// What the process runs with, after overrides.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    /// TCP listen address.
+    /// TCP listen address; `""` or `":0"` for MCP over stdio (see [`Resolved::serves_stdio`]).
     pub listen: String,
     /// Absolute data directory (exists, 0700, ours).
     pub data_dir: PathBuf,
@@ -83,6 +83,14 @@ pub struct Resolved {
     pub api_key_source: ApiKeySource,
     /// Directory of per-server logs.
     pub log_dir: PathBuf,
+}
+
+impl Resolved {
+    /// Whether MCP is served on stdin/stdout instead of a TCP port (the Go original's
+    /// `listen` of `""` or `":0"`).
+    pub fn serves_stdio(&self) -> bool {
+        super::is_stdio_listen(&self.listen)
+    }
 }
 
 /// A loaded configuration with its path and resolution.

@@ -33,6 +33,11 @@ pub use validate::{Problem, validate};
 /// The default TCP listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// Whether `listen` asks for stdio MCP mode: `""` or `":0"`, as in the Go original.
+pub fn is_stdio_listen(listen: &str) -> bool {
+    matches!(listen.trim(), "" | ":0")
+}
+
 fn default_listen() -> String {
     DEFAULT_LISTEN.to_string()
 }

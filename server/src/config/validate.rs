@@ -27,11 +27,11 @@ impl Problem {
 /// Every problem of `config`; empty when it is valid.
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if !listen_is_valid(&config.listen) {
+    if !super::is_stdio_listen(&config.listen) && !listen_is_valid(&config.listen) {
         problems.push(Problem::new(
             "listen",
             format!(
-                "invalid listen address: {:?} (expected host:port)",
+                "invalid listen address: {:?} (expected host:port, or \":0\" for MCP over stdio)",
                 config.listen
             ),
         ));
@@ -226,5 +226,25 @@ mod tests {
         for bad in ["", "8080", "127.0.0.1:", "127.0.0.1:99999", "a b:1"] {
             assert!(!listen_is_valid(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn empty_listen_and_port_zero_mean_stdio_and_are_valid() {
+        for stdio in ["", ":0", " :0 "] {
+            assert!(crate::config::is_stdio_listen(stdio), "{stdio:?}");
+            let config = Config {
+                listen: stdio.into(),
+                ..Config::default()
+            };
+            assert_eq!(validate(&config), vec![], "{stdio:?}");
+        }
+        for tcp in ["127.0.0.1:0", "0.0.0.0:0", "127.0.0.1:8080", ":8080"] {
+            assert!(!crate::config::is_stdio_listen(tcp), "{tcp}");
+        }
+        let bad = Config {
+            listen: "8080".into(),
+            ..Config::default()
+        };
+        assert_eq!(validate(&bad)[0].field, "listen");
     }
 }

@@ -21,6 +21,8 @@ pub struct ProxyMcp {
     builtins: Arc<Builtins>,
     sessions: Arc<Sessions>,
     session: OnceLock<SessionInfo>,
+    /// The session id when the transport has no `Mcp-Session-Id` (stdio).
+    fixed_id: Option<String>,
 }
 
 impl ProxyMcp {
@@ -31,7 +33,15 @@ impl ProxyMcp {
             builtins,
             sessions,
             session: OnceLock::new(),
+            fixed_id: None,
         }
+    }
+
+    /// The same handler for a transport without session headers (stdio): the whole
+    /// connection is the session `id`.
+    pub fn with_session_id(mut self, id: String) -> Self {
+        self.fixed_id = Some(id);
+        self
     }
 
     /// Learn the session id and client info from the first request that carries them.
@@ -46,11 +56,13 @@ impl ProxyMcp {
             }
             return;
         }
-        let found = extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let found = self.fixed_id.clone().or_else(|| {
+            extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
         let Some(id) = found else { return };
         // get_or_init: a concurrent request waits until the session is open, so none of its
         // calls can be recorded against a session storage has not seen yet.

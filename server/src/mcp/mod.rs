@@ -9,6 +9,9 @@
 //! sessions, the GET stream, DELETE, progress — is rmcp's `StreamableHttpService`. Both
 //! dispatch through the same [`dispatch::Builtins`]. Sessions idle for
 //! [`sessions::IDLE_LIMIT`] are closed.
+//!
+//! The same handler also serves MCP on the process's stdin/stdout ([`stdio`]) when the
+//! proxy is spawned by an agent as a stdio server.
 
 mod builtin;
 mod dispatch;
@@ -18,6 +21,7 @@ mod handler;
 mod manage;
 mod search;
 mod sessions;
+mod stdio;
 mod truncate;
 
 use std::convert::Infallible;
@@ -39,6 +43,7 @@ use crate::app::App;
 
 pub use handler::ProxyMcp;
 pub use sessions::SessionInfo;
+pub use stdio::{StdioError, serve_stdio};
 pub use truncate::{ResponseCache, Truncated};
 
 /// A `/mcp` response body.

@@ -159,8 +159,9 @@ impl Drop for TestServer {
     }
 }
 
-/// Spawn the binary over `dir`, collecting stderr lines.
-pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>>) {
+/// `mcpproxy serve` over `dir`'s config and data, with a clean environment; the caller
+/// sets up stdio and spawns.
+pub fn serve_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
     cmd.arg("serve")
         .arg("--config")
@@ -174,10 +175,16 @@ pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>
         // No test reaches the internet: the update check is off unless a test turns it on
         // (against a local releases server).
         .env("MCPPROXY_DISABLE_AUTO_UPDATE", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .kill_on_drop(true);
+    cmd
+}
+
+/// Spawn the binary over `dir`, collecting stderr lines.
+pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = serve_command(dir);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -382,6 +389,24 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The MCP session whose client called itself `client_name`.
+pub async fn session_of(
+    rest: &mcpproxy_client::Client,
+    client_name: &str,
+) -> mcpproxy_client::types::Session {
+    let sessions = rest
+        .session_list(None, None)
+        .await
+        .expect("sessions")
+        .into_inner();
+    sessions
+        .data
+        .sessions
+        .into_iter()
+        .find(|s| s.client_name.as_deref() == Some(client_name))
+        .unwrap_or_else(|| panic!("no session of {client_name}"))
 }
 
 /// The server named `name` in the server list.

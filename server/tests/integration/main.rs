@@ -12,4 +12,5 @@ mod ops;
 mod secrets;
 mod servers;
 mod status;
+mod stdio_front;
 mod wire;

@@ -558,19 +558,7 @@ async fn test_mcp_session_is_listed_and_history_survives_a_restart() {
         .await;
         assert_eq!(text_of(&r), format!("Echo: m{i}"));
     }
-    let sessions = server
-        .client()
-        .session_list(None, None)
-        .await
-        .expect("sessions")
-        .into_inner();
-    let session = sessions
-        .data
-        .sessions
-        .iter()
-        .find(|s| s.client_name.as_deref() == Some("it-client"))
-        .expect("our session")
-        .clone();
+    let session = session_of(&server.client(), "it-client").await;
     assert_eq!(session.client_version.as_deref(), Some("1.2.3"));
     assert_eq!(session.status, "active");
     assert_eq!(session.tool_call_count, 3);
