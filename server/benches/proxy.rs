@@ -14,6 +14,7 @@
 //! 6. start to ready with N = 1, 10, 50 stdio upstreams;
 //! 7. RSS and idle CPU with 30 idle upstreams.
 //!
+//! `BENCH_PROXY=<path>` benches another mcpproxy binary (an older build, to compare).
 //! `BENCH_QUICK=1` shortens every count and window (CI smoke). Every loop is bounded in
 //! count and time, a watchdog ends the run if it overruns, and every process started is
 //! stopped (with its descendants). A missing peer is reported as unavailable; the exit
@@ -47,7 +48,12 @@ mod lean;
 use lean::{Lean, LeanHttp, LeanStdio};
 
 const KEY: &str = "bench-key-0123456789abcdef";
-const PROXY: &str = env!("CARGO_BIN_EXE_mcpproxy");
+/// The proxy binary under test: this build's, or `BENCH_PROXY` (to compare two builds).
+fn proxy_bin() -> PathBuf {
+    std::env::var_os("BENCH_PROXY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mcpproxy")))
+}
 
 type Client = RunningService<RoleClient, ClientConfig>;
 
@@ -406,7 +412,7 @@ impl Proxy {
             dir.join("mcp_config.json"),
             serde_json::to_vec_pretty(&config)?,
         )?;
-        let mut cmd = Command::new(PROXY);
+        let mut cmd = Command::new(proxy_bin());
         cmd.arg("serve")
             .arg("--config")
             .arg(dir.join("mcp_config.json"))
@@ -999,9 +1005,8 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         rep,
         http_mode,
         "rmcp client",
-        c16_proxy.0,
-        c16_direct.0,
-        direct_shape,
+        (c16_proxy.0, c16_direct.0),
+        ["16 sessions", direct_shape],
     );
 
     for c in sessions.into_iter().chain(direct_sessions) {
@@ -1075,16 +1080,95 @@ async fn bench_calls(env: &Env, rep: &mut Report, http_mode: bool) -> Result<()>
         rep,
         http_mode,
         "lean client",
-        c16_proxy.0,
-        c16_direct.0,
-        direct_shape,
+        (c16_proxy.0, c16_direct.0),
+        ["16 sessions", direct_shape],
     );
+    if !http_mode {
+        bench_stdio_front(env, rep, &server_entry, [&ld, &ldp], c16_direct.0).await?;
+    }
     let _ = tokio::time::timeout(Duration::from_secs(5), proxy_client.cancel()).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), direct_client.cancel()).await;
     proxy.stop().await;
     if let Some(u) = upstream {
         u.stop().await;
     }
+    Ok(())
+}
+
+/// The proxy as an agent that spawns it sees it (`serve --stdio`): the lean client on the
+/// proxy's pipes against the same client on the upstream's pipes (`direct`: call, ping).
+async fn bench_stdio_front(
+    env: &Env,
+    rep: &mut Report,
+    server_entry: &Value,
+    direct: [&Call; 2],
+    c16_direct: f64,
+) -> Result<()> {
+    let s = &env.settings;
+    let dir = env.dir("proxy-stdio")?;
+    let config = json!({"listen": ":0", "api_key": KEY, "mcpServers": [server_entry]});
+    let config_path = dir.join("mcp_config.json");
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)?;
+    let data = dir.join("data");
+    let (config_arg, data_arg) = (
+        config_path.display().to_string(),
+        data.display().to_string(),
+    );
+    let front = Lean::Stdio(
+        LeanStdio::spawn(
+            &proxy_bin(),
+            &[
+                "serve",
+                "--stdio",
+                "--config",
+                &config_arg,
+                "--data-dir",
+                &data_arg,
+            ],
+        )
+        .await?,
+    );
+    let proxied = Call::LeanProxied(front.clone(), "fx:echo");
+    let ping = Call::LeanPing(front);
+    // warm() waits for the first echo, so the upstream is connected before timing starts.
+    for c in [&proxied, &ping] {
+        warm(c, s.warmup).await?;
+    }
+    let [ld, ldp] = direct;
+    let samples = interleaved(&[ld, &proxied, ldp, &ping], s.latency_calls, s.block).await?;
+    let (d, p) = (Stats::of(&samples[0]), Stats::of(&samples[1]));
+    let (dp, pp) = (Stats::of(&samples[2]), Stats::of(&samples[3]));
+    let c16 = throughput(
+        vec![proxied.clone(); 16],
+        s.throughput_secs,
+        s.throughput_cap,
+    )
+    .await?;
+    let limit = 25.0;
+    rep.json.insert(
+        "lean_stdio_front".into(),
+        json!({"direct": d.json(), "proxy": p.json(), "added_p50_us": r1(p.p50 - d.p50), "added_p99_us": r1(p.p99 - d.p99),
+               "ping_direct": dp.json(), "ping_proxy": pp.json(),
+               "goal_added_p50_us": limit, "goal_met": p.p50 - d.p50 <= limit,
+               "c16": {"proxy_calls_per_s": c16.0.round(), "direct_calls_per_s": c16_direct.round(),
+                       "goal_met": c16.0 >= 10_000.0, "shape": "16 in flight on one pipe, both sides"},
+               "method": format!("lean client spawning `mcpproxy serve --stdio` (the upstream is the fixture over stdio, spawned by the proxy) vs the same client spawning the fixture; c=1, {} calls each, alternating in blocks of {}", d.n, s.block)}),
+    );
+    latency_rows(
+        rep,
+        false,
+        "lean client, proxy spawned over stdio",
+        [&d, &p, &dp, &pp],
+        limit,
+    );
+    let one_pipe = "16 in flight on 1 session";
+    c16_row(
+        rep,
+        false,
+        "lean client, proxy spawned over stdio",
+        (c16.0, c16_direct),
+        [one_pipe, one_pipe],
+    );
     Ok(())
 }
 
@@ -1113,7 +1197,7 @@ fn latency_rows(rep: &mut Report, http_mode: bool, client: &str, stats: [&Stats;
     rep.row(
         sec,
         &format!("{client}: MCP ping p50 (transport only)"),
-        format!("{} (/mcp)", us(pp.p50)),
+        us(pp.p50),
         format!("direct {}", us(dp.p50)),
         ratio(pp.p50, dp.p50),
         format!(
@@ -1125,7 +1209,15 @@ fn latency_rows(rep: &mut Report, http_mode: bool, client: &str, stats: [&Stats;
 }
 
 /// The c=16 row of one client, against the goal.
-fn c16_row(rep: &mut Report, http_mode: bool, client: &str, proxy: f64, direct: f64, shape: &str) {
+/// `shapes`: how the 16 calls in flight are spread, through the proxy and direct.
+fn c16_row(
+    rep: &mut Report,
+    http_mode: bool,
+    client: &str,
+    (proxy, direct): (f64, f64),
+    shapes: [&str; 2],
+) {
+    let [proxy_shape, direct_shape] = shapes;
     let sec = if http_mode { "2 http" } else { "2 stdio" };
     rep.row(
         sec,
@@ -1134,7 +1226,7 @@ fn c16_row(rep: &mut Report, http_mode: bool, client: &str, proxy: f64, direct: 
         format!("direct {direct:.0}"),
         ratio(proxy, direct),
         format!(
-            "{}; proxy: 16 sessions, direct: {shape}",
+            "{}; proxy: {proxy_shape}, direct: {direct_shape}",
             goal(proxy >= 10_000.0, "≥ 10,000/s")
         ),
     );

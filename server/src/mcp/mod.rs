@@ -127,11 +127,10 @@ impl McpEndpoint {
             // Gone for the fast path at once; rmcp ends the session below.
             inner.sessions.remove(&id);
         }
-        let mut rmcp = inner.rmcp.clone();
         let resp = match inner.fast.try_answer(req).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
-            fast::Fast::Untouched(req) => rmcp.call(req).await,
-            fast::Fast::Declined(req) => rmcp.call(req).await,
+            fast::Fast::Untouched(req) => inner.rmcp.clone().call(req).await,
+            fast::Fast::Declined(req) => inner.rmcp.clone().call(req).await,
         };
         let Ok(mut resp) = resp;
         // rmcp acknowledges a session DELETE with 202; the official Python SDK counts only
