@@ -390,13 +390,13 @@ impl ProxyBackend for ServerCtx {
         path: params::ToolCallReplayPath,
         body: types::ReplayRequest,
     ) -> Result<types::ReplayResponse, ApiError> {
-        let recorded = rqctx.context().app.replay(&path.id, body.arguments).await?;
+        let record = rqctx.context().app.replay(&path.id, body.arguments).await?;
         Ok(types::ReplayResponse {
             success: true,
             data: types::ReplayResult {
-                new_call_id: recorded.record.id.clone(),
+                new_call_id: record.id.clone(),
                 replayed_from: path.id,
-                new_tool_call: tools_convert::call_record(recorded.record),
+                new_tool_call: tools_convert::call_record(record),
             },
         })
     }

@@ -13,11 +13,11 @@ use super::calls::{CallError, CallOrigin, Intent, split_name};
 use super::{App, AppError};
 use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord, session_status};
 
-/// A call that was made and recorded.
+/// A call that was made, and the id of its history record.
 #[derive(Debug)]
 pub struct RecordedCall {
-    /// The record as stored.
-    pub record: ToolCallRecord,
+    /// The record's id; `None` when the call never reached a known server (not history).
+    pub id: Option<String>,
     /// The outcome.
     pub outcome: Result<CallToolResult, CallError>,
 }
@@ -117,13 +117,18 @@ impl App {
             replayed_from,
         };
         // Calls refused before reaching a known server are not history.
-        if !matches!(
+        if matches!(
             outcome,
             Err(CallError::BadName(_)) | Err(CallError::UnknownServer(_))
         ) {
-            self.storage.record_call(record.clone());
+            return RecordedCall { id: None, outcome };
         }
-        RecordedCall { record, outcome }
+        let id = record.id.clone();
+        self.storage.record_call(record);
+        RecordedCall {
+            id: Some(id),
+            outcome,
+        }
     }
 
     /// A page of recorded calls.
@@ -140,19 +145,20 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("tool call {id}")))
     }
 
-    /// Call a recorded tool again, with new arguments or (when `None`/empty) the original.
+    /// Call a recorded tool again, with new arguments or (when `None`/empty) the original;
+    /// the new call's record, as stored.
     pub async fn replay(
         &self,
         id: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<RecordedCall, AppError> {
+    ) -> Result<ToolCallRecord, AppError> {
         let original = self.tool_call(id).await?;
         let arguments = match arguments.filter(|a| !a.is_empty()) {
             Some(a) => Some(a),
             None => original.arguments.as_object().cloned(),
         };
         let name = format!("{}:{}", original.server, original.tool);
-        Ok(self
+        let recorded = self
             .call_and_record(
                 &name,
                 arguments,
@@ -160,7 +166,12 @@ impl App {
                 &CallOrigin::default(),
                 Some(id.to_string()),
             )
-            .await)
+            .await;
+        match recorded.id {
+            Some(new_id) => self.tool_call(&new_id).await,
+            // The server was removed since the original call.
+            None => Err(AppError::ServerNotFound(original.server)),
+        }
     }
 
     /// A page of sessions, newest first.

@@ -9,7 +9,6 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
 
-use super::sessions::SessionInfo;
 use super::truncate::{ResponseCache, Truncated};
 use super::{builtin, manage, search};
 use crate::app::{App, CallError, CallOrigin, Intent};
@@ -35,7 +34,7 @@ impl Builtins {
     /// error; everything else, failures included, is a tool result.
     pub async fn call(
         &self,
-        session: &SessionInfo,
+        session: &CallOrigin,
         name: &str,
         args: Map<String, Value>,
     ) -> Result<CallToolResult, McpError> {
@@ -64,7 +63,7 @@ impl Builtins {
     /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`.
     async fn proxy(
         &self,
-        session: &SessionInfo,
+        session: &CallOrigin,
         args: &Map<String, Value>,
         intent: Intent,
     ) -> CallToolResult {
@@ -75,14 +74,9 @@ impl Builtins {
             Ok(a) => a,
             Err(message) => return tool_error(&message),
         };
-        let origin = CallOrigin {
-            session_id: session.id.clone(),
-            client_name: session.client_name.clone(),
-            client_version: session.client_version.clone(),
-        };
         match self
             .app
-            .call_and_record(name, arguments, intent, &origin, None)
+            .call_and_record(name, arguments, intent, session, None)
             .await
             .outcome
         {

@@ -12,15 +12,15 @@ use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use super::dispatch::Builtins;
-use super::sessions::{SessionInfo, Sessions};
-use crate::app::App;
+use super::sessions::Sessions;
+use crate::app::{App, CallOrigin};
 
 /// The MCP handler of one session.
 pub struct ProxyMcp {
     app: Arc<App>,
     builtins: Arc<Builtins>,
     sessions: Arc<Sessions>,
-    session: OnceLock<SessionInfo>,
+    session: OnceLock<CallOrigin>,
     /// The session id when the transport has no `Mcp-Session-Id` (stdio).
     fixed_id: Option<String>,
 }
@@ -51,7 +51,7 @@ impl ProxyMcp {
         peer: &rmcp::service::Peer<RoleServer>,
     ) {
         if let Some(known) = self.session.get() {
-            if let Some(id) = &known.id {
+            if let Some(id) = &known.session_id {
                 self.sessions.touch(id);
             }
             return;
@@ -69,11 +69,10 @@ impl ProxyMcp {
         self.session.get_or_init(|| {
             let info = peer.peer_info();
             let client = info.as_ref().map(|i| &i.client_info);
-            let session = SessionInfo {
-                id: Some(id.clone()),
+            let session = CallOrigin {
+                session_id: Some(id.clone()),
                 client_name: client.map(|c| c.name.clone()),
                 client_version: client.map(|c| c.version.clone()),
-                protocol_version: info.as_ref().map(|i| i.protocol_version.to_string()),
             };
             self.app.open_session(
                 &id,
@@ -86,15 +85,20 @@ impl ProxyMcp {
     }
 
     /// The session, as far as known.
-    pub fn session(&self) -> SessionInfo {
-        self.session.get().cloned().unwrap_or_default()
+    pub fn session(&self) -> &CallOrigin {
+        static UNKNOWN: CallOrigin = CallOrigin {
+            session_id: None,
+            client_name: None,
+            client_version: None,
+        };
+        self.session.get().unwrap_or(&UNKNOWN)
     }
 }
 
 impl Drop for ProxyMcp {
     /// rmcp drops a session's handler when the session ends (DELETE, expiry, shutdown).
     fn drop(&mut self) {
-        if let Some(id) = self.session.get().and_then(|s| s.id.as_deref()) {
+        if let Some(id) = self.session.get().and_then(|s| s.session_id.as_deref()) {
             self.sessions.remove(id);
             self.app.close_session(id);
         }
@@ -132,7 +136,7 @@ impl ServerHandler for ProxyMcp {
         let args = request.arguments.unwrap_or_default();
         let mut result = self
             .builtins
-            .call(&self.session(), &request.name, args)
+            .call(self.session(), &request.name, args)
             .await?;
         // Upstream results from older servers carry no resultType; 2026-07-28 clients require
         // it (rmcp strips it again for peers on older revisions).

@@ -42,7 +42,6 @@ use tower_service::Service;
 use crate::app::App;
 
 pub use handler::ProxyMcp;
-pub use sessions::SessionInfo;
 pub use stdio::{StdioError, serve_stdio};
 pub use truncate::{ResponseCache, Truncated};
 

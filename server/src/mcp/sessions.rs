@@ -1,5 +1,5 @@
-//! The registry of initialized `/mcp` sessions: who is on the other end (client name and
-//! version, negotiated protocol revision) and when they were last heard from.
+//! The registry of initialized `/mcp` sessions: who is on the other end (the session id and
+//! the client's name and version, as calls record them) and when they were last heard from.
 //!
 //! A session enters when its handler first learns its id (the `initialized` notification
 //! or its first request) and leaves when rmcp drops the handler (DELETE, shutdown) or when
@@ -11,27 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::app::CallOrigin;
+
 /// A session unheard from for this long is closed.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
-
-/// Who is on the other end of a session.
-#[derive(Debug, Clone, Default)]
-pub struct SessionInfo {
-    /// `Mcp-Session-Id`.
-    pub id: Option<String>,
-    /// `clientInfo.name` from initialize.
-    pub client_name: Option<String>,
-    /// `clientInfo.version` from initialize.
-    pub client_version: Option<String>,
-    /// The negotiated protocol revision, e.g. `2025-06-18`.
-    pub protocol_version: Option<String>,
-}
 
 /// One live session.
 #[derive(Debug)]
 pub struct LiveSession {
     /// What is known about it.
-    pub info: SessionInfo,
+    pub info: CallOrigin,
     /// Milliseconds since the registry's epoch at the last request.
     last_seen_ms: AtomicU64,
 }
@@ -57,9 +46,11 @@ impl Sessions {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Add a session whose id is `info.id`.
-    pub fn register(&self, info: SessionInfo) {
-        let Some(id) = info.id.clone() else { return };
+    /// Add a session whose id is `info.session_id`.
+    pub fn register(&self, info: CallOrigin) {
+        let Some(id) = info.session_id.clone() else {
+            return;
+        };
         let session = Arc::new(LiveSession {
             info,
             last_seen_ms: AtomicU64::new(self.now_ms()),
@@ -110,11 +101,11 @@ impl Sessions {
 mod tests {
     use super::*;
 
-    fn info(id: &str) -> SessionInfo {
-        SessionInfo {
-            id: Some(id.into()),
+    fn info(id: &str) -> CallOrigin {
+        CallOrigin {
+            session_id: Some(id.into()),
             client_name: Some("c".into()),
-            ..SessionInfo::default()
+            ..CallOrigin::default()
         }
     }
 
@@ -123,7 +114,7 @@ mod tests {
         let sessions = Sessions::default();
         assert!(sessions.touch("a").is_none());
         sessions.register(info("a"));
-        sessions.register(SessionInfo::default()); // no id: ignored
+        sessions.register(CallOrigin::default()); // no id: ignored
         assert_eq!(sessions.len(), 1);
         let live = sessions.touch("a").expect("registered");
         assert_eq!(live.info.client_name.as_deref(), Some("c"));
