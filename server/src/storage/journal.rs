@@ -110,18 +110,19 @@ impl Journal {
         }
     }
 
-    /// Append `line`, then run `hand_over` (which queues the record for the writer), both
-    /// under the lock. A failed append is not retried: the record still goes to the writer.
-    pub(crate) fn append<T>(&self, line: &[u8], hand_over: impl FnOnce() -> T) -> T {
+    /// Append `line` (its bytes are one journal line), then run `hand_over` with it (which
+    /// queues the record for the writer), both under the lock. A failed append is not
+    /// retried: the record still goes to the writer.
+    pub(crate) fn append<L: AsRef<[u8]>, T>(&self, line: L, hand_over: impl FnOnce(L) -> T) -> T {
         let Ok(mut active) = self.active.lock() else {
-            return hand_over();
+            return hand_over(line);
         };
         if let Some(file) = active.file.as_mut()
-            && file.write_all(line).is_err()
+            && file.write_all(line.as_ref()).is_err()
         {
             active.file = None;
         }
-        hand_over()
+        hand_over(line)
     }
 
     /// Begin the next generation; `take_queued` runs under the lock and must take every
@@ -181,11 +182,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let base = base_for(&dir.path().join("x.db"));
         let journal = Journal::start(base.clone(), 1);
-        journal.append(&line(&record("a")), || ());
+        journal.append(&line(&record("a")), |_| ());
         let finished = journal.rotate(|| ()).expect("rotated");
-        journal.append(&line(&record("b")), || ());
+        journal.append(&line(&record("b")), |_| ());
         // A kill mid-write leaves half a line.
-        journal.append(&line(&record("c"))[..10], || ());
+        journal.append(&line(&record("c"))[..10], |_| ());
         drop(journal);
         let left = leftovers(&base);
         assert_eq!(left.last_generation, 2);

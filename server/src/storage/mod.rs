@@ -248,20 +248,18 @@ impl Storage {
     }
 
     /// Journals a tool call and queues it for the writer; returns at once. Dropped (and
-    /// counted in [`WriterStats::dropped`]) only if the queue is full or the writer has
-    /// stopped.
-    pub fn record_call(&self, mut record: ToolCallRecord) {
-        tables::bound_payloads(&mut record);
-        let mut line = serde_json::to_vec(&record).unwrap_or_default();
-        line.push(b'\n');
-        let sent = match &self.queue {
-            Some(q) => self.journal.append(&line, || {
-                match q.try_send(writer::Msg::Call(Box::new(record))) {
+    /// counted in [`WriterStats::dropped`]) only if the queue is full, the writer has
+    /// stopped, or the record cannot be serialized.
+    pub fn record_call(&self, record: ToolCallRecord) {
+        let encoded = tables::EncodedCall::new(record);
+        let sent = match (&self.queue, encoded) {
+            (Some(q), Ok(encoded)) => self.journal.append(encoded, |encoded| {
+                match q.try_send(writer::Msg::Call(Box::new(encoded))) {
                     Ok(()) => true,
                     Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
                 }
             }),
-            None => false,
+            _ => false,
         };
         if sent {
             self.enqueued.fetch_add(1, Ordering::AcqRel);
@@ -537,11 +535,12 @@ fn replay(
             }
             stored
         };
-        let fresh: Vec<ToolCallRecord> = leftovers
+        let fresh = leftovers
             .records
             .into_iter()
             .filter(|r| !stored.contains(&r.id))
-            .collect();
+            .map(tables::EncodedCall::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let txn = db.begin_write()?;
         tables::write_calls(&txn, fresh, retention, chrono::Utc::now())?;
         txn.commit()?;

@@ -24,6 +24,49 @@ use super::types::{Retention, SessionRecord, ToolCallRecord, session_status};
 /// A call's primary key.
 pub(crate) type CallKey = (i64, u64);
 
+/// A call ready to store: its JSON, serialized once for both the journal (as one line) and
+/// the `tool_calls` table, and the fields the keys and indexes are made of.
+pub(crate) struct EncodedCall {
+    /// The record's JSON and a trailing newline.
+    line: Vec<u8>,
+    id: String,
+    server: String,
+    timestamp: DateTime<Utc>,
+    session_id: Option<String>,
+    client_name: Option<String>,
+    client_version: Option<String>,
+}
+
+impl EncodedCall {
+    /// Serialize `record` (payloads bounded first, see [`bound_payloads`]).
+    pub(crate) fn new(mut record: ToolCallRecord) -> Result<Self, serde_json::Error> {
+        bound_payloads(&mut record);
+        let mut line = serde_json::to_vec(&record)?;
+        line.push(b'\n');
+        Ok(Self {
+            line,
+            id: record.id,
+            server: record.server,
+            timestamp: record.timestamp,
+            session_id: record.session_id,
+            client_name: record.client_name,
+            client_version: record.client_version,
+        })
+    }
+
+    /// The record's JSON, without the newline.
+    fn json(&self) -> &[u8] {
+        self.line.strip_suffix(b"\n").unwrap_or(&self.line)
+    }
+}
+
+impl AsRef<[u8]> for EncodedCall {
+    /// The journal line.
+    fn as_ref(&self) -> &[u8] {
+        &self.line
+    }
+}
+
 pub(crate) const CALLS: TableDefinition<CallKey, &[u8]> = TableDefinition::new("tool_calls");
 pub(crate) const CALL_IDS: TableDefinition<&str, CallKey> = TableDefinition::new("tool_call_ids");
 pub(crate) const CALLS_BY_SESSION: TableDefinition<(&str, i64, u64), ()> =
@@ -97,7 +140,7 @@ struct SessionBump {
 /// Writes one batch of calls, bumps their sessions and applies retention, all in `txn`.
 pub(crate) fn write_calls(
     txn: &WriteTransaction,
-    batch: Vec<ToolCallRecord>,
+    batch: Vec<EncodedCall>,
     retention: &Retention,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
@@ -110,17 +153,15 @@ pub(crate) fn write_calls(
     let mut bumps: HashMap<String, SessionBump> = HashMap::new();
 
     let had_calls = !batch.is_empty();
-    // Payloads were bounded when recorded (`Storage::record_call`), before journaling.
     for mut rec in batch {
         let key = (ts_key(&rec.timestamp), seq);
         seq = seq.wrapping_add(1);
-        let bytes = serde_json::to_vec(&rec)?;
         let replaced = ids.insert(rec.id.as_str(), key)?.map(|g| g.value());
         if let Some(old) = replaced {
             // Same id recorded again: the new record replaces the old one everywhere.
             unlink_call(&mut calls, &mut by_session, &mut by_server, None, old)?;
         }
-        calls.insert(key, bytes.as_slice())?;
+        calls.insert(key, rec.json())?;
         by_server.insert((rec.server.as_str(), key.0, key.1), ())?;
         if let Some(session) = rec.session_id.take() {
             by_session.insert((session.as_str(), key.0, key.1), ())?;

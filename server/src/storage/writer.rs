@@ -18,7 +18,8 @@ use redb::Database;
 use tokio::sync::watch;
 
 use super::journal::Journal;
-use super::types::{Retention, ToolCallRecord};
+use super::tables::EncodedCall;
+use super::types::Retention;
 use super::{StorageError, tables};
 
 /// Largest number of records gathered before a commit.
@@ -33,7 +34,7 @@ pub(crate) const LINGER: Duration = Duration::from_millis(100);
 /// What the writer is handed.
 pub(crate) enum Msg {
     /// A call to store.
-    Call(Box<ToolCallRecord>),
+    Call(Box<EncodedCall>),
     /// Someone waits for everything queued to be committed: stop gathering.
     Flush,
 }
@@ -119,7 +120,7 @@ impl Writer {
     /// [`MAX_BATCH`], or until a [`Msg::Flush`]. While gathering the thread sleeps rather
     /// than waiting in `recv`, so a sender never has to wake it: one wake-up per batch,
     /// not per call (`Storage::flush` unparks it).
-    fn gather(&self) -> (Vec<ToolCallRecord>, bool) {
+    fn gather(&self) -> (Vec<EncodedCall>, bool) {
         let mut batch = Vec::new();
         match self.rx.recv() {
             Ok(Msg::Call(record)) => batch.push(*record),
@@ -148,7 +149,7 @@ impl Writer {
 /// One durable transaction: the batch plus retention.
 fn commit(
     db: &Database,
-    batch: Vec<ToolCallRecord>,
+    batch: Vec<EncodedCall>,
     retention: &Retention,
 ) -> Result<(), StorageError> {
     super::guard(AssertUnwindSafe(|| {
