@@ -74,7 +74,8 @@ struct Request<'a> {
 /// Posts `tools/call` with the session rmcp negotiated.
 pub(crate) struct HttpLane {
     client: reqwest::Client,
-    url: Arc<str>,
+    /// Parsed once; `None` if rmcp's URL does not parse (then rmcp alone handles calls).
+    url: Option<reqwest::Url>,
     seen: Arc<Mutex<Seen>>,
     next: AtomicU64,
 }
@@ -95,7 +96,7 @@ pub(crate) fn pair(url: &str) -> (Recorder, Arc<HttpLane>) {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default(),
-        url: url.into(),
+        url: reqwest::Url::parse(url).ok(),
         seen: seen.clone(),
         next: AtomicU64::new(1),
     });
@@ -228,7 +229,7 @@ impl HttpLane {
             .lock()
             .map(|s| s.clone())
             .map_err(|_| LaneError::Fallback)?;
-        let Some(session) = seen.session else {
+        let (Some(session), Some(url)) = (seen.session, &self.url) else {
             return Err(LaneError::Fallback);
         };
         let id = format!("{ID_PREFIX}{}", self.next.fetch_add(1, Ordering::Relaxed));
@@ -240,7 +241,7 @@ impl HttpLane {
         };
         let mut request = self
             .client
-            .post(&*self.url)
+            .post(url.clone())
             .header(header::ACCEPT, "application/json, text/event-stream")
             .header(header::CONTENT_TYPE, "application/json")
             .header("mcp-session-id", &*session);
@@ -310,19 +311,31 @@ async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, LaneError>
 /// The JSON-RPC response with `id` among an SSE body's events.
 fn find_in_sse(body: &[u8], id: &str) -> Option<Value> {
     let text = String::from_utf8_lossy(body);
-    let text = text.replace("\r\n", "\n");
-    text.split("\n\n").find_map(|event| {
-        let data: Vec<&str> = event
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        if data.is_empty() {
-            return None;
+    // An event is its `data:` lines joined by newlines; a blank line ends it.
+    let mut data = String::new();
+    let mut in_event = false;
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.is_empty() {
+            // Only an event that mentions the id can be its answer; parse just those.
+            if in_event && data.contains(id) {
+                let message: Option<Value> = serde_json::from_str(&data).ok();
+                if let Some(message) =
+                    message.filter(|m| m.get("id").and_then(Value::as_str) == Some(id))
+                {
+                    return Some(message);
+                }
+            }
+            data.clear();
+            in_event = false;
+        } else if let Some(value) = line.strip_prefix("data:") {
+            if in_event {
+                data.push('\n');
+            }
+            data.push_str(value.strip_prefix(' ').unwrap_or(value));
+            in_event = true;
         }
-        let message: Value = serde_json::from_str(&data.join("\n")).ok()?;
-        (message.get("id").and_then(Value::as_str) == Some(id)).then_some(message)
-    })
+    }
+    None
 }
 
 /// A well-formed response's result or error.
@@ -360,6 +373,18 @@ mod tests {
         let found = find_in_sse(body.as_bytes(), "mcpproxy-direct-7").expect("found");
         assert!(matches!(outcome(found), Ok(v) if v == json!({"ok": true})));
         assert!(find_in_sse(body.as_bytes(), "mcpproxy-direct-8").is_none());
+    }
+
+    #[test]
+    fn crlf_lines_multi_line_data_and_a_last_event_without_blank_line() {
+        // The id of another call that merely starts the same is not ours.
+        let body = "data: {\"jsonrpc\":\"2.0\",\"id\":\"mcpproxy-direct-70\",\"result\":{}}\r\n\r\n\
+            event: message\r\ndata: {\"jsonrpc\":\"2.0\",\r\ndata: \"id\":\"mcpproxy-direct-7\",\r\n\
+            data: \"result\":{\"n\":1}}";
+        let found = find_in_sse(body.as_bytes(), "mcpproxy-direct-7").expect("found");
+        assert_eq!(found["result"], json!({"n": 1}));
+        let other = find_in_sse(body.as_bytes(), "mcpproxy-direct-70").expect("found");
+        assert_eq!(other["result"], json!({}));
     }
 
     /// A one-shot HTTP server answering every request with `status`, `content_type` and
