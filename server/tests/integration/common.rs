@@ -257,17 +257,25 @@ pub fn everything_js() -> PathBuf {
     if let Some(p) = std::env::var_os("MCP_EVERYTHING_JS") {
         return PathBuf::from(p);
     }
+    harness_file(
+        "node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+        "server-everything",
+    )
+}
+
+/// `relative` under the workspace's `.harness/` (what `.ci/install-test-deps` installs);
+/// panics naming `what` and the fix when it is missing.
+pub fn harness_file(relative: &str, what: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root");
-    let js =
-        root.join(".harness/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let path = root.join(".harness").join(relative);
     assert!(
-        js.exists(),
-        "server-everything missing at {}: run .ci/install-test-deps",
-        js.display()
+        path.exists(),
+        "{what} missing at {}: run .ci/install-test-deps",
+        path.display()
     );
-    js
+    path
 }
 
 /// A server-everything entry (stdio) for configs.
@@ -407,6 +415,26 @@ pub async fn session_of(
         .into_iter()
         .find(|s| s.client_name.as_deref() == Some(client_name))
         .unwrap_or_else(|| panic!("no session of {client_name}"))
+}
+
+/// Run `tests/python/mcp_sdk_client.py` (the official Python MCP SDK) with `args` and
+/// extra environment; what the client saw (its JSON), and its stderr. Panics when it fails.
+pub async fn python_sdk_client(args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
+    let python = harness_file("venv/bin/python", "Python MCP SDK");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_sdk_client.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("python client finished in 90 s")
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    let seen = serde_json::from_slice(&output.stdout).expect("json from the python client");
+    (seen, stderr)
 }
 
 /// The server named `name` in the server list.

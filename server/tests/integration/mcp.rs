@@ -684,47 +684,18 @@ async fn test_tools_rest_search_index_search_and_call() {
     server.stop().await;
 }
 
-/// The Python SDK's interpreter (installed by `.ci/install-test-deps`).
-fn python_sdk() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let python = root.join(".harness/venv/bin/python");
-    assert!(
-        python.exists(),
-        "Python MCP SDK missing at {}: run .ci/install-test-deps",
-        python.display()
-    );
-    python
-}
-
 #[tokio::test]
 async fn test_mcp_python_sdk_clients_work_in_both_negotiation_modes() {
     let server = TestServer::start(config_with(json!([everything_server("everything")]))).await;
     wait_ready(&server, "everything").await;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_sdk_client.py");
+    let url = format!("{}/mcp", server.url());
     for (mode, client_name) in [("legacy", "python-sdk-legacy"), ("auto", "python-sdk-auto")] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            tokio::process::Command::new(python_sdk())
-                .arg(&script)
-                .arg(format!("{}/mcp", server.url()))
-                .arg(mode)
-                .output(),
-        )
-        .await
-        .expect("python client finished in 60 s")
-        .expect("python runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{mode}: {stderr}");
+        let (seen, stderr) = python_sdk_client(&[&url, mode], &[]).await;
         // The SDK closes its session with DELETE and warns unless that is a 200/204.
         assert!(
             !stderr.contains("Session termination failed"),
             "{mode}: {stderr}"
         );
-        let seen: Value =
-            serde_json::from_slice(&output.stdout).expect("json from the python client");
         assert_eq!(seen["first"], "everything:echo", "{mode}: {seen}");
         assert_eq!(seen["echo"], "Echo: hi", "{mode}: {seen}");
         assert!(

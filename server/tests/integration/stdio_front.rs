@@ -164,3 +164,47 @@ async fn test_stdio_flag_overrides_a_tcp_listen_and_keeps_stdout_for_mcp() {
     client.cancel().await.expect("close");
     exits_cleanly(&mut child).await;
 }
+
+#[tokio::test]
+async fn test_stdio_mode_works_with_the_official_python_sdk_stdio_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config_with(json!([everything_server("everything")]));
+    config["listen"] = json!("");
+    let config_path = dir.path().join("mcp_config.json");
+    std::fs::write(
+        &config_path,
+        serde_json::to_vec_pretty(&config).expect("json"),
+    )
+    .expect("write config");
+    let command = json!([
+        env!("CARGO_BIN_EXE_mcpproxy"),
+        "serve",
+        "--config",
+        config_path,
+        "--data-dir",
+        dir.path().join("data"),
+    ]);
+    let home = dir.path().display().to_string();
+    let (seen, _) = python_sdk_client(
+        &[&command.to_string(), "stdio"],
+        &[
+            ("HOME", &home),
+            ("MCPPROXY_DISABLE_AUTO_UPDATE", "true"),
+            // Empty values count as unset: the file's `listen: ""` (stdio) stays in force.
+            ("MCPPROXY_LISTEN", ""),
+            ("MCPPROXY_DATA", ""),
+            ("MCPPROXY_API_KEY", ""),
+        ],
+    )
+    .await;
+    assert_eq!(seen["first"], "everything:echo", "{seen}");
+    assert_eq!(seen["echo"], "Echo: hi", "{seen}");
+    assert!(
+        seen["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .any(|t| t == "call_tool_read"),
+        "{seen}"
+    );
+}

@@ -51,16 +51,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 "#;
 
 fn schemathesis_bin() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let bin = root.join(".harness/venv-st/bin/schemathesis");
-    assert!(
-        bin.exists(),
-        "schemathesis missing at {}: run .ci/install-test-deps",
-        bin.display()
-    );
-    bin
+    crate::common::harness_file("venv-st/bin/schemathesis", "schemathesis")
 }
 
 fn env_or(name: &str, default: u64) -> String {
