@@ -179,24 +179,29 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         shutdown.clone(),
     );
     let stdio = resolved.serves_stdio();
-    let listener = match bind_tcp(&resolved.listen, stdio).await {
-        Ok(l) => l,
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::AddrInUse {
-                exit::PORT_IN_USE
-            } else {
-                exit::GENERAL
-            };
-            error!(log, "cannot listen"; "address" => &resolved.listen, "error" => %e);
-            let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
-            return code;
+    // The public TCP port; none in stdio mode.
+    let listener = if stdio {
+        None
+    } else {
+        match tokio::net::TcpListener::bind(&resolved.listen).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let code = if e.kind() == std::io::ErrorKind::AddrInUse {
+                    exit::PORT_IN_USE
+                } else {
+                    exit::GENERAL
+                };
+                error!(log, "cannot listen"; "address" => &resolved.listen, "error" => %e);
+                let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
+                return code;
+            }
         }
     };
-    let listen_addr = listener
-        .as_ref()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| resolved.listen.clone());
+    let public_addr = listener.as_ref().map(|l| {
+        l.local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| resolved.listen.clone())
+    });
     let mut tasks = Vec::new();
     if let Some(listener) = listener {
         tasks.push(tokio::spawn(front.clone().serve_tcp(listener)));
@@ -210,7 +215,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
                 let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
                 return exit::PORT_IN_USE;
             }
-            Err(e) => warn!(log, "unix socket unavailable; serving TCP only"; "error" => %e),
+            Err(e) => warn!(log, "unix socket unavailable; serving without it"; "error" => %e),
         }
     }
     app.start();
@@ -219,25 +224,25 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         crate::update::UpdateSettings::from_env(),
     )));
     app.set_ready(true);
-    let web_ui = crate::api::web_ui_url(&listen_addr, &resolved.api_key);
-    if resolved.api_key_source == ApiKeySource::Generated && !stdio {
+    if let Some(addr) = &public_addr
+        && resolved.api_key_source == ApiKeySource::Generated
+    {
         eprintln!(
             "API key was auto-generated and saved to {}:",
             app.config_path().display()
         );
         eprintln!(
             "\t{{\"api_key\": \"{}\", \"web_ui_url\": \"{}\"}}",
-            resolved.api_key, web_ui
+            resolved.api_key,
+            crate::api::web_ui_url(addr, &resolved.api_key)
         );
     }
-    let (listen_addr, swagger) = if stdio {
-        ("stdin/stdout".to_string(), "on the unix socket".to_string())
-    } else {
-        let swagger = format!(
-            "http://{}/swagger/",
-            crate::api::display_listen(&listen_addr)
-        );
-        (listen_addr, swagger)
+    let (listen_addr, swagger) = match public_addr {
+        Some(addr) => {
+            let swagger = format!("http://{}/swagger/", crate::api::display_listen(&addr));
+            (addr, swagger)
+        }
+        None => ("stdin/stdout".to_string(), "on the unix socket".to_string()),
     };
     info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => swagger);
 
@@ -270,14 +275,6 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         let _ = std::fs::remove_file(path);
     }
     0
-}
-
-/// The public TCP listener; none in stdio mode.
-async fn bind_tcp(listen: &str, stdio: bool) -> std::io::Result<Option<tokio::net::TcpListener>> {
-    if stdio {
-        return Ok(None);
-    }
-    tokio::net::TcpListener::bind(listen).await.map(Some)
 }
 
 /// How long a start waits for a database another process still holds (a previous instance

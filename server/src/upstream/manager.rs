@@ -406,6 +406,14 @@ enum CallFailure {
     Other(String),
 }
 
+/// `tools/call` parameters, borrowed for the direct lane.
+#[derive(serde::Serialize)]
+struct LaneCallParams<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
 /// `tools/call` on the direct lane (streamable HTTP); through rmcp when the lane cannot
 /// be sure the server saw it.
 async fn call_direct(
@@ -414,12 +422,10 @@ async fn call_direct(
     tool: &str,
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<CallToolResult, CallFailure> {
-    let mut params = serde_json::Map::new();
-    params.insert("name".into(), tool.into());
-    if let Some(arguments) = arguments {
-        params.insert("arguments".into(), arguments.into());
-    }
-    let params = serde_json::Value::Object(params);
+    let params = LaneCallParams {
+        name: tool,
+        arguments: arguments.as_ref(),
+    };
     match lane.request("tools/call", &params).await {
         Ok(result) => {
             let complete = result
@@ -434,16 +440,7 @@ async fn call_direct(
         }
         Err(LaneError::Rpc { code, message }) => Err(CallFailure::Rpc { code, message }),
         Err(LaneError::Transport(message)) => Err(CallFailure::Lost(message)),
-        Err(LaneError::Fallback) => {
-            let arguments = match params {
-                serde_json::Value::Object(mut p) => match p.remove("arguments") {
-                    Some(serde_json::Value::Object(a)) => Some(a),
-                    _ => None,
-                },
-                _ => None,
-            };
-            call_via_rmcp(peer, tool, arguments).await
-        }
+        Err(LaneError::Fallback) => call_via_rmcp(peer, tool, arguments).await,
     }
 }
 

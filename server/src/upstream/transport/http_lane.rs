@@ -64,11 +64,11 @@ pub(crate) enum LaneError {
 }
 
 #[derive(serde::Serialize)]
-struct Request<'a> {
+struct Request<'a, P> {
     jsonrpc: &'static str,
     id: &'a str,
     method: &'a str,
-    params: &'a Value,
+    params: &'a P,
 }
 
 /// Posts `tools/call` with the session rmcp negotiated.
@@ -223,7 +223,11 @@ impl StreamableHttpClient for Recorder {
 
 impl HttpLane {
     /// Send request `method` with `params`; its `result`.
-    pub(crate) async fn request(&self, method: &str, params: &Value) -> Result<Value, LaneError> {
+    pub(crate) async fn request<P: serde::Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<Value, LaneError> {
         let seen = self
             .seen
             .lock()
