@@ -1,0 +1,15 @@
+//! The security suite: a real `mcpproxy` process per test, probed the way an attacker or a
+//! careless client would (issue: "seal the boundary").
+//!
+//! Each module owns one boundary; every test binds to loopback and stops by itself. Run on its
+//! own with `cargo test --workspace --test security`.
+
+#[path = "../integration/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+#[path = "../robustness/proc.rs"]
+#[allow(dead_code)]
+mod proc;
+
+// Boundaries, one module each (added by the work on each section).
