@@ -88,11 +88,11 @@ fn malformed(e: serde_json::Error) -> String {
 pub(crate) async fn newest_release(
     client: &reqwest::Client,
     settings: &UpdateSettings,
+    repo: &str,
 ) -> Result<Option<(Release, Version)>, String> {
     let base = format!(
-        "{}/repos/{}/releases",
+        "{}/repos/{repo}/releases",
         settings.api_base.trim_end_matches('/'),
-        settings.repo
     );
     if !settings.allow_prerelease {
         let body = get(client, &format!("{base}/latest")).await?;

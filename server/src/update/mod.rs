@@ -10,8 +10,13 @@
 //! Like the Go original, the check is off when `MCPPROXY_DISABLE_AUTO_UPDATE=true` or when the
 //! running version is not semver (e.g. `development` builds); prereleases count only with
 //! `MCPPROXY_ALLOW_PRERELEASE_UPDATES=true`. `MCPPROXY_UPDATE_API_BASE` points the check at
-//! another API root (tests, GitHub Enterprise, mirrors). The default repository is the Go
-//! original's, `smart-mcp-proxy/mcpproxy-go`, whose releases this port's versions track.
+//! another API root (tests, GitHub Enterprise, mirrors).
+//!
+//! The releases checked are this project's own: the repository is set when a release is
+//! built (`MCPPROXY_RELEASE_REPO=owner/name` at compile time) and can be changed at run time
+//! with `MCPPROXY_UPDATE_REPO=owner/name`; without one the check is off. Versions of another
+//! product are never compared with ours: the Go original's repository is refused (its
+//! `v0.11` is not newer than this port's `0.1`), and says so in `check_error`.
 //! This module only reports: it never downloads or installs anything.
 
 mod github;
@@ -26,8 +31,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The public GitHub API.
 pub const DEFAULT_API_BASE: &str = "https://api.github.com";
-/// The repository whose releases are checked.
-pub const DEFAULT_REPO: &str = "smart-mcp-proxy/mcpproxy-go";
+/// The repository whose releases are checked: this project's, set when a release is built.
+pub const DEFAULT_REPO: Option<&str> = option_env!("MCPPROXY_RELEASE_REPO");
+/// Repositories of other products whose version numbers mean something else.
+const OTHER_PRODUCTS: [&str; 1] = ["smart-mcp-proxy/mcpproxy-go"];
 /// Time between checks.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(4 * 60 * 60);
 /// Timeout of one request.
@@ -39,14 +46,16 @@ pub const ENV_DISABLE: &str = "MCPPROXY_DISABLE_AUTO_UPDATE";
 pub const ENV_ALLOW_PRERELEASE: &str = "MCPPROXY_ALLOW_PRERELEASE_UPDATES";
 /// `MCPPROXY_UPDATE_API_BASE` replaces [`DEFAULT_API_BASE`].
 pub const ENV_API_BASE: &str = "MCPPROXY_UPDATE_API_BASE";
+/// `MCPPROXY_UPDATE_REPO=owner/name` replaces [`DEFAULT_REPO`].
+pub const ENV_REPO: &str = "MCPPROXY_UPDATE_REPO";
 
 /// How and whether to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateSettings {
     /// API root, without a trailing slash (`https://api.github.com`).
     pub api_base: String,
-    /// `owner/name` of the repository.
-    pub repo: String,
+    /// `owner/name` of this project's repository; `None` turns the check off.
+    pub repo: Option<String>,
     /// Let prereleases count as updates.
     pub allow_prerelease: bool,
     /// Never check.
@@ -61,7 +70,7 @@ impl Default for UpdateSettings {
     fn default() -> Self {
         Self {
             api_base: DEFAULT_API_BASE.to_string(),
-            repo: DEFAULT_REPO.to_string(),
+            repo: DEFAULT_REPO.map(str::to_string),
             allow_prerelease: false,
             disabled: false,
             interval: DEFAULT_INTERVAL,
@@ -84,8 +93,13 @@ impl UpdateSettings {
             .map(|v| v.trim().trim_end_matches('/').to_string())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
+        let repo = lookup(ENV_REPO)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .or_else(|| DEFAULT_REPO.map(str::to_string));
         Self {
             api_base,
+            repo,
             allow_prerelease: flag(ENV_ALLOW_PRERELEASE),
             disabled: flag(ENV_DISABLE),
             ..Self::default()
@@ -142,9 +156,10 @@ impl UpdateChecker {
         }
     }
 
-    /// Whether checks run at all (not disabled, and the running version is semver).
+    /// Whether checks run at all (not disabled, a repository is set, and the running version
+    /// is semver).
     pub fn enabled(&self) -> bool {
-        !self.settings.disabled && self.current.is_some()
+        !self.settings.disabled && self.current.is_some() && self.settings.repo.is_some()
     }
 
     /// The settings in use.
@@ -169,12 +184,16 @@ impl UpdateChecker {
     /// Check now and return the new answer (`{"available": false}` without asking anyone
     /// when checking is off). Bounded by the settings' timeout.
     pub async fn check_now(&self) -> UpdateInfo {
-        let Some(current) = self.current.as_ref().filter(|_| !self.settings.disabled) else {
+        let (Some(current), Some(repo)) = (
+            self.current.as_ref().filter(|_| !self.settings.disabled),
+            self.settings.repo.as_deref(),
+        ) else {
             return UpdateInfo::default();
         };
-        let outcome = match &self.client {
-            Ok(client) => github::newest_release(client, &self.settings).await,
-            Err(e) => Err(e.clone()),
+        let outcome = match (&self.client, another_product(repo)) {
+            (_, Some(problem)) => Err(problem),
+            (Ok(client), None) => github::newest_release(client, &self.settings, repo).await,
+            (Err(e), None) => Err(e.clone()),
         };
         let now = Utc::now();
         let mut last = self.last();
@@ -221,6 +240,18 @@ impl UpdateChecker {
             }
         })
     }
+}
+
+/// Why `repo` cannot be this product's, if it is another's.
+fn another_product(repo: &str) -> Option<String> {
+    OTHER_PRODUCTS
+        .iter()
+        .any(|other| other.eq_ignore_ascii_case(repo.trim_matches('/')))
+        .then(|| {
+            format!(
+                "{repo} publishes another product (the Go original), whose versions cannot be compared with this build's; set {ENV_REPO} to this project's repository"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -319,7 +350,7 @@ mod tests {
         fn settings(&self) -> UpdateSettings {
             UpdateSettings {
                 api_base: format!("http://{}/", self.addr),
-                repo: "o/r".into(),
+                repo: Some("o/r".into()),
                 timeout: Duration::from_secs(5),
                 ..UpdateSettings::default()
             }
@@ -360,6 +391,49 @@ mod tests {
         assert!(
             agent.is_some_and(|a| a.starts_with("mcpproxy/1.2.0")),
             "User-Agent sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_repository_means_no_check_and_another_product_is_refused() {
+        let mut gh = FakeGitHub::start().await;
+        gh.latest(200, release("v9.0.0", false));
+        let unset = UpdateChecker::new(
+            "0.1.0",
+            UpdateSettings {
+                repo: None,
+                ..gh.settings()
+            },
+        );
+        assert!(!unset.enabled());
+        assert_eq!(unset.check_now().await, UpdateInfo::default());
+
+        gh.route(
+            "/repos/smart-mcp-proxy/mcpproxy-go/releases/latest",
+            200,
+            release("v0.11.2", false),
+        );
+        let go = UpdateChecker::new(
+            "0.1.0",
+            UpdateSettings {
+                repo: Some("Smart-MCP-Proxy/mcpproxy-go".into()),
+                ..gh.settings()
+            },
+        );
+        let info = go.check_now().await;
+        assert!(!info.available);
+        assert_eq!(info.latest_version, None);
+        assert!(
+            info.check_error
+                .as_deref()
+                .is_some_and(|e| e.contains("another product")),
+            "{info:?}"
+        );
+        // Neither checker asked the API anything.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), gh.next_hit())
+                .await
+                .is_err()
         );
     }
 
@@ -481,7 +555,7 @@ mod tests {
         drop(closed);
         let settings = UpdateSettings {
             api_base: format!("http://{addr}"),
-            repo: "o/r".into(),
+            repo: Some("o/r".into()),
             timeout: Duration::from_secs(5),
             ..UpdateSettings::default()
         };
@@ -565,7 +639,9 @@ mod tests {
         ]));
         assert_eq!(s.api_base, "http://127.0.0.1:9");
         assert!(s.allow_prerelease && s.disabled);
-        assert_eq!(s.repo, DEFAULT_REPO);
+        assert_eq!(s.repo.as_deref(), DEFAULT_REPO);
+        let s = UpdateSettings::from_lookup(&env(&[(ENV_REPO, " me/mcpproxy ")]));
+        assert_eq!(s.repo.as_deref(), Some("me/mcpproxy"));
         assert_eq!(s.interval, Duration::from_secs(4 * 3600));
         assert_eq!(s.timeout, Duration::from_secs(10));
         let s =

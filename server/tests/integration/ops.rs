@@ -194,6 +194,7 @@ async fn test_info_shows_the_update_check_against_a_local_releases_server() {
     let env = [
         ("MCPPROXY_DISABLE_AUTO_UPDATE", "false"),
         ("MCPPROXY_UPDATE_API_BASE", base.as_str()),
+        ("MCPPROXY_UPDATE_REPO", "example/mcpproxy-rs"),
     ];
     let server = TestServer::start_with(config_with(json!([])), &env).await;
     let update = update_of(&server).await;
@@ -212,6 +213,7 @@ async fn test_info_shows_the_update_check_against_a_local_releases_server() {
     let env = [
         ("MCPPROXY_DISABLE_AUTO_UPDATE", "false"),
         ("MCPPROXY_UPDATE_API_BASE", closed.as_str()),
+        ("MCPPROXY_UPDATE_REPO", "example/mcpproxy-rs"),
     ];
     let server = TestServer::start_with(config_with(json!([])), &env).await;
     let update = update_of(&server).await;
@@ -353,7 +355,7 @@ async fn test_docker_isolation_runs_stdio_servers_through_the_docker_client() {
     boxed["env"] = json!({"GREETING": "hello from the box"});
     let mut config = config_with(json!([boxed]));
     config["docker_isolation"] = json!({"enabled": true, "memory_limit": "256m"});
-    std::fs::write(dir.path().join("mcp_config.json"), config.to_string()).expect("config");
+    write_config(&dir.path().join("mcp_config.json"), &config);
     let bin_text = bin.display().to_string();
     let server =
         TestServer::start_in(dir.clone(), &[("MCPPROXY_DOCKER_BIN", bin_text.as_str())]).await;
