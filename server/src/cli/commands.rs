@@ -41,6 +41,15 @@ fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
 }
 
 /// `mcpproxy status`.
+/// `mcpproxy version`: this binary's version (no daemon needed).
+pub fn version(format: Format) {
+    let version = env!("CARGO_PKG_VERSION");
+    match format {
+        Format::Json => output::json(&serde_json::json!({ "version": version })),
+        Format::Table => println!("mcpproxy {version}"),
+    }
+}
+
 pub async fn status(client: &Client, format: Format) -> i32 {
     let result = client
         .status_get()

@@ -1,5 +1,6 @@
-//! The `mcpproxy` command line: argument parsing and dispatch. `mcpproxy` with no
-//! subcommand runs the server; every other command talks to the running daemon through the
+//! The `mcpproxy` command line: argument parsing and dispatch. `mcpproxy serve` runs the
+//! server (bare `mcpproxy` prints help: starting a daemon by accident is not a default);
+//! `version` answers locally; every other command talks to the running daemon through the
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
 mod commands;
@@ -49,7 +50,7 @@ pub struct Cli {
     /// Output format.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
-    /// What to do (default: serve).
+    /// What to do.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -59,6 +60,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the proxy.
     Serve(serve::ServeArgs),
+    /// This binary's version.
+    Version,
     /// The daemon's status and counters.
     Status,
     /// Version, endpoints and update availability.
@@ -181,7 +184,17 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Serve(args)) => serve::run(&cli, args),
-        None => serve::run(&cli, &serve::ServeArgs::default()),
+        None => {
+            use clap::CommandFactory;
+            match Cli::command().print_help() {
+                Ok(()) => 0,
+                Err(_) => exit::GENERAL,
+            }
+        }
+        Some(Command::Version) => {
+            commands::version(cli.output);
+            0
+        }
         Some(command) => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -250,6 +263,6 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Secrets(SecretsCommand::Del { name }) => {
             commands::secrets_delete(&client, name, format).await
         }
-        Command::Serve(_) | Command::Config(_) => exit::GENERAL,
+        Command::Serve(_) | Command::Version | Command::Config(_) => exit::GENERAL,
     }
 }

@@ -15,8 +15,8 @@ use super::{Cli, exit};
 use crate::api::{ServerCtx, front};
 use crate::app::App;
 use crate::config::{
-    ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, default_config_path,
-    resolve,
+    ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, Listen,
+    default_config_path, resolve,
 };
 use crate::events::EventBus;
 
@@ -86,6 +86,13 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
             return config_exit_code(&e);
         }
     };
+    let listen = match Listen::parse(&loaded.resolved.listen) {
+        Ok(listen) => listen,
+        Err(e) => {
+            eprintln!("mcpproxy: {e}");
+            return exit::CONFIG;
+        }
+    };
     let log = logger(
         cli.log_level
             .as_deref()
@@ -101,12 +108,17 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
             return exit::GENERAL;
         }
     };
-    let code = runtime.block_on(serve(log.clone(), store, loaded));
+    let code = runtime.block_on(serve(log.clone(), store, loaded, listen));
     runtime.shutdown_timeout(Duration::from_secs(2));
     code
 }
 
-async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedConfig) -> i32 {
+async fn serve(
+    log: Logger,
+    store: ConfigStore,
+    loaded: crate::config::LoadedConfig,
+    listen: Listen,
+) -> i32 {
     let resolved = loaded.resolved.clone();
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
@@ -178,25 +190,24 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         server.local_addr(),
         shutdown.clone(),
     );
-    let stdio = resolved.serves_stdio();
     // The public TCP port; none in stdio mode.
-    let listener = if stdio {
-        None
-    } else {
-        match tokio::net::TcpListener::bind(&resolved.listen).await {
+    let listener = match &listen {
+        Listen::Stdio => None,
+        Listen::Tcp { bind, .. } => match tokio::net::TcpListener::bind(bind).await {
             Ok(l) => Some(l),
             Err(e) => {
-                let code = if e.kind() == std::io::ErrorKind::AddrInUse {
-                    exit::PORT_IN_USE
-                } else {
-                    exit::GENERAL
+                let code = match e.kind() {
+                    std::io::ErrorKind::AddrInUse => exit::PORT_IN_USE,
+                    std::io::ErrorKind::PermissionDenied => exit::PERMISSION,
+                    _ => exit::GENERAL,
                 };
-                error!(log, "cannot listen"; "address" => &resolved.listen, "error" => %e);
+                error!(log, "cannot listen"; "address" => bind, "error" => %e);
                 let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
                 return code;
             }
-        }
+        },
     };
+    let stdio = listener.is_none();
     let public_addr = listener.as_ref().map(|l| {
         l.local_addr()
             .map(|a| a.to_string())
@@ -244,6 +255,9 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         }
         None => ("stdin/stdout".to_string(), "on the unix socket".to_string()),
     };
+    for exposure in app.exposures() {
+        warn!(log, "{}", exposure.message; "fix" => exposure.action);
+    }
     info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => swagger);
 
     if stdio {

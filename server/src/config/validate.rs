@@ -27,14 +27,8 @@ impl Problem {
 /// Every problem of `config`; empty when it is valid.
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if !super::is_stdio_listen(&config.listen) && !listen_is_valid(&config.listen) {
-        problems.push(Problem::new(
-            "listen",
-            format!(
-                "invalid listen address: {:?} (expected host:port, or \":0\" for MCP over stdio)",
-                config.listen
-            ),
-        ));
+    if let Err(e) = super::Listen::parse(&config.listen) {
+        problems.push(Problem::new("listen", e.to_string()));
     }
     if !(1..=100).contains(&config.top_k) {
         problems.push(Problem::new("top_k", "must be between 1 and 100"));
@@ -141,24 +135,6 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     problems
 }
 
-fn listen_is_valid(listen: &str) -> bool {
-    let Some((host, port)) = listen.rsplit_once(':') else {
-        return false;
-    };
-    let host_ok = host.is_empty()
-        || host.parse::<std::net::IpAddr>().is_ok()
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok()
-        || (host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-            && !host.is_empty());
-    host_ok && port.parse::<u16>().is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,22 +186,6 @@ mod tests {
                 "mcpServers[4].working_dir",
             ]
         );
-    }
-
-    #[test]
-    fn listen_forms() {
-        for ok in [
-            "127.0.0.1:8080",
-            ":8080",
-            "localhost:1",
-            "[::1]:8080",
-            "0.0.0.0:0",
-        ] {
-            assert!(listen_is_valid(ok), "{ok}");
-        }
-        for bad in ["", "8080", "127.0.0.1:", "127.0.0.1:99999", "a b:1"] {
-            assert!(!listen_is_valid(bad), "{bad}");
-        }
     }
 
     #[test]
