@@ -123,6 +123,8 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// The action conflicts with the current state or configuration.
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The configuration file on disk is invalid, so the change was not saved.
+    pub const CONFLICT: &str = "CONFLICT";
     /// The proxy is starting or stopping.
     pub const NOT_READY: &str = "NOT_READY";
     /// A bug or an I/O failure on our side.
@@ -133,7 +135,7 @@ pub mod codes {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "ErrorResponse")]
 pub struct ApiError {
-    /// Stable machine-readable code: UNAUTHORIZED, NOT_FOUND, BAD_REQUEST, VALIDATION_ERROR, PAYLOAD_TOO_LARGE, NOT_READY or INTERNAL_ERROR.
+    /// Stable machine-readable code: UNAUTHORIZED, NOT_FOUND, BAD_REQUEST, VALIDATION_ERROR, PAYLOAD_TOO_LARGE, CONFLICT, NOT_READY or INTERNAL_ERROR.
     pub code: String,
     /// Human-readable message.
     pub error: String,
@@ -172,6 +174,10 @@ impl ApiError {
     /// 403 FORBIDDEN.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorStatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    }
+    /// 409 CONFLICT.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::CONFLICT, codes::CONFLICT, message)
     }
     /// 404 NOT_FOUND.
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -241,6 +247,7 @@ impl From<HttpError> for ApiError {
             403 => codes::FORBIDDEN,
             404 => codes::NOT_FOUND,
             405 => codes::METHOD_NOT_ALLOWED,
+            409 => codes::CONFLICT,
             413 => codes::PAYLOAD_TOO_LARGE,
             503 => codes::NOT_READY,
             s if s >= 500 => codes::INTERNAL_ERROR,

@@ -78,6 +78,9 @@ impl From<AppError> for ApiError {
                 ApiError::bad_request(e.to_string())
             }
             AppError::Secret(other) => ApiError::internal(format!("secret store failed: {other}")),
+            AppError::Config(e @ ConfigError::InvalidOnDisk { .. }) => {
+                ApiError::conflict(e.to_string())
+            }
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))
             }

@@ -93,6 +93,7 @@ fn issue(issue: Issue) -> types::DiagnosticIssue {
             Category::ChangedTools => types::DiagnosticCategory::ChangedTools,
             Category::Docker => types::DiagnosticCategory::Docker,
             Category::Config => types::DiagnosticCategory::Config,
+            Category::Security => types::DiagnosticCategory::Security,
         },
         severity: match issue.severity {
             Severity::Error => types::DiagnosticSeverity::Error,

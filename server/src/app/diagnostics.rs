@@ -40,6 +40,8 @@ pub enum Category {
     Docker,
     /// The config file on disk is invalid.
     Config,
+    /// A setting leaves the proxy more exposed than its defaults.
+    Security,
 }
 
 /// How bad an issue is.
@@ -255,6 +257,15 @@ impl App {
                 ),
             ));
         }
+        issues.extend(self.exposures().into_iter().map(|e| {
+            issue(
+                Category::Security,
+                Severity::Warning,
+                None,
+                e.message,
+                e.action,
+            )
+        }));
         Diagnostics {
             issues,
             upstream_errors,
@@ -302,6 +313,11 @@ impl App {
     /// The last update check's answer; `None` until one has finished.
     pub fn update_info(&self) -> Option<UpdateInfo> {
         self.ops.update.get().and_then(|c| c.latest())
+    }
+
+    /// Settings that leave the proxy more exposed than its defaults (logged at start).
+    pub fn exposures(&self) -> Vec<crate::config::Exposure> {
+        crate::config::exposures(&self.store, &self.config(), self.resolved())
     }
 
     /// Why the config file on disk was not applied, if it was not.

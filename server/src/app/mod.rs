@@ -233,6 +233,7 @@ impl App {
             return Err(AppError::Invalid(problems));
         }
         if save {
+            self.store.ensure_overwritable()?;
             self.store.save(&new)?;
             self.remember_own_write();
         }

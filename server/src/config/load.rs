@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{Config, EnvOverrides, Problem};
@@ -46,6 +46,17 @@ pub enum ConfigError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// The file on disk does not parse or validate (a person is editing it), so the daemon
+    /// refuses to overwrite it with the running configuration.
+    #[error(
+        "the configuration file {path} is invalid on disk ({detail}); the running configuration was not changed and the file was not overwritten: fix or revert the file, then retry"
+    )]
+    InvalidOnDisk {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
     },
     /// Ownership or permissions are wrong (exit code 5).
     #[error("permission problem with {path}: {message}")]
@@ -153,6 +164,42 @@ impl ConfigStore {
             source,
         })?;
         parse(&self.path, &bytes)
+    }
+
+    /// The file's mode when users other than its owner may read it.
+    pub fn mode_readable_by_others(&self) -> Option<u32> {
+        let mode = fs::metadata(&self.path).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o044 != 0).then_some(mode)
+    }
+
+    /// Refuse to overwrite a file that exists but is not a valid configuration: it is most
+    /// likely a person's edit in progress, which a daemon write would silently lose.
+    pub fn ensure_overwritable(&self) -> Result<(), ConfigError> {
+        let invalid = |detail: String| ConfigError::InvalidOnDisk {
+            path: self.path.clone(),
+            detail,
+        };
+        let config = match self.read() {
+            Ok(config) => config,
+            Err(ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(());
+            }
+            Err(ConfigError::Parse { source, .. }) => return Err(invalid(source.to_string())),
+            Err(other) => return Err(other),
+        };
+        let problems = super::validate(&config);
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(invalid(
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
     }
 
     /// Write `config` atomically (temp file, fsync, rename, 0600).
@@ -285,13 +332,21 @@ pub fn resolve(
     })
 }
 
-/// Create the data directory 0700; tighten group/other bits; refuse one owned by someone else.
+/// Create the data directory 0700 when it is missing; accept an existing one only when it is
+/// ours and nobody else can write to it. An existing directory is never `chmod`ed: it may be
+/// shared on purpose (`/tmp` is 1777), and silently narrowing it would break its other users.
 fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
     let permission = |message: String| ConfigError::Permission {
         path: dir.to_path_buf(),
         message,
     };
-    fs::create_dir_all(dir).map_err(|e| permission(format!("cannot create: {e}")))?;
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| permission(format!("cannot create: {e}")))?;
+    }
     let meta = fs::metadata(dir).map_err(|e| permission(format!("cannot inspect: {e}")))?;
     if !meta.is_dir() {
         return Err(permission("not a directory".into()));
@@ -303,9 +358,12 @@ fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
             current_uid()
         )));
     }
-    if meta.permissions().mode() & 0o077 != 0 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| permission(format!("cannot restrict to 0700: {e}")))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(permission(format!(
+            "is writable by other users (mode {mode:04o}); choose a private directory, or run `chmod 700 {}` if it is yours alone",
+            dir.display()
+        )));
     }
     Ok(())
 }

@@ -9,6 +9,8 @@
 
 mod duration;
 mod env;
+mod exposure;
+mod listen;
 mod load;
 mod mask;
 mod validate;
@@ -21,6 +23,8 @@ use serde_json::{Map, Value};
 
 pub use duration::{format_go_duration, parse_go_duration};
 pub use env::EnvOverrides;
+pub use exposure::{Exposure, MIN_API_KEY_CHARS, exposures};
+pub use listen::{InvalidListen, Listen};
 pub use load::{
     ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved,
     default_config_path, resolve,
@@ -35,7 +39,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Whether `listen` asks for stdio MCP mode: `""` or `":0"`, as in the Go original.
 pub fn is_stdio_listen(listen: &str) -> bool {
-    matches!(listen.trim(), "" | ":0")
+    Listen::parse(listen) == Ok(Listen::Stdio)
 }
 
 fn default_listen() -> String {

@@ -2,9 +2,13 @@
 //! stderr line of a stdio server (`<RFC 3339 ms>Z LEVEL message`), rotated at 5 MiB with one
 //! `.1` backup. Writes go through a channel to one writer task per server, which buffers
 //! and flushes whenever the channel runs dry; `tail` reads lines back from the end.
+//!
+//! Logs hold whatever a server prints (tokens included), so the directory is created 0700 and
+//! each file 0600; a removed server's logs are removed with it ([`remove_logs`]).
 
 use std::{
     io::{Read, Seek, SeekFrom, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -144,18 +148,42 @@ fn append(
     }
     if file.is_none() {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
         }
         let handle = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)?;
+        // A file left by an older version may be wider than 0600.
+        handle.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         let size = handle.metadata()?.len();
         *file = Some((std::io::BufWriter::new(handle), size));
     }
     if let Some((writer, size)) = file.as_mut() {
         writer.write_all(bytes)?;
         *size += bytes.len() as u64;
+    }
+    Ok(())
+}
+
+/// Create `dir` (and missing parents) 0700. An existing directory is left as it is: a
+/// configured `logging.log_dir` may be shared on purpose; the files themselves are 0600.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Remove the log of `server` in `dir` and its rotated backup; missing files are fine.
+pub fn remove_logs(dir: &Path, server: &str) -> std::io::Result<()> {
+    let path = log_path(dir, server);
+    for file in [backup_path(&path), path] {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
     }
     Ok(())
 }

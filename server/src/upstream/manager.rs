@@ -143,9 +143,20 @@ impl UpstreamManager {
                         }
                         None => entry.stopping.take(),
                     };
-                    if let Some(handle) = handle {
-                        stopping.insert(name, handle);
-                    }
+                    // A removed server's logs go with it, once its supervisor has stopped
+                    // writing them.
+                    let log_dir = self.inner.log_dir.clone();
+                    let logger = self.inner.logger.clone();
+                    let server = name.clone();
+                    let cleanup = tokio::spawn(async move {
+                        if let Some(handle) = handle {
+                            let _ = handle.await;
+                        }
+                        if let Err(e) = logs::remove_logs(&log_dir, &server) {
+                            slog::warn!(logger, "cannot remove the logs of a removed server"; "server" => &server, "error" => %e);
+                        }
+                    });
+                    stopping.insert(name, cleanup);
                 }
             }
         }

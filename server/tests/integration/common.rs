@@ -24,6 +24,14 @@ pub struct TestServer {
     pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
+/// Write `config` to `path` 0600, as the proxy itself writes it: a file holding the key that
+/// others can read is a diagnostics warning of its own.
+pub fn write_config(path: &Path, config: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(config).expect("json")).expect("write config");
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod config");
+}
+
 /// A free loopback port (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -46,11 +54,7 @@ impl TestServer {
     /// Start with `config` and extra environment variables for the process.
     pub async fn start_with(config: Value, env: &[(&str, &str)]) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        std::fs::write(
-            dir.path().join("mcp_config.json"),
-            serde_json::to_vec_pretty(&config).expect("json"),
-        )
-        .expect("write config");
+        write_config(&dir.path().join("mcp_config.json"), &config);
         Self::start_in(dir, env).await
     }
 
