@@ -11,6 +11,7 @@ mod duration;
 mod env;
 mod load;
 mod mask;
+mod unmask;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,8 @@ pub use load::{
 };
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
-pub use mask::{mask_config, mask_secret, restore_masked};
+pub use mask::{MASK, Redactor, mask_args, mask_config, mask_server, mask_url, redact};
+pub use unmask::unmask;
 pub use validate::{Problem, validate};
 
 /// The default TCP listen address.
