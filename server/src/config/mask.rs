@@ -10,7 +10,8 @@
 //!   and password) and every query and fragment value; scheme, host, port and path stay
 //!   readable;
 //! - in `args`, the value after or inside a secret-looking flag (`--api-key X`,
-//!   `--password=X`), the value of `-e/--env NAME=VALUE` and of `-H/--header "Name: value"`;
+//!   `--password=X`), the value of `-e/--env NAME=VALUE` and of `-H/--header "Name: value"`,
+//!   of a bare `API_KEY=VALUE`, and a bare argument in a well-known token format (`ghp_…`);
 //! - OAuth settings whose key looks secret (`client_secret`), and the API key.
 //!
 //! A mask is the constant [`MASK`]: it tells nothing of the value, not its length, not one
@@ -39,6 +40,24 @@ const SECRET_WORDS: [&str; 10] = [
     "private",
     "bearer",
 ];
+
+/// Prefixes of well-known token formats: a bare argument starting with one (and longer than
+/// it by [`MIN_TOKEN_TAIL`]) is a credential wherever it stands (`server-x ghp_…`).
+const TOKEN_PREFIXES: [&str; 10] = [
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "glpat-",
+    "sk-",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "AIza",
+];
+
+/// Characters a token needs after its prefix to count as one.
+const MIN_TOKEN_TAIL: usize = 8;
 
 /// Authentication schemes that may stand before a reference (`Bearer ${keyring:gh}`).
 const AUTH_SCHEMES: [&str; 4] = ["bearer", "basic", "token", "bot"];
@@ -221,11 +240,33 @@ impl Masker {
         }
     }
 
+    /// An argument that is not a flag: a URL, `NAME=VALUE` with a secret-looking name, or a
+    /// well-known token format.
+    fn positional(&mut self, arg: &str) -> String {
+        let looks_like_token = TOKEN_PREFIXES.iter().any(|prefix| {
+            arg.strip_prefix(prefix)
+                .is_some_and(|tail| tail.chars().count() >= MIN_TOKEN_TAIL)
+        });
+        if looks_like_token {
+            return self.value(arg);
+        }
+        match arg.split_once('=') {
+            Some((name, value))
+                if !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && looks_secret(name) =>
+            {
+                format!("{name}={}", self.value(value))
+            }
+            _ => self.url(arg),
+        }
+    }
+
     /// One argument that does not follow a secret flag; `expect` is set when it is one.
     fn lone_arg(&mut self, arg: &str, expect: &mut Option<FlagValue>) -> String {
         let name = arg.trim_start_matches('-');
         if name.len() == arg.len() || name.is_empty() {
-            return self.url(arg);
+            return self.positional(arg);
         }
         match name.split_once('=') {
             Some((flag, value)) => {
@@ -475,6 +516,11 @@ mod tests {
             ("3000", "3000"),
             ("--secret", "--secret"),
             ("--verbose", "--verbose"),
+            ("ghp_abcdefghijklmnop", MASK),
+            ("sk-short", "sk-short"),
+            ("API_KEY=abc123", "API_KEY=********"),
+            ("MODE=fast", "MODE=fast"),
+            ("@scope/server-github", "@scope/server-github"),
         ];
         let args: Vec<String> = table.iter().map(|(arg, _)| arg.to_string()).collect();
         let shown: Vec<&str> = table.iter().map(|(_, shown)| *shown).collect();
