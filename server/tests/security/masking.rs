@@ -157,6 +157,23 @@ async fn every_view_masks_every_secret_and_keeps_references_readable() {
         assert_clean(path, &rest(&server, path).await);
     }
 
+    // The live events carry the error of a new attempt.
+    let mut events = EventStream::open(&server).await;
+    let _ = raw()
+        .post(format!("{}/api/v1/servers/web/restart", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("restart");
+    let failed = events
+        .next_matching(|kind, data| {
+            kind == "servers.changed"
+                && data["payload"]["server"] == "web"
+                && data["payload"]["last_error"].is_string()
+        })
+        .await;
+    assert_clean("/events servers.changed", &failed.to_string());
+
     let mcp = mcp_client(&server).await;
     for (tool, args) in [
         ("upstream_servers", json!({"operation": "list"})),
