@@ -429,6 +429,10 @@ pub fn redact(text: &str, server: &ServerConfig) -> String {
 mod tests {
     use super::*;
 
+    fn named(name: &str) -> ServerConfig {
+        serde_json::from_value(serde_json::json!({ "name": name })).expect("server")
+    }
+
     #[test]
     fn values_are_masked_whatever_their_name_unless_references() {
         for value in ["hunter2", "postgres://u:p@h/db", "x", "Bearer abc"] {
@@ -493,6 +497,34 @@ mod tests {
     }
 
     #[test]
+    fn odd_urls_never_panic_and_masking_is_idempotent() {
+        for text in [
+            "://",
+            "a://@",
+            "https://@host",
+            "https://:@h",
+            "https://h?",
+            "https://h#",
+            "https://h?&&=&a",
+            "x://${env:A",
+            "https://ü:ö@h/?ä=ß#ñ",
+            "https://a@b@c/d",
+            "https://${env:U}@h/${keyring:p/q}?k=${env:K}",
+            "see https://u:p@h/x?y=z) and ftp://a:b@c",
+        ] {
+            let once = mask_url(text);
+            assert_eq!(mask_url(&once), once, "{text}");
+            let redacted = redact(text, &named("s"));
+            assert_eq!(redact(&redacted, &named("s")), redacted);
+        }
+        assert_eq!(mask_url("https://a@b@c/d"), "https://********@c/d");
+        assert_eq!(
+            redact("see https://u:p@h/x?y=z) and ftp://a:b@c", &named("s")),
+            "see https://********:********@h/x?y=********) and ftp://********:********@c"
+        );
+    }
+
+    #[test]
     fn args_lose_secret_flag_values_and_url_credentials_only() {
         // (argument, as shown)
         let table = [
@@ -525,6 +557,7 @@ mod tests {
         let args: Vec<String> = table.iter().map(|(arg, _)| arg.to_string()).collect();
         let shown: Vec<&str> = table.iter().map(|(_, shown)| *shown).collect();
         assert_eq!(mask_args(&args), shown);
+        assert_eq!(mask_args(&mask_args(&args)), shown, "idempotent");
     }
 
     #[test]
