@@ -88,7 +88,7 @@ impl App {
         document: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Config, AppError> {
         serde_json::from_value(serde_json::Value::Object(document))
-            .map_err(|e| AppError::Malformed(e.to_string()))
+            .map_err(|e| AppError::Malformed(crate::config::mask_parse_error(&e.to_string())))
     }
 
     /// Every problem of a configuration document, nothing applied.

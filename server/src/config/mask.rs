@@ -420,6 +420,55 @@ impl Redactor {
     }
 }
 
+/// A parse error of a configuration document (serde's message) with the offending value
+/// masked: `invalid type: string "hunter2", expected …` quotes what it found, which may be a
+/// secret written in the wrong place. Field names (`missing field \`name\``) stay.
+pub fn mask_parse_error(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .filter_map(|marker| rest.find(marker).map(|i| i + marker.len()))
+        .min()
+    {
+        let (Some(head), Some(found)) = (rest.get(..at), rest.get(at..)) else {
+            break;
+        };
+        out.push_str(head);
+        // `string "…"` (Debug-escaped) or `integer \`…\``, `boolean \`…\``, ….
+        let quoted = match (found.find('"'), found.find('`')) {
+            (Some(q), Some(b)) if b < q => Some((b, '`')),
+            (Some(q), _) => Some((q, '"')),
+            (None, Some(b)) => Some((b, '`')),
+            (None, None) => None,
+        };
+        let Some((open, quote)) =
+            quoted.filter(|(open, _)| found.get(..*open).is_some_and(|kind| !kind.contains(',')))
+        else {
+            rest = found;
+            continue;
+        };
+        let body_start = open + 1;
+        let mut escaped = false;
+        let close = found.get(body_start..).and_then(|body| {
+            body.char_indices().find_map(|(i, c)| {
+                let end = c == quote && !escaped;
+                escaped = c == '\\' && !escaped;
+                end.then_some(body_start + i)
+            })
+        });
+        let (Some(kind), Some(close)) = (found.get(..body_start), close) else {
+            rest = found;
+            continue;
+        };
+        out.push_str(kind);
+        out.push_str(MASK);
+        rest = found.get(close..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `text` with `server`'s secrets hidden ([`Redactor`]), for a one-off message.
 pub fn redact(text: &str, server: &ServerConfig) -> String {
     Redactor::new(server).apply(text)
@@ -494,6 +543,38 @@ mod tests {
         );
         assert_eq!(mask_url("not a url"), "not a url");
         assert_eq!(mask_url("/tmp/x?y=1"), "/tmp/x?y=1", "a path is not a URL");
+    }
+
+    #[test]
+    fn parse_errors_lose_the_value_they_quote_and_keep_field_names() {
+        for (error, shown) in [
+            (
+                r#"invalid type: string "hunter2", expected a boolean at line 3 column 20"#,
+                r#"invalid type: string "********", expected a boolean at line 3 column 20"#,
+            ),
+            (
+                r#"invalid type: string "a\"b,c", expected x"#,
+                r#"invalid type: string "********", expected x"#,
+            ),
+            (
+                "invalid type: integer `123456`, expected a string at line 1 column 9",
+                "invalid type: integer `********`, expected a string at line 1 column 9",
+            ),
+            (
+                "invalid type: map, expected a string at line 1 column 9",
+                "invalid type: map, expected a string at line 1 column 9",
+            ),
+            (
+                "missing field `name` at line 1 column 2",
+                "missing field `name` at line 1 column 2",
+            ),
+            (
+                r#"invalid value: string "x", expected y; invalid type: string "z", expected w"#,
+                r#"invalid value: string "********", expected y; invalid type: string "********", expected w"#,
+            ),
+        ] {
+            assert_eq!(mask_parse_error(error), shown);
+        }
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub use load::{
 };
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
-pub use mask::{MASK, Redactor, mask_args, mask_config, mask_server, mask_url, redact};
+pub use mask::{
+    MASK, Redactor, mask_args, mask_config, mask_parse_error, mask_server, mask_url, redact,
+};
 pub use unmask::unmask;
 pub use validate::{Problem, validate};
 
