@@ -12,6 +12,7 @@
 //! - in `args`, the value after or inside a secret-looking flag (`--api-key X`,
 //!   `--password=X`), the value of `-e/--env NAME=VALUE` and of `-H/--header "Name: value"`,
 //!   of a bare `API_KEY=VALUE`, and a bare argument in a well-known token format (`ghp_…`);
+//!   Docker's `extra_args` (global and per server) by the same rule;
 //! - OAuth settings whose key looks secret (`client_secret`), and the API key.
 //!
 //! A mask is the constant [`MASK`]: it tells nothing of the value, not its length, not one
@@ -294,10 +295,21 @@ impl Masker {
             .collect()
     }
 
+    /// Docker `extra_args` (a JSON array in `isolation` / `docker_isolation`) masked as args.
+    fn extra_args(&mut self, settings: &mut serde_json::Map<String, serde_json::Value>) {
+        if let Some(list) = string_list(settings.get(EXTRA_ARGS)) {
+            let masked = self.args(&list);
+            settings.insert(EXTRA_ARGS.into(), masked.into());
+        }
+    }
+
     fn server(&mut self, server: &ServerConfig) -> ServerConfig {
         let mut out = server.clone();
         out.url = server.url.as_deref().map(|url| self.url(url));
         out.args = self.args(&server.args);
+        if let Some(serde_json::Value::Object(isolation)) = out.isolation.as_mut() {
+            self.extra_args(isolation);
+        }
         for value in out.env.values_mut().chain(out.headers.values_mut()) {
             *value = self.value(value);
         }
@@ -312,6 +324,18 @@ impl Masker {
         }
         out
     }
+}
+
+/// The key of Docker's extra `docker run` arguments, globally and per server.
+pub(super) const EXTRA_ARGS: &str = "extra_args";
+
+/// A JSON array of strings as a list (None for anything else).
+pub(super) fn string_list(value: Option<&serde_json::Value>) -> Option<Vec<String>> {
+    value?
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// `value` masked unless empty or only references.
@@ -342,6 +366,7 @@ pub fn mask_config(config: &Config) -> Config {
         *key = MASK.to_string();
     }
     masked.servers = config.servers.iter().map(|s| masker.server(s)).collect();
+    masker.extra_args(&mut masked.docker_isolation.extra);
     for value in masked.environment.custom_vars.values_mut() {
         *value = masker.value(value);
     }
@@ -650,7 +675,9 @@ mod tests {
                 "url": "https://u:p@h/?k=v",
                 "env": {"GITHUB_TOKEN": "ghp_realtoken123", "PLAIN": "visible", "REF_TOKEN": "${keyring:gh}"},
                 "headers": {"Authorization": "Bearer xyz-secret-value"},
-                "oauth": {"client_id": "id", "client_secret": "cs-value"}}]
+                "oauth": {"client_id": "id", "client_secret": "cs-value"},
+                "isolation": {"extra_args": ["-e", "T=tok-value", "--read-only"]}}],
+            "docker_isolation": {"enabled": false, "extra_args": ["--env=K=v-value"]}
         }))
         .expect("config");
         let masked = mask_config(&config);
@@ -667,6 +694,14 @@ mod tests {
         let oauth = gh.oauth.as_ref().expect("oauth");
         assert_eq!(oauth["client_secret"], MASK);
         assert_eq!(oauth["client_id"], "id");
+        assert_eq!(
+            gh.isolation.as_ref().expect("isolation")["extra_args"],
+            serde_json::json!(["-e", "T=********", "--read-only"])
+        );
+        assert_eq!(
+            masked.docker_isolation.extra["extra_args"],
+            serde_json::json!(["--env=K=********"])
+        );
         assert_eq!(masked.environment.custom_vars["SHARED"], MASK);
         assert_eq!(masked.environment.custom_vars["REF"], "${env:X}");
     }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::mask::{MASK, mask_args, mask_url, mask_value};
+use super::mask::{EXTRA_ARGS, MASK, mask_args, mask_url, mask_value, string_list};
 use super::{Config, Problem, ServerConfig};
 
 fn unresolved(field: String) -> Problem {
@@ -68,6 +68,51 @@ fn restore_map(
     }
 }
 
+/// Restore masked arguments by position: the same position, showing the same, after the same
+/// argument (so a value moved under another flag keeps no secret).
+fn restore_args(
+    field: &str,
+    args: &mut [String],
+    old: Option<&[String]>,
+    problems: &mut Vec<Problem>,
+) {
+    let shown = args.to_vec();
+    let old_shown = old.map(mask_args);
+    let same_place = |at: usize| old_shown.as_ref().and_then(|s| s.get(at)) == shown.get(at);
+    for (i, arg) in args.iter_mut().enumerate() {
+        if !arg.contains(MASK) {
+            continue;
+        }
+        let real = old
+            .filter(|_| same_place(i) && (i == 0 || same_place(i - 1)))
+            .and_then(|o| o.get(i));
+        match real {
+            Some(real) => arg.clone_from(real),
+            None => problems.push(unresolved(format!("{field}[{i}]"))),
+        }
+    }
+}
+
+/// [`restore_args`] for Docker's `extra_args` inside a settings object.
+fn restore_extra_args(
+    field: &str,
+    settings: &mut serde_json::Map<String, serde_json::Value>,
+    old: Option<&serde_json::Value>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(mut list) = string_list(settings.get(EXTRA_ARGS)) else {
+        return;
+    };
+    let old = string_list(old);
+    restore_args(
+        &format!("{field}.{EXTRA_ARGS}"),
+        &mut list,
+        old.as_deref(),
+        problems,
+    );
+    settings.insert(EXTRA_ARGS.into(), list.into());
+}
+
 fn restore_server(
     field: &str,
     server: &mut ServerConfig,
@@ -83,21 +128,20 @@ fn restore_server(
             None => problems.push(unresolved(format!("{field}.url"))),
         }
     }
-    let shown = server.args.clone();
-    let old_shown = old.map(|o| mask_args(&o.args));
-    for (i, arg) in server.args.iter_mut().enumerate() {
-        if !arg.contains(MASK) {
-            continue;
-        }
-        // The same position, showing the same, after the same flag.
-        let same_place = |at: usize| old_shown.as_ref().and_then(|s| s.get(at)) == shown.get(at);
-        let real = old
-            .filter(|_| same_place(i) && (i == 0 || same_place(i - 1)))
-            .and_then(|o| o.args.get(i));
-        match real {
-            Some(real) => arg.clone_from(real),
-            None => problems.push(unresolved(format!("{field}.args[{i}]"))),
-        }
+    restore_args(
+        &format!("{field}.args"),
+        &mut server.args,
+        old.map(|o| o.args.as_slice()),
+        problems,
+    );
+    if let Some(serde_json::Value::Object(isolation)) = server.isolation.as_mut() {
+        let old_isolation = old.and_then(|o| o.isolation.as_ref());
+        restore_extra_args(
+            &format!("{field}.isolation"),
+            isolation,
+            old_isolation.and_then(|i| i.get(EXTRA_ARGS)),
+            problems,
+        );
     }
     restore_map(
         &mut server.env,
@@ -153,6 +197,12 @@ pub fn unmask(incoming: &mut Config, current: &Config) -> Vec<Problem> {
         let old = counterpart(server, &names, current);
         restore_server(&format!("mcpServers[{i}]"), server, old, &mut problems);
     }
+    restore_extra_args(
+        "docker_isolation",
+        &mut incoming.docker_isolation.extra,
+        current.docker_isolation.extra.get(EXTRA_ARGS),
+        &mut problems,
+    );
     restore_map(
         &mut incoming.environment.custom_vars,
         Some(&current.environment.custom_vars),
@@ -171,9 +221,11 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "api_key": "0123456789abcdef",
             "environment": {"custom_vars": {"SHARED": "shh-value"}},
+            "docker_isolation": {"extra_args": ["--env=K=v-value"]},
             "mcpServers": [
                 {"name": "gh", "command": "npx", "args": ["-y", "gh-server", "--api-key", "AKIA123456"],
-                 "env": {"GITHUB_TOKEN": "ghp_realtoken123", "REF_TOKEN": "${keyring:gh}"}},
+                 "env": {"GITHUB_TOKEN": "ghp_realtoken123", "REF_TOKEN": "${keyring:gh}"},
+                 "isolation": {"extra_args": ["-e", "T=tok-value"]}},
                 {"name": "web", "url": "https://user:hunter2@host/path?key=s3cret&x=1",
                  "headers": {"Authorization": "Bearer xyz-secret-value"},
                  "oauth": {"client_secret": "cs-value"}},
@@ -193,6 +245,7 @@ mod tests {
         assert_eq!(back.api_key, current.api_key);
         assert_eq!(back.servers, current.servers);
         assert_eq!(back.environment, current.environment);
+        assert_eq!(back.docker_isolation, current.docker_isolation);
         assert_eq!(back.tools_limit, 20);
 
         let mut absent_key = mask_config(&current);
@@ -210,6 +263,7 @@ mod tests {
         assert!(unmask(&mut back, &current).is_empty());
         assert_eq!(back.servers[0].env, current.servers[0].env);
         assert_eq!(back.servers[0].args, current.servers[0].args);
+        assert_eq!(back.servers[0].isolation, current.servers[0].isolation);
         assert_eq!(back.servers[1].url, current.servers[1].url);
         assert_eq!(back.servers[1].headers, current.servers[1].headers);
         assert_eq!(back.servers[1].oauth, current.servers[1].oauth);
@@ -237,6 +291,7 @@ mod tests {
             [
                 "api_key",
                 "mcpServers[0].args[3]",
+                "mcpServers[0].isolation.extra_args[1]",
                 "mcpServers[0].env.GITHUB_TOKEN",
                 "mcpServers[1].url",
                 "mcpServers[2].env.NEW",
