@@ -11,6 +11,7 @@ mod duration;
 mod env;
 mod load;
 mod mask;
+mod redact;
 mod unmask;
 mod validate;
 
@@ -28,9 +29,8 @@ pub use load::{
 };
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
-pub use mask::{
-    MASK, Redactor, mask_args, mask_config, mask_parse_error, mask_server, mask_url, redact,
-};
+pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
+pub use redact::{Redactor, mask_parse_error, redact};
 pub use unmask::unmask;
 pub use validate::{Problem, validate};
 
