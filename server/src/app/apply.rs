@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::config::{Config, Problem, restore_masked, validate};
+use crate::config::{Config, Problem, unmask, validate};
 use crate::events::kinds;
 
 /// Fields whose change takes effect only after a restart, with the reason given.
@@ -88,7 +88,7 @@ impl App {
         document: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Config, AppError> {
         serde_json::from_value(serde_json::Value::Object(document))
-            .map_err(|e| AppError::Malformed(e.to_string()))
+            .map_err(|e| AppError::Malformed(crate::config::mask_parse_error(&e.to_string())))
     }
 
     /// Every problem of a configuration document, nothing applied.
@@ -97,7 +97,11 @@ impl App {
         document: serde_json::Map<String, serde_json::Value>,
     ) -> Vec<Problem> {
         match self.parse_document(document) {
-            Ok(config) => validate(&config),
+            Ok(mut config) => {
+                let mut problems = validate(&config);
+                problems.extend(unmask(&mut config, &self.config()));
+                problems
+            }
             Err(e) => vec![Problem {
                 field: "(document)".into(),
                 message: e.to_string(),
@@ -106,8 +110,9 @@ impl App {
     }
 
     /// Validate, save atomically and apply a whole configuration document. Masked secrets
-    /// coming back from `GET /config` are restored, and an absent API key keeps the current
-    /// one, so a round trip never loses a secret.
+    /// coming back from `GET /config` are restored (a mask with no real value at the same
+    /// place is refused, naming the field), and an absent API key keeps the current one, so a
+    /// round trip never loses a secret nor writes a mask to disk.
     pub async fn apply_document(
         &self,
         document: serde_json::Map<String, serde_json::Value>,
@@ -128,7 +133,11 @@ impl App {
             return Err(AppError::Invalid(problems));
         }
         let current = self.config();
-        restore_masked(&mut incoming, &current);
+        let unresolved = unmask(&mut incoming, &current);
+        // A file that holds a mask literally is the user's text: it is applied as written.
+        if source == ApplySource::Api && !unresolved.is_empty() {
+            return Err(AppError::Invalid(unresolved));
+        }
         let fields = changed_fields(&current, &incoming);
         if fields.is_empty() {
             return Ok(ApplyOutcome {

@@ -228,6 +228,12 @@ impl App {
         let old = self.config();
         let mut new = (*old).clone();
         let out = edit(&mut new)?;
+        // Whoever edited (an agent patching the env it was shown, a REST client) may have
+        // passed masks along: the real values go back in, or nothing is saved.
+        let unresolved = crate::config::unmask(&mut new, &old);
+        if save && !unresolved.is_empty() {
+            return Err(AppError::Invalid(unresolved));
+        }
         let problems = crate::config::validate(&new);
         if !problems.is_empty() {
             return Err(AppError::Invalid(problems));

@@ -150,7 +150,10 @@ impl App {
             });
         }
         let config = serde_json::from_slice(bytes).map_err(|e| Invalid {
-            error: format!("not a valid configuration: {e}"),
+            error: format!(
+                "not a valid configuration: {}",
+                crate::config::mask_parse_error(&e.to_string())
+            ),
             problems: Vec::new(),
         })?;
         match self.apply_config(config, ApplySource::File).await {

@@ -4,14 +4,15 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, mask_server, redact};
 use crate::events::kinds;
 use crate::upstream::{ConnectionState, Health, HealthInput, health};
 
-/// A configured server with its live state and health.
+/// A configured server with its live state and health, as it may be shown (REST, agents,
+/// diagnostics): its configuration masked, its error redacted.
 #[derive(Debug, Clone)]
 pub struct ServerView {
-    /// The configuration entry.
+    /// The configuration entry, secrets masked.
     pub config: ServerConfig,
     /// Connection state.
     pub state: ConnectionState,
@@ -70,6 +71,8 @@ impl App {
             (None, Some(s)) => (s.state, s.last_error, s.tool_count, s.retry_count),
             (None, None) => (ConnectionState::Disconnected, None, 0, 0),
         };
+        // Views leave the process: secrets masked, and hidden in the error text too.
+        let last_error = last_error.map(|e| redact(&e, config));
         let health = health(HealthInput {
             enabled: config.enabled,
             quarantined: config.quarantined,
@@ -78,7 +81,7 @@ impl App {
             tool_count,
         });
         ServerView {
-            config: config.clone(),
+            config: mask_server(config),
             state,
             last_error,
             tool_count,

@@ -13,6 +13,8 @@ mod exposure;
 mod listen;
 mod load;
 mod mask;
+mod redact;
+mod unmask;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -31,7 +33,9 @@ pub use load::{
 };
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
-pub use mask::{mask_config, mask_secret, restore_masked};
+pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
+pub use redact::{Redactor, mask_parse_error, redact};
+pub use unmask::unmask;
 pub use validate::{Problem, validate};
 
 /// The default TCP listen address.

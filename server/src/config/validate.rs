@@ -119,7 +119,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 problems.push(Problem::new(
                     field("url"),
-                    format!("url must start with http:// or https://: {url}"),
+                    format!(
+                        "url must start with http:// or https://: {}",
+                        super::mask_url(url)
+                    ),
                 ));
             }
         }

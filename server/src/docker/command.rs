@@ -41,20 +41,10 @@ pub struct WrappedCommand {
 }
 
 impl WrappedCommand {
-    /// The arguments with the values of `-e K=V` masked, for logs and error messages.
+    /// The arguments as they may be logged: the values of `-e K=V`, of secret-looking flags
+    /// and URL credentials masked (the configuration's one masking rule).
     pub fn display_args(&self) -> Vec<String> {
-        let mut after_e = false;
-        self.args
-            .iter()
-            .map(|arg| {
-                let shown = match arg.split_once('=') {
-                    Some((key, _)) if after_e => format!("{key}=****"),
-                    _ => arg.clone(),
-                };
-                after_e = arg == "-e";
-                shown
-            })
-            .collect()
+        crate::config::mask_args(&self.args)
     }
 }
 
@@ -351,10 +341,10 @@ mod tests {
             wrapped
                 .display_args()
                 .iter()
-                .filter(|a| a.contains("****"))
+                .filter(|a| a.contains(crate::config::MASK))
                 .cloned()
                 .collect::<Vec<_>>(),
-            vec!["A=****", "B=****"]
+            vec!["A=********", "B=********"]
         );
     }
 

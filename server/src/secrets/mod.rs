@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
-pub use refs::{SecretKind, SecretRef, expand, expand_with, references};
+pub use refs::{SecretKind, SecretRef, expand, expand_with, references, without_references};
 pub use usage::{SecretUsage, missing, resolve_server, resolve_server_with, usage, usage_with};
 
 /// Why a secret could not be read, stored or resolved. Never carries a secret's value.

@@ -68,6 +68,19 @@ pub fn references(text: &str) -> Vec<SecretRef> {
     scan(text).into_iter().map(|(_, r)| r).collect()
 }
 
+/// `text` with every reference taken out: what is left is literal text written in the
+/// configuration (masking uses it to tell a bare reference from a value holding a secret).
+pub fn without_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (span, _) in scan(text) {
+        out.push_str(text.get(copied..span.start).unwrap_or_default());
+        copied = span.end;
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    out
+}
+
 /// `text` with every reference replaced by its value: `env` from the process environment,
 /// `keyring` from `store`. The first reference that cannot be resolved is an error naming it.
 pub fn expand(text: &str, store: &dyn SecretStore) -> Result<String, SecretError> {
@@ -169,6 +182,16 @@ mod tests {
             vec![keyring_ref("a:b")],
             "the name may contain ':'"
         );
+    }
+
+    #[test]
+    fn takes_references_out_keeping_the_text() {
+        assert_eq!(
+            without_references("Bearer ${keyring:gh} x${env:A}"),
+            "Bearer  x"
+        );
+        assert_eq!(without_references("${env:A}${env:B}"), "");
+        assert_eq!(without_references("${HOME}"), "${HOME}");
     }
 
     #[test]

@@ -1,21 +1,25 @@
 //! Per-server log files: `<log_dir>/server-<name>.log`, one line per connection event and per
 //! stderr line of a stdio server (`<RFC 3339 ms>Z LEVEL message`), rotated at 5 MiB with one
 //! `.1` backup. Writes go through a channel to one writer task per server, which buffers
-//! and flushes whenever the channel runs dry; `tail` reads lines back from the end.
+//! and flushes whenever the channel runs dry; `tail` reads lines back from the end. Every
+//! line is redacted first (the server's secrets and every URL masked, [`Redactor`]): agents
+//! read these lines with `tail_log`.
 //!
-//! Logs hold whatever a server prints (tokens included), so the directory is created 0700 and
-//! each file 0600; a removed server's logs are removed with it ([`remove_logs`]).
+//! Logs hold whatever a server prints, so the directory is created 0700 and each file 0600;
+//! a removed server's logs are removed with it ([`remove_logs`]).
 
 use std::{
     io::{Read, Seek, SeekFrom, Write},
     os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, RwLock},
 };
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::mpsc;
+
+use crate::config::{Redactor, ServerConfig};
 
 /// A log file is rotated when it would grow past this size.
 pub const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
@@ -65,6 +69,7 @@ fn backup_path(path: &Path) -> PathBuf {
 pub(crate) struct ServerLog {
     sender: mpsc::UnboundedSender<String>,
     path: Arc<PathBuf>,
+    redactor: Arc<RwLock<Redactor>>,
 }
 
 impl ServerLog {
@@ -75,7 +80,22 @@ impl ServerLog {
         Self {
             sender,
             path: Arc::new(path),
+            redactor: Arc::default(),
         }
+    }
+
+    /// Hide `server`'s secrets from now on (its secret-resolved configuration).
+    pub(crate) fn hide_secrets_of(&self, server: &ServerConfig) {
+        let redactor = Redactor::new(server);
+        *self.redactor.write().unwrap_or_else(|e| e.into_inner()) = redactor;
+    }
+
+    /// `text` with the server's secrets and every URL masked.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.redactor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(text)
     }
 
     /// The file this handle writes to.
@@ -86,8 +106,8 @@ impl ServerLog {
     /// Append one line; newlines inside `message` are flattened.
     pub(crate) fn write(&self, level: &str, message: &str) {
         let stamp = Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        let message = message
-            .trim_end_matches(['\r', '\n'])
+        let message = self
+            .redact(message.trim_end_matches(['\r', '\n']))
             .replace(['\r', '\n'], " ");
         // Only fails once the writer is gone, which happens at shutdown.
         let _ = self.sender.send(format!("{stamp} {level} {message}\n"));
@@ -347,5 +367,39 @@ mod tests {
             "{size} {backup}"
         );
         assert!(size + backup > 6 * 1000 * 1024 - MAX_LOG_BYTES);
+    }
+
+    #[tokio::test]
+    async fn lines_never_hold_the_servers_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server-s.log");
+        let log = ServerLog::open(path.clone(), logger());
+        let server: ServerConfig = serde_json::from_value(serde_json::json!({
+            "name": "s", "command": "x", "env": {"PASS": "hunter2-value"}
+        }))
+        .expect("server");
+        log.hide_secrets_of(&server);
+        log.write(
+            "STDERR",
+            "login with hunter2-value at https://h/?token=t0k3n",
+        );
+        log.info("last");
+        drop(log);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let lines = loop {
+            let lines = tail(&path, 2).expect("tail");
+            if lines.last().is_some_and(|l| l.message == "last") {
+                break lines;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "writer never caught up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            lines[0].message,
+            "login with ******** at https://h/?token=********"
+        );
     }
 }

@@ -328,10 +328,11 @@ impl UpstreamManager {
                 server: server.to_string(),
                 state,
             })?;
+        // Errors go back to the agent and into the call history: no secret of the server in them.
         let failure = |message: String, code: Option<i32>| UpstreamError::ToolCall {
             server: server.to_string(),
             tool: tool.to_string(),
-            message,
+            message: shared.log.redact(&message),
             code,
         };
         let attempt = async {
@@ -355,7 +356,9 @@ impl UpstreamManager {
             Ok(Err(CallFailure::Rpc { code, message })) => Err(failure(message, Some(code))),
             Ok(Err(CallFailure::Other(message))) => Err(failure(message, None)),
             Ok(Err(CallFailure::Lost(cause))) => {
-                let message = format!("connection lost during the call: {cause}");
+                let message = shared
+                    .log
+                    .redact(&format!("connection lost during the call: {cause}"));
                 let _ = control.send(Control::Broken {
                     session,
                     message: message.clone(),

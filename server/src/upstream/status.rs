@@ -109,6 +109,7 @@ impl Shared {
             attempts: 0,
             session: 0,
         };
+        log.hide_secrets_of(&config);
         Self {
             name: config.name.clone(),
             log,
@@ -137,6 +138,7 @@ impl Shared {
 
     /// Replace the desired configuration (takes effect on the next attempt).
     pub(crate) fn set_desired(&self, desired: Desired) {
+        self.log.hide_secrets_of(&desired.config);
         *self.desired.lock().unwrap_or_else(|e| e.into_inner()) = desired;
     }
 
@@ -258,7 +260,8 @@ impl Shared {
 
     /// A failure; the next attempt is due at `next_retry_at` (None = no automatic retry).
     pub(crate) fn failed(&self, error: &UpstreamError, next_retry_at: Option<DateTime<Utc>>) {
-        let message = error.detail();
+        // The error may quote the URL or a header: never keep or publish a secret in it.
+        let message = self.log.redact(&error.detail());
         let state = if error.is_auth() {
             ConnectionState::PendingAuth
         } else {

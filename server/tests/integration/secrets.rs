@@ -126,10 +126,16 @@ async fn test_secrets_store_list_get_delete_never_show_values() {
 
 #[tokio::test]
 async fn test_a_secret_reaches_the_server_environment_and_a_change_restarts_it() {
+    // The value the server got is written to a file the test reads: its log shows the
+    // stderr line, but redacted (a log never holds a secret, issue 11 §4).
+    let seen_dir = tempfile::tempdir().expect("tempdir");
+    let seen = seen_dir.path().join("seen");
     let script = format!(
-        "echo \"token=$FX_TOKEN\" >&2; exec '{}' stdio",
+        "echo \"token=$FX_TOKEN\" >&2; echo \"$FX_TOKEN\" >> '{}'; exec '{}' stdio",
+        seen.display(),
         fixture_bin().display()
     );
+    let values_seen = || std::fs::read_to_string(&seen).unwrap_or_default();
     let server = TestServer::start(config_with(json!([{
         "name": "fx", "command": "sh", "args": ["-c", script], "enabled": true,
         "env": {"FX_TOKEN": "${keyring:fx-token}"}
@@ -160,16 +166,21 @@ async fn test_a_secret_reaches_the_server_environment_and_a_change_restarts_it()
     wait_connected(&server, "fx").await;
     eventually(
         Duration::from_secs(10),
-        "the first value in the log",
+        "the first value in the server's environment, redacted in its log",
         || async {
-            server_log(&server, "fx")
-                .await
-                .iter()
-                .any(|l| l == "token=first-value")
-                .then_some(())
+            let log = server_log(&server, "fx").await;
+            let redacted = log.iter().any(|l| l == "token=********");
+            (values_seen().lines().any(|l| l == "first-value") && redacted).then_some(())
         },
     )
     .await;
+    assert!(
+        !server_log(&server, "fx")
+            .await
+            .iter()
+            .any(|l| l.contains("first-value")),
+        "the log shows the secret"
+    );
 
     // A changed value restarts the server with it.
     client
@@ -180,8 +191,7 @@ async fn test_a_secret_reaches_the_server_environment_and_a_change_restarts_it()
         Duration::from_secs(20),
         "a restart with the new value",
         || async {
-            let log = server_log(&server, "fx").await;
-            let restarted = log.iter().any(|l| l == "token=second-value");
+            let restarted = values_seen().lines().any(|l| l == "second-value");
             let connected = server_view(&server, "fx").await.connected;
             (restarted && connected).then_some(())
         },
