@@ -123,6 +123,8 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// The action conflicts with the current state or configuration.
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The resource already exists (409).
+    pub const CONFLICT: &str = "CONFLICT";
     /// The proxy is starting or stopping.
     pub const NOT_READY: &str = "NOT_READY";
     /// A bug or an I/O failure on our side.
@@ -172,6 +174,10 @@ impl ApiError {
     /// 403 FORBIDDEN.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorStatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    }
+    /// 409 CONFLICT.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorStatusCode::CONFLICT, codes::CONFLICT, message)
     }
     /// 404 NOT_FOUND.
     pub fn not_found(message: impl Into<String>) -> Self {
