@@ -354,6 +354,30 @@ async fn a_read_token_for_one_server_sees_and_calls_only_that() {
     server.stop().await;
 }
 
+/// `credential` is refused with 401 saying `says`, on its session `sid` and for a new one.
+async fn refused_everywhere(
+    server: &TestServer,
+    sid: &str,
+    credential: &[(&str, &str)],
+    says: &str,
+) {
+    let (status, headers, body) = post(server, Some(sid), credential, tools_list(7)).await;
+    assert_unauthorized(status, &headers, &body, says);
+    let (status, headers, body) = post(server, None, credential, initialize()).await;
+    assert_unauthorized(status, &headers, &body, says);
+}
+
+/// `GET /api/v1/tokens/{name}`.
+async fn token_info(server: &TestServer, name: &str) -> types::TokenInfo {
+    server
+        .client()
+        .token_get(name)
+        .await
+        .expect("get")
+        .into_inner()
+        .data
+}
+
 #[tokio::test]
 async fn wrong_revoked_and_expired_credentials_are_refused_and_sessions_keep_theirs() {
     let server = TestServer::start(config_with(json!([]))).await;
@@ -400,18 +424,8 @@ async fn wrong_revoked_and_expired_credentials_are_refused_and_sessions_keep_the
     // Revoked: the open session and new sessions are refused at once.
     let revoked = server.client().token_revoke("t1").await.expect("revoke");
     assert_eq!(revoked.status().as_u16(), 204);
-    let (status, headers, body) = post(&server, Some(&sid), &with_token, tools_list(7)).await;
-    assert_unauthorized(status, &headers, &body, "revoked");
-    let (status, headers, body) = post(&server, None, &with_token, initialize()).await;
-    assert_unauthorized(status, &headers, &body, "revoked");
-    let listed = server
-        .client()
-        .token_get("t1")
-        .await
-        .expect("get")
-        .into_inner()
-        .data;
-    assert!(listed.revoked);
+    refused_everywhere(&server, &sid, &with_token, "revoked").await;
+    assert!(token_info(&server, "t1").await.revoked);
 
     // Expired.
     let short = create_token(
@@ -426,17 +440,8 @@ async fn wrong_revoked_and_expired_credentials_are_refused_and_sessions_keep_the
     let with_short = [("authorization", short_bearer.as_str())];
     let short_sid = open_session(&server, &with_short).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, headers, body) = post(&server, Some(&short_sid), &with_short, tools_list(8)).await;
-    assert_unauthorized(status, &headers, &body, "expired");
-    let (status, headers, body) = post(&server, None, &with_short, initialize()).await;
-    assert_unauthorized(status, &headers, &body, "expired");
-    let listed = server
-        .client()
-        .token_get("short")
-        .await
-        .expect("get")
-        .into_inner()
-        .data;
+    refused_everywhere(&server, &short_sid, &with_short, "expired").await;
+    let listed = token_info(&server, "short").await;
     assert!(listed.expired && !listed.revoked);
 
     // The API refuses bad requests with clear 4xx.
