@@ -5,7 +5,8 @@
 //!
 //! - A credential that is presented but wrong, revoked or expired → 401, always.
 //! - No credential → allowed unless `require_mcp_auth` is set (then 401), as in the Go
-//!   original: local agents need no setup by default.
+//!   original: local agents need no setup by default. Over the owner's unix socket no
+//!   credential is needed either way (the OS vouches, as for the REST API).
 //! - A session stays with the credential that opened it: every later request of the session
 //!   must present the same one, so a session id alone never carries anyone's rights.
 //!
@@ -76,6 +77,10 @@ pub enum Refusal {
     OtherCredential,
 }
 
+/// Marks a request that came over the owner's unix socket (set by the front door).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerSocket;
+
 /// The credential a request presents, if any.
 fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(key) = headers.get("x-api-key") {
@@ -86,10 +91,10 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
 }
 
-/// Who sent a request with these headers.
-pub fn identify(headers: &HeaderMap, app: &App) -> Result<Caller, Refusal> {
+/// Who sent a request with these headers (`owner`: over the owner's unix socket).
+pub fn identify(headers: &HeaderMap, owner: bool, app: &App) -> Result<Caller, Refusal> {
     let Some(secret) = presented(headers) else {
-        return match app.config().require_mcp_auth {
+        return match !owner && app.config().require_mcp_auth {
             true => Err(Refusal::Missing),
             false => Ok(Caller::Anonymous),
         };

@@ -44,6 +44,7 @@ use tower_service::Service;
 
 use crate::app::App;
 
+pub use auth::OwnerSocket;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
 pub use truncate::{ResponseCache, Truncated};
@@ -126,7 +127,8 @@ impl McpEndpoint {
         if let Err(refusal) = guard::check(req.uri(), req.headers(), &inner.hosts) {
             return plain(StatusCode::FORBIDDEN, refusal.to_string());
         }
-        let caller = match auth::identify(req.headers(), &inner.app) {
+        let owner = req.extensions().get::<OwnerSocket>().is_some();
+        let caller = match auth::identify(req.headers(), owner, &inner.app) {
             Ok(caller) => caller,
             Err(refusal) => return auth::refuse(&refusal),
         };

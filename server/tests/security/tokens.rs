@@ -542,6 +542,21 @@ async fn require_mcp_auth_refuses_requests_without_a_credential() {
         assert_unauthorized(status, &headers, &body, "Authentication required");
     }
 
+    // Over the owner's unix socket no credential is needed (the OS vouches).
+    let socket = reqwest::Client::builder()
+        .unix_socket(server.socket_path())
+        .build()
+        .expect("socket client");
+    let over_socket = socket
+        .post("http://localhost/mcp")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .expect("initialize over the socket");
+    assert_eq!(over_socket.status(), 200);
+
     // An agent token works too, within its grant.
     let secret = create_token(
         &server,
