@@ -29,7 +29,7 @@ pub const MAX_TOKENS: usize = 100;
 const DEFAULT_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// Longest lifetime.
 const MAX_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(365);
-/// `last_used_at` is written to disk at most this often per token.
+/// `last_used_at` moves at most this often per token.
 const LAST_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// A token name: 1..=64 of `[A-Za-z0-9_-]`, starting with a letter or digit.
 const MAX_NAME: usize = 64;
@@ -143,16 +143,15 @@ pub(crate) struct TokenStore {
 #[derive(Debug)]
 struct Entry {
     record: TokenRecord,
+    /// Shared by every session the token opens; its identity is the token's (see
+    /// `mcp::auth::Caller::same_as`).
     grant: Arc<Grant>,
-    /// `last_used_at` as last written to disk.
-    persisted_use: Option<DateTime<Utc>>,
 }
 
 impl Entry {
     fn new(record: TokenRecord) -> Self {
         Self {
             grant: Arc::new(Grant::from_record(&record)),
-            persisted_use: record.last_used_at,
             record,
         }
     }
@@ -342,27 +341,28 @@ impl App {
         Ok(())
     }
 
-    /// The grant of the token whose secret is `secret`, if it is live.
+    /// The grant of the token whose secret is `secret`, if it is live. Its `last_used_at`
+    /// moves (and is written) at most once a minute, so presenting a token is a read.
     pub fn authenticate_token(&self, secret: &str) -> Result<Arc<Grant>, TokenRefusal> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Err(TokenRefusal::Unknown);
         }
         let computed = hash(secret);
         let now = Utc::now();
-        let (grant, persist) = {
-            let mut entries = self
+        let (grant, due) = {
+            let entries = self
                 .tokens
                 .entries
-                .write()
+                .read()
                 .unwrap_or_else(|p| p.into_inner());
             // Every stored hash is compared, so the time taken does not say which matched.
             let mut found = None;
-            for (i, e) in entries.iter().enumerate() {
+            for e in entries.iter() {
                 if hash_matches(&e.record.hash, &computed) {
-                    found = Some(i);
+                    found = Some(e);
                 }
             }
-            let Some(entry) = found.and_then(|i| entries.get_mut(i)) else {
+            let Some(entry) = found else {
                 return Err(TokenRefusal::Unknown);
             };
             if entry.record.revoked {
@@ -371,21 +371,35 @@ impl App {
             if entry.record.expires_at <= now {
                 return Err(TokenRefusal::Expired(entry.record.name.clone()));
             }
-            entry.record.last_used_at = Some(now);
             let due = entry
-                .persisted_use
+                .record
+                .last_used_at
                 .is_none_or(|t| now - t >= LAST_USED_EVERY);
-            if due {
-                entry.persisted_use = Some(now);
-            }
-            (entry.grant.clone(), due.then(|| entry.record.clone()))
+            (entry.grant.clone(), due)
         };
-        if let Some(record) = persist
-            && let Err(e) = self.storage.put_token(&record)
-        {
-            slog::warn!(self.log, "cannot record token use"; "token" => &record.name, "error" => %e);
+        if due {
+            self.note_use(&grant, now);
         }
         Ok(grant)
+    }
+
+    /// Record that the token behind `grant` was used at `now` (in memory and on disk).
+    fn note_use(&self, grant: &Arc<Grant>, now: DateTime<Utc>) {
+        let record = {
+            let mut entries = self
+                .tokens
+                .entries
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            let Some(entry) = entries.iter_mut().find(|e| Arc::ptr_eq(&e.grant, grant)) else {
+                return;
+            };
+            entry.record.last_used_at = Some(now);
+            entry.record.clone()
+        };
+        if let Err(e) = self.storage.put_token(&record) {
+            slog::warn!(self.log, "cannot record token use"; "token" => &record.name, "error" => %e);
+        }
     }
 }
 
