@@ -647,6 +647,10 @@ async fn the_secret_is_shown_once_and_never_kept_in_clear() {
         listed.contains("\"permissions\":[\"read\",\"write\"]"),
         "{listed}"
     );
+    assert!(
+        listed.contains("\"last_used_at\":\""),
+        "use is noted: {listed}"
+    );
     let table = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"))
         .args(["--data-dir", &data, "token", "list"])
         .output()
