@@ -56,7 +56,6 @@ pub fn info(r: TokenRecord) -> types::TokenInfo {
         expires_at: r.expires_at,
         created_at: r.created_at,
         last_used_at: r.last_used_at,
-        revoked: r.revoked,
     }
 }
 

@@ -93,7 +93,7 @@ pub enum TokenError {
     )]
     InvalidName,
     /// The permissions are not a tier.
-    #[error("permissions must be [read], [read, write] or [read, write, destructive] (got {0:?})")]
+    #[error("permissions are read, write and destructive (got {0:?})")]
     InvalidPermissions(Vec<String>),
     /// The lifetime is malformed or out of range.
     #[error("invalid expires_in {0:?}: use <n>d, <n>h or <n>m, more than zero and at most 365d")]
@@ -166,22 +166,17 @@ impl TokenStore {
     }
 }
 
-/// The tiers `permissions` names, as one tier: a prefix of read, write, destructive.
+/// The tier `permissions` names: the highest listed (a tier includes those below it);
+/// none means read.
 pub fn tier_of(permissions: &[String]) -> Result<Tier, TokenError> {
-    let mut named = Vec::new();
+    let mut tier = Tier::Read;
     for p in permissions {
         match Tier::ALL.iter().find(|t| t.as_str() == p.as_str()) {
-            Some(t) if !named.contains(t) => named.push(*t),
-            Some(_) => {}
+            Some(t) => tier = tier.max(*t),
             None => return Err(TokenError::InvalidPermissions(permissions.to_vec())),
         }
     }
-    named.sort();
-    match named.last() {
-        None => Ok(Tier::Read),
-        Some(top) if Tier::ALL[..named.len()] == named[..] => Ok(*top),
-        Some(_) => Err(TokenError::InvalidPermissions(permissions.to_vec())),
-    }
+    Ok(tier)
 }
 
 /// The permission list of `tier`: every tier up to it.
@@ -294,7 +289,7 @@ impl App {
         Ok(CreatedToken { record, secret })
     }
 
-    /// Every token, newest first.
+    /// Every token not revoked, newest first.
     pub fn tokens(&self) -> Vec<TokenRecord> {
         let mut all: Vec<TokenRecord> = self
             .tokens
@@ -302,6 +297,7 @@ impl App {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
+            .filter(|e| !e.record.revoked)
             .map(|e| e.record.clone())
             .collect();
         all.sort_by(|a, b| {
@@ -312,26 +308,30 @@ impl App {
         all
     }
 
-    /// One token.
+    /// One token (not revoked).
     pub fn token(&self, name: &str) -> Result<TokenRecord, AppError> {
         self.tokens
             .entries
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|e| e.record.name == name)
+            .find(|e| e.record.name == name && !e.record.revoked)
             .map(|e| e.record.clone())
             .ok_or_else(|| TokenError::NotFound(name.to_string()).into())
     }
 
-    /// Revoke a token: it is refused from now on.
+    /// Revoke a token: it is refused from now on and no longer listed. Its record stays
+    /// (hash only) so that presenting it says "revoked", until the name is used again.
     pub fn revoke_token(&self, name: &str) -> Result<(), AppError> {
         let mut entries = self
             .tokens
             .entries
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = entries.iter_mut().find(|e| e.record.name == name) else {
+        let Some(entry) = entries
+            .iter_mut()
+            .find(|e| e.record.name == name && !e.record.revoked)
+        else {
             return Err(TokenError::NotFound(name.to_string()).into());
         };
         let mut record = entry.record.clone();
@@ -412,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn permissions_are_a_prefix_of_the_tiers() {
+    fn the_highest_permission_listed_is_the_tier() {
         assert_eq!(tier_of(&[]).ok(), Some(Tier::Read));
         assert_eq!(tier_of(&perms(&["read"])).ok(), Some(Tier::Read));
         assert_eq!(tier_of(&perms(&["write", "read"])).ok(), Some(Tier::Write));
@@ -420,8 +420,11 @@ mod tests {
             tier_of(&perms(&["read", "write", "destructive"])).ok(),
             Some(Tier::Destructive)
         );
-        assert!(tier_of(&perms(&["write"])).is_err());
-        assert!(tier_of(&perms(&["read", "destructive"])).is_err());
+        assert_eq!(tier_of(&perms(&["write"])).ok(), Some(Tier::Write));
+        assert_eq!(
+            tier_of(&perms(&["destructive", "read"])).ok(),
+            Some(Tier::Destructive)
+        );
         assert!(tier_of(&perms(&["admin"])).is_err());
         assert_eq!(
             permissions_of(Tier::Write),

@@ -17,7 +17,7 @@ pub enum TokenCommand {
         /// Servers it may reach, comma-separated (default: all).
         #[arg(long, value_delimiter = ',')]
         servers: Vec<String>,
-        /// Highest tier: read, write or destructive.
+        /// Tier: read, write or destructive (each includes those below it).
         #[arg(long, default_value = "read")]
         tier: String,
         /// Lifetime: `<n>d`, `<n>h` or `<n>m` (default 30d).
@@ -119,11 +119,7 @@ async fn list(client: &Client, format: Format) -> i32 {
                 .tokens
                 .into_iter()
                 .map(|t| {
-                    let state = match (t.revoked, t.expired) {
-                        (true, _) => "revoked",
-                        (false, true) => "expired",
-                        (false, false) => "active",
-                    };
+                    let state = if t.expired { "expired" } else { "active" };
                     vec![
                         t.name,
                         t.token_prefix,
