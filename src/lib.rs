@@ -123,7 +123,8 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// The action conflicts with the current state or configuration.
     pub const FORBIDDEN: &str = "FORBIDDEN";
-    /// The configuration file on disk is invalid, so the change was not saved.
+    /// The action conflicts with a resource or file: an existing name, or a configuration
+    /// file on disk that is invalid (so a change was not saved).
     pub const CONFLICT: &str = "CONFLICT";
     /// The proxy is starting or stopping.
     pub const NOT_READY: &str = "NOT_READY";

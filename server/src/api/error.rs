@@ -2,7 +2,7 @@
 
 use mcpproxy_api::{ApiError, types};
 
-use crate::app::AppError;
+use crate::app::{AppError, TokenError};
 use crate::config::ConfigError;
 use crate::upstream::UpstreamError;
 
@@ -81,6 +81,11 @@ impl From<AppError> for ApiError {
             AppError::Config(e @ ConfigError::InvalidOnDisk { .. }) => {
                 ApiError::conflict(e.to_string())
             }
+            AppError::Token(e) => match e {
+                TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
+                TokenError::Exists(_) => ApiError::conflict(e.to_string()),
+                _ => ApiError::bad_request(e.to_string()),
+            },
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))
             }

@@ -146,6 +146,10 @@ impl FrontDoor {
             );
         }
         if req.uri().path() == "/mcp" || req.uri().path().starts_with("/mcp/") {
+            let mut req = req;
+            if origin == Origin::Socket {
+                req.extensions_mut().insert(crate::mcp::OwnerSocket);
+            }
             return self.serve_mcp(req).await;
         }
         let security = required_security(req.method().as_str(), req.uri().path());

@@ -13,6 +13,7 @@ mod events;
 pub mod front;
 mod ops_convert;
 mod swagger;
+mod tokens_convert;
 mod tools_convert;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 
+pub(crate) use auth::keys_match;
 pub use convert::{display_listen, web_ui_url};
 
 /// Everything a request handler can reach.
@@ -430,6 +432,41 @@ impl ProxyBackend for ServerCtx {
                 session: tools_convert::session(session),
             },
         })
+    }
+
+    async fn token_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::TokenListResponse, ApiError> {
+        Ok(tokens_convert::list(rqctx.context().app.tokens()))
+    }
+
+    async fn token_create(
+        rqctx: &RequestContext<Self>,
+        body: types::TokenCreateRequest,
+    ) -> Result<types::TokenCreateResponse, ApiError> {
+        let created = rqctx
+            .context()
+            .app
+            .create_token(tokens_convert::new_token(body))?;
+        Ok(tokens_convert::created(created))
+    }
+
+    async fn token_get(
+        rqctx: &RequestContext<Self>,
+        path: params::TokenGetPath,
+    ) -> Result<types::TokenResponse, ApiError> {
+        let token = rqctx.context().app.token(&path.name)?;
+        Ok(types::TokenResponse {
+            success: true,
+            data: tokens_convert::info(token),
+        })
+    }
+
+    async fn token_revoke(
+        rqctx: &RequestContext<Self>,
+        path: params::TokenRevokePath,
+    ) -> Result<(), ApiError> {
+        Ok(rqctx.context().app.revoke_token(&path.name)?)
     }
 
     async fn config_get(rqctx: &RequestContext<Self>) -> Result<types::ConfigResponse, ApiError> {

@@ -24,6 +24,7 @@ pub fn call_record(r: ToolCallRecord) -> types::ToolCallRecord {
         mcp_client_name: r.client_name,
         mcp_client_version: r.client_version,
         replayed_from: r.replayed_from,
+        token_name: r.token_name,
     }
 }
 
@@ -38,6 +39,7 @@ pub fn session(s: SessionRecord) -> types::Session {
         last_activity: s.last_activity,
         end_time: s.end_time,
         tool_call_count: s.tool_call_count,
+        token_name: s.token_name,
     }
 }
 
@@ -97,7 +99,9 @@ pub fn call_error(e: CallError) -> ApiError {
         CallError::Quarantined(_)
         | CallError::Disabled(_)
         | CallError::Changed { .. }
-        | CallError::IntentMismatch { .. } => ApiError::forbidden(e.to_string()),
+        | CallError::IntentMismatch { .. }
+        | CallError::OutOfScope { .. }
+        | CallError::AboveTier { .. } => ApiError::forbidden(e.to_string()),
         CallError::Upstream(crate::upstream::UpstreamError::NotConnected { .. }) => {
             ApiError::new(S::SERVICE_UNAVAILABLE, codes::NOT_READY, e.to_string())
         }

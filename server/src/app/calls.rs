@@ -1,13 +1,16 @@
 //! The one path every upstream tool call takes, from MCP (`call_tool*`) and from REST
-//! (`POST /api/v1/tools/call`): parse `server:tool`, refuse quarantined and disabled
-//! servers, changed (unapproved) tools and calls whose intent does not match the tool's
-//! annotations, then route to the upstream with `call_tool_timeout`.
+//! (`POST /api/v1/tools/call`): parse `server:tool`, refuse servers outside an agent token's
+//! reach, quarantined and disabled servers, changed (unapproved) tools, calls whose intent
+//! does not match the tool's annotations and calls above the token's tier, then route to the
+//! upstream with `call_tool_timeout`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, Tool};
 
 use super::App;
+use super::tokens::{Grant, Tier};
 use crate::config::parse_go_duration;
 use crate::upstream::UpstreamError;
 
@@ -33,6 +36,31 @@ impl Intent {
             Self::Destructive => "call_tool_destructive",
         }
     }
+
+    /// The tier a call needs: the variant's, or the tool's kind when that is higher (so
+    /// `call_tool_read` cannot reach a writing tool with a read token). `kind` is `None`
+    /// when the tool is not known yet, which needs the highest tier (fail closed).
+    pub fn needs(self, kind: Option<Tier>) -> Tier {
+        let kind = kind.unwrap_or(Tier::Destructive);
+        let variant = match self {
+            Self::Any | Self::Read => Tier::Read,
+            Self::Write => Tier::Write,
+            Self::Destructive => Tier::Destructive,
+        };
+        variant.max(kind)
+    }
+}
+
+/// What a tool does, from its annotations: destructive, read-only, or (neither) write.
+pub fn tool_kind(tool: &Tool) -> Tier {
+    let annotations = tool.annotations.as_ref();
+    if annotations.and_then(|a| a.destructive_hint) == Some(true) {
+        Tier::Destructive
+    } else if annotations.and_then(|a| a.read_only_hint) == Some(true) {
+        Tier::Read
+    } else {
+        Tier::Write
+    }
 }
 
 /// Who made a call: the MCP session and client, when it came over `/mcp`.
@@ -44,6 +72,16 @@ pub struct CallOrigin {
     pub client_name: Option<String>,
     /// `clientInfo.version`.
     pub client_version: Option<String>,
+    /// The agent token the session authenticated with; `None` means no limits (no
+    /// credential, or the API key).
+    pub token: Option<Arc<Grant>>,
+}
+
+impl CallOrigin {
+    /// The token's name, for records.
+    pub fn token_name(&self) -> Option<String> {
+        self.token.as_ref().map(|g| g.name.clone())
+    }
 }
 
 /// Why a call did not reach the upstream, or failed there.
@@ -94,6 +132,32 @@ pub enum CallError {
         /// Tool.
         tool: String,
     },
+    /// The agent token does not reach this server.
+    #[error("server '{server}' is not in scope for agent token '{token}'")]
+    OutOfScope {
+        /// The token's name.
+        token: String,
+        /// Server.
+        server: String,
+    },
+    /// The call needs a higher tier than the agent token has.
+    #[error(
+        "agent token '{token}' (tier {has}) may not {intent} '{server}:{tool}': that needs the {needs} tier"
+    )]
+    AboveTier {
+        /// The token's name.
+        token: String,
+        /// Its tier.
+        has: &'static str,
+        /// The tier the call needs.
+        needs: &'static str,
+        /// The variant used.
+        intent: &'static str,
+        /// Server.
+        server: String,
+        /// Tool.
+        tool: String,
+    },
     /// The upstream failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
@@ -113,14 +177,24 @@ impl App {
         parse_go_duration(&self.config().call_tool_timeout).unwrap_or(Duration::from_secs(120))
     }
 
-    /// Check and route one call. `arguments` is the tool's argument object.
+    /// Check and route one call. `arguments` is the tool's argument object; `grant` limits
+    /// an agent token's call.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
         intent: Intent,
+        grant: Option<&Grant>,
     ) -> Result<CallToolResult, CallError> {
         let (server, tool) = split_name(name)?;
+        if let Some(grant) = grant
+            && !grant.allows_server(server)
+        {
+            return Err(CallError::OutOfScope {
+                token: grant.name.clone(),
+                server: server.to_string(),
+            });
+        }
         let config = self.config();
         let Some(entry) = config.servers.iter().find(|s| s.name == server) else {
             return Err(CallError::UnknownServer(server.to_string()));
@@ -131,6 +205,7 @@ impl App {
         if !entry.enabled {
             return Err(CallError::Disabled(server.to_string()));
         }
+        let mut kind = None;
         if self.offers_tools(server) {
             let Some(found) = self.offered_tool(server, tool) else {
                 return Err(if self.is_blocked(server, tool) {
@@ -145,10 +220,22 @@ impl App {
                     }
                 });
             };
-            let destructive =
-                found.annotations.as_ref().and_then(|a| a.destructive_hint) == Some(true);
-            if destructive && matches!(intent, Intent::Read | Intent::Write) {
+            kind = Some(tool_kind(&found));
+            if kind == Some(Tier::Destructive) && matches!(intent, Intent::Read | Intent::Write) {
                 return Err(CallError::IntentMismatch {
+                    intent: intent.name(),
+                    server: server.to_string(),
+                    tool: tool.to_string(),
+                });
+            }
+        }
+        if let Some(grant) = grant {
+            let needs = intent.needs(kind);
+            if !grant.allows(needs) {
+                return Err(CallError::AboveTier {
+                    token: grant.name.clone(),
+                    has: grant.tier.as_str(),
+                    needs: needs.as_str(),
                     intent: intent.name(),
                     server: server.to_string(),
                     tool: tool.to_string(),

@@ -24,17 +24,13 @@ pub struct RecordedCall {
 
 impl App {
     /// A session began (first request carrying its `Mcp-Session-Id`).
-    pub fn open_session(
-        &self,
-        id: &str,
-        client_name: Option<String>,
-        client_version: Option<String>,
-    ) {
+    pub fn open_session(&self, id: &str, origin: &CallOrigin) {
         let now = Utc::now();
         self.persist_session(&SessionRecord {
             id: id.to_string(),
-            client_name,
-            client_version,
+            client_name: origin.client_name.clone(),
+            client_version: origin.client_version.clone(),
+            token_name: origin.token_name(),
             status: session_status::ACTIVE.into(),
             start_time: now,
             last_activity: now,
@@ -96,7 +92,9 @@ impl App {
             .clone()
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
-        let outcome = self.call_tool(name, arguments, intent).await;
+        let outcome = self
+            .call_tool(name, arguments, intent, origin.token.as_deref())
+            .await;
         let (server, tool) = split_name(name).unwrap_or((name, ""));
         let record = ToolCallRecord {
             id: next_call_id(),
@@ -115,12 +113,17 @@ impl App {
             client_name: origin.client_name.clone(),
             client_version: origin.client_version.clone(),
             replayed_from,
+            token_name: origin.token_name(),
         };
         // Calls refused before reaching a known server are not history.
-        if matches!(
-            outcome,
-            Err(CallError::BadName(_)) | Err(CallError::UnknownServer(_))
-        ) {
+        let unknown = match &outcome {
+            Err(CallError::BadName(_) | CallError::UnknownServer(_)) => true,
+            Err(CallError::OutOfScope { server, .. }) => {
+                !self.config().servers.iter().any(|s| &s.name == server)
+            }
+            _ => false,
+        };
+        if unknown {
             return RecordedCall { id: None, outcome };
         }
         let id = record.id.clone();

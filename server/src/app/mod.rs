@@ -14,6 +14,7 @@ mod ops;
 mod reload;
 mod secrets;
 mod servers;
+mod tokens;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -27,11 +28,15 @@ use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
 pub use apply::{ApplyOutcome, ApplySource, changed_fields};
-pub use calls::{CallError, CallOrigin, Intent, split_name};
+pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::RecordedCall;
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
+pub use tokens::{
+    ALL_SERVERS, CreatedToken, Grant, NewToken, TOKEN_PREFIX, Tier, TokenError, TokenRecord,
+    TokenRefusal, permissions_of,
+};
 
 /// Why a management action failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,9 @@ pub enum AppError {
     /// The secret store refused or failed.
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
+    /// An agent token could not be created, found or revoked.
+    #[error(transparent)]
+    Token(#[from] TokenError),
 }
 
 /// The running proxy's state.
@@ -111,6 +119,8 @@ pub struct App {
     log: slog::Logger,
     /// Secrets, Docker status, update check, config file watching.
     ops: ops::OpsState,
+    /// Agent tokens for `/mcp`.
+    tokens: tokens::TokenStore,
 }
 
 impl App {
@@ -128,7 +138,13 @@ impl App {
             resolved.log_dir.clone(),
             log.new(slog::o!("component" => "upstream")),
         );
+        let tokens = tokens::TokenStore::new(storage.tokens().unwrap_or_else(|e| {
+            // Fail closed: no token is accepted until the database reads again.
+            slog::error!(log, "cannot read agent tokens"; "error" => %e);
+            Vec::new()
+        }));
         Self {
+            tokens,
             bus,
             store,
             config: RwLock::new(Arc::new(config)),

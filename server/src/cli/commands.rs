@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::output::{self, Format};
 
 /// Exit code of a failed command.
-const FAILED: i32 = 1;
+pub(super) const FAILED: i32 = 1;
 
 /// A readable message for a failed API call.
 pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
@@ -27,7 +27,7 @@ pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
 }
 
 /// Print the result of a call, or report its error; returns the exit code.
-fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
+pub(super) fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
     match result {
         Ok(value) => {
             print(value);

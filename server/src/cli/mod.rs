@@ -7,6 +7,7 @@ mod commands;
 mod connect;
 mod output;
 mod serve;
+mod tokens;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,9 @@ pub enum Command {
     /// Stored secrets (referenced as `${keyring:NAME}`).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Agent tokens for `/mcp`, limited to servers and a permission tier.
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
 }
 
 /// `mcpproxy secrets …`.
@@ -263,6 +267,7 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Secrets(SecretsCommand::Del { name }) => {
             commands::secrets_delete(&client, name, format).await
         }
+        Command::Token(command) => tokens::run(&client, command, format).await,
         Command::Serve(_) | Command::Version | Command::Config(_) => exit::GENERAL,
     }
 }

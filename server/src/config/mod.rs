@@ -116,6 +116,10 @@ pub struct Config {
     /// Docker isolation of stdio servers.
     #[serde(default)]
     pub docker_isolation: DockerIsolationConfig,
+    /// Refuse `/mcp` requests that present neither the API key nor an agent token (the Go
+    /// original's key; default false: local agents need no setup).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_mcp_auth: bool,
     /// Only `list` operations for agents.
     #[serde(default)]
     pub read_only_mode: bool,

@@ -2,6 +2,11 @@
 //! the proxy — rmcp's session transport ([`super::ProxyMcp`]) and the JSON fast path
 //! ([`super::fast`]). Proxied calls go through `App::call_and_record`, the same path REST
 //! uses; over-long results are truncated and cached for `read_cache`.
+//!
+//! An agent token (the caller's [`Grant`]) limits what is offered: the management tools are
+//! not (they reach every server and its configuration), nor are the call variants above the
+//! token's tier; searches and definitions cover only its servers, and every call is checked
+//! by `App::call_tool`.
 
 use std::sync::Arc;
 
@@ -11,7 +16,19 @@ use serde_json::{Map, Value, json};
 
 use super::truncate::{ResponseCache, Truncated};
 use super::{builtin, manage, search};
-use crate::app::{App, CallError, CallOrigin, Intent};
+use crate::app::{App, CallError, CallOrigin, Grant, Intent, Tier};
+
+/// The built-in tools that change the proxy's configuration.
+const MANAGEMENT: [&str; 2] = ["upstream_servers", "quarantine_security"];
+
+/// Whether built-in tool `name` is offered to an agent token with `grant`.
+fn offered_to(grant: &Grant, name: &str) -> bool {
+    match name {
+        "call_tool_write" => grant.allows(Tier::Write),
+        "call_tool_destructive" => grant.allows(Tier::Destructive),
+        other => !MANAGEMENT.contains(&other),
+    }
+}
 
 /// The built-in tools, bound to the application.
 pub struct Builtins {
@@ -25,9 +42,16 @@ impl Builtins {
         Self { app, cache }
     }
 
-    /// The tools offered under the current configuration.
-    pub fn list(&self) -> Vec<Tool> {
-        builtin::tools(&self.app.config())
+    /// The tools offered to `origin` under the current configuration.
+    pub fn list(&self, origin: &CallOrigin) -> Vec<Tool> {
+        let tools = builtin::tools(&self.app.config());
+        match origin.token.as_deref() {
+            None => tools,
+            Some(grant) => tools
+                .into_iter()
+                .filter(|t| offered_to(grant, &t.name))
+                .collect(),
+        }
     }
 
     /// Run built-in tool `name` for `session`. An unknown (or hidden) tool is a protocol
@@ -39,9 +63,18 @@ impl Builtins {
         args: Map<String, Value>,
     ) -> Result<CallToolResult, McpError> {
         let management = !self.app.config().disable_management;
+        let grant = session.token.as_deref();
+        if let Some(grant) = grant
+            && MANAGEMENT.contains(&name)
+        {
+            return Ok(tool_error(&format!(
+                "{name} is not available to agent tokens (token '{}'); a person manages servers through the REST API or the CLI",
+                grant.name
+            )));
+        }
         Ok(match name {
-            "retrieve_tools" => search::retrieve(&self.app, &args),
-            "describe_tool" => search::describe(&self.app, &args),
+            "retrieve_tools" => search::retrieve(&self.app, &args, grant),
+            "describe_tool" => search::describe(&self.app, &args, grant),
             "call_tool" => self.proxy(session, &args, Intent::Any).await,
             "call_tool_read" => self.proxy(session, &args, Intent::Read).await,
             "call_tool_write" => self.proxy(session, &args, Intent::Write).await,

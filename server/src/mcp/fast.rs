@@ -132,7 +132,10 @@ impl FastPath {
         let id = &request.id;
         match request.method.as_str() {
             "ping" => reply(id, serde_json::Map::new()),
-            "tools/list" => reply(id, ListToolsResult::with_all_items(self.builtins.list())),
+            "tools/list" => reply(
+                id,
+                ListToolsResult::with_all_items(self.builtins.list(&session.info)),
+            ),
             "tools/call" => {
                 let params = request.params?;
                 if !plain_meta(&params) {

@@ -1,6 +1,7 @@
 //! `ProxyMcp`: the rmcp `ServerHandler` behind `/mcp`, one instance per MCP session. It
 //! learns who the session is (and registers it for the fast path), lists the built-in
-//! tools and hands calls to the shared [`Builtins`] dispatcher.
+//! tools and hands calls to the shared [`Builtins`] dispatcher, limited by the request's
+//! agent token (see [`super::auth`]) when it has one.
 
 use std::sync::{Arc, OnceLock};
 
@@ -11,6 +12,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use super::auth::caller_of;
 use super::dispatch::Builtins;
 use super::sessions::Sessions;
 use crate::app::{App, CallOrigin};
@@ -73,12 +75,9 @@ impl ProxyMcp {
                 session_id: Some(id.clone()),
                 client_name: client.map(|c| c.name.clone()),
                 client_version: client.map(|c| c.version.clone()),
+                token: caller_of(extensions).and_then(|c| c.grant()),
             };
-            self.app.open_session(
-                &id,
-                session.client_name.clone(),
-                session.client_version.clone(),
-            );
+            self.app.open_session(&id, &session);
             self.sessions.register(session.clone());
             session
         });
@@ -90,8 +89,18 @@ impl ProxyMcp {
             session_id: None,
             client_name: None,
             client_version: None,
+            token: None,
         };
         self.session.get().unwrap_or(&UNKNOWN)
+    }
+
+    /// Who makes this request: the session, limited by the request's own credential (the
+    /// same as the session's, which the endpoint checked; sessionless requests have only
+    /// theirs).
+    fn origin(&self, extensions: &rmcp::model::Extensions) -> CallOrigin {
+        let mut origin = self.session().clone();
+        origin.token = caller_of(extensions).and_then(|c| c.grant());
+        origin
     }
 }
 
@@ -120,11 +129,15 @@ impl ServerHandler for ProxyMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         self.note_session(&context.extensions, &context.peer);
-        Ok(ListToolsResult::with_all_items(self.builtins.list()))
+        let origin = self.origin(&context.extensions);
+        Ok(ListToolsResult::with_all_items(self.builtins.list(&origin)))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.builtins.list().into_iter().find(|t| t.name == name)
+        self.builtins
+            .list(&CallOrigin::default())
+            .into_iter()
+            .find(|t| t.name == name)
     }
 
     async fn call_tool(
@@ -134,10 +147,8 @@ impl ServerHandler for ProxyMcp {
     ) -> Result<CallToolResponse, McpError> {
         self.note_session(&context.extensions, &context.peer);
         let args = request.arguments.unwrap_or_default();
-        let mut result = self
-            .builtins
-            .call(self.session(), &request.name, args)
-            .await?;
+        let origin = self.origin(&context.extensions);
+        let mut result = self.builtins.call(&origin, &request.name, args).await?;
         // Upstream results from older servers carry no resultType; 2026-07-28 clients require
         // it (rmcp strips it again for peers on older revisions).
         if result.result_type.is_none() {

@@ -4,7 +4,9 @@
 //! the Go original's names and argument names. Results are JSON text content; failures are
 //! tool results with `isError`, naming the server and the cause, never protocol errors.
 //!
-//! Every request passes the DNS-rebinding [`guard`]. Simple requests on initialized sessions
+//! Every request passes the DNS-rebinding [`guard`], then [`auth`] decides who the caller is
+//! (nobody, the API key, or an agent token whose grant limits what it sees and calls; a
+//! session keeps the credential that opened it). Simple requests on initialized sessions
 //! are answered with one JSON body by the [`fast`] path; everything else — the handshake,
 //! sessions, the GET stream, DELETE, progress — is rmcp's `StreamableHttpService`. Both
 //! dispatch through the same [`dispatch::Builtins`]. Sessions idle for
@@ -13,6 +15,7 @@
 //! The same handler also serves MCP on the process's stdin/stdout ([`stdio`]) when the
 //! proxy is spawned by an agent as a stdio server.
 
+mod auth;
 mod builtin;
 mod dispatch;
 mod fast;
@@ -41,6 +44,7 @@ use tower_service::Service;
 
 use crate::app::App;
 
+pub use auth::OwnerSocket;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
 pub use truncate::{ResponseCache, Truncated};
@@ -58,6 +62,7 @@ pub struct McpEndpoint {
 }
 
 struct Inner {
+    app: Arc<App>,
     rmcp: StreamableHttpService<ProxyMcp, LocalSessionManager>,
     manager: Arc<LocalSessionManager>,
     fast: fast::FastPath,
@@ -90,7 +95,7 @@ pub fn endpoint(
     let sessions = Arc::new(sessions::Sessions::default());
     let builtins = Arc::new(dispatch::Builtins::new(app.clone(), cache));
     let rmcp = {
-        let (builtins, sessions) = (builtins.clone(), sessions.clone());
+        let (app, builtins, sessions) = (app.clone(), builtins.clone(), sessions.clone());
         StreamableHttpService::new(
             move || {
                 Ok(ProxyMcp::new(
@@ -104,6 +109,7 @@ pub fn endpoint(
         )
     };
     let inner = Arc::new(Inner {
+        app,
         rmcp,
         manager,
         fast: fast::FastPath::new(builtins, sessions.clone()),
@@ -116,11 +122,28 @@ pub fn endpoint(
 
 impl McpEndpoint {
     /// Serve one `/mcp` request.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<McpBody> {
+    pub async fn handle(&self, mut req: Request<Incoming>) -> Response<McpBody> {
         let inner = &self.inner;
         if let Err(refusal) = guard::check(req.uri(), req.headers(), &inner.hosts) {
             return plain(StatusCode::FORBIDDEN, refusal.to_string());
         }
+        let owner = req.extensions().get::<OwnerSocket>().is_some();
+        let caller = match auth::identify(req.headers(), owner, &inner.app) {
+            Ok(caller) => caller,
+            Err(refusal) => return auth::refuse(&refusal),
+        };
+        let session = session_id(req.headers());
+        if let Some(id) = &session {
+            match inner.sessions.caller(id) {
+                Some(bound) if bound.same_as(&caller) => {}
+                Some(_) => return auth::refuse(&auth::Refusal::OtherCredential),
+                // Never created (or ended): no credential may pick it up.
+                None => {
+                    return plain(StatusCode::NOT_FOUND, "Not Found: Session not found".into());
+                }
+            }
+        }
+        req.extensions_mut().insert(caller.clone());
         let is_delete = req.method() == Method::DELETE;
         if is_delete && let Some(id) = session_id(req.headers()) {
             // Gone for the fast path at once; rmcp ends the session below.
@@ -132,6 +155,15 @@ impl McpEndpoint {
             fast::Fast::Declined(req) => inner.rmcp.clone().call(req).await,
         };
         let Ok(mut resp) = resp;
+        if session.is_none()
+            && let Some(id) = resp
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            // `initialize` created a session: it belongs to this credential.
+            inner.sessions.bind(id.to_string(), caller);
+        }
         // rmcp acknowledges a session DELETE with 202; the official Python SDK counts only
         // 200/204 as "terminated" and warns otherwise. The session is gone either way.
         if is_delete && resp.status() == StatusCode::ACCEPTED {

@@ -5,22 +5,19 @@ use rmcp::model::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
 
 use super::dispatch::{json_result, tool_error};
-use crate::app::{App, split_name};
+use crate::app::{App, Grant, Tier, split_name, tool_kind};
 
 /// The call_tool variant that fits a tool's annotations.
 pub fn call_with(tool: &Tool) -> &'static str {
-    let annotations = tool.annotations.as_ref();
-    if annotations.and_then(|a| a.destructive_hint) == Some(true) {
-        "call_tool_destructive"
-    } else if annotations.and_then(|a| a.read_only_hint) == Some(true) {
-        "call_tool_read"
-    } else {
-        "call_tool_write"
+    match tool_kind(tool) {
+        Tier::Destructive => "call_tool_destructive",
+        Tier::Read => "call_tool_read",
+        Tier::Write => "call_tool_write",
     }
 }
 
-/// `retrieve_tools {query, limit}`.
-pub fn retrieve(app: &App, args: &Map<String, Value>) -> CallToolResult {
+/// `retrieve_tools {query, limit}`: with an agent token, only its servers' tools.
+pub fn retrieve(app: &App, args: &Map<String, Value>, grant: Option<&Grant>) -> CallToolResult {
     let Some(query) = args.get("query").and_then(Value::as_str) else {
         return tool_error("missing required argument `query`");
     };
@@ -31,9 +28,15 @@ pub fn retrieve(app: &App, args: &Map<String, Value>) -> CallToolResult {
         .filter(|l| *l >= 1.0)
         .map_or(default_limit, |l| l as usize)
         .min(100);
-    let tools: Vec<Value> = app
-        .search_tools(query, limit)
+    // A token sees a subset: rank everything, keep its servers', then cut.
+    let ranked = match grant {
+        None => app.search_tools(query, limit),
+        Some(_) => app.search_tools(query, app.with_index(|i| i.len())),
+    };
+    let tools: Vec<Value> = ranked
         .into_iter()
+        .filter(|(hit, _)| grant.is_none_or(|g| g.allows_server(&hit.server)))
+        .take(limit)
         .map(|(hit, tool)| {
             let mut entry = json!({
                 "name": format!("{}:{}", hit.server, hit.name),
@@ -56,8 +59,9 @@ pub fn retrieve(app: &App, args: &Map<String, Value>) -> CallToolResult {
     json_result(json!({ "total": tools.len(), "query": query, "tools": tools }))
 }
 
-/// `describe_tool {names}`: up to five full definitions.
-pub fn describe(app: &App, args: &Map<String, Value>) -> CallToolResult {
+/// `describe_tool {names}`: up to five full definitions (an agent token's servers' only; the
+/// others are "not found").
+pub fn describe(app: &App, args: &Map<String, Value>, grant: Option<&Grant>) -> CallToolResult {
     let names: Vec<&str> = match args.get("names") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
         Some(Value::String(one)) => vec![one.as_str()],
@@ -75,6 +79,7 @@ pub fn describe(app: &App, args: &Map<String, Value>) -> CallToolResult {
     for name in names {
         match split_name(name)
             .ok()
+            .filter(|(server, _)| grant.is_none_or(|g| g.allows_server(server)))
             .and_then(|(server, tool)| app.offered_tool(server, tool).map(|t| (server, t)))
         {
             Some((server, tool)) => found.push(json!({

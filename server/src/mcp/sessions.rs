@@ -1,6 +1,9 @@
 //! The registry of initialized `/mcp` sessions: who is on the other end (the session id and
 //! the client's name and version, as calls record them) and when they were last heard from.
 //!
+//! It also holds each session's credential ([`Caller`]), bound when `initialize` creates the
+//! session; every later request of the session must present the same one.
+//!
 //! A session enters when its handler first learns its id (the `initialized` notification
 //! or its first request) and leaves when rmcp drops the handler (DELETE, shutdown) or when
 //! it has been idle longer than [`IDLE_LIMIT`]. The JSON fast path serves only sessions
@@ -11,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use super::auth::Caller;
 use crate::app::CallOrigin;
 
 /// A session unheard from for this long is closed.
@@ -30,6 +34,8 @@ pub struct LiveSession {
 pub struct Sessions {
     epoch: Instant,
     live: RwLock<HashMap<String, Arc<LiveSession>>>,
+    /// The credential of every session rmcp created, and when it was bound (ms).
+    bound: RwLock<HashMap<String, (Caller, u64)>>,
 }
 
 impl Default for Sessions {
@@ -37,6 +43,7 @@ impl Default for Sessions {
         Self {
             epoch: Instant::now(),
             live: RwLock::default(),
+            bound: RwLock::default(),
         }
     }
 }
@@ -72,23 +79,48 @@ impl Sessions {
         if let Ok(mut live) = self.live.write() {
             live.remove(id);
         }
+        if let Ok(mut bound) = self.bound.write() {
+            bound.remove(id);
+        }
     }
 
-    /// Ids of the sessions unheard from for longer than `limit`.
+    /// Session `id` was created by `caller`.
+    pub fn bind(&self, id: String, caller: Caller) {
+        let now = self.now_ms();
+        if let Ok(mut bound) = self.bound.write() {
+            bound.insert(id, (caller, now));
+        }
+    }
+
+    /// The credential session `id` was created with; `None` for a session never created.
+    pub fn caller(&self, id: &str) -> Option<Caller> {
+        Some(self.bound.read().ok()?.get(id)?.0.clone())
+    }
+
+    /// Ids of the sessions unheard from for longer than `limit` (and of created sessions
+    /// that never became live within it).
     pub fn idle(&self, limit: Duration) -> Vec<String> {
         let now = self.now_ms();
         let limit = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
-        self.live
-            .read()
-            .map(|live| {
-                live.iter()
-                    .filter(|(_, s)| {
-                        now.saturating_sub(s.last_seen_ms.load(Ordering::Relaxed)) > limit
+        let Ok(live) = self.live.read() else {
+            return Vec::new();
+        };
+        let mut idle: Vec<String> = live
+            .iter()
+            .filter(|(_, s)| now.saturating_sub(s.last_seen_ms.load(Ordering::Relaxed)) > limit)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if let Ok(bound) = self.bound.read() {
+            idle.extend(
+                bound
+                    .iter()
+                    .filter(|(id, (_, at))| {
+                        !live.contains_key(*id) && now.saturating_sub(*at) > limit
                     })
-                    .map(|(id, _)| id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+                    .map(|(id, _)| id.clone()),
+            );
+        }
+        idle
     }
 
     #[cfg(test)]
@@ -121,6 +153,27 @@ mod tests {
         sessions.remove("a");
         assert!(sessions.touch("a").is_none());
         assert_eq!(sessions.len(), 0);
+    }
+
+    #[test]
+    fn a_session_keeps_its_credential_until_removed() {
+        let sessions = Sessions::default();
+        assert!(sessions.caller("a").is_none());
+        sessions.bind("a".into(), Caller::ApiKey);
+        assert!(
+            sessions
+                .caller("a")
+                .is_some_and(|c| c.same_as(&Caller::ApiKey))
+        );
+        assert!(!Caller::ApiKey.same_as(&Caller::Anonymous));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            sessions.idle(Duration::from_millis(15)),
+            vec!["a"],
+            "a created session that never became live is swept too"
+        );
+        sessions.remove("a");
+        assert!(sessions.caller("a").is_none());
     }
 
     #[test]

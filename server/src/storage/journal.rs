@@ -168,6 +168,7 @@ mod tests {
             client_name: None,
             client_version: None,
             replayed_from: None,
+            token_name: None,
         }
     }
 

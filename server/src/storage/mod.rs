@@ -1,6 +1,6 @@
 //! Persistent state: the one module that opens the database file `<data_dir>/mcpproxy.db`
-//! (redb, an embedded ACID key-value store). It keeps tool-call history, MCP client sessions
-//! and tool approvals (pinning); everything else asks this module.
+//! (redb, an embedded ACID key-value store). It keeps tool-call history, MCP client sessions,
+//! tool approvals (pinning) and agent tokens (hashed); everything else asks this module.
 //!
 //! Durability: management writes (sessions, approvals) commit durably before returning. Tool
 //! calls go through [`Storage::record_call`], which never waits for the disk: it appends the
@@ -31,11 +31,12 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTab
 use tokio::sync::watch;
 
 use tables::{
-    APPROVALS, CALL_IDS, CALLS, CALLS_BY_SERVER, CALLS_BY_SESSION, CallKey, SESSIONS, read_json,
+    APPROVALS, CALL_IDS, CALLS, CALLS_BY_SERVER, CALLS_BY_SESSION, CallKey, SESSIONS, TOKENS,
+    read_json,
 };
 pub use types::{
-    ApprovalStatus, CallPage, CallQuery, DEFAULT_LIMIT, MAX_LIMIT, Retention, SessionRecord,
-    ToolApproval, ToolCallRecord, ToolSnapshot, session_status,
+    ApprovalStatus, CallPage, CallQuery, DEFAULT_LIMIT, MAX_LIMIT, Retention, SessionRecord, Tier,
+    TokenRecord, ToolApproval, ToolCallRecord, ToolSnapshot, session_status,
 };
 
 /// The database file name inside the data directory.
@@ -501,6 +502,35 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Every agent token, in name order.
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError> {
+        guard(AssertUnwindSafe(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(TOKENS)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (_, v) = entry?;
+                out.push(serde_json::from_slice(v.value())?);
+            }
+            Ok(out)
+        }))
+    }
+
+    /// Inserts or replaces one agent token (durably).
+    pub fn put_token(&self, token: &TokenRecord) -> Result<(), StorageError> {
+        guard(AssertUnwindSafe(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut table = txn.open_table(TOKENS)?;
+                table.insert(token.name.as_str(), serde_json::to_vec(token)?.as_slice())?;
+            }
+            txn.commit()?;
+            Ok(())
+        }))
+    }
+}
+
 impl Drop for Storage {
     fn drop(&mut self) {
         // Closing the queue lets the writer drain it, commit and exit; joining it releases the
@@ -620,6 +650,7 @@ mod tests {
             client_name: Some("claude".into()),
             client_version: Some("1.0".into()),
             replayed_from: None,
+            token_name: None,
         }
     }
 
@@ -868,6 +899,7 @@ mod tests {
             last_activity: at(100),
             end_time: None,
             tool_call_count: 0,
+            token_name: None,
         };
         let approval = approval("github", "create_issue");
         {
@@ -994,6 +1026,7 @@ mod tests {
                 last_activity: at(100 - i),
                 end_time: None,
                 tool_call_count: 0,
+                token_name: None,
             };
             storage.upsert_session(&s).expect("upsert");
         }

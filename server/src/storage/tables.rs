@@ -10,6 +10,7 @@
 //!   so filtered pages are a reverse range scan.
 //! - `sessions`: session id → record (at most `max_sessions` rows, listed by loading them all).
 //! - `tool_approvals`: `(server, tool)` → record.
+//! - `agent_tokens`: token name → record (the secret's hash, never the secret).
 //! - `meta`: `schema_version`, `next_seq`.
 
 use std::collections::HashMap;
@@ -76,6 +77,7 @@ pub(crate) const CALLS_BY_SERVER: TableDefinition<(&str, i64, u64), ()> =
 pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 pub(crate) const APPROVALS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("tool_approvals");
+pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("agent_tokens");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -103,6 +105,7 @@ pub(crate) fn init(txn: &WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(CALLS_BY_SERVER)?;
     txn.open_table(SESSIONS)?;
     txn.open_table(APPROVALS)?;
+    txn.open_table(TOKENS)?;
     let mut meta = txn.open_table(META)?;
     let found = meta.get(SCHEMA_VERSION_KEY)?.map(|g| g.value());
     match found {
@@ -223,6 +226,7 @@ pub(crate) fn write_calls(
                     last_activity: bump.last,
                     end_time: None,
                     tool_call_count: bump.calls,
+                    token_name: None,
                 },
             };
             sessions.insert(id.as_str(), serde_json::to_vec(&session)?.as_slice())?;

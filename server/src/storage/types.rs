@@ -67,6 +67,9 @@ pub struct ToolCallRecord {
     /// The id of the call this one replays, if it is a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_from: Option<String>,
+    /// The agent token the call was made with (its name, never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
 }
 
 /// One MCP client session on `/mcp`.
@@ -92,6 +95,9 @@ pub struct SessionRecord {
     /// Upstream tool calls recorded for the session.
     #[serde(default)]
     pub tool_call_count: u64,
+    /// The agent token the session authenticated with (its name, never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
 }
 
 /// Session status values.
@@ -100,6 +106,57 @@ pub mod session_status {
     pub const ACTIVE: &str = "active";
     /// The session ended (client went away or timed out).
     pub const CLOSED: &str = "closed";
+}
+
+/// What an agent token may do, lowest first: the `call_tool_read|write|destructive` tiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Read-only tools.
+    Read,
+    /// Tools that change something but are not destructive.
+    Write,
+    /// Everything, destructive tools included.
+    Destructive,
+}
+
+impl Tier {
+    /// Every tier, lowest first.
+    pub const ALL: [Tier; 3] = [Tier::Read, Tier::Write, Tier::Destructive];
+
+    /// The wire name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Destructive => "destructive",
+        }
+    }
+}
+
+/// One agent token. The secret itself is never stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Unique name; recorded calls and sessions name the token by it.
+    pub name: String,
+    /// Lowercase hex SHA-256 of the secret.
+    pub hash: String,
+    /// The secret's first characters, to recognise it in a list.
+    pub prefix: String,
+    /// Servers the token may reach; `*` means all.
+    pub allowed_servers: Vec<String>,
+    /// The highest tier the token may use.
+    pub tier: Tier,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last presented (kept to the minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revoked tokens are refused and kept for the record.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 /// Whether a pinned tool still matches what was approved.

@@ -15,3 +15,4 @@ mod proc;
 // Boundaries, one module each (added by the work on each section).
 mod files;
 mod masking;
+mod tokens;
