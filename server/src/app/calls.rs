@@ -249,3 +249,53 @@ impl App {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_needs_the_higher_of_its_variant_and_its_tool_kind() {
+        assert_eq!(Intent::Read.needs(Some(Tier::Read)), Tier::Read);
+        assert_eq!(
+            Intent::Read.needs(Some(Tier::Write)),
+            Tier::Write,
+            "call_tool_read cannot reach a writing tool with a read token"
+        );
+        assert_eq!(Intent::Any.needs(Some(Tier::Read)), Tier::Read);
+        assert_eq!(Intent::Any.needs(Some(Tier::Write)), Tier::Write);
+        assert_eq!(Intent::Write.needs(Some(Tier::Read)), Tier::Write);
+        assert_eq!(
+            Intent::Destructive.needs(Some(Tier::Read)),
+            Tier::Destructive
+        );
+        assert_eq!(
+            Intent::Read.needs(None),
+            Tier::Destructive,
+            "a tool not known yet is treated as destructive"
+        );
+    }
+
+    #[test]
+    fn tool_kind_follows_the_annotations() {
+        let tool = |a: Option<rmcp::model::ToolAnnotations>| {
+            let t = Tool::new("t", "d", std::sync::Arc::new(serde_json::Map::new()));
+            match a {
+                Some(a) => t.with_annotations(a),
+                None => t,
+            }
+        };
+        use rmcp::model::ToolAnnotations;
+        assert_eq!(tool_kind(&tool(None)), Tier::Write);
+        assert_eq!(
+            tool_kind(&tool(Some(ToolAnnotations::new().read_only(true)))),
+            Tier::Read
+        );
+        assert_eq!(
+            tool_kind(&tool(Some(
+                ToolAnnotations::new().read_only(true).destructive(true)
+            ))),
+            Tier::Destructive
+        );
+    }
+}

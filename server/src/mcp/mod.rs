@@ -145,9 +145,9 @@ impl McpEndpoint {
         }
         req.extensions_mut().insert(caller.clone());
         let is_delete = req.method() == Method::DELETE;
-        if is_delete && let Some(id) = session_id(req.headers()) {
+        if is_delete && let Some(id) = &session {
             // Gone for the fast path at once; rmcp ends the session below.
-            inner.sessions.remove(&id);
+            inner.sessions.remove(id);
         }
         let resp = match inner.fast.try_answer(req).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
