@@ -19,7 +19,7 @@ fn unresolved(field: String) -> Problem {
     Problem {
         field,
         message: format!(
-            "holds the mask {MASK}, which stands for a secret, but no real value was found at the same place of the same server; give the real value (or a ${{env:…}}/${{keyring:…}} reference)"
+            "is the mask {MASK} with no real value at this place of this server: give the value or a ${{env:…}}/${{keyring:…}} reference"
         ),
     }
 }
