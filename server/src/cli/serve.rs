@@ -108,6 +108,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
 
 async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedConfig) -> i32 {
     let resolved = loaded.resolved.clone();
+    // Read once at start: the HTTP server's settings apply after a restart.
+    let app_config = loaded.config.clone();
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
     let storage = match open_storage(&log, &db_path, loaded.config.retention()).await {
@@ -165,17 +167,16 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
     };
 
     let cache = Arc::new(crate::mcp::ResponseCache::default());
-    let mcp = crate::mcp::endpoint(
-        app.clone(),
-        cache.clone(),
-        &resolved.listen,
-        shutdown.clone(),
-    );
+    let mcp = crate::mcp::endpoint(app.clone(), cache.clone(), shutdown.clone());
     let front = front::FrontDoor::new(
         mcp,
         resolved.api_key.clone(),
         internal_secret,
         server.local_addr(),
+        front::Limits {
+            header_timeout: app_config.http_header_timeout(),
+            max_connections: app_config.max_connections(),
+        },
         shutdown.clone(),
     );
     let stdio = resolved.serves_stdio();
@@ -197,14 +198,21 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
             }
         }
     };
-    let public_addr = listener.as_ref().map(|l| {
-        l.local_addr()
+    let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
+    let public_addr = listener.as_ref().map(|_| {
+        bound
             .map(|a| a.to_string())
-            .unwrap_or_else(|_| resolved.listen.clone())
+            .unwrap_or_else(|| resolved.listen.clone())
     });
     let mut tasks = Vec::new();
     if let Some(listener) = listener {
-        tasks.push(tokio::spawn(front.clone().serve_tcp(listener)));
+        // Host and Origin allow-lists know the bound port (`listen` may say port 0).
+        let boundary = front::Boundary::new(
+            &resolved.listen,
+            bound.map(|a| a.port()).unwrap_or_default(),
+            &app_config.cors_allowed_origins,
+        );
+        tasks.push(tokio::spawn(front.clone().serve_tcp(listener, boundary)));
     }
     if let Some(path) = &resolved.socket_path {
         match front::bind_unix_socket(path).await {

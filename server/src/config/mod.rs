@@ -11,6 +11,7 @@ mod duration;
 mod env;
 mod load;
 mod mask;
+mod origin;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub use load::{
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{mask_config, mask_secret, restore_masked};
+pub use origin::{OriginError, WebOrigin, normalize_host};
 pub use validate::{Problem, validate};
 
 /// The default TCP listen address.
@@ -64,6 +66,18 @@ fn default_history_max_sessions() -> i64 {
 }
 fn default_call_tool_timeout() -> String {
     "2m".to_string()
+}
+
+/// Default `http_header_timeout`: a client gets this long to send a request's headers.
+pub const DEFAULT_HTTP_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Default `max_connections` per listener: well above 200 MCP sessions + 100 event streams.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+fn default_http_header_timeout() -> String {
+    format_go_duration(DEFAULT_HTTP_HEADER_TIMEOUT)
+}
+fn default_max_connections() -> i64 {
+    DEFAULT_MAX_CONNECTIONS as i64
 }
 
 /// The whole configuration file.
@@ -129,12 +143,39 @@ pub struct Config {
     /// MCP sessions kept (newest first).
     #[serde(default = "default_history_max_sessions")]
     pub history_max_sessions: i64,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the API and `/mcp` from
+    /// another origin; empty (the default) means same-origin only. No wildcards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors_allowed_origins: Vec<String>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open (Go duration, `"10s"`).
+    #[serde(default = "default_http_header_timeout")]
+    pub http_header_timeout: String,
+    /// Concurrent connections per listener (TCP port, unix socket); more get a 503 and are
+    /// closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: i64,
     /// Keys this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl Config {
+    /// The header-read timeout (`http_header_timeout`), the default if it does not parse.
+    pub fn http_header_timeout(&self) -> std::time::Duration {
+        parse_go_duration(&self.http_header_timeout)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_HTTP_HEADER_TIMEOUT)
+    }
+
+    /// The connection cap per listener (`max_connections`), the default if out of range.
+    pub fn max_connections(&self) -> usize {
+        usize::try_from(self.max_connections)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+    }
+
     /// How much tool-call history and how many sessions to keep.
     pub fn retention(&self) -> crate::storage::Retention {
         let defaults = crate::storage::Retention::default();

@@ -4,7 +4,8 @@
 //! the Go original's names and argument names. Results are JSON text content; failures are
 //! tool results with `isError`, naming the server and the cause, never protocol errors.
 //!
-//! Every request passes the DNS-rebinding [`guard`]. Simple requests on initialized sessions
+//! Host and Origin are checked by the front door for every route, `/mcp` included
+//! (`api::boundary`), before a request gets here. Simple requests on initialized sessions
 //! are answered with one JSON body by the [`fast`] path; everything else — the handshake,
 //! sessions, the GET stream, DELETE, progress — is rmcp's `StreamableHttpService`. Both
 //! dispatch through the same [`dispatch::Builtins`]. Sessions idle for
@@ -16,7 +17,6 @@
 mod builtin;
 mod dispatch;
 mod fast;
-mod guard;
 mod handler;
 mod manage;
 mod search;
@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -62,26 +62,20 @@ struct Inner {
     manager: Arc<LocalSessionManager>,
     fast: fast::FastPath,
     sessions: Arc<sessions::Sessions>,
-    hosts: Vec<String>,
 }
 
-/// Build the `/mcp` endpoint. `listen` is the proxy's TCP address; its host joins the
-/// loopback names as an allowed `Host`, and only loopback browser origins are accepted.
-/// Idle sessions are swept until `shutdown`.
+/// Build the `/mcp` endpoint. Idle sessions are swept until `shutdown`.
 pub fn endpoint(
     app: Arc<App>,
     cache: Arc<ResponseCache>,
-    listen: &str,
     shutdown: CancellationToken,
 ) -> McpEndpoint {
-    let hosts = guard::allowed_hosts(listen);
     let mut config = StreamableHttpServerConfig::default();
     config.cancellation_token = shutdown.clone();
-    config.allowed_hosts = hosts.clone();
-    config.allowed_origins = guard::ALLOWED_ORIGINS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    // The front door checked Host and Origin with the proxy's own lists (which know the
+    // bound port); rmcp's copy of the check would only disagree with them.
+    config.allowed_hosts = Vec::new();
+    config.allowed_origins = Vec::new();
     // rmcp does not see fast-path traffic, so its own idle timer would close busy sessions;
     // the sweeper below expires sessions by their real last activity instead.
     let mut manager = LocalSessionManager::default();
@@ -108,7 +102,6 @@ pub fn endpoint(
         manager,
         fast: fast::FastPath::new(builtins, sessions.clone()),
         sessions,
-        hosts,
     });
     tokio::spawn(sweep_idle(inner.clone(), shutdown));
     McpEndpoint { inner }
@@ -118,9 +111,6 @@ impl McpEndpoint {
     /// Serve one `/mcp` request.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<McpBody> {
         let inner = &self.inner;
-        if let Err(refusal) = guard::check(req.uri(), req.headers(), &inner.hosts) {
-            return plain(StatusCode::FORBIDDEN, refusal.to_string());
-        }
         let is_delete = req.method() == Method::DELETE;
         if is_delete && let Some(id) = session_id(req.headers()) {
             // Gone for the fast path at once; rmcp ends the session below.
@@ -149,16 +139,6 @@ impl McpEndpoint {
 
 fn session_id(headers: &http::HeaderMap) -> Option<String> {
     Some(headers.get("mcp-session-id")?.to_str().ok()?.to_string())
-}
-
-fn plain(status: StatusCode, message: String) -> Response<McpBody> {
-    let mut resp = Response::new(Full::new(Bytes::from(message)).boxed());
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
 }
 
 /// Close sessions unheard from for [`sessions::IDLE_LIMIT`].
