@@ -165,7 +165,12 @@ async fn test_wire_no_wildcard_cors_and_options_is_not_answered_before_auth() {
         .await
         .expect("send");
     assert_eq!(options.status(), 401);
-    assert!(options.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        options
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
     let get = raw()
         .get(format!("{}/api/v1/servers", server.url()))
         .header("X-API-Key", KEY)

@@ -13,3 +13,7 @@ mod common;
 mod proc;
 
 // Boundaries, one module each (added by the work on each section).
+mod cors;
+mod paths;
+mod raw;
+mod slow;
