@@ -95,6 +95,18 @@ pub fn find_operation(method: &str, path: &str) -> Option<&'static OperationInfo
         .min_by_key(|op| op.path.matches('{').count())
 }
 
+/// The methods the spec declares for `path` (canonical, no query), for a 405's `Allow`.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = OPERATIONS
+        .iter()
+        .filter(|op| op.matches_path(path))
+        .map(|op| op.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
 /// First path segments served without the API key when no operation of the spec says
 /// otherwise: the probes, Swagger UI and the web UI (which itself asks for the key).
 pub const OPEN_PREFIXES: [&str; 4] = ["healthz", "readyz", "swagger", "ui"];

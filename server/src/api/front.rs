@@ -258,10 +258,12 @@ impl FrontDoor {
             Ok(body) => body,
             Err(resp) => return resp,
         };
-        if parts.method == Method::HEAD {
-            return self.forward_head(parts).await;
-        }
-        self.forward(Request::from_parts(parts, body)).await
+        let resp = if parts.method == Method::HEAD {
+            self.forward_head(parts).await
+        } else {
+            self.forward(Request::from_parts(parts, body)).await
+        };
+        allow_from_spec(resp, &path)
     }
 
     /// `/mcp` is the MCP endpoint's business (Host and Origin were checked above).
@@ -399,6 +401,21 @@ fn empty() -> Body {
 
 fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A 405 lists the methods the spec declares for the path (dropshot's `Allow` names only
+/// one of them).
+fn allow_from_spec(mut resp: Response<Body>, path: &str) -> Response<Body> {
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return resp;
+    }
+    let methods = mcpproxy_api::allowed_methods(path);
+    if let Ok(allow) = HeaderValue::from_str(&methods.join(", "))
+        && !methods.is_empty()
+    {
+        resp.headers_mut().insert(header::ALLOW, allow);
+    }
+    resp
 }
 
 /// The headers every answer gets: `nosniff`; on HTML, a CSP, no framing and no referrer

@@ -73,11 +73,13 @@ fn variants(path: &str) -> Vec<(String, bool)> {
 }
 
 fn secured_operations() -> Vec<(&'static str, String)> {
-    let ops: Vec<_> = OPERATIONS
+    let mut ops: Vec<_> = OPERATIONS
         .iter()
         .filter(|op| op.security == Security::ApiKey)
         .map(|op| (op.method, concrete(op.path)))
         .collect();
+    // The WebSocket channel is not in the spec's table but needs the key all the same.
+    ops.push(("GET", "/events/ws".to_string()));
     assert!(
         ops.len() >= 30,
         "the spec's secured operations: {}",
@@ -259,6 +261,21 @@ async fn test_paths_outside_every_route_family_are_refused_not_forwarded() {
     ] {
         let answer = raw::tcp(&server.addr, "GET", path, &[], b"").await;
         assert_eq!(answer.status, 200, "{path}: {answer:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_paths_method_not_allowed_lists_the_spec_methods() {
+    let server = TestServer::start(config_with(json!([]))).await;
+    for (method, path, allow) in [
+        ("OPTIONS", "/api/v1/secrets", "GET, POST"),
+        ("PUT", "/api/v1/secrets/github-token", "DELETE, GET"),
+        ("OPTIONS", "//api/v1/servers", "GET"),
+    ] {
+        let answer = raw::tcp(&server.addr, method, path, &[("X-API-Key", KEY)], b"").await;
+        assert_eq!(answer.status, 405, "{method} {path}: {answer:?}");
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
     }
     server.stop().await;
 }
