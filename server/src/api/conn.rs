@@ -1,8 +1,8 @@
 //! Connections of the front door under slow or odd clients: a cap on concurrent
 //! connections per listener (past it, a 503 and close), a deadline for the first bytes of a
-//! connection and for each request's headers (hyper's `header_read_timeout`, which also
-//! closes a keep-alive connection left idle that long), and HTTP/1.1 or HTTP/2 (h2c) on the
-//! same port.
+//! new connection, one for each request's headers once they start (hyper's
+//! `header_read_timeout`, which also closes a keep-alive connection left idle that long), and
+//! HTTP/1.1 or HTTP/2 (h2c) on the same port.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +35,10 @@ fn busy_response() -> String {
 /// Limits of one listener.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Time for a request's headers (and for the first bytes of a connection).
+    /// Time for a request's headers, and for an idle keep-alive connection.
     pub header_timeout: Duration,
+    /// Time for a new connection's first bytes.
+    pub first_byte_timeout: Duration,
     /// Concurrent connections.
     pub max_connections: usize,
 }

@@ -131,7 +131,7 @@ impl FrontDoor {
             let _ = stream.set_nodelay(true);
             let (this, via) = (self.clone(), via.clone());
             tokio::spawn(async move {
-                if conn::first_bytes_arrive(&stream, this.limits.header_timeout).await {
+                if conn::first_bytes_arrive(&stream, this.limits.first_byte_timeout).await {
                     this.serve_connection(TokioIo::new(stream), via).await;
                 }
                 drop(permit);

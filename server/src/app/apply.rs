@@ -8,7 +8,7 @@ use crate::config::{Config, Problem, restore_masked, validate};
 use crate::events::kinds;
 
 /// Fields whose change takes effect only after a restart, with the reason given.
-const RESTART_FIELDS: [(&str, &str); 10] = [
+const RESTART_FIELDS: [(&str, &str); 11] = [
     (
         "listen",
         "Listen address changed - requires HTTP server restart",
@@ -37,6 +37,10 @@ const RESTART_FIELDS: [(&str, &str); 10] = [
     ),
     (
         "http_header_timeout",
+        "HTTP server settings changed - requires restart",
+    ),
+    (
+        "http_first_byte_timeout",
         "HTTP server settings changed - requires restart",
     ),
     (

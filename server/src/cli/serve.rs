@@ -175,6 +175,7 @@ async fn serve(log: Logger, store: ConfigStore, loaded: crate::config::LoadedCon
         server.local_addr(),
         front::Limits {
             header_timeout: app_config.http_header_timeout(),
+            first_byte_timeout: app_config.http_first_byte_timeout(),
             max_connections: app_config.max_connections(),
         },
         shutdown.clone(),

@@ -70,11 +70,17 @@ fn default_call_tool_timeout() -> String {
 
 /// Default `http_header_timeout`: a client gets this long to send a request's headers.
 pub const DEFAULT_HTTP_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Default `http_first_byte_timeout`: a new connection may stay silent this long. Longer than
+/// the header timeout, so a client that connects ahead (a pool, a busy machine) is not cut.
+pub const DEFAULT_HTTP_FIRST_BYTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Default `max_connections` per listener: well above 200 MCP sessions + 100 event streams.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 fn default_http_header_timeout() -> String {
     format_go_duration(DEFAULT_HTTP_HEADER_TIMEOUT)
+}
+fn default_http_first_byte_timeout() -> String {
+    format_go_duration(DEFAULT_HTTP_FIRST_BYTE_TIMEOUT)
 }
 fn default_max_connections() -> i64 {
     DEFAULT_MAX_CONNECTIONS as i64
@@ -151,6 +157,9 @@ pub struct Config {
     /// keep-alive connection stays open (Go duration, `"10s"`).
     #[serde(default = "default_http_header_timeout")]
     pub http_header_timeout: String,
+    /// How long a new connection may send nothing before it is closed (Go duration, `"60s"`).
+    #[serde(default = "default_http_first_byte_timeout")]
+    pub http_first_byte_timeout: String,
     /// Concurrent connections per listener (TCP port, unix socket); more get a 503 and are
     /// closed.
     #[serde(default = "default_max_connections")]
@@ -163,9 +172,16 @@ pub struct Config {
 impl Config {
     /// The header-read timeout (`http_header_timeout`), the default if it does not parse.
     pub fn http_header_timeout(&self) -> std::time::Duration {
-        parse_go_duration(&self.http_header_timeout)
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_HTTP_HEADER_TIMEOUT)
+        positive_or(&self.http_header_timeout, DEFAULT_HTTP_HEADER_TIMEOUT)
+    }
+
+    /// The silent-connection timeout (`http_first_byte_timeout`), the default if it does not
+    /// parse.
+    pub fn http_first_byte_timeout(&self) -> std::time::Duration {
+        positive_or(
+            &self.http_first_byte_timeout,
+            DEFAULT_HTTP_FIRST_BYTE_TIMEOUT,
+        )
     }
 
     /// The connection cap per listener (`max_connections`), the default if out of range.
@@ -186,6 +202,13 @@ impl Config {
                 .unwrap_or(defaults.max_sessions),
         }
     }
+}
+
+/// A positive Go duration, or `default`.
+fn positive_or(text: &str, default: std::time::Duration) -> std::time::Duration {
+    parse_go_duration(text)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(default)
 }
 
 impl Default for Config {

@@ -75,6 +75,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "http_header_timeout",
         &config.http_header_timeout,
     );
+    positive_duration(
+        &mut problems,
+        "http_first_byte_timeout",
+        &config.http_first_byte_timeout,
+    );
     if config.max_connections < 1 {
         problems.push(Problem::new("max_connections", "must be at least 1"));
     }
@@ -206,6 +211,7 @@ mod tests {
         config.listen = "nonsense".into();
         config.cors_allowed_origins = vec!["http://ok.example:3000".into(), "*".into()];
         config.http_header_timeout = "0".into();
+        config.http_first_byte_timeout = "soon".into();
         config.max_connections = 0;
         config.servers = vec![
             server(serde_json::json!({"name": "", "command": "x"})),
@@ -227,6 +233,7 @@ mod tests {
                 "call_tool_timeout",
                 "cors_allowed_origins[1]",
                 "http_header_timeout",
+                "http_first_byte_timeout",
                 "max_connections",
                 "mcpServers[0].name",
                 "mcpServers[1].protocol",

@@ -1,5 +1,6 @@
 //! §6 of the boundary issue: slow and odd clients — slowloris connections are closed within
-//! the header timeout, idle keep-alive connections too, connections past the cap get a 503,
+//! the header timeout, idle keep-alive connections too, silent new ones within the
+//! first-byte timeout, connections past the cap get a 503,
 //! HTTP/2 cleartext reaches the REST routes, HEAD answers what GET would.
 
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ const MARGIN: Duration = Duration::from_secs(2);
 async fn start(extra: serde_json::Value) -> TestServer {
     let mut config = config_with(json!([]));
     config["http_header_timeout"] = json!("1s");
+    config["http_first_byte_timeout"] = json!("1s");
     if let Some(map) = extra.as_object() {
         for (k, v) in map {
             config[k] = v.clone();
@@ -97,6 +99,33 @@ async fn test_slow_slowloris_connections_are_closed_within_the_header_timeout() 
 }
 
 #[tokio::test]
+async fn test_slow_a_silent_new_connection_has_its_own_longer_deadline() {
+    // A client that connects ahead of time (a pool, a starved process) gets the first-byte
+    // timeout, not the header timeout; once it starts a request the header timeout runs.
+    let server = start(json!({"http_first_byte_timeout": "3s"})).await;
+    let silent = TcpStream::connect(&server.addr).await.expect("connect");
+    let since = Instant::now();
+    let mut late = TcpStream::connect(&server.addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    late.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("a request after the header timeout, within the first-byte timeout");
+    let mut answer = Vec::new();
+    late.read_to_end(&mut answer).await.expect("read");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let closed = closed_after(silent, since).await;
+    assert!(
+        closed >= Duration::from_millis(2900) && closed <= Duration::from_secs(3) + MARGIN,
+        "silent connection closed after {closed:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn test_slow_an_idle_keep_alive_connection_is_closed() {
     let server = start(json!({})).await;
     let mut stream = TcpStream::connect(&server.addr).await.expect("connect");
@@ -121,7 +150,10 @@ async fn test_slow_an_idle_keep_alive_connection_is_closed() {
 
 #[tokio::test]
 async fn test_slow_connections_past_the_cap_get_503() {
-    let server = start(json!({"max_connections": 3, "http_header_timeout": "5s"})).await;
+    let server = start(
+        json!({"max_connections": 3, "http_header_timeout": "5s", "http_first_byte_timeout": "5s"}),
+    )
+    .await;
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(TcpStream::connect(&server.addr).await.expect("connect"));
