@@ -95,15 +95,34 @@ pub fn find_operation(method: &str, path: &str) -> Option<&'static OperationInfo
         .min_by_key(|op| op.path.matches('{').count())
 }
 
-/// The security a request needs: the spec's answer for known operations, and the API key for
-/// anything else under `/api/` or `/events` (deny by default).
+/// The methods the spec declares for `path` (canonical, no query), for a 405's `Allow`.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = OPERATIONS
+        .iter()
+        .filter(|op| op.matches_path(path))
+        .map(|op| op.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// First path segments served without the API key when no operation of the spec says
+/// otherwise: the probes, Swagger UI and the web UI (which itself asks for the key).
+pub const OPEN_PREFIXES: [&str; 4] = ["healthz", "readyz", "swagger", "ui"];
+
+/// The security a request needs. `path` must be the canonical path the router will see (no
+/// empty or dot segments, no needless percent-encoding): the front door canonicalises before
+/// it asks. The spec's answer for known operations; for anything else the API key, except
+/// under [`OPEN_PREFIXES`] (fail closed).
 pub fn required_security(method: &str, path: &str) -> Security {
-    match find_operation(method, path) {
-        Some(op) => op.security,
-        None if path.starts_with("/api/") || path == "/events" || path.starts_with("/events/") => {
-            Security::ApiKey
-        }
-        None => Security::None,
+    if let Some(op) = find_operation(method, path) {
+        return op.security;
+    }
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match OPEN_PREFIXES.contains(&first) {
+        true => Security::None,
+        false => Security::ApiKey,
     }
 }
 
@@ -119,6 +138,8 @@ pub mod codes {
     pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
     /// Request body over the limit.
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// A request body that is not `application/json`.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     /// Wrong method for the route.
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// The action conflicts with the current state or configuration.
@@ -128,8 +149,27 @@ pub mod codes {
     pub const CONFLICT: &str = "CONFLICT";
     /// The proxy is starting or stopping.
     pub const NOT_READY: &str = "NOT_READY";
+    /// Too many concurrent connections; try again later.
+    pub const BUSY: &str = "BUSY";
     /// A bug or an I/O failure on our side.
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+
+    /// The code of an error with this HTTP status and no more specific cause.
+    pub fn for_status(status: u16) -> &'static str {
+        match status {
+            400 => BAD_REQUEST,
+            401 => UNAUTHORIZED,
+            403 => FORBIDDEN,
+            404 => NOT_FOUND,
+            405 => METHOD_NOT_ALLOWED,
+            409 => CONFLICT,
+            413 => PAYLOAD_TOO_LARGE,
+            415 => UNSUPPORTED_MEDIA_TYPE,
+            503 => NOT_READY,
+            s if s >= 500 => INTERNAL_ERROR,
+            _ => BAD_REQUEST,
+        }
+    }
 }
 
 /// The error envelope of every failed request.
@@ -235,25 +275,14 @@ impl From<HttpError> for ApiError {
     fn from(e: HttpError) -> Self {
         let status = e.status_code;
         let message = e.external_message;
-        let code = match status.as_u16() {
-            400 if message.contains("exceeded maximum size") => {
-                return Self::new(
-                    ErrorStatusCode::PAYLOAD_TOO_LARGE,
-                    codes::PAYLOAD_TOO_LARGE,
-                    message,
-                );
-            }
-            400 => codes::BAD_REQUEST,
-            401 => codes::UNAUTHORIZED,
-            403 => codes::FORBIDDEN,
-            404 => codes::NOT_FOUND,
-            405 => codes::METHOD_NOT_ALLOWED,
-            409 => codes::CONFLICT,
-            413 => codes::PAYLOAD_TOO_LARGE,
-            503 => codes::NOT_READY,
-            s if s >= 500 => codes::INTERNAL_ERROR,
-            _ => codes::BAD_REQUEST,
-        };
+        if status.as_u16() == 400 && message.contains("exceeded maximum size") {
+            return Self::new(
+                ErrorStatusCode::PAYLOAD_TOO_LARGE,
+                codes::PAYLOAD_TOO_LARGE,
+                message,
+            );
+        }
+        let code = codes::for_status(status.as_u16());
         Self::new(status, code, message)
     }
 }

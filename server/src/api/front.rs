@@ -1,13 +1,24 @@
 //! The front door: the hyper server on the public TCP port and on the unix socket.
 //!
-//! Per request, in order: CORS preflight (`OPTIONS` → 200 before auth); authentication by
-//! the spec's declared security ([`mcpproxy_api::required_security`]: the API key on TCP,
-//! the peer's uid on the socket; deny by default under `/api/` and `/events`); then the
-//! request goes to dropshot on a private loopback port, marked with the per-process internal
-//! secret. Dropshot's own router errors (unknown route, wrong method) come back rewritten
-//! into the API's error envelope. WebSocket upgrades are spliced through.
+//! Per request, in order:
+//! 1. on TCP, [`boundary`](super::boundary): `Host` and `Origin` (403), and the preflight
+//!    answer (204) for origins listed in `cors_allowed_origins` — nothing else answers
+//!    `OPTIONS` here;
+//! 2. [`route`](super::route): the path is canonicalised the way dropshot will read it
+//!    (400 for dot-segments or bad encoding) and classified; a path outside the proxy's
+//!    route families is refused (404), never forwarded;
+//! 3. `/mcp` goes to the MCP endpoint; for the rest, authentication by the spec's declared
+//!    security on the canonical path (the API key on TCP, the peer's uid on the socket);
+//! 4. a request body must be `application/json` (415) — an empty one where the spec makes
+//!    it optional reads as `{}`;
+//! 5. the request goes to dropshot on a private loopback port at exactly the canonical path,
+//!    as HTTP/1.1 whatever the client spoke; only a request that needed the key and passed
+//!    (or came over the socket) carries the per-process internal secret. HEAD is served
+//!    from the GET route when dropshot has no HEAD route. Dropshot's own router errors come
+//!    back rewritten into the API's error envelope. WebSocket upgrades are spliced through.
 //!
-//! It owns no application state: it authenticates and forwards, nothing else.
+//! Responses carry `nosniff`, HTML ones a Content-Security-Policy and `X-Frame-Options:
+//! DENY`, and CORS headers only for a listed origin. It owns no application state.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,29 +26,39 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use mcpproxy_api::{Security, codes, required_security};
+use mcpproxy_api::{Security, codes};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::{INTERNAL_HEADER, keys_match, presented_key};
+pub use super::boundary::Boundary;
+use super::boundary::{self, Caller};
+pub use super::conn::Limits;
+use super::conn::{self, Cap};
+use super::route::{self, PathError, Route};
 
 type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Error bodies larger than this are passed through untouched.
 const MAX_REWRITE_BYTES: usize = 64 * 1024;
 
-/// Where a connection came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// The TCP port: the API key is required.
-    Tcp,
-    /// The owner's unix socket: trusted.
+/// The policy of HTML pages (Swagger UI, the web UI): own scripts only, no framing.
+const HTML_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
+/// How a connection reached us.
+#[derive(Clone)]
+enum Via {
+    /// The TCP port: Host/Origin checked, the API key required.
+    Tcp(Arc<Boundary>),
+    /// The owner's unix socket: trusted, no browser can reach it.
     Socket,
 }
 
@@ -48,6 +69,7 @@ pub struct FrontDoor {
     internal_secret: String,
     backend: SocketAddr,
     client: Client<HttpConnector, Body>,
+    limits: Limits,
     shutdown: CancellationToken,
 }
 
@@ -75,6 +97,7 @@ impl FrontDoor {
         api_key: String,
         internal_secret: String,
         backend: SocketAddr,
+        limits: Limits,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let mut connector = HttpConnector::new();
@@ -86,27 +109,40 @@ impl FrontDoor {
             internal_secret,
             backend,
             client,
+            limits,
             shutdown,
         })
     }
 
-    /// Accept TCP connections until shutdown.
-    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) {
+    /// Accept TCP connections until shutdown; `boundary` holds this port's Host/Origin lists.
+    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener, boundary: Boundary) {
+        let via = Via::Tcp(Arc::new(boundary));
+        let cap = Cap::new(&self.limits);
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
                 accepted = listener.accept() => accepted,
             };
             let Ok((stream, _)) = accepted else { continue };
+            let Some(permit) = cap.admit() else {
+                conn::refuse_busy(stream);
+                continue;
+            };
             let _ = stream.set_nodelay(true);
-            self.clone()
-                .spawn_connection(TokioIo::new(stream), Origin::Tcp);
+            let (this, via) = (self.clone(), via.clone());
+            tokio::spawn(async move {
+                if conn::first_bytes_arrive(&stream, this.limits.first_byte_timeout).await {
+                    this.serve_connection(TokioIo::new(stream), via).await;
+                }
+                drop(permit);
+            });
         }
     }
 
     /// Accept unix-socket connections from our own uid until shutdown.
     pub async fn serve_unix(self: Arc<Self>, listener: UnixListener) {
         let uid = crate::config::current_uid();
+        let cap = Cap::new(&self.limits);
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
@@ -117,80 +153,97 @@ impl FrontDoor {
                 Ok(cred) if cred.uid() == uid => {}
                 _ => continue, // another user: close without a word
             }
-            self.clone()
-                .spawn_connection(TokioIo::new(stream), Origin::Socket);
+            let Some(permit) = cap.admit() else {
+                conn::refuse_busy(stream);
+                continue;
+            };
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.serve_connection(TokioIo::new(stream), Via::Socket)
+                    .await;
+                drop(permit);
+            });
         }
     }
 
-    fn spawn_connection<I>(self: Arc<Self>, io: I, origin: Origin)
+    async fn serve_connection<I>(self: Arc<Self>, io: I, via: Via)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let this = self.clone();
-                async move { Ok::<_, Infallible>(this.handle(req, origin).await) }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let _ = builder.serve_connection_with_upgrades(io, service).await;
+        let builder = conn::builder(&self.limits);
+        let service = hyper::service::service_fn(move |req| {
+            let (this, via) = (self.clone(), via.clone());
+            async move { Ok::<_, Infallible>(this.handle(req, &via).await) }
         });
+        let _ = builder.serve_connection_with_upgrades(io, service).await;
     }
 
-    async fn handle(&self, req: Request<Incoming>, origin: Origin) -> Response<Body> {
-        if req.method() == http::Method::OPTIONS {
-            return with_cors(
-                Response::builder()
-                    .status(StatusCode::OK)
-                    .body(empty())
-                    .unwrap_or_default(),
-            );
-        }
-        if req.uri().path() == "/mcp" || req.uri().path().starts_with("/mcp/") {
-            let mut req = req;
-            if origin == Origin::Socket {
-                req.extensions_mut().insert(crate::mcp::OwnerSocket);
-            }
-            return self.serve_mcp(req).await;
-        }
-        let security = required_security(req.method().as_str(), req.uri().path());
-        let authorized = match (security, origin) {
-            (Security::None, _) | (_, Origin::Socket) => true,
-            (Security::ApiKey, Origin::Tcp) => presented_key(req.headers(), req.uri().query())
-                .is_some_and(|key| keys_match(&key, &self.api_key)),
+    async fn handle(&self, req: Request<Incoming>, via: &Via) -> Response<Body> {
+        let caller = match via {
+            Via::Tcp(boundary) => match boundary.check(req.uri(), req.headers()) {
+                Ok(caller) => caller,
+                Err(refusal) => {
+                    return decorate(
+                        error_response(
+                            StatusCode::FORBIDDEN,
+                            codes::FORBIDDEN,
+                            &refusal.to_string(),
+                        ),
+                        &Caller::SameOrigin,
+                    );
+                }
+            },
+            Via::Socket => Caller::SameOrigin,
         };
-        if !authorized {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                codes::UNAUTHORIZED,
-                "Invalid or missing API key",
-            );
+        if boundary::is_preflight(req.method(), req.headers())
+            && matches!(caller, Caller::Listed(_))
+        {
+            let mut resp = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(empty())
+                .unwrap_or_default();
+            boundary::add_cors(resp.headers_mut(), &caller, true);
+            return resp;
         }
-        let is_upgrade = req.headers().contains_key(header::UPGRADE);
-        let mut req = req;
-        req.headers_mut().remove(INTERNAL_HEADER);
-        if let Ok(secret) = HeaderValue::from_str(&self.internal_secret) {
-            req.headers_mut().insert(INTERNAL_HEADER, secret);
-        }
-        if is_upgrade {
-            return self.forward_upgrade(req).await;
-        }
-        self.forward(req).await
+        let resp = self.route(req, via).await;
+        decorate(resp, &caller)
     }
 
-    /// `/mcp` is the MCP endpoint's own business (it checks Host and Origin itself).
-    async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
-        let resp = self.mcp.handle(req).await;
-        with_cors(resp.map(|b| b.map_err(|never| match never {}).boxed()))
-    }
-
-    fn backend_uri(&self, uri: &http::Uri) -> Option<http::Uri> {
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        format!("http://{}{}", self.backend, path).parse().ok()
-    }
-
-    async fn forward(&self, req: Request<Incoming>) -> Response<Body> {
+    async fn route(&self, req: Request<Incoming>, via: &Via) -> Response<Body> {
+        let (path, security) = match route::classify(req.method(), req.uri().path()) {
+            Ok(Route::Mcp) => {
+                let mut req = req;
+                if matches!(via, Via::Socket) {
+                    req.extensions_mut().insert(crate::mcp::OwnerSocket);
+                }
+                return self.serve_mcp(req).await;
+            }
+            Ok(Route::Api { path, security }) => (path, security),
+            Err(e @ PathError::Unknown) => {
+                return error_response(StatusCode::NOT_FOUND, codes::NOT_FOUND, &e.to_string());
+            }
+            Err(e) => {
+                return error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, &e.to_string());
+            }
+        };
+        let credentialed = match (security, via) {
+            (Security::None, _) => false,
+            (Security::ApiKey, Via::Socket) => true,
+            (Security::ApiKey, Via::Tcp(_)) => {
+                let ok = presented_key(req.headers(), req.uri().query())
+                    .is_some_and(|key| keys_match(&key, &self.api_key));
+                if !ok {
+                    return error_response(
+                        StatusCode::UNAUTHORIZED,
+                        codes::UNAUTHORIZED,
+                        "Invalid or missing API key",
+                    );
+                }
+                true
+            }
+        };
         let (mut parts, body) = req.into_parts();
-        let Some(uri) = self.backend_uri(&parts.uri) else {
+        let Some(uri) = self.backend_uri(&path, parts.uri.query()) else {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 codes::BAD_REQUEST,
@@ -198,27 +251,41 @@ impl FrontDoor {
             );
         };
         parts.uri = uri;
-        // Where the spec makes the body optional (quarantine: "quarantine it", as in the Go
-        // original), an empty one reads as `{}`. Nowhere else: an empty `config/apply` read
-        // as `{}` would be an empty configuration that drops every server.
-        let body: Body = if mcpproxy_api::find_operation(parts.method.as_str(), parts.uri.path())
-            .is_some_and(|op| op.empty_body_is_empty_object)
-            && body_is_empty(&parts.headers)
-        {
-            parts.headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
-            parts.headers.remove(header::TRANSFER_ENCODING);
-            full(Bytes::from_static(b"{}"))
-        } else {
-            body.map_err(Into::into).boxed()
+        parts.headers.remove(INTERNAL_HEADER);
+        if credentialed && let Ok(secret) = HeaderValue::from_str(&self.internal_secret) {
+            parts.headers.insert(INTERNAL_HEADER, secret);
+        }
+        // The backend speaks HTTP/1.1; an HTTP/2 client is served the same answer.
+        parts.version = http::Version::HTTP_11;
+        if parts.headers.contains_key(header::UPGRADE) {
+            return self.forward_upgrade(Request::from_parts(parts, body)).await;
+        }
+        let body = match json_body(&mut parts, body, &path) {
+            Ok(body) => body,
+            Err(resp) => return resp,
         };
-        match self.client.request(Request::from_parts(parts, body)).await {
-            Ok(resp) => with_cors(normalize_error(resp).await),
+        let resp = if parts.method == Method::HEAD {
+            self.forward_head(parts).await
+        } else {
+            self.forward(Request::from_parts(parts, body)).await
+        };
+        allow_from_spec(resp, &path)
+    }
+
+    /// `/mcp` is the MCP endpoint's business (Host and Origin were checked above).
+    async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
+        let resp = self.mcp.handle(req).await;
+        resp.map(|b| b.map_err(|never| match never {}).boxed())
+    }
+
+    fn backend_uri(&self, path: &str, query: Option<&str>) -> Option<http::Uri> {
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        format!("http://{}{path}{query}", self.backend).parse().ok()
+    }
+
+    async fn forward(&self, req: Request<Body>) -> Response<Body> {
+        match self.client.request(req).await {
+            Ok(resp) => normalize_error(resp).await,
             Err(e) => error_response(
                 StatusCode::BAD_GATEWAY,
                 codes::INTERNAL_ERROR,
@@ -227,17 +294,22 @@ impl FrontDoor {
         }
     }
 
+    /// HEAD: the route's own HEAD if dropshot has one, else the GET answer without its body.
+    async fn forward_head(&self, parts: http::request::Parts) -> Response<Body> {
+        let head = Request::from_parts(parts.clone(), empty());
+        let resp = self.forward(head).await;
+        if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
+            return resp;
+        }
+        let mut get = Request::from_parts(parts, empty());
+        *get.method_mut() = Method::GET;
+        let (parts, _) = self.forward(get).await.into_parts();
+        Response::from_parts(parts, empty())
+    }
+
     async fn forward_upgrade(&self, mut req: Request<Incoming>) -> Response<Body> {
         let client_upgrade = hyper::upgrade::on(&mut req);
-        let Some(uri) = self.backend_uri(req.uri()) else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                codes::BAD_REQUEST,
-                "malformed request URI",
-            );
-        };
-        let (mut parts, _) = req.into_parts();
-        parts.uri = uri;
+        let (parts, _) = req.into_parts();
         let outgoing = Request::from_parts(parts, empty());
         let stream = match tokio::net::TcpStream::connect(self.backend).await {
             Ok(s) => s,
@@ -287,14 +359,46 @@ impl FrontDoor {
     }
 }
 
-fn body_is_empty(headers: &http::HeaderMap) -> bool {
-    match headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(len) => len.trim() == "0",
-        None => !headers.contains_key(header::TRANSFER_ENCODING),
+/// The request body as forwarded. A body must be `application/json` (415 otherwise: a
+/// browser's cross-site "simple request" cannot send that type); an empty one where the spec
+/// makes the body optional (quarantine: "quarantine it", as in the Go original) reads as
+/// `{}` — nowhere else, as an empty `config/apply` read as `{}` would drop every server.
+#[allow(clippy::result_large_err)]
+fn json_body(
+    parts: &mut http::request::Parts,
+    body: Incoming,
+    path: &str,
+) -> Result<Body, Response<Body>> {
+    if body.is_end_stream() {
+        let optional = mcpproxy_api::find_operation(parts.method.as_str(), path)
+            .is_some_and(|op| op.empty_body_is_empty_object);
+        if !optional {
+            return Ok(empty());
+        }
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        return Ok(full(Bytes::from_static(b"{}")));
     }
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "request body must be sent with Content-Type: application/json",
+        ));
+    }
+    Ok(body.map_err(Into::into).boxed())
 }
 
 fn empty() -> Body {
@@ -305,22 +409,45 @@ fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
-fn with_cors(mut resp: Response<Body>) -> Response<Body> {
+/// A 405 lists the methods the spec declares for the path (dropshot's `Allow` names only
+/// one of them).
+fn allow_from_spec(mut resp: Response<Body>, path: &str) -> Response<Body> {
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return resp;
+    }
+    let methods = mcpproxy_api::allowed_methods(path);
+    if let Ok(allow) = HeaderValue::from_str(&methods.join(", "))
+        && !methods.is_empty()
+    {
+        resp.headers_mut().insert(header::ALLOW, allow);
+    }
+    resp
+}
+
+/// The headers every answer gets: `nosniff`; on HTML, a CSP, no framing and no referrer
+/// (the page URL may carry `?apikey=`); CORS only for a listed origin.
+fn decorate(mut resp: Response<Body>, caller: &Caller) -> Response<Body> {
     let headers = resp.headers_mut();
     headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(
-            "Content-Type, Authorization, X-API-Key, Mcp-Session-Id, Mcp-Protocol-Version",
-        ),
-    );
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/html"));
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_CSP),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
+    boundary::add_cors(headers, caller, false);
     resp
 }
 
@@ -361,13 +488,7 @@ async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
                 .get("message")
                 .and_then(|m| m.as_str())
                 .unwrap_or("request failed");
-            let code = match status.as_u16() {
-                404 => codes::NOT_FOUND,
-                405 => codes::METHOD_NOT_ALLOWED,
-                400 => codes::BAD_REQUEST,
-                s if s >= 500 => codes::INTERNAL_ERROR,
-                _ => codes::BAD_REQUEST,
-            };
+            let code = codes::for_status(status.as_u16());
             let mut rewritten = error_response(status, code, message);
             if let Some(allow) = parts.headers.get(header::ALLOW) {
                 rewritten.headers_mut().insert(header::ALLOW, allow.clone());

@@ -7,11 +7,14 @@
 //! generated endpoint bodies through [`ProxyBackend::authorize`].
 
 mod auth;
+mod boundary;
+mod conn;
 mod convert;
 mod error;
 mod events;
 pub mod front;
 mod ops_convert;
+mod route;
 mod swagger;
 mod tokens_convert;
 mod tools_convert;

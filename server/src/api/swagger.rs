@@ -1,5 +1,7 @@
 //! Swagger UI at `/swagger/`, its assets embedded in the binary (works with no internet),
-//! and `/swagger/swagger.yaml`, the exact spec file. `/ui/` leads to it too.
+//! and `/swagger/swagger.yaml`, the exact spec file. `/ui/` leads to it too. The page has no
+//! inline script (its set-up is `swagger-initializer.js`), so the front door's
+//! Content-Security-Policy can allow only the proxy's own scripts.
 
 use dropshot::{ApiDescription, Path, RequestContext, endpoint};
 use http::Response;
@@ -12,6 +14,7 @@ use super::ServerCtx;
 const INDEX_HTML: &[u8] = include_bytes!("../../assets/swagger-ui/index.html");
 const BUNDLE_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
 const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
+const INITIALIZER_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-initializer.js");
 
 /// Register the Swagger endpoints.
 pub fn register(
@@ -64,6 +67,11 @@ async fn swagger_asset(
             200,
             "application/javascript",
             bytes::Bytes::from_static(BUNDLE_JS).into(),
+        ),
+        "swagger-initializer.js" => respond(
+            200,
+            "application/javascript",
+            bytes::Bytes::from_static(INITIALIZER_JS).into(),
         ),
         "swagger-ui.css" => respond(200, "text/css", bytes::Bytes::from_static(CSS).into()),
         "swagger.yaml" => respond(200, "application/yaml", mcpproxy_api::SPEC_YAML.into()),

@@ -8,7 +8,7 @@ use crate::config::{Config, Problem, unmask, validate};
 use crate::events::kinds;
 
 /// Fields whose change takes effect only after a restart, with the reason given.
-const RESTART_FIELDS: [(&str, &str); 7] = [
+const RESTART_FIELDS: [(&str, &str); 11] = [
     (
         "listen",
         "Listen address changed - requires HTTP server restart",
@@ -30,6 +30,22 @@ const RESTART_FIELDS: [(&str, &str); 7] = [
     (
         "history_max_sessions",
         "History retention changed - applies after a restart",
+    ),
+    (
+        "cors_allowed_origins",
+        "HTTP server settings changed - requires restart",
+    ),
+    (
+        "http_header_timeout",
+        "HTTP server settings changed - requires restart",
+    ),
+    (
+        "http_first_byte_timeout",
+        "HTTP server settings changed - requires restart",
+    ),
+    (
+        "max_connections",
+        "HTTP server settings changed - requires restart",
     ),
 ];
 

@@ -120,6 +120,8 @@ async fn serve(
     listen: Listen,
 ) -> i32 {
     let resolved = loaded.resolved.clone();
+    // Read once at start: the HTTP server's settings apply after a restart.
+    let app_config = loaded.config.clone();
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
     let storage = match open_storage(&log, &db_path, loaded.config.retention()).await {
@@ -177,17 +179,17 @@ async fn serve(
     };
 
     let cache = Arc::new(crate::mcp::ResponseCache::default());
-    let mcp = crate::mcp::endpoint(
-        app.clone(),
-        cache.clone(),
-        &resolved.listen,
-        shutdown.clone(),
-    );
+    let mcp = crate::mcp::endpoint(app.clone(), cache.clone(), shutdown.clone());
     let front = front::FrontDoor::new(
         mcp,
         resolved.api_key.clone(),
         internal_secret,
         server.local_addr(),
+        front::Limits {
+            header_timeout: app_config.http_header_timeout(),
+            first_byte_timeout: app_config.http_first_byte_timeout(),
+            max_connections: app_config.max_connections(),
+        },
         shutdown.clone(),
     );
     // The public TCP port; none in stdio mode.
@@ -208,14 +210,21 @@ async fn serve(
         },
     };
     let stdio = listener.is_none();
-    let public_addr = listener.as_ref().map(|l| {
-        l.local_addr()
+    let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
+    let public_addr = listener.as_ref().map(|_| {
+        bound
             .map(|a| a.to_string())
-            .unwrap_or_else(|_| resolved.listen.clone())
+            .unwrap_or_else(|| resolved.listen.clone())
     });
     let mut tasks = Vec::new();
     if let Some(listener) = listener {
-        tasks.push(tokio::spawn(front.clone().serve_tcp(listener)));
+        // Host and Origin allow-lists know the bound port (`listen` may say port 0).
+        let boundary = front::Boundary::new(
+            &resolved.listen,
+            bound.map(|a| a.port()).unwrap_or_default(),
+            &app_config.cors_allowed_origins,
+        );
+        tasks.push(tokio::spawn(front.clone().serve_tcp(listener, boundary)));
     }
     if let Some(path) = &resolved.socket_path {
         match front::bind_unix_socket(path).await {

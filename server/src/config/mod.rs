@@ -13,6 +13,7 @@ mod exposure;
 mod listen;
 mod load;
 mod mask;
+mod origin;
 mod redact;
 mod unmask;
 mod validate;
@@ -34,6 +35,7 @@ pub use load::{
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
+pub use origin::{OriginError, WebOrigin, normalize_host};
 pub use redact::{Redactor, mask_parse_error, redact};
 pub use unmask::unmask;
 pub use validate::{Problem, validate};
@@ -72,6 +74,24 @@ fn default_history_max_sessions() -> i64 {
 }
 fn default_call_tool_timeout() -> String {
     "2m".to_string()
+}
+
+/// Default `http_header_timeout`: a client gets this long to send a request's headers.
+pub const DEFAULT_HTTP_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Default `http_first_byte_timeout`: a new connection may stay silent this long. Longer than
+/// the header timeout, so a client that connects ahead (a pool, a busy machine) is not cut.
+pub const DEFAULT_HTTP_FIRST_BYTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Default `max_connections` per listener: well above 200 MCP sessions + 100 event streams.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+fn default_http_header_timeout() -> String {
+    format_go_duration(DEFAULT_HTTP_HEADER_TIMEOUT)
+}
+fn default_http_first_byte_timeout() -> String {
+    format_go_duration(DEFAULT_HTTP_FIRST_BYTE_TIMEOUT)
+}
+fn default_max_connections() -> i64 {
+    DEFAULT_MAX_CONNECTIONS as i64
 }
 
 /// The whole configuration file.
@@ -141,12 +161,49 @@ pub struct Config {
     /// MCP sessions kept (newest first).
     #[serde(default = "default_history_max_sessions")]
     pub history_max_sessions: i64,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the API and `/mcp` from
+    /// another origin; empty (the default) means same-origin only. No wildcards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors_allowed_origins: Vec<String>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open (Go duration, `"10s"`).
+    #[serde(default = "default_http_header_timeout")]
+    pub http_header_timeout: String,
+    /// How long a new connection may send nothing before it is closed (Go duration, `"60s"`).
+    #[serde(default = "default_http_first_byte_timeout")]
+    pub http_first_byte_timeout: String,
+    /// Concurrent connections per listener (TCP port, unix socket); more get a 503 and are
+    /// closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: i64,
     /// Keys this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl Config {
+    /// The header-read timeout (`http_header_timeout`), the default if it does not parse.
+    pub fn http_header_timeout(&self) -> std::time::Duration {
+        positive_or(&self.http_header_timeout, DEFAULT_HTTP_HEADER_TIMEOUT)
+    }
+
+    /// The silent-connection timeout (`http_first_byte_timeout`), the default if it does not
+    /// parse.
+    pub fn http_first_byte_timeout(&self) -> std::time::Duration {
+        positive_or(
+            &self.http_first_byte_timeout,
+            DEFAULT_HTTP_FIRST_BYTE_TIMEOUT,
+        )
+    }
+
+    /// The connection cap per listener (`max_connections`), the default if out of range.
+    pub fn max_connections(&self) -> usize {
+        usize::try_from(self.max_connections)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+    }
+
     /// How much tool-call history and how many sessions to keep.
     pub fn retention(&self) -> crate::storage::Retention {
         let defaults = crate::storage::Retention::default();
@@ -157,6 +214,13 @@ impl Config {
                 .unwrap_or(defaults.max_sessions),
         }
     }
+}
+
+/// A positive Go duration, or `default`.
+fn positive_or(text: &str, default: std::time::Duration) -> std::time::Duration {
+    parse_go_duration(text)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(default)
 }
 
 impl Default for Config {

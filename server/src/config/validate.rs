@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{Config, PROTOCOLS, Transport, parse_go_duration};
+use super::{Config, PROTOCOLS, Transport, WebOrigin, parse_go_duration};
 
 /// One problem: the JSON path of the field and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +39,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if config.tool_response_limit < 0 {
         problems.push(Problem::new("tool_response_limit", "cannot be negative"));
     }
-    match parse_go_duration(&config.call_tool_timeout) {
-        Some(d) if !d.is_zero() => {}
-        _ => problems.push(Problem::new(
-            "call_tool_timeout",
-            "must be a positive duration",
-        )),
-    }
+    positive_duration(
+        &mut problems,
+        "call_tool_timeout",
+        &config.call_tool_timeout,
+    );
     if config.history_max_calls < 0 {
         problems.push(Problem::new("history_max_calls", "cannot be negative"));
     }
@@ -57,6 +55,27 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     }
     if config.history_max_sessions < 1 {
         problems.push(Problem::new("history_max_sessions", "must be at least 1"));
+    }
+    for (i, origin) in config.cors_allowed_origins.iter().enumerate() {
+        if let Err(e) = WebOrigin::parse(origin) {
+            problems.push(Problem::new(
+                format!("cors_allowed_origins[{i}]"),
+                format!("invalid origin {origin:?}: {e}"),
+            ));
+        }
+    }
+    positive_duration(
+        &mut problems,
+        "http_header_timeout",
+        &config.http_header_timeout,
+    );
+    positive_duration(
+        &mut problems,
+        "http_first_byte_timeout",
+        &config.http_first_byte_timeout,
+    );
+    if config.max_connections < 1 {
+        problems.push(Problem::new("max_connections", "must be at least 1"));
     }
     if !config.data_dir.is_empty() && !Path::new(&config.data_dir).is_dir() {
         problems.push(Problem::new(
@@ -138,6 +157,13 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     problems
 }
 
+fn positive_duration(problems: &mut Vec<Problem>, field: &str, value: &str) {
+    match parse_go_duration(value) {
+        Some(d) if !d.is_zero() => {}
+        _ => problems.push(Problem::new(field, "must be a positive duration")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +188,10 @@ mod tests {
         };
         config.call_tool_timeout = "soon".into();
         config.listen = "nonsense".into();
+        config.cors_allowed_origins = vec!["http://ok.example:3000".into(), "*".into()];
+        config.http_header_timeout = "0".into();
+        config.http_first_byte_timeout = "soon".into();
+        config.max_connections = 0;
         config.servers = vec![
             server(serde_json::json!({"name": "", "command": "x"})),
             server(serde_json::json!({"name": "a", "protocol": "carrier-pigeon"})),
@@ -180,6 +210,10 @@ mod tests {
                 "tools_limit",
                 "tool_response_limit",
                 "call_tool_timeout",
+                "cors_allowed_origins[1]",
+                "http_header_timeout",
+                "http_first_byte_timeout",
+                "max_connections",
                 "mcpServers[0].name",
                 "mcpServers[1].protocol",
                 "mcpServers[2].name",

@@ -4,7 +4,8 @@
 //! the Go original's names and argument names. Results are JSON text content; failures are
 //! tool results with `isError`, naming the server and the cause, never protocol errors.
 //!
-//! Every request passes the DNS-rebinding [`guard`], then [`auth`] decides who the caller is
+//! Host and Origin are checked by the front door for every route, `/mcp` included
+//! (`api::boundary`), before a request gets here; then [`auth`] decides who the caller is
 //! (nobody, the API key, or an agent token whose grant limits what it sees and calls; a
 //! session keeps the credential that opened it). Simple requests on initialized sessions
 //! are answered with one JSON body by the [`fast`] path; everything else — the handshake,
@@ -19,7 +20,6 @@ mod auth;
 mod builtin;
 mod dispatch;
 mod fast;
-mod guard;
 mod handler;
 mod manage;
 mod search;
@@ -67,26 +67,20 @@ struct Inner {
     manager: Arc<LocalSessionManager>,
     fast: fast::FastPath,
     sessions: Arc<sessions::Sessions>,
-    hosts: Vec<String>,
 }
 
-/// Build the `/mcp` endpoint. `listen` is the proxy's TCP address; its host joins the
-/// loopback names as an allowed `Host`, and only loopback browser origins are accepted.
-/// Idle sessions are swept until `shutdown`.
+/// Build the `/mcp` endpoint. Idle sessions are swept until `shutdown`.
 pub fn endpoint(
     app: Arc<App>,
     cache: Arc<ResponseCache>,
-    listen: &str,
     shutdown: CancellationToken,
 ) -> McpEndpoint {
-    let hosts = guard::allowed_hosts(listen);
     let mut config = StreamableHttpServerConfig::default();
     config.cancellation_token = shutdown.clone();
-    config.allowed_hosts = hosts.clone();
-    config.allowed_origins = guard::ALLOWED_ORIGINS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    // The front door checked Host and Origin with the proxy's own lists (which know the
+    // bound port); rmcp's copy of the check would only disagree with them.
+    config.allowed_hosts = Vec::new();
+    config.allowed_origins = Vec::new();
     // rmcp does not see fast-path traffic, so its own idle timer would close busy sessions;
     // the sweeper below expires sessions by their real last activity instead.
     let mut manager = LocalSessionManager::default();
@@ -114,7 +108,6 @@ pub fn endpoint(
         manager,
         fast: fast::FastPath::new(builtins, sessions.clone()),
         sessions,
-        hosts,
     });
     tokio::spawn(sweep_idle(inner.clone(), shutdown));
     McpEndpoint { inner }
@@ -124,9 +117,6 @@ impl McpEndpoint {
     /// Serve one `/mcp` request.
     pub async fn handle(&self, mut req: Request<Incoming>) -> Response<McpBody> {
         let inner = &self.inner;
-        if let Err(refusal) = guard::check(req.uri(), req.headers(), &inner.hosts) {
-            return plain(StatusCode::FORBIDDEN, refusal.to_string());
-        }
         let owner = req.extensions().get::<OwnerSocket>().is_some();
         let caller = match auth::identify(req.headers(), owner, &inner.app) {
             Ok(caller) => caller,
@@ -183,6 +173,7 @@ fn session_id(headers: &http::HeaderMap) -> Option<String> {
     Some(headers.get("mcp-session-id")?.to_str().ok()?.to_string())
 }
 
+/// A plain-text answer (what rmcp sends for an unknown session).
 fn plain(status: StatusCode, message: String) -> Response<McpBody> {
     let mut resp = Response::new(Full::new(Bytes::from(message)).boxed());
     *resp.status_mut() = status;

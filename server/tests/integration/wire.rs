@@ -1,5 +1,5 @@
 //! Raw HTTP: every secured operation of the spec answers 401 without a valid key (header
-//! and query), errors use the envelope, CORS preflight, body limits.
+//! and query), errors use the envelope, no wildcard CORS, body limits.
 
 use mcpproxy_api::{OPERATIONS, Security};
 use serde_json::Value;
@@ -149,25 +149,36 @@ async fn test_wire_oversized_body_is_413_and_nothing_is_written() {
     server.stop().await;
 }
 
+/// No wildcard CORS: `OPTIONS` is not answered before auth (it used to be 200 with
+/// `Access-Control-Allow-Origin: *` on any path), and no answer carries `*`. Listed origins
+/// are covered by the security suite (`cors.rs`).
 #[tokio::test]
-async fn test_wire_cors_preflight_is_answered_before_auth() {
+async fn test_wire_no_wildcard_cors_and_options_is_not_answered_before_auth() {
     let server = TestServer::start(config_with(serde_json::json!([]))).await;
-    let resp = raw()
+    let options = raw()
         .request(
             reqwest::Method::OPTIONS,
             format!("{}/api/v1/servers", server.url()),
         )
+        .header("Access-Control-Request-Method", "GET")
         .send()
         .await
         .expect("send");
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    assert_eq!(options.status(), 401);
     assert!(
-        resp.headers()["access-control-allow-headers"]
-            .to_str()
-            .expect("ascii")
-            .contains("X-API-Key")
+        options
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
     );
+    let get = raw()
+        .get(format!("{}/api/v1/servers", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(get.status(), 200);
+    assert!(get.headers().get("access-control-allow-origin").is_none());
     server.stop().await;
 }
 

@@ -13,6 +13,10 @@ mod common;
 mod proc;
 
 // Boundaries, one module each (added by the work on each section).
+mod cors;
 mod files;
 mod masking;
+mod paths;
+mod raw;
+mod slow;
 mod tokens;
