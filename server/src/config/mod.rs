@@ -7,10 +7,12 @@
 //! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
 //! `env.rs` reads environment variables.
 
+mod connection;
 mod duration;
 mod env;
 mod load;
 mod mask;
+mod name;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -19,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use connection::ConnectionSettings;
 pub use duration::{format_go_duration, parse_go_duration};
 pub use env::EnvOverrides;
 pub use load::{
@@ -28,6 +31,7 @@ pub use load::{
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{mask_config, mask_secret, restore_masked};
+pub use name::{NameError, SERVER_NAME_PATTERN, check_server_name, escaped};
 pub use validate::{Problem, validate};
 
 /// The default TCP listen address.
@@ -249,15 +253,7 @@ impl ServerConfig {
     /// Whether two configurations need different connections (command, args, env, url,
     /// headers, protocol or working dir changed); admin flags and timestamps do not count.
     pub fn connection_differs(&self, other: &ServerConfig) -> bool {
-        self.url != other.url
-            || self.protocol_name() != other.protocol_name()
-            || self.command != other.command
-            || self.args != other.args
-            || self.env != other.env
-            || self.headers != other.headers
-            || self.working_dir != other.working_dir
-            || self.isolation != other.isolation
-            || self.oauth != other.oauth
+        ConnectionSettings::of(self) != ConnectionSettings::of(other)
     }
 }
 
