@@ -13,3 +13,4 @@ mod common;
 mod proc;
 
 // Boundaries, one module each (added by the work on each section).
+mod agents;
