@@ -165,7 +165,6 @@ impl App {
     /// What connecting to `name` would run or contact, and what is known of it. Never
     /// connects and never spawns anything.
     pub fn inspection_plan(&self, name: &str) -> Result<InspectionPlan, AppError> {
-        crate::config::check_server_name(name)?;
         let config = self.config();
         let server = self.configured(name)?;
         let shown = masked(&server);

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::config::{ServerConfig, check_server_name};
+use crate::config::{ServerConfig, check_server_name, escaped};
 use crate::events::kinds;
 use crate::upstream::{ConnectionState, Health, HealthInput, health};
 
@@ -136,7 +136,7 @@ impl App {
         name: &str,
         edit: impl FnOnce(&mut ServerConfig),
     ) -> Result<(), AppError> {
-        check_server_name(name)?;
+        existing_name(name)?;
         let now = now();
         self.update_config(|config| {
             let server = config
@@ -180,6 +180,7 @@ impl App {
 
 impl App {
     pub(super) fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
+        existing_name(name)?;
         self.config()
             .servers
             .iter()
@@ -190,7 +191,6 @@ impl App {
 
     /// Reconnect one server now (resets backoff and a pending-auth wait).
     pub async fn restart(&self, name: &str) -> Result<(), AppError> {
-        check_server_name(name)?;
         if !self.configured(name)?.should_connect() {
             return Err(AppError::NotRunning(name.to_string()));
         }
@@ -255,6 +255,12 @@ impl App {
     }
 }
 
+/// A name that breaks the naming rule can name no configured server: not found, shown
+/// escaped (a lookup answers 404, never echoes control characters).
+pub(super) fn existing_name(name: &str) -> Result<(), AppError> {
+    check_server_name(name).map_err(|_| AppError::ServerNotFound(escaped(name)))
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -289,7 +295,7 @@ impl App {
 
     /// Remove a server; its connection stops.
     pub async fn remove_server(&self, name: &str) -> Result<(), AppError> {
-        check_server_name(name)?;
+        existing_name(name)?;
         self.update_config(|config| {
             let before = config.servers.len();
             config.servers.retain(|s| s.name != name);
@@ -313,7 +319,7 @@ impl App {
         name: &str,
         edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
     ) -> Result<ServerConfig, AppError> {
-        check_server_name(name)?;
+        existing_name(name)?;
         let now = now();
         let (updated, _, _) = self
             .update_config(|config| {
