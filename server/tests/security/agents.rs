@@ -587,3 +587,49 @@ async fn person_inspection_plans_then_runs_once() {
     assert_eq!(status, 404, "{answer}");
     server.stop().await;
 }
+
+/// With Docker isolation on, the plan says so (image, the docker client's command line) and
+/// runs nothing; the person's inspection goes through `docker run`.
+#[tokio::test]
+async fn person_inspection_runs_under_docker_isolation_when_enabled() {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let (bin, record) = stand_in_docker(dir.path());
+    let mut fx = fixture_server("fx");
+    fx["quarantined"] = json!(true);
+    let mut config = config_with(json!([fx]));
+    config["docker_isolation"] = json!({"enabled": true});
+    std::fs::write(dir.path().join("mcp_config.json"), config.to_string()).expect("config");
+    let bin_text = bin.display().to_string();
+    let server =
+        TestServer::start_in(dir.clone(), &[("MCPPROXY_DOCKER_BIN", bin_text.as_str())]).await;
+    let client = server.client();
+    let plan = client
+        .server_inspect_plan("fx")
+        .await
+        .expect("plan")
+        .into_inner()
+        .data;
+    assert!(plan.docker_isolation, "{plan:?}");
+    assert_eq!(plan.docker_image.as_deref(), Some("alpine:3.18"));
+    assert_eq!(plan.runs[..2], [bin_text.clone(), "run".to_string()]);
+    assert!(
+        plan.runs
+            .ends_with(&[fixture_bin().display().to_string(), "stdio".into()])
+    );
+    let ran_docker = || {
+        docker_calls(&record)
+            .iter()
+            .any(|c| c.first().map(String::as_str) == Some("run"))
+    };
+    assert!(!ran_docker(), "the plan ran docker");
+
+    let inspection = client
+        .server_inspect("fx")
+        .await
+        .expect("inspect")
+        .into_inner()
+        .data;
+    assert!(inspection.tools.len() >= 10, "{inspection:?}");
+    assert!(ran_docker(), "the inspection did not go through docker run");
+    server.stop().await;
+}
