@@ -116,17 +116,28 @@ pub struct Inspection {
     pub tools: Vec<KnownTool>,
 }
 
-/// `server` as configuration views show it (secrets masked).
+/// `server` as configuration views show it (secrets masked), and with every env and header
+/// value hidden but `${…}` references: the plan reaches agents, and a value whose name does
+/// not look secret (`DATABASE_URL`) may still be one.
 fn masked(server: &ServerConfig) -> ServerConfig {
     let single = Config {
         servers: vec![server.clone()],
         ..Config::default()
     };
-    mask_config(&single)
+    let mut shown = mask_config(&single)
         .servers
         .pop()
-        .unwrap_or_else(|| server.clone())
+        .unwrap_or_else(|| server.clone());
+    for value in shown.env.values_mut().chain(shown.headers.values_mut()) {
+        if !(value.starts_with("${") && value.ends_with('}')) {
+            *value = HIDDEN.to_string();
+        }
+    }
+    shown
 }
+
+/// What a hidden value shows.
+const HIDDEN: &str = "****";
 
 fn transport_name(server: &ServerConfig) -> &'static str {
     match server.transport() {
@@ -204,7 +215,7 @@ impl App {
                     .custom_vars
                     .keys()
                     .chain(server.env.keys())
-                    .map(|k| (k.clone(), "****".to_string()))
+                    .map(|k| (k.clone(), HIDDEN.to_string()))
                     .collect();
                 crate::docker::wrap_command(&inside, &config.docker_isolation)
             })

@@ -173,9 +173,9 @@ async fn agent_add_inspect_enable_restart_call_spawn_nothing() {
     let server = TestServer::start(config_with(json!([]))).await;
     let canary = canary_in(&server, "add");
     let session = RawSession::open(&server).await;
-    let added = session
-        .call(1, "upstream_servers", canary_server("evil", &canary))
-        .await;
+    let mut add = canary_server("evil", &canary);
+    add["env"] = json!({"DATABASE_URL": "postgres://u:hunter2@db/x"});
+    let added = session.call(1, "upstream_servers", add).await;
     assert!(!is_error(&added), "{added}");
     assert_eq!(body(&added)["quarantined"], true);
     let on_disk = server.config_on_disk();
@@ -203,6 +203,11 @@ async fn agent_add_inspect_enable_restart_call_spawn_nothing() {
         "the plan names what would run: {plan}"
     );
     assert_eq!(plan["total_tools"], 0);
+    assert_eq!(plan["env_names"], json!(["DATABASE_URL"]), "{plan}");
+    assert!(
+        !answer_text(&inspected).contains("hunter2"),
+        "an env value reached the agent: {plan}"
+    );
 
     try_every_start(&session, "evil", 10).await;
     assert_never_ran(&canary, "add + inspect/enable/restart/patch/call").await;
