@@ -180,7 +180,12 @@ impl App {
         let server = self.configured(name)?;
         let shown = masked(&server);
         let current = ConnectionSettings::of(&shown);
-        let approved: Option<ConnectionSettings> = self.note(name, NOTE_APPROVED);
+        // Only a quarantined server awaits a decision; for an approved one (also approved by
+        // editing the file, which leaves no trace here) the current settings are the approved.
+        let approved: Option<ConnectionSettings> = server
+            .quarantined
+            .then(|| self.note(name, NOTE_APPROVED))
+            .flatten();
         let changed: Vec<String> = approved
             .as_ref()
             .map(|a| {

@@ -16,9 +16,8 @@ const FAILED: i32 = 1;
 
 /// Run the command; returns the exit code.
 pub async fn run(client: &Client, name: &str, yes: bool, format: Format) -> i32 {
-    if let Err(e) = crate::config::check_server_name(name) {
-        output::error(e);
-        return FAILED;
+    if let Err(code) = super::commands::checked_name(name) {
+        return code;
     }
     let plan = match client.server_inspect_plan(name).await {
         Ok(r) => r.into_inner().data,

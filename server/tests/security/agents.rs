@@ -472,6 +472,28 @@ async fn bad_server_names_are_refused_via_mcp_rest_and_config() {
             .contains('\u{1b}'),
         "the escape is echoed raw: {answer}"
     );
+    // The CLI refuses them before asking the daemon, and prints them escaped.
+    let data = server.dir.path().join("data").display().to_string();
+    for name in &names {
+        for command in [
+            &["upstream", "enable"][..],
+            &["upstream", "inspect", "--yes"][..],
+        ] {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"))
+                .args(["--data-dir", data.as_str()])
+                .args(command)
+                .args(["--", name.as_str()])
+                .env_remove("MCPPROXY_API_KEY")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .expect("cli");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{command:?} {name:?}: {stderr}");
+            assert!(stderr.contains("[A-Za-z0-9]"), "{stderr}");
+            assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+        }
+    }
     assert_eq!(
         server.config_on_disk()["mcpServers"]
             .as_array()
