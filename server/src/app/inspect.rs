@@ -289,12 +289,13 @@ impl App {
 
     /// Change a server on an agent's behalf. A change to its connection settings sends it
     /// back to quarantine (it stops and is not restarted with the new settings); the
-    /// settings a person last approved are kept for the review. Returns the new entry.
+    /// settings a person last approved are kept for the review. Returns the new entry and
+    /// the connection fields that changed.
     pub async fn agent_edit_server(
         &self,
         name: &str,
         edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
-    ) -> Result<ServerConfig, AppError> {
+    ) -> Result<(ServerConfig, Vec<&'static str>), AppError> {
         let mut before = None;
         let updated = self
             .edit_server_with(name, |server| {
@@ -307,8 +308,12 @@ impl App {
                 Ok(())
             })
             .await?;
+        let changed = before
+            .as_ref()
+            .map(|b| ConnectionSettings::of(b).changed_fields(&ConnectionSettings::of(&updated)))
+            .unwrap_or_default();
         if let Some(before) = before
-            && before.connection_differs(&updated)
+            && !changed.is_empty()
         {
             // What a person approved is what ran until now; a server already quarantined
             // keeps the approval it had (if any).
@@ -321,7 +326,7 @@ impl App {
             }
             self.forget_review(name, false);
         }
-        Ok(updated)
+        Ok((updated, changed))
     }
 
     /// Connect `name` once, in isolation, list its tools and disconnect — a person's action.

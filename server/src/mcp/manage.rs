@@ -1,6 +1,12 @@
 //! `upstream_servers` and `quarantine_security`: server management for agents, within the
 //! limits the configuration sets (`read_only_mode`, `allow_server_add`,
-//! `allow_server_remove`). Servers an agent adds always start quarantined.
+//! `allow_server_remove`).
+//!
+//! No agent action starts a process or opens a connection a person did not approve: servers
+//! an agent adds start quarantined; an update or patch that changes what a server runs or
+//! contacts sends it back to quarantine (`App::agent_edit_server`); `inspect_quarantined`
+//! never connects (`App::inspection_plan`). Arguments are the config's field names or the Go
+//! original's `*_json` strings; anything else is refused, naming what is accepted.
 
 use std::collections::BTreeMap;
 
@@ -224,23 +230,18 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
         }
         "update" | "patch" => {
             let fields = args.clone();
-            let was_quarantined = app
-                .config()
-                .servers
-                .iter()
-                .any(|s| s.name == name && s.quarantined);
             let result = app
                 .agent_edit_server(name, move |server| {
                     apply_fields(server, &fields).map_err(AppError::Malformed)
                 })
                 .await;
             match result {
-                Ok(view) if view.quarantined && !was_quarantined => json_result(json!({
+                Ok((view, changed)) if !changed.is_empty() => json_result(json!({
                     "name": name, "updated": true, "enabled": view.enabled, "quarantined": true,
-                    "security_status": "QUARANTINED_FOR_REVIEW",
+                    "security_status": "QUARANTINED_FOR_REVIEW", "changed": changed,
                     "message": format!("Server '{name}' changed what it runs or connects to, so it is quarantined again: it is stopped and will not run the new settings until a person reviews the change (GET /api/v1/servers/{name}/inspect) and approves it (POST /api/v1/servers/{name}/unquarantine)."),
                 })),
-                Ok(view) => json_result(
+                Ok((view, _)) => json_result(
                     json!({"name": name, "updated": true, "enabled": view.enabled, "quarantined": view.quarantined}),
                 ),
                 Err(e) => app_error(e),

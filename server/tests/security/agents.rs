@@ -266,6 +266,7 @@ async fn agent_patch_of_command_requarantines_and_the_new_command_never_runs() {
     assert!(!is_error(&patched), "{patched}");
     assert_eq!(body(&patched)["quarantined"], true, "{patched}");
     assert_eq!(body(&patched)["security_status"], "QUARANTINED_FOR_REVIEW");
+    assert_eq!(body(&patched)["changed"], json!(["command", "args"]));
     assert_eq!(
         server.config_on_disk()["mcpServers"][0]["quarantined"],
         true
