@@ -1,10 +1,10 @@
-//! Inspection plans and results (`app::inspect`) → the wire types of
-//! `/api/v1/servers/{name}/inspect`.
+//! Inspection plans, results and approvals (`app::inspect`) → the wire types of
+//! `/api/v1/servers/{name}/inspect` and `…/unquarantine`.
 
 use mcpproxy_api::types;
 use serde_json::{Map, Value};
 
-use crate::app::{Inspection, InspectionPlan, KnownTool};
+use crate::app::{Approval, Inspection, InspectionPlan, KnownTool};
 use crate::config::ConnectionSettings;
 
 fn object(value: Option<Value>) -> Option<Map<String, Value>> {
@@ -75,6 +75,21 @@ pub fn inspection_response(i: Inspection) -> types::InspectionResponse {
         data: types::Inspection {
             plan: plan(i.plan),
             tools: i.tools.into_iter().map(tool).collect(),
+        },
+    }
+}
+
+/// `POST /api/v1/servers/{name}/unquarantine`.
+pub fn approval_response(server: String, a: Approval) -> types::UnquarantineResponse {
+    types::UnquarantineResponse {
+        success: true,
+        data: types::ServerApproval {
+            server,
+            action: "unquarantine".into(),
+            success: true,
+            approved_connection: connection(a.approved),
+            changed_since_approval: a.changed,
+            previously_approved: a.previously_approved.map(connection),
         },
     }
 }

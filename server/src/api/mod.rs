@@ -202,13 +202,9 @@ impl ProxyBackend for ServerCtx {
     async fn server_unquarantine(
         rqctx: &RequestContext<Self>,
         path: params::ServerUnquarantinePath,
-    ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx
-            .context()
-            .app
-            .set_quarantined(&path.name, false)
-            .await?;
-        Ok(convert::action(path.name, "unquarantine"))
+    ) -> Result<types::UnquarantineResponse, ApiError> {
+        let approval = rqctx.context().app.approve_server(&path.name).await?;
+        Ok(inspect_convert::approval_response(path.name, approval))
     }
 
     async fn server_restart(

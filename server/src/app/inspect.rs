@@ -116,6 +116,17 @@ pub struct Inspection {
     pub tools: Vec<KnownTool>,
 }
 
+/// What a person approved when they took a server out of quarantine (secrets masked).
+#[derive(Debug, Clone)]
+pub struct Approval {
+    /// The connection settings now approved.
+    pub approved: ConnectionSettings,
+    /// Fields an agent changed since the previous approval.
+    pub changed: Vec<String>,
+    /// The settings approved before, when they differ.
+    pub previously_approved: Option<ConnectionSettings>,
+}
+
 /// `server` as configuration views show it (secrets masked), and with every env and header
 /// value hidden but `${…}` references: the plan reaches agents, and a value whose name does
 /// not look secret (`DATABASE_URL`) may still be one.
@@ -327,6 +338,18 @@ impl App {
             self.forget_review(name, false);
         }
         Ok((updated, changed))
+    }
+
+    /// Take `name` out of quarantine — a person's action — and say what was approved,
+    /// against what was approved before.
+    pub async fn approve_server(&self, name: &str) -> Result<Approval, AppError> {
+        let plan = self.inspection_plan(name)?;
+        self.set_quarantined(name, false).await?;
+        Ok(Approval {
+            approved: plan.current_connection,
+            changed: plan.changed_since_approval,
+            previously_approved: plan.approved_connection,
+        })
     }
 
     /// Connect `name` once, in isolation, list its tools and disconnect — a person's action.

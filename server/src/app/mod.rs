@@ -31,7 +31,7 @@ pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use calls::{CallError, CallOrigin, Intent, split_name};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::RecordedCall;
-pub use inspect::{Inspection, InspectionPlan, KnownTool};
+pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 

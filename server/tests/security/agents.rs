@@ -347,6 +347,25 @@ async fn agent_patch_of_url_requarantines_and_the_new_address_is_never_contacted
         .await;
     new_target.assert_untouched("patched url").await;
 
+    // The person approving sees the change, and only then is the new address contacted.
+    let approval = server
+        .client()
+        .server_unquarantine("remote")
+        .await
+        .expect("approve")
+        .into_inner()
+        .data;
+    assert_eq!(approval.changed_since_approval, ["url"], "{approval:?}");
+    assert_eq!(
+        approval.previously_approved.and_then(|c| c.url),
+        Some(approved.url())
+    );
+    assert_eq!(approval.approved_connection.url, Some(new_target.url()));
+    crate::proc::poll(Duration::from_secs(10), "the approved address", || async {
+        (new_target.accepted.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
+
     // A person's edit through the config API is theirs to make: not re-quarantined.
     let mut document = server.config_on_disk();
     document["mcpServers"][0]["quarantined"] = json!(false);
