@@ -70,7 +70,9 @@ impl From<AppError> for ApiError {
                     e.to_string(),
                 ),
             },
-            AppError::Held { .. } => ApiError::bad_request(e.to_string()),
+            AppError::Held { .. } | AppError::InvalidName(_) => {
+                ApiError::bad_request(e.to_string())
+            }
             AppError::SecretNotFound(name) => {
                 ApiError::not_found(format!("Secret not found: {name}"))
             }

@@ -13,6 +13,7 @@ mod convert;
 mod error;
 mod events;
 pub mod front;
+mod inspect_convert;
 mod ops_convert;
 mod route;
 mod swagger;
@@ -206,13 +207,9 @@ impl ProxyBackend for ServerCtx {
     async fn server_unquarantine(
         rqctx: &RequestContext<Self>,
         path: params::ServerUnquarantinePath,
-    ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx
-            .context()
-            .app
-            .set_quarantined(&path.name, false)
-            .await?;
-        Ok(convert::action(path.name, "unquarantine"))
+    ) -> Result<types::UnquarantineResponse, ApiError> {
+        let approval = rqctx.context().app.approve_server(&path.name).await?;
+        Ok(inspect_convert::approval_response(path.name, approval))
     }
 
     async fn server_restart(
@@ -231,6 +228,22 @@ impl ProxyBackend for ServerCtx {
         let tools = app.server_tools(&path.name)?;
         let approvals = app.tool_approvals(&path.name);
         Ok(convert::server_tools(path.name, tools, approvals))
+    }
+
+    async fn server_inspect_plan(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerInspectPlanPath,
+    ) -> Result<types::InspectionPlanResponse, ApiError> {
+        let plan = rqctx.context().app.inspection_plan(&path.name)?;
+        Ok(inspect_convert::plan_response(plan))
+    }
+
+    async fn server_inspect(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerInspectPath,
+    ) -> Result<types::InspectionResponse, ApiError> {
+        let inspection = rqctx.context().app.inspect_server(&path.name).await?;
+        Ok(inspect_convert::inspection_response(inspection))
     }
 
     async fn server_logs(

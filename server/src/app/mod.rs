@@ -10,6 +10,7 @@ mod calls;
 mod diagnostics;
 mod history;
 mod indexer;
+mod inspect;
 mod ops;
 mod reload;
 mod secrets;
@@ -31,6 +32,7 @@ pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::RecordedCall;
+pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 pub use tokens::{
@@ -54,6 +56,9 @@ pub enum AppError {
     /// Reading or writing the configuration failed.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A server name that breaks the naming rule.
+    #[error(transparent)]
+    InvalidName(#[from] crate::config::NameError),
     /// The server is disabled or quarantined, so it has no connection to act on.
     #[error("server {0} is disabled or quarantined; enable or approve it first")]
     NotRunning(String),

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::config::{ServerConfig, mask_server, redact};
+use crate::config::{ServerConfig, check_server_name, escaped, mask_server, redact};
 use crate::events::kinds;
 use crate::upstream::{ConnectionState, Health, HealthInput, health};
 
@@ -123,6 +123,10 @@ impl App {
     pub async fn set_quarantined(&self, name: &str, quarantined: bool) -> Result<(), AppError> {
         self.edit_server(name, |s| s.quarantined = quarantined)
             .await?;
+        if !quarantined {
+            // Approved as it is now: the earlier approval and inspection are history.
+            self.forget_review(name, true);
+        }
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "quarantine_toggle", "server": name, "quarantined": quarantined}),
@@ -135,6 +139,7 @@ impl App {
         name: &str,
         edit: impl FnOnce(&mut ServerConfig),
     ) -> Result<(), AppError> {
+        existing_name(name)?;
         let now = now();
         self.update_config(|config| {
             let server = config
@@ -177,7 +182,8 @@ impl App {
 }
 
 impl App {
-    fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
+    pub(super) fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
+        existing_name(name)?;
         self.config()
             .servers
             .iter()
@@ -252,6 +258,12 @@ impl App {
     }
 }
 
+/// A name that breaks the naming rule can name no configured server: not found, shown
+/// escaped (a lookup answers 404, never echoes control characters).
+pub(super) fn existing_name(name: &str) -> Result<(), AppError> {
+    check_server_name(name).map_err(|_| AppError::ServerNotFound(escaped(name)))
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -259,6 +271,7 @@ fn now() -> DateTime<Utc> {
 impl App {
     /// Add a server (refused when the name exists or the result is invalid).
     pub async fn add_server(&self, mut server: ServerConfig) -> Result<(), AppError> {
+        check_server_name(&server.name)?;
         let now = now();
         server.created = Some(now);
         server.updated = Some(now);
@@ -274,6 +287,8 @@ impl App {
             Ok(())
         })
         .await?;
+        // Notes of an earlier server of that name say nothing about this one.
+        self.forget_review(&name, true);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "added", "server": name}),
@@ -283,6 +298,7 @@ impl App {
 
     /// Remove a server; its connection stops.
     pub async fn remove_server(&self, name: &str) -> Result<(), AppError> {
+        existing_name(name)?;
         self.update_config(|config| {
             let before = config.servers.len();
             config.servers.retain(|s| s.name != name);
@@ -292,6 +308,7 @@ impl App {
             Ok(())
         })
         .await?;
+        self.forget_review(name, true);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "removed", "server": name}),
@@ -305,6 +322,7 @@ impl App {
         name: &str,
         edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
     ) -> Result<ServerConfig, AppError> {
+        existing_name(name)?;
         let now = now();
         let (updated, _, _) = self
             .update_config(|config| {
@@ -323,59 +341,5 @@ impl App {
             json!({"reason": "updated", "server": name}),
         );
         Ok(updated)
-    }
-
-    /// Connect a (quarantined) server once, in isolation — its own connection manager and
-    /// bus, so nothing reaches the index or agents — list its tools, and disconnect.
-    pub async fn inspect_server(&self, name: &str) -> Result<Vec<rmcp::model::Tool>, AppError> {
-        let configured = self.configured(name)?;
-        let mut server =
-            crate::secrets::resolve_server(&configured, self.secret_store()).map_err(|e| {
-                AppError::Held {
-                    server: name.to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
-        server.enabled = true;
-        server.quarantined = false;
-        let config = self.config();
-        let manager = crate::upstream::UpstreamManager::new(
-            crate::events::EventBus::new(),
-            self.resolved.log_dir.clone(),
-            self.log
-                .new(slog::o!("component" => "inspect", "server" => name.to_string())),
-        );
-        manager.apply_with(
-            std::slice::from_ref(&server),
-            &config.environment,
-            &config.docker_isolation,
-        );
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        let outcome = loop {
-            match manager.snapshot(name) {
-                Some(s) if s.state == ConnectionState::Ready => {
-                    break Ok(manager.tools(name).unwrap_or_default());
-                }
-                Some(s)
-                    if matches!(
-                        s.state,
-                        ConnectionState::Error | ConnectionState::PendingAuth
-                    ) =>
-                {
-                    break Err(AppError::Inspection(format!(
-                        "could not connect to {name} for inspection: {}",
-                        s.last_error.unwrap_or_default()
-                    )));
-                }
-                _ if tokio::time::Instant::now() >= deadline => {
-                    break Err(AppError::Inspection(format!(
-                        "{name} did not become ready within 20 s"
-                    )));
-                }
-                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        };
-        manager.shutdown().await;
-        outcome
     }
 }

@@ -151,8 +151,22 @@ pub async fn upstream_list(client: &Client, format: Format) -> i32 {
     })
 }
 
+/// `name` if it follows the naming rule; else the error is reported.
+pub fn checked_name(name: &str) -> Result<&str, i32> {
+    crate::config::check_server_name(name)
+        .map(|()| name)
+        .map_err(|e| {
+            output::error(e);
+            FAILED
+        })
+}
+
 /// `mcpproxy upstream enable|disable|restart NAME`.
 pub async fn upstream_action(client: &Client, action: &str, name: &str, format: Format) -> i32 {
+    let name = match checked_name(name) {
+        Ok(name) => name,
+        Err(code) => return code,
+    };
     let result = match action {
         "enable" => client.server_enable(name).await,
         "disable" => client.server_disable(name).await,
@@ -175,6 +189,9 @@ pub async fn upstream_logs(
     follow: bool,
     format: Format,
 ) -> i32 {
+    if let Err(code) = checked_name(name) {
+        return code;
+    }
     let mut last: Option<types::LogEntry> = None;
     loop {
         let result = client

@@ -5,6 +5,7 @@
 
 mod commands;
 mod connect;
+mod inspect;
 mod output;
 mod serve;
 mod tokens;
@@ -128,6 +129,15 @@ pub enum UpstreamCommand {
         /// Server name.
         name: String,
     },
+    /// Show what inspecting a server would run, confirm, then connect once and list its
+    /// tools with warnings (it stays quarantined).
+    Inspect {
+        /// Server name.
+        name: String,
+        /// Do not ask: the person already decided (required without a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Reconnect a server now.
     Restart {
         /// Server name.
@@ -245,6 +255,9 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         }
         Command::Upstream(UpstreamCommand::Restart { name }) => {
             commands::upstream_action(&client, "restart", name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Inspect { name, yes }) => {
+            inspect::run(&client, name, *yes, format).await
         }
         Command::Upstream(UpstreamCommand::Logs { name, tail, follow }) => {
             commands::upstream_logs(&client, name, *tail, *follow, format).await

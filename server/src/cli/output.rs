@@ -23,8 +23,27 @@ pub fn json(value: &impl serde::Serialize) {
     }
 }
 
-/// Print rows under headers, columns aligned.
+/// `text` safe for a terminal: control characters (newlines, ANSI escapes, …) shown
+/// escaped, never interpreted.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
+/// Print rows under headers, columns aligned; cells go through [`printable`].
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| printable(cell)).collect())
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -77,5 +96,17 @@ pub async fn with_spinner<T>(label: &str, future: impl std::future::Future<Outpu
                 frame += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_control_characters_only() {
+        assert_eq!(printable("github-server"), "github-server");
+        assert_eq!(printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(printable("café"), "café");
     }
 }

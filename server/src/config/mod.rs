@@ -7,12 +7,14 @@
 //! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
 //! `env.rs` reads environment variables.
 
+mod connection;
 mod duration;
 mod env;
 mod exposure;
 mod listen;
 mod load;
 mod mask;
+mod name;
 mod origin;
 mod redact;
 mod unmask;
@@ -24,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use connection::ConnectionSettings;
 pub use duration::{format_go_duration, parse_go_duration};
 pub use env::EnvOverrides;
 pub use exposure::{Exposure, MIN_API_KEY_CHARS, exposures};
@@ -35,6 +38,7 @@ pub use load::{
 #[allow(unused_imports)]
 pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
+pub use name::{NameError, SERVER_NAME_PATTERN, check_server_name, escaped};
 pub use origin::{OriginError, WebOrigin, normalize_host};
 pub use redact::{Redactor, mask_parse_error, redact};
 pub use unmask::unmask;
@@ -325,15 +329,7 @@ impl ServerConfig {
     /// Whether two configurations need different connections (command, args, env, url,
     /// headers, protocol or working dir changed); admin flags and timestamps do not count.
     pub fn connection_differs(&self, other: &ServerConfig) -> bool {
-        self.url != other.url
-            || self.protocol_name() != other.protocol_name()
-            || self.command != other.command
-            || self.args != other.args
-            || self.env != other.env
-            || self.headers != other.headers
-            || self.working_dir != other.working_dir
-            || self.isolation != other.isolation
-            || self.oauth != other.oauth
+        ConnectionSettings::of(self) != ConnectionSettings::of(other)
     }
 }
 

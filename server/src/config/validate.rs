@@ -95,18 +95,14 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     let mut names = HashSet::new();
     for (i, server) in config.servers.iter().enumerate() {
         let field = |name: &str| format!("mcpServers[{i}].{name}");
-        if server.name.trim().is_empty() {
-            problems.push(Problem::new(field("name"), "server name is required"));
+        // Stricter than the Go original (see `name.rs`): `:` would break `server:tool`
+        // routing, `/` the REST paths, control characters terminals and logs.
+        if let Err(e) = super::check_server_name(&server.name) {
+            problems.push(Problem::new(field("name"), e.to_string()));
         } else if !names.insert(server.name.as_str()) {
             problems.push(Problem::new(
                 field("name"),
                 format!("duplicate server name: {}", server.name),
-            ));
-        } else if server.name.contains([':', '/']) {
-            // Not in the Go original: `:` would break `server:tool` routing and `/` the REST paths.
-            problems.push(Problem::new(
-                field("name"),
-                "server name must not contain ':' or '/'",
             ));
         }
         let protocol = server.protocol_name();

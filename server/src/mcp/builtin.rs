@@ -91,37 +91,81 @@ pub fn tools(config: &Config) -> Vec<Tool> {
     if !config.disable_management {
         tools.push(Tool::new(
             "upstream_servers",
-            "Manage upstream MCP servers: list, add (new servers start quarantined until a person approves them), remove, update, patch, enable, disable, restart, tail_log. In read-only mode only list works.",
+            "Manage upstream MCP servers: list, add, remove, update, patch, enable, disable, restart, tail_log. A server you add is quarantined until a person approves it; an update or patch that changes what a server runs or connects to (command, args, env, url, headers, protocol, working_dir, isolation) sends it back to quarantine, stopped, until a person approves the change. Fields use the config file's names (`args` array, `env` and `headers` objects, `isolation` object) or the `*_json` string forms; any other argument is refused. In read-only mode only list works.",
             schema(json!({
                 "type": "object",
                 "properties": {
                     "operation": {"type": "string", "enum": ["list", "add", "remove", "update", "patch", "enable", "disable", "restart", "tail_log"]},
-                    "name": {"type": "string", "description": "Server name (all operations but list)."},
+                    "name": {"type": "string", "pattern": crate::config::SERVER_NAME_PATTERN, "description": "Server name (all operations but list): letters, digits, '.', '_', '-', at most 64."},
                     "command": {"type": "string", "description": "stdio: the command."},
-                    "args_json": {"type": "string", "description": "stdio: arguments as a JSON array string."},
+                    "args": {"type": "array", "items": {"type": "string"}, "description": "stdio: the arguments (replaces them on update/patch)."},
+                    "args_json": {"type": "string", "description": "stdio: the arguments as a JSON array string (the Go original's form)."},
+                    "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "stdio: environment variables (replaces them on update/patch)."},
                     "env_json": {"type": "string", "description": "stdio: environment as a JSON object string."},
                     "url": {"type": "string", "description": "http/sse: the server URL."},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "http/sse: HTTP headers (replaces them on update/patch)."},
                     "headers_json": {"type": "string", "description": "http/sse: headers as a JSON object string."},
                     "protocol": {"type": "string", "enum": ["stdio", "http", "sse", "streamable-http", "auto"]},
                     "working_dir": {"type": "string"},
+                    "isolation": {"type": "object", "description": "Per-server Docker isolation settings (image, network_mode, …)."},
+                    "isolation_json": {"type": "string", "description": "Docker isolation settings as a JSON object string."},
                     "enabled": {"type": "boolean", "description": "add/update/patch: enabled flag (default true on add)."},
                     "lines": {"type": "integer", "description": "tail_log: how many lines (default 50, at most 500)."}
                 },
-                "required": ["operation"]
+                "required": ["operation"],
+                "additionalProperties": false
             })),
         ));
         tools.push(Tool::new(
             "quarantine_security",
-            "Review quarantined servers: list_quarantined, inspect_quarantined (connects once, in isolation, and shows the tools it would offer with warnings about suspicious descriptions), quarantine_server. Approving is for a person, through the REST API or UI.",
+            "Review quarantined servers: list_quarantined; inspect_quarantined, which never starts or contacts the server — it shows what connecting would run (command, args, URL; secrets masked), the settings a person last approved if they changed, and the last tools known with warnings about suspicious descriptions; quarantine_server. Connecting to inspect and approving are a person's actions (REST API, CLI or UI).",
             schema(json!({
                 "type": "object",
                 "properties": {
                     "operation": {"type": "string", "enum": ["list_quarantined", "inspect_quarantined", "quarantine_server"]},
                     "name": {"type": "string", "description": "Server name (inspect_quarantined, quarantine_server)."}
                 },
-                "required": ["operation"]
+                "required": ["operation"],
+                "additionalProperties": false
             })),
         ));
     }
     tools
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn properties(tool: &str) -> Vec<String> {
+        let tools = tools(&Config::default());
+        let found = tools
+            .iter()
+            .find(|t| t.name == tool)
+            .unwrap_or_else(|| panic!("{tool} is offered"));
+        let mut keys: Vec<String> = found.input_schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn management_schemas_list_exactly_the_accepted_arguments() {
+        for (tool, accepted) in [
+            (
+                "upstream_servers",
+                &super::super::manage::UPSTREAM_SERVERS_ARGS[..],
+            ),
+            (
+                "quarantine_security",
+                &super::super::manage::QUARANTINE_SECURITY_ARGS[..],
+            ),
+        ] {
+            let mut accepted: Vec<String> = accepted.iter().map(|s| s.to_string()).collect();
+            accepted.sort();
+            assert_eq!(properties(tool), accepted, "{tool}");
+        }
+    }
 }

@@ -31,8 +31,8 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTab
 use tokio::sync::watch;
 
 use tables::{
-    APPROVALS, CALL_IDS, CALLS, CALLS_BY_SERVER, CALLS_BY_SESSION, CallKey, SESSIONS, TOKENS,
-    read_json,
+    APPROVALS, CALL_IDS, CALLS, CALLS_BY_SERVER, CALLS_BY_SESSION, CallKey, SERVER_NOTES, SESSIONS,
+    TOKENS, read_json,
 };
 pub use types::{
     ApprovalStatus, CallPage, CallQuery, DEFAULT_LIMIT, MAX_LIMIT, Retention, SessionRecord, Tier,
@@ -470,6 +470,44 @@ impl Storage {
                         (a.server.as_str(), a.tool.as_str()),
                         serde_json::to_vec(a)?.as_slice(),
                     )?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        }))
+    }
+
+    /// A note kept about `server` under `kind` (see `server_notes` in `tables`).
+    pub fn server_note(
+        &self,
+        server: &str,
+        kind: &str,
+    ) -> Result<Option<serde_json::Value>, StorageError> {
+        guard(AssertUnwindSafe(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(SERVER_NOTES)?;
+            read_json(table.get((server, kind))?.as_ref().map(|g| g.value()))
+        }))
+    }
+
+    /// Stores (`Some`) or forgets (`None`) the note about `server` under `kind`, durably.
+    pub fn set_server_note(
+        &self,
+        server: &str,
+        kind: &str,
+        value: Option<&serde_json::Value>,
+    ) -> Result<(), StorageError> {
+        guard(AssertUnwindSafe(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut table = txn.open_table(SERVER_NOTES)?;
+                match value {
+                    Some(value) => {
+                        table.insert((server, kind), serde_json::to_vec(value)?.as_slice())?;
+                    }
+                    None => {
+                        table.remove((server, kind))?;
+                    }
                 }
             }
             txn.commit()?;

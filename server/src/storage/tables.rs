@@ -11,6 +11,8 @@
 //! - `sessions`: session id → record (at most `max_sessions` rows, listed by loading them all).
 //! - `tool_approvals`: `(server, tool)` → record.
 //! - `agent_tokens`: token name → record (the secret's hash, never the secret).
+//! - `server_notes`: `(server, kind)` → JSON kept for a person's review of a server (the last
+//!   approved connection settings, the tools a person's inspection found).
 //! - `meta`: `schema_version`, `next_seq`.
 
 use std::collections::HashMap;
@@ -78,6 +80,8 @@ pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(crate) const APPROVALS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("tool_approvals");
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("agent_tokens");
+pub(crate) const SERVER_NOTES: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("server_notes");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -106,6 +110,7 @@ pub(crate) fn init(txn: &WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(SESSIONS)?;
     txn.open_table(APPROVALS)?;
     txn.open_table(TOKENS)?;
+    txn.open_table(SERVER_NOTES)?;
     let mut meta = txn.open_table(META)?;
     let found = meta.get(SCHEMA_VERSION_KEY)?.map(|g| g.value());
     match found {

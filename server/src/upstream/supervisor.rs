@@ -326,6 +326,13 @@ async fn attempt(
     ct: CancellationToken,
 ) -> Result<(Connected, Vec<rmcp::model::Tool>), UpstreamError> {
     let desired = shared.desired();
+    if !desired.config.should_connect() {
+        // Fail closed: a server that became disabled or quarantined while this attempt was
+        // being scheduled is never spawned or contacted, even for an instant.
+        return Err(UpstreamError::Disabled {
+            server: shared.name.clone(),
+        });
+    }
     let handler = Handler {
         tools_changed,
         log: shared.log.clone(),

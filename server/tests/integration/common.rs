@@ -513,3 +513,51 @@ pub async fn wait_for_event(
         buf.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
+
+/// A stand-in `docker` client: records each call's arguments (one per line, `--` after each
+/// call), answers `info` with a version, `rm` with success, and plays `run` by running the
+/// wrapped command itself with the `-e` variables.
+pub fn stand_in_docker(dir: &Path) -> (PathBuf, PathBuf) {
+    let bin = dir.join("docker");
+    let record = dir.join("docker-calls.txt");
+    let script = format!(
+        r#"#!/bin/sh
+{{ printf '%s\n' "$@"; printf -- '--\n'; }} >> "{record}"
+case "$1" in
+  info) echo 27.0.1-standin; exit 0 ;;
+  rm) exit 0 ;;
+  run) shift ;;
+  *) echo "unknown command: $1" >&2; exit 125 ;;
+esac
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rm|-i) shift ;;
+    -e) export "$2"; shift 2 ;;
+    --name|--label|--log-driver|--log-opt|--network|--memory|--cpus|--workdir) shift 2 ;;
+    *) break ;;
+  esac
+done
+shift
+exec "$@"
+"#,
+        record = record.display()
+    );
+    let tmp = dir.join("docker.tmp");
+    std::fs::write(&tmp, script).expect("script");
+    std::fs::set_permissions(
+        &tmp,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .expect("chmod");
+    std::fs::rename(&tmp, &bin).expect("install");
+    (bin, record)
+}
+
+pub fn docker_calls(record: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(record)
+        .unwrap_or_default()
+        .split("--\n")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.lines().map(str::to_string).collect())
+        .collect()
+}

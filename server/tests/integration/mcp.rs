@@ -171,18 +171,34 @@ async fn test_mcp_quarantine_blocks_and_approval_unblocks() {
         .await,
     );
     assert_eq!(listed["servers"][0]["name"], "fx");
-    let inspected = parsed(
-        &mcp_call(
-            &client,
-            "quarantine_security",
-            json!({"operation": "inspect_quarantined", "name": "fx"}),
-        )
-        .await,
+    let agent_inspect = || async {
+        let inspect = json!({"operation": "inspect_quarantined", "name": "fx"});
+        parsed(&mcp_call(&client, "quarantine_security", inspect).await)
+    };
+    // An agent's inspection never connects (issue 11 §3): it shows what would run and the
+    // tools known so far — none, for a server never approved or inspected by a person.
+    let inspected = agent_inspect().await;
+    assert_eq!(inspected["connected"], false, "{inspected}");
+    assert_eq!(inspected["total_tools"], 0, "{inspected}");
+    assert_eq!(
+        inspected["runs"],
+        json!([fixture_bin().display().to_string(), "stdio"]),
+        "{inspected}"
     );
+    // A person's inspection connects once; the agent then sees the tools it found.
+    let by_person = server
+        .client()
+        .server_inspect("fx")
+        .await
+        .expect("inspect")
+        .into_inner();
+    assert!(by_person.data.tools.len() >= 10, "{by_person:?}");
+    let inspected = agent_inspect().await;
     assert!(
         inspected["total_tools"].as_u64().expect("count") >= 10,
         "{inspected}"
     );
+    assert_eq!(inspected["last_known_tools_source"], "inspection");
     // Inspection does not connect it for real.
     assert_eq!(
         server
@@ -218,11 +234,26 @@ async fn test_mcp_quarantine_blocks_and_approval_unblocks() {
 async fn test_mcp_servers_added_by_agents_start_quarantined() {
     let server = TestServer::start(config_with(json!([]))).await;
     let client = mcp_client(&server).await;
+    // An agent cannot even ask for an unquarantined server: `quarantined` is not an
+    // argument, and unknown arguments are refused (issue 11 §3).
+    let refused = mcp_call(
+        &client,
+        "upstream_servers",
+        json!({"operation": "add", "name": "newbie", "command": fixture_bin().display().to_string(), "args_json": "[\"stdio\"]", "quarantined": false}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(
+        text_of(&refused).contains("quarantined"),
+        "{}",
+        text_of(&refused)
+    );
+    assert_eq!(server.config_on_disk()["mcpServers"], json!([]));
     let added = parsed(
         &mcp_call(
             &client,
             "upstream_servers",
-            json!({"operation": "add", "name": "newbie", "command": fixture_bin().display().to_string(), "args_json": "[\"stdio\"]", "quarantined": false}),
+            json!({"operation": "add", "name": "newbie", "command": fixture_bin().display().to_string(), "args_json": "[\"stdio\"]"}),
         )
         .await,
     );

@@ -1,8 +1,7 @@
 //! Operations: config hot reload, the update check in `/info`, diagnostics/doctor and
 //! Docker isolation (through a stand-in `docker` client, and the real "unavailable" path).
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use mcpproxy_client::types;
@@ -303,50 +302,6 @@ async fn test_diagnostics_list_missing_secrets_upstream_errors_and_quarantine() 
     server.stop().await;
 }
 
-/// A stand-in `docker` client: records each call's arguments (one per line, `--` after each
-/// call), answers `info` with a version, `rm` with success, and plays `run` by running the
-/// wrapped command itself with the `-e` variables.
-fn stand_in_docker(dir: &Path) -> (PathBuf, PathBuf) {
-    let bin = dir.join("docker");
-    let record = dir.join("docker-calls.txt");
-    let script = format!(
-        r#"#!/bin/sh
-{{ printf '%s\n' "$@"; printf -- '--\n'; }} >> "{record}"
-case "$1" in
-  info) echo 27.0.1-standin; exit 0 ;;
-  rm) exit 0 ;;
-  run) shift ;;
-  *) echo "unknown command: $1" >&2; exit 125 ;;
-esac
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rm|-i) shift ;;
-    -e) export "$2"; shift 2 ;;
-    --name|--label|--log-driver|--log-opt|--network|--memory|--cpus|--workdir) shift 2 ;;
-    *) break ;;
-  esac
-done
-shift
-exec "$@"
-"#,
-        record = record.display()
-    );
-    let tmp = dir.join("docker.tmp");
-    std::fs::write(&tmp, script).expect("script");
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::rename(&tmp, &bin).expect("install");
-    (bin, record)
-}
-
-fn calls(record: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(record)
-        .unwrap_or_default()
-        .split("--\n")
-        .filter(|c| !c.is_empty())
-        .map(|c| c.lines().map(str::to_string).collect())
-        .collect()
-}
-
 #[tokio::test]
 async fn test_docker_isolation_runs_stdio_servers_through_the_docker_client() {
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
@@ -361,7 +316,7 @@ async fn test_docker_isolation_runs_stdio_servers_through_the_docker_client() {
         TestServer::start_in(dir.clone(), &[("MCPPROXY_DOCKER_BIN", bin_text.as_str())]).await;
     wait_connected(&server, "boxed").await;
 
-    let run = calls(&record)
+    let run = docker_calls(&record)
         .into_iter()
         .find(|c| c.first().map(String::as_str) == Some("run"))
         .expect("a docker run");
@@ -412,7 +367,7 @@ async fn test_docker_isolation_runs_stdio_servers_through_the_docker_client() {
         .await
         .expect("disable");
     eventually(Duration::from_secs(15), "docker rm -f", || async {
-        calls(&record)
+        docker_calls(&record)
             .iter()
             .any(|c| *c == ["rm", "-f", name.as_str()])
             .then_some(())

@@ -13,6 +13,7 @@ mod common;
 mod proc;
 
 // Boundaries, one module each (added by the work on each section).
+mod agents;
 mod cors;
 mod files;
 mod masking;
