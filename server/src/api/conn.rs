@@ -89,7 +89,13 @@ pub fn builder(limits: &Limits) -> Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // HTTP/2 has no header timeout; a peer that stops answering pings (a silent h2c
+    // connection, the slowloris of HTTP/2) is closed after the same time instead.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(limits.header_timeout);
     builder
 }
 

@@ -57,6 +57,7 @@ fn plan(p: InspectionPlan) -> types::InspectionPlan {
         changed_since_approval: p.changed_since_approval,
         last_known_tools: p.last_known_tools.into_iter().map(tool).collect(),
         last_known_tools_source: p.last_known_tools_source,
+        fingerprint: p.fingerprint,
     }
 }
 

@@ -192,7 +192,7 @@ impl ProxyBackend for ServerCtx {
         rqctx
             .context()
             .app
-            .set_quarantined(&path.name, body.quarantined)
+            .set_quarantined_reviewed(&path.name, body.quarantined, body.fingerprint.as_deref())
             .await?;
         Ok(convert::action(
             path.name,
@@ -207,8 +207,13 @@ impl ProxyBackend for ServerCtx {
     async fn server_unquarantine(
         rqctx: &RequestContext<Self>,
         path: params::ServerUnquarantinePath,
+        body: types::ReviewRequest,
     ) -> Result<types::UnquarantineResponse, ApiError> {
-        let approval = rqctx.context().app.approve_server(&path.name).await?;
+        let approval = rqctx
+            .context()
+            .app
+            .approve_server(&path.name, body.fingerprint.as_deref())
+            .await?;
         Ok(inspect_convert::approval_response(path.name, approval))
     }
 
@@ -241,8 +246,13 @@ impl ProxyBackend for ServerCtx {
     async fn server_inspect(
         rqctx: &RequestContext<Self>,
         path: params::ServerInspectPath,
+        body: types::ReviewRequest,
     ) -> Result<types::InspectionResponse, ApiError> {
-        let inspection = rqctx.context().app.inspect_server(&path.name).await?;
+        let inspection = rqctx
+            .context()
+            .app
+            .inspect_server(&path.name, body.fingerprint.as_deref())
+            .await?;
         Ok(inspect_convert::inspection_response(inspection))
     }
 

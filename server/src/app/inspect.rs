@@ -105,6 +105,21 @@ pub struct InspectionPlan {
     /// Where they come from: `inspection` (a person's) or `pinned` (the last approved
     /// connection); absent when none are known.
     pub last_known_tools_source: Option<String>,
+    /// [`ConnectionSettings::fingerprint`] of the settings this plan describes.
+    pub fingerprint: String,
+}
+
+/// Refuse when `reviewed` (a plan's fingerprint) no longer matches `server`'s settings.
+pub(super) fn check_reviewed(
+    server: &ServerConfig,
+    reviewed: Option<&str>,
+) -> Result<(), AppError> {
+    match reviewed {
+        Some(fingerprint) if fingerprint != ConnectionSettings::of(server).fingerprint() => {
+            Err(AppError::ReviewOutdated(server.name.clone()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What a person's inspection found, with what it ran.
@@ -275,6 +290,7 @@ impl App {
             changed_since_approval: changed,
             last_known_tools,
             last_known_tools_source: source.map(str::to_string),
+            fingerprint: ConnectionSettings::of(&server).fingerprint(),
         })
     }
 
@@ -342,9 +358,16 @@ impl App {
 
     /// Take `name` out of quarantine — a person's action — and say what was approved,
     /// against what was approved before.
-    pub async fn approve_server(&self, name: &str) -> Result<Approval, AppError> {
+    /// With `reviewed` (the fingerprint of the plan the person reviewed), settings changed
+    /// since are refused ([`AppError::ReviewOutdated`]) and nothing is approved.
+    pub async fn approve_server(
+        &self,
+        name: &str,
+        reviewed: Option<&str>,
+    ) -> Result<Approval, AppError> {
         let plan = self.inspection_plan(name)?;
-        self.set_quarantined(name, false).await?;
+        let reviewed = reviewed.or(Some(plan.fingerprint.as_str()));
+        self.set_quarantined_reviewed(name, false, reviewed).await?;
         Ok(Approval {
             approved: plan.current_connection,
             changed: plan.changed_since_approval,
@@ -354,9 +377,16 @@ impl App {
 
     /// Connect `name` once, in isolation, list its tools and disconnect — a person's action.
     /// The tools are kept as the last known ones.
-    pub async fn inspect_server(&self, name: &str) -> Result<Inspection, AppError> {
+    /// With `reviewed`, settings changed since that plan are refused and nothing runs.
+    pub async fn inspect_server(
+        &self,
+        name: &str,
+        reviewed: Option<&str>,
+    ) -> Result<Inspection, AppError> {
         let plan = self.inspection_plan(name)?;
         let configured = self.configured(name)?;
+        // What runs is `configured`: the plan must describe exactly it.
+        check_reviewed(&configured, reviewed.or(Some(plan.fingerprint.as_str())))?;
         let mut server =
             crate::secrets::resolve_server(&configured, self.secret_store()).map_err(|e| {
                 AppError::Held {

@@ -65,6 +65,11 @@ pub enum AppError {
     /// An upstream operation failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The server's connection settings changed since the plan a person reviewed.
+    #[error(
+        "the connection settings of {0} changed since the plan you reviewed (an agent may have edited them); nothing was done: get the plan again (GET /api/v1/servers/{0}/inspect), review it and retry with its fingerprint"
+    )]
+    ReviewOutdated(String),
     /// Inspecting a quarantined server failed.
     #[error("{0}")]
     Inspection(String),

@@ -111,7 +111,11 @@ impl App {
 
     /// Set `enabled` on one server and persist it.
     pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), AppError> {
-        self.edit_server(name, |s| s.enabled = enabled).await?;
+        self.edit_server(name, |s| {
+            s.enabled = enabled;
+            Ok(())
+        })
+        .await?;
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "enable_toggle", "server": name, "enabled": enabled}),
@@ -121,8 +125,26 @@ impl App {
 
     /// Set `quarantined` on one server and persist it.
     pub async fn set_quarantined(&self, name: &str, quarantined: bool) -> Result<(), AppError> {
-        self.edit_server(name, |s| s.quarantined = quarantined)
-            .await?;
+        self.set_quarantined_reviewed(name, quarantined, None).await
+    }
+
+    /// [`set_quarantined`](Self::set_quarantined); an approval with `reviewed` (the
+    /// fingerprint of the plan a person reviewed) is refused, atomically with the write, when
+    /// the connection settings no longer match it.
+    pub async fn set_quarantined_reviewed(
+        &self,
+        name: &str,
+        quarantined: bool,
+        reviewed: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.edit_server(name, |s| {
+            if !quarantined {
+                super::inspect::check_reviewed(s, reviewed)?;
+            }
+            s.quarantined = quarantined;
+            Ok(())
+        })
+        .await?;
         if !quarantined {
             // Approved as it is now: the earlier approval and inspection are history.
             self.forget_review(name, true);
@@ -137,7 +159,7 @@ impl App {
     async fn edit_server(
         &self,
         name: &str,
-        edit: impl FnOnce(&mut ServerConfig),
+        edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
     ) -> Result<(), AppError> {
         existing_name(name)?;
         let now = now();
@@ -147,7 +169,7 @@ impl App {
                 .iter_mut()
                 .find(|s| s.name == name)
                 .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
-            edit(server);
+            edit(server)?;
             server.updated = Some(now);
             Ok(())
         })

@@ -41,8 +41,15 @@ pub async fn run(client: &Client, name: &str, yes: bool, format: Format) -> i32 
             return FAILED;
         }
     }
-    let result =
-        output::with_spinner(&format!("inspecting {name}"), client.server_inspect(name)).await;
+    // Run exactly what was shown: settings changed since (an agent's edit) are refused.
+    let reviewed = types::ReviewRequest {
+        fingerprint: Some(plan.fingerprint.clone()),
+    };
+    let result = output::with_spinner(
+        &format!("inspecting {name}"),
+        client.server_inspect(name, &reviewed),
+    )
+    .await;
     match result {
         Ok(r) => {
             let inspection = r.into_inner().data;

@@ -63,6 +63,20 @@ impl ConnectionSettings {
         out
     }
 
+    /// A digest of exactly these settings, secrets included: what a person reviewed, handed
+    /// back when they approve or inspect so that a change made meanwhile (an agent's edit) is
+    /// refused instead of approved unseen. Keyed with a per-process random key, so the digest
+    /// (which agents see in the plan) cannot be used to guess a secret offline.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(rand::random);
+        let mut hasher = Sha256::new();
+        hasher.update(key);
+        hasher.update(serde_json::to_vec(self).unwrap_or_default());
+        hex::encode(hasher.finalize())
+    }
+
     /// The names of the fields that differ from `other`, in a fixed order.
     pub fn changed_fields(&self, other: &Self) -> Vec<&'static str> {
         [
@@ -87,14 +101,32 @@ impl ConnectionSettings {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lists_what_changed_and_ignores_admin_flags() {
+    /// A stdio server, and the same with only its administrative flags changed.
+    fn server_and_admin_twin() -> (ServerConfig, ServerConfig) {
         let a: ServerConfig =
             serde_json::from_value(serde_json::json!({"name": "a", "command": "x", "args": ["1"]}))
                 .expect("server");
         let mut b = a.clone();
         b.enabled = true;
         b.quarantined = true;
+        (a, b)
+    }
+
+    #[test]
+    fn fingerprint_follows_every_setting_and_nothing_else() {
+        let (a, mut b) = server_and_admin_twin();
+        let fp = |s: &ServerConfig| ConnectionSettings::of(s).fingerprint();
+        assert_eq!(fp(&a), fp(&b));
+        b.args.push("2".into());
+        assert_ne!(fp(&a), fp(&b));
+        let mut c = a.clone();
+        c.env.insert("K".into(), "v".into());
+        assert_ne!(fp(&a), fp(&c));
+    }
+
+    #[test]
+    fn lists_what_changed_and_ignores_admin_flags() {
+        let (a, mut b) = server_and_admin_twin();
         assert!(
             ConnectionSettings::of(&a)
                 .changed_fields(&ConnectionSettings::of(&b))

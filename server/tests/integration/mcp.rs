@@ -188,7 +188,7 @@ async fn test_mcp_quarantine_blocks_and_approval_unblocks() {
     // A person's inspection connects once; the agent then sees the tools it found.
     let by_person = server
         .client()
-        .server_inspect("fx")
+        .server_inspect("fx", &types::ReviewRequest::default())
         .await
         .expect("inspect")
         .into_inner();
@@ -215,7 +215,7 @@ async fn test_mcp_quarantine_blocks_and_approval_unblocks() {
 
     server
         .client()
-        .server_unquarantine("fx")
+        .server_unquarantine("fx", &types::ReviewRequest::default())
         .await
         .expect("approve");
     wait_ready(&server, "fx").await;

@@ -122,10 +122,21 @@ async fn test_servers_unknown_server_is_404_everywhere() {
     for err in [
         expect_status(client.server_enable("ghost").await, 404),
         expect_status(client.server_disable("ghost").await, 404),
-        expect_status(client.server_unquarantine("ghost").await, 404),
         expect_status(
             client
-                .server_quarantine("ghost", &types::QuarantineRequest { quarantined: true })
+                .server_unquarantine("ghost", &types::ReviewRequest::default())
+                .await,
+            404,
+        ),
+        expect_status(
+            client
+                .server_quarantine(
+                    "ghost",
+                    &types::QuarantineRequest {
+                        quarantined: true,
+                        fingerprint: None,
+                    },
+                )
                 .await,
             404,
         ),
@@ -149,7 +160,13 @@ async fn test_servers_quarantine_body_and_empty_body() {
     .await;
     let client = server.client();
     client
-        .server_quarantine("a", &types::QuarantineRequest { quarantined: true })
+        .server_quarantine(
+            "a",
+            &types::QuarantineRequest {
+                quarantined: true,
+                fingerprint: None,
+            },
+        )
         .await
         .expect("quarantine");
     assert_eq!(
@@ -157,7 +174,13 @@ async fn test_servers_quarantine_body_and_empty_body() {
         true
     );
     client
-        .server_quarantine("a", &types::QuarantineRequest { quarantined: false })
+        .server_quarantine(
+            "a",
+            &types::QuarantineRequest {
+                quarantined: false,
+                fingerprint: None,
+            },
+        )
         .await
         .expect("release");
     assert_eq!(
@@ -176,7 +199,10 @@ async fn test_servers_quarantine_body_and_empty_body() {
         server.config_on_disk()["mcpServers"][0]["quarantined"],
         true
     );
-    client.server_unquarantine("a").await.expect("unquarantine");
+    client
+        .server_unquarantine("a", &types::ReviewRequest::default())
+        .await
+        .expect("unquarantine");
     assert_eq!(
         server.config_on_disk()["mcpServers"][0]["quarantined"],
         false

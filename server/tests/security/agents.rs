@@ -350,7 +350,7 @@ async fn agent_patch_of_url_requarantines_and_the_new_address_is_never_contacted
     // The person approving sees the change, and only then is the new address contacted.
     let approval = server
         .client()
-        .server_unquarantine("remote")
+        .server_unquarantine("remote", &mcpproxy_client::types::ReviewRequest::default())
         .await
         .expect("approve")
         .into_inner()
@@ -593,7 +593,7 @@ async fn person_inspection_plans_then_runs_once() {
     assert!(still.last_known_tools_source.is_none(), "{still:?}");
 
     let inspection = client
-        .server_inspect("fx")
+        .server_inspect("fx", &mcpproxy_client::types::ReviewRequest::default())
         .await
         .expect("inspect")
         .into_inner()
@@ -671,7 +671,7 @@ async fn person_inspection_runs_under_docker_isolation_when_enabled() {
     assert!(!ran_docker(), "the plan ran docker");
 
     let inspection = client
-        .server_inspect("fx")
+        .server_inspect("fx", &mcpproxy_client::types::ReviewRequest::default())
         .await
         .expect("inspect")
         .into_inner()

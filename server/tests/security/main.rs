@@ -19,5 +19,6 @@ mod files;
 mod masking;
 mod paths;
 mod raw;
+mod review;
 mod slow;
 mod tokens;

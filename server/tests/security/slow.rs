@@ -1,6 +1,7 @@
 //! §6 of the boundary issue: slow and odd clients — slowloris connections are closed within
 //! the header timeout, idle keep-alive connections too, silent new ones within the
-//! first-byte timeout, connections past the cap get a 503,
+//! first-byte timeout, silent HTTP/2 ones once they leave a ping unanswered, connections past
+//! the cap get a 503,
 //! HTTP/2 cleartext reaches the REST routes, HEAD answers what GET would.
 
 use std::time::{Duration, Instant};
@@ -144,6 +145,24 @@ async fn test_slow_an_idle_keep_alive_connection_is_closed() {
     assert!(
         closed <= TIMEOUT + MARGIN,
         "idle connection closed after {closed:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_slow_a_silent_http2_connection_is_closed() {
+    let server = start(json!({})).await;
+    let mut stream = TcpStream::connect(&server.addr).await.expect("connect");
+    // The client preface and an empty SETTINGS frame, then nothing: no ping is ever answered.
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    stream.write_all(&hello).await.expect("write");
+    let started = Instant::now();
+    let closed = closed_after(stream, started).await;
+    // One ping interval, then the ping's own timeout.
+    assert!(
+        closed <= TIMEOUT * 2 + MARGIN,
+        "silent HTTP/2 connection closed after {closed:?}"
     );
     server.stop().await;
 }
