@@ -1,6 +1,8 @@
-//! Who may call what: the API key (header first, then `?apikey=`), compared in constant
-//! time, or the per-process internal secret the front door attaches once it has
-//! authenticated a request (or trusted it because it came over the owner's unix socket).
+//! Who may call what. The front door checks the API key (header first, then `?apikey=`,
+//! compared in constant time) or trusts the owner's unix socket, and only then attaches the
+//! per-process internal secret; dropshot's endpoints accept that secret and nothing else, so
+//! a request that did not pass the front door (a local process on dropshot's private port)
+//! is refused even with the key.
 
 use dropshot::RequestInfo;
 use mcpproxy_api::{ApiError, Security};
@@ -79,14 +81,15 @@ pub fn authorize(
     if security == Security::None {
         return Ok(());
     }
-    let headers = request.headers();
-    if let Some(secret) = headers.get(INTERNAL_HEADER).and_then(|v| v.to_str().ok())
-        && keys_match(secret, &ctx.internal_secret)
+    // Only the front door's word counts: it checked the key (or the socket's peer) and the
+    // Host/Origin rules. The API key alone, sent straight to dropshot's private port by a
+    // local process, would skip those checks and the front door's limits.
+    match request
+        .headers()
+        .get(INTERNAL_HEADER)
+        .and_then(|v| v.to_str().ok())
     {
-        return Ok(());
-    }
-    match presented_key(headers, request.uri().query()) {
-        Some(key) if keys_match(&key, &ctx.app.resolved().api_key) => Ok(()),
+        Some(secret) if keys_match(secret, &ctx.internal_secret) => Ok(()),
         _ => Err(ApiError::unauthorized()),
     }
 }
