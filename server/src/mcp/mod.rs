@@ -48,7 +48,7 @@ use crate::app::App;
 pub use auth::OwnerSocket;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
-pub use truncate::{ResponseCache, Truncated};
+pub use truncate::{Cut, ResponseCache};
 
 /// A `/mcp` response body.
 pub type McpBody = BoxBody<Bytes, Infallible>;
