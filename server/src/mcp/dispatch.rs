@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
-use crate::app::{App, CallError, CallOrigin, Grant, Intent, Tier};
+use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
 
 /// The built-in tools that change the proxy's configuration.
 const MANAGEMENT: [&str; 2] = ["upstream_servers", "quarantine_security"];
@@ -71,6 +71,11 @@ impl Builtins {
                 "{name} is not available to agent tokens (token '{}'); a person manages servers through the REST API or the CLI",
                 grant.name
             )));
+        }
+        if matches!(name, "retrieve_tools" | "describe_tool") {
+            // Servers still coming up (right after start) are waited for, briefly.
+            let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
+            self.app.settle(covers, SEARCH_WAIT).await;
         }
         Ok(match name {
             "retrieve_tools" => search::retrieve(&self.app, &args, grant),
