@@ -22,7 +22,10 @@ fn notice_position(text: &str) -> (String, u64) {
 
 #[tokio::test]
 async fn test_plain_text_over_the_limit_is_cut_in_its_own_text_and_paged_back() {
-    let mut config = config_with(json!([fixture_server("fx")]));
+    // fx takes a second to come up; the first call below arrives before it is ready.
+    let mut fx = fixture_server("fx");
+    fx["args"] = json!(["stdio", "--slow-start-ms", "1000"]);
+    let mut config = config_with(json!([fx]));
     config["tool_response_limit"] = json!(1000);
     let server = TestServer::start(config).await;
     let client = mcp_client(&server).await;

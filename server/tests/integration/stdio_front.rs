@@ -219,8 +219,12 @@ async fn test_stdio_first_call_and_search_wait_for_a_server_coming_up() {
     quarantined["quarantined"] = json!(true);
     let mut disabled = fixture_server("off");
     disabled["enabled"] = json!(false);
-    let broken = json!({"name": "broken", "command": "/nonexistent/mcp-server", "enabled": true});
-    let mut config = config_with(json!([fixture_server("fx"), quarantined, disabled, broken]));
+    let mut broken = fixture_server("broken");
+    broken["args"] = json!(["stdio", "--fail-start"]);
+    // fx takes 1.5 s to come up: the first call and search arrive long before.
+    let mut fx = fixture_server("fx");
+    fx["args"] = json!(["stdio", "--slow-start-ms", "1500"]);
+    let mut config = config_with(json!([fx, quarantined, disabled, broken]));
     config["listen"] = json!(":0");
     std::fs::write(
         dir.path().join("mcp_config.json"),
@@ -229,21 +233,21 @@ async fn test_stdio_first_call_and_search_wait_for_a_server_coming_up() {
     .expect("write config");
     let mut child = spawn_stdio(dir.path(), &[]);
     let client = stdio_session(&mut child).await;
-    let r = mcp_call(
-        &client,
-        "call_tool_read",
-        json!({"name": "fx:echo", "args": {"message": "first"}}),
-    )
-    .await;
-    assert_eq!(text_of(&r), "Echo: first", "{r:?}");
-    let found = text_of(
-        &mcp_call(
+    // Both at once, the moment the session is up.
+    let (r, found) = tokio::join!(
+        mcp_call(
+            &client,
+            "call_tool_read",
+            json!({"name": "fx:echo", "args": {"message": "first"}}),
+        ),
+        mcp_call(
             &client,
             "retrieve_tools",
             json!({"query": "echo a message"}),
-        )
-        .await,
+        ),
     );
+    assert_eq!(text_of(&r), "Echo: first", "{r:?}");
+    let found = text_of(&found);
     assert!(found.contains("fx:echo"), "{found}");
     // Nothing left coming up: a search answers without waiting for the others.
     let started = std::time::Instant::now();
