@@ -205,6 +205,11 @@ impl App {
         if !entry.enabled {
             return Err(CallError::Disabled(server.to_string()));
         }
+        // A server still coming up is waited for, within the call's timeout.
+        let started = tokio::time::Instant::now();
+        let timeout = self.call_timeout();
+        self.settle(|s| s == server, timeout).await;
+        let timeout = timeout.saturating_sub(started.elapsed());
         let mut kind = None;
         if self.offers_tools(server) {
             let Some(found) = self.offered_tool(server, tool) else {
@@ -242,7 +247,6 @@ impl App {
                 });
             }
         }
-        let timeout = self.call_timeout();
         Ok(self
             .upstreams
             .call_tool(server, tool, arguments, timeout)

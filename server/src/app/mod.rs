@@ -15,6 +15,7 @@ mod ops;
 mod reload;
 mod secrets;
 mod servers;
+mod settle;
 mod tokens;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +36,7 @@ pub use history::RecordedCall;
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
+pub use settle::SEARCH_WAIT;
 pub use tokens::{
     ALL_SERVERS, CreatedToken, Grant, NewToken, TOKEN_PREFIX, Tier, TokenError, TokenRecord,
     TokenRefusal, permissions_of,

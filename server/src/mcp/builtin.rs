@@ -75,13 +75,13 @@ pub fn tools(config: &Config) -> Vec<Tool> {
         .with_annotations(ToolAnnotations::new().read_only(true)),
         Tool::new(
             "read_cache",
-            "Page through a tool response that was too long and was truncated; the truncation notice gives the key.",
+            "Page through a tool response that was too long and was truncated; the truncation notice gives the key and where to go on. A response holding JSON records is paged by records ({records, meta}); any other text by characters ({text, meta}, meta.next_offset is where the next page starts).",
             schema(json!({
                 "type": "object",
                 "properties": {
                     "key": {"type": "string", "description": "The cache key from the truncation notice."},
-                    "offset": {"type": "integer", "description": "First record (default 0)."},
-                    "limit": {"type": "integer", "description": "Records per page, 1..1000 (default 50)."}
+                    "offset": {"type": "integer", "description": "First record, or first character of a text (default 0)."},
+                    "limit": {"type": "integer", "description": "Records per page, 1..1000 (default 50); for a text, characters per page, 1..1000000 (default tool_response_limit)."}
                 },
                 "required": ["key"]
             })),

@@ -11,12 +11,12 @@
 use std::sync::Arc;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use rmcp::model::{CallToolResult, ContentBlock, TextContent, Tool};
 use serde_json::{Map, Value, json};
 
-use super::truncate::{ResponseCache, Truncated};
+use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
-use crate::app::{App, CallError, CallOrigin, Grant, Intent, Tier};
+use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
 
 /// The built-in tools that change the proxy's configuration.
 const MANAGEMENT: [&str; 2] = ["upstream_servers", "quarantine_security"];
@@ -71,6 +71,11 @@ impl Builtins {
                 "{name} is not available to agent tokens (token '{}'); a person manages servers through the REST API or the CLI",
                 grant.name
             )));
+        }
+        if matches!(name, "retrieve_tools" | "describe_tool") {
+            // Servers still coming up (right after start) are waited for, briefly.
+            let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
+            self.app.settle(covers, SEARCH_WAIT).await;
         }
         Ok(match name {
             "retrieve_tools" => search::retrieve(&self.app, &args, grant),
@@ -128,23 +133,49 @@ impl Builtins {
         }
     }
 
-    /// Truncate an over-long result and cache the whole for `read_cache`.
+    /// Truncate an over-long result and cache the whole for `read_cache`. A result of text
+    /// items keeps its shape: the tool's own text (the items joined by newlines) is cut, the
+    /// items past the cut are dropped and the notice ends the last one shown (structured
+    /// content, which would carry everything again, is dropped too). Any other result
+    /// (images, audio, resources, or a large structured part) is cut as its JSON.
     fn limit(&self, name: &str, result: CallToolResult) -> CallToolResult {
-        let limit = usize::try_from(self.app.config().tool_response_limit).unwrap_or(0);
+        let limit = self.response_limit();
         if limit == 0 || surely_within(&result, limit) {
             return result;
+        }
+        let texts: Option<Vec<&TextContent>> =
+            result.content.iter().map(ContentBlock::as_text).collect();
+        if let Some(texts) = texts {
+            let joined = texts
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            if let Some(cut) = self.cache.truncate(name, &joined, limit) {
+                let mut shown = CallToolResult::success(cut_items(&texts, &cut));
+                shown.is_error = result.is_error;
+                return shown;
+            }
+            if result.structured_content.is_none() && result.meta.is_none() {
+                return result;
+            }
         }
         let Ok(text) = serde_json::to_string(&result) else {
             return result;
         };
-        match self.cache.truncate(name, text, limit) {
-            Truncated::Whole(_) => result,
-            Truncated::Cut { text, .. } => {
-                let mut cut = CallToolResult::success(vec![ContentBlock::text(text)]);
-                cut.is_error = result.is_error;
-                cut
+        match self.cache.truncate(name, &text, limit) {
+            None => result,
+            Some(cut) => {
+                let mut shown = CallToolResult::success(vec![ContentBlock::text(cut.apply(&text))]);
+                shown.is_error = result.is_error;
+                shown
             }
         }
+    }
+
+    /// `tool_response_limit` in characters (0: never truncate).
+    fn response_limit(&self) -> usize {
+        usize::try_from(self.app.config().tool_response_limit).unwrap_or(0)
     }
 
     fn read_cache(&self, args: &Map<String, Value>) -> CallToolResult {
@@ -152,12 +183,32 @@ impl Builtins {
             return tool_error("missing required argument `key`");
         };
         let offset = args.get("offset").and_then(Value::as_i64).unwrap_or(0);
-        let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(50);
-        match self.cache.read(key, offset, limit) {
+        let limit = args.get("limit").and_then(Value::as_i64);
+        match self.cache.read(key, offset, limit, self.response_limit()) {
             Ok(page) => json_result(page),
             Err(e) => tool_error(&e.to_string()),
         }
     }
+}
+
+/// The text items shown for `cut` of their joined text: whole items up to the cut, then the
+/// cut item (annotations kept) ending with the notice.
+fn cut_items(texts: &[&TextContent], cut: &Cut) -> Vec<ContentBlock> {
+    let mut items = Vec::new();
+    let mut left = cut.kept;
+    for item in texts {
+        let len = item.text.chars().count();
+        if len >= left {
+            let mut last = (*item).clone();
+            last.text = format!("{}{}", head(&item.text, left), cut.notice);
+            items.push(ContentBlock::Text(last));
+            break;
+        }
+        items.push(ContentBlock::Text((*item).clone()));
+        // The item and the newline that joined it to the next.
+        left -= len + 1;
+    }
+    items
 }
 
 /// Whether `result`'s JSON certainly fits in `limit` characters, judged without
@@ -225,6 +276,28 @@ mod tests {
             !surely_within(&structured, 1_000_000),
             "unknown sizes are measured"
         );
+    }
+
+    #[test]
+    fn a_cut_keeps_the_text_items_up_to_the_cut() {
+        let texts = [
+            TextContent::new("first"),
+            TextContent::new("second item"),
+            TextContent::new("third"),
+        ];
+        let refs: Vec<&TextContent> = texts.iter().collect();
+        // "first\nsecond item\nthird": 9 characters reach into "second item".
+        let cut = Cut {
+            kept: 9,
+            notice: "[more]".into(),
+            key: "k".into(),
+        };
+        let items = cut_items(&refs, &cut);
+        let shown: Vec<&str> = items
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+            .collect();
+        assert_eq!(shown, ["first", "sec[more]"]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::dispatch::Builtins;
 use super::sessions::{LiveSession, Sessions};
 
 /// Bodies larger than this take rmcp's path (which applies the same 4 MiB limit).
-const MAX_BODY: u64 = 4 * 1024 * 1024;
+pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Protocol revisions whose requests carry no per-request metadata and no standard
 /// headers, the only ones answered here.
@@ -36,7 +36,7 @@ pub enum Fast {
     /// Not for us, body unread.
     Untouched(Request<Incoming>),
     /// Not for us, body read: here it is again.
-    Declined(Request<Full<Bytes>>),
+    Declined(Request<Bytes>),
 }
 
 /// One JSON-RPC request as it arrives.
@@ -85,11 +85,11 @@ impl FastPath {
         let bytes = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             // The client went away mid-body; rmcp would fail the same way.
-            Err(_) => return Fast::Declined(Request::from_parts(parts, Full::new(Bytes::new()))),
+            Err(_) => return Fast::Declined(Request::from_parts(parts, Bytes::new())),
         };
         match self.answer(&session, &bytes).await {
             Some(body) => Fast::Answered(json_response(body)),
-            None => Fast::Declined(Request::from_parts(parts, Full::new(bytes))),
+            None => Fast::Declined(Request::from_parts(parts, bytes)),
         }
     }
 
@@ -103,7 +103,8 @@ impl FastPath {
         let length = header_str(headers, header::CONTENT_LENGTH.as_str())?
             .parse::<u64>()
             .ok()?;
-        if length > MAX_BODY || !is_json(header_str(headers, header::CONTENT_TYPE.as_str())?) {
+        if length > MAX_BODY as u64 || !is_json(header_str(headers, header::CONTENT_TYPE.as_str())?)
+        {
             return None;
         }
         if !accepts_json_and_sse(headers) {
@@ -193,12 +194,12 @@ fn essence(media_type: &str) -> &str {
     media_type.split(';').next().unwrap_or("").trim()
 }
 
-fn is_json(content_type: &str) -> bool {
+pub(super) fn is_json(content_type: &str) -> bool {
     essence(content_type).eq_ignore_ascii_case("application/json")
 }
 
 /// The transport requires clients to accept both; rmcp refuses others with 406.
-fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+pub(super) fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     let (mut json, mut sse) = (false, false);
     for value in headers.get_all(header::ACCEPT) {
         for item in value.to_str().unwrap_or("").split(',') {

@@ -21,6 +21,7 @@ mod builtin;
 mod dispatch;
 mod fast;
 mod handler;
+mod malformed;
 mod manage;
 mod search;
 mod sessions;
@@ -47,7 +48,7 @@ use crate::app::App;
 pub use auth::OwnerSocket;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
-pub use truncate::{ResponseCache, Truncated};
+pub use truncate::{Cut, ResponseCache};
 
 /// A `/mcp` response body.
 pub type McpBody = BoxBody<Bytes, Infallible>;
@@ -139,10 +140,18 @@ impl McpEndpoint {
             // Gone for the fast path at once; rmcp ends the session below.
             inner.sessions.remove(id);
         }
+        // A malformed body is answered with a JSON-RPC error here, never by rmcp's 415.
         let resp = match inner.fast.try_answer(req).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
-            fast::Fast::Untouched(req) => inner.rmcp.clone().call(req).await,
-            fast::Fast::Declined(req) => inner.rmcp.clone().call(req).await,
+            fast::Fast::Untouched(req) => match malformed::check(req).await {
+                malformed::Checked::Untouched(req) => inner.rmcp.clone().call(req).await,
+                malformed::Checked::Read(req) => inner.rmcp.clone().call(req).await,
+                malformed::Checked::Answered(resp) => Ok(resp),
+            },
+            fast::Fast::Declined(req) => match malformed::check_bytes(req.body()) {
+                Some(resp) => Ok(resp),
+                None => inner.rmcp.clone().call(req.map(Full::new)).await,
+            },
         };
         let Ok(mut resp) = resp;
         if session.is_none()

@@ -1,11 +1,11 @@
 //! Response truncation and the `read_cache` store.
 //!
-//! A tool response longer than `tool_response_limit` characters is cut, and the full
-//! response is cached so an agent can page through it with `read_cache`. When the response
-//! (or a JSON document inside one of its string fields, such as a text content item) holds
-//! an array of records, paging is record-aware: `read_cache` returns whole records, so the
-//! pages concatenated rebuild the array exactly. Entries live for two hours; the cache is
-//! bounded in total bytes and evicts the oldest first.
+//! A tool's text longer than `tool_response_limit` characters is cut, and the full text is
+//! cached so an agent can page through it with `read_cache`. When the text is (or holds, in
+//! a string field) a JSON document with an array of records, paging is record-aware:
+//! `read_cache` returns whole records, so the pages concatenated rebuild the array exactly.
+//! Any other text is paged by characters: the pages concatenated rebuild the text. Entries
+//! live for two hours; the cache is bounded in total bytes and evicts the oldest first.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -20,12 +20,26 @@ pub const CACHE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// How deep to look for a records array.
 const MAX_DEPTH: usize = 6;
+/// Characters of the limit kept for the truncation notice (at most half the limit).
+const NOTICE_RESERVE: usize = 400;
+/// Records per `read_cache` page: the default and the most.
+const RECORD_PAGE: (i64, i64) = (50, 1000);
+/// The most characters one `read_cache` page of a text may hold.
+const MAX_TEXT_PAGE: i64 = 1_000_000;
+
+/// What a cached response holds.
+#[derive(Debug, Clone)]
+enum Body {
+    /// The records of the largest array, found at `path`.
+    Records { records: Vec<Value>, path: String },
+    /// The whole text, paged by characters.
+    Text(String),
+}
 
 /// One cached response.
 #[derive(Debug, Clone)]
 struct Entry {
-    records: Vec<Value>,
-    record_path: Option<String>,
+    body: Body,
     total_size: usize,
     created: Instant,
     seq: u64,
@@ -58,61 +72,64 @@ pub enum CacheError {
     BadArgument(&'static str),
 }
 
-/// The result of truncation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Truncated {
-    /// Short enough; unchanged.
-    Whole(String),
-    /// Cut; the text carries the `read_cache` instructions when a key is given.
-    Cut {
-        /// The text to return to the agent.
-        text: String,
-        /// The cache key, when the full response was cached.
-        key: Option<String>,
-    },
+/// How an over-long text was cut: its first `kept` characters are shown, followed by
+/// `notice`, which tells the agent how to read the rest from the cache under `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Characters of the text shown.
+    pub kept: usize,
+    /// The truncation notice to append.
+    pub notice: String,
+    /// The cache key of the full text.
+    pub key: String,
+}
+
+impl Cut {
+    /// The shown part of `text` with the notice.
+    pub fn apply(&self, text: &str) -> String {
+        format!("{}{}", head(text, self.kept), self.notice)
+    }
 }
 
 impl ResponseCache {
-    /// Truncate `text` (the JSON of a tool result) to `limit` chars, caching the full
-    /// response for paging. `limit == 0` means never truncate.
-    pub fn truncate(&self, tool: &str, text: String, limit: usize) -> Truncated {
+    /// Cut `text` (a tool's text, or the JSON of a whole result) to about `limit`
+    /// characters, caching it in full for paging; `None` when it fits. `limit == 0` means
+    /// never truncate.
+    pub fn truncate(&self, tool: &str, text: &str, limit: usize) -> Option<Cut> {
         let total = text.chars().count();
         if limit == 0 || total <= limit {
-            return Truncated::Whole(text);
+            return None;
         }
-        let parsed: Option<Value> = serde_json::from_str(&text).ok();
-        let found = parsed.as_ref().and_then(|v| best_records(v, "", 0));
-        let Some((record_path, records)) = found else {
-            let cut: String = text
-                .chars()
-                .take(limit.saturating_sub(200).max(1))
-                .collect();
-            return Truncated::Cut {
-                text: format!("{cut}\n\n... [truncated by mcpproxy, cache not available]"),
-                key: None,
-            };
-        };
+        let budget = limit - NOTICE_RESERVE.min(limit / 2);
         let key = cache_key(tool);
-        let count = records.len();
+        let parsed: Option<Value> = serde_json::from_str(text).ok();
+        let (body, kept, notice) = match parsed.as_ref().and_then(|v| best_records(v, "", 0)) {
+            Some((path, records)) => {
+                let count = records.len();
+                let kept = cut_at_structure(text, budget).chars().count();
+                let notice = format!(
+                    "\n\n... [truncated by mcpproxy]\n\nResponse truncated (limit: {limit} chars, actual: {total} chars, records: {count})\nUse read_cache tool: key=\"{key}\", offset=0, limit=50\nReturns: {{\"records\": [...], \"meta\": {{\"total_records\": {count}, \"total_size\": {}}}}}",
+                    text.len()
+                );
+                (Body::Records { records, path }, kept, notice)
+            }
+            None => {
+                let notice = format!(
+                    "\n\n... [truncated by mcpproxy]\n\nResponse truncated (limit: {limit} chars, actual: {total} chars, shown: the first {budget})\nUse read_cache tool: key=\"{key}\", offset={budget}, limit={limit} (offset and limit count characters)\nReturns: {{\"text\": \"...\", \"meta\": {{\"total_chars\": {total}, \"next_offset\": ...}}}}"
+                );
+                (Body::Text(text.to_string()), budget, notice)
+            }
+        };
         self.insert(
             &key,
             Entry {
-                records,
-                record_path: Some(record_path),
+                body,
                 total_size: text.len(),
                 created: Instant::now(),
                 seq: 0,
             },
         );
-        let head = cut_at_structure(&text, limit);
-        let suffix = format!(
-            "\n\n... [truncated by mcpproxy]\n\nResponse truncated (limit: {limit} chars, actual: {total} chars, records: {count})\nUse read_cache tool: key=\"{key}\", offset=0, limit=50\nReturns: {{\"records\": [...], \"meta\": {{\"total_records\": {count}, \"total_size\": {}}}}}",
-            text.len()
-        );
-        Truncated::Cut {
-            text: format!("{head}{suffix}"),
-            key: Some(key),
-        }
+        Some(Cut { kept, notice, key })
     }
 
     fn insert(&self, key: &str, mut entry: Entry) {
@@ -147,12 +164,20 @@ impl ResponseCache {
         }
     }
 
-    /// A page of cached records: `{"records": [...], "meta": {...}}`.
-    pub fn read(&self, key: &str, offset: i64, limit: i64) -> Result<Value, CacheError> {
+    /// A page of a cached response: `{"records": [...], "meta": {...}}` for records, or
+    /// `{"text": "...", "meta": {...}}` for a text, where `offset` and `limit` count
+    /// characters and `limit` defaults to `text_page`.
+    pub fn read(
+        &self,
+        key: &str,
+        offset: i64,
+        limit: Option<i64>,
+        text_page: usize,
+    ) -> Result<Value, CacheError> {
         if offset < 0 {
             return Err(CacheError::BadArgument("Offset must be non-negative"));
         }
-        if !(1..=1000).contains(&limit) {
+        if limit.is_some_and(|l| l < 1) {
             return Err(CacheError::BadArgument("Limit must be between 1 and 1000"));
         }
         let inner = self
@@ -164,29 +189,69 @@ impl ResponseCache {
             .get(key)
             .filter(|e| e.created.elapsed() <= CACHE_TTL)
             .ok_or_else(|| CacheError::NotFound(key.to_string()))?;
-        let (offset, limit) = (
-            usize::try_from(offset).unwrap_or(usize::MAX),
-            usize::try_from(limit).unwrap_or(50),
-        );
-        let page: Vec<Value> = entry
-            .records
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .cloned()
-            .collect();
-        Ok(json!({
-            "records": page,
-            "meta": {
-                "key": key,
-                "total_records": entry.records.len(),
-                "limit": limit,
-                "offset": offset,
-                "total_size": entry.total_size,
-                "record_path": entry.record_path,
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        match &entry.body {
+            Body::Records { records, path } => {
+                let limit = limit.unwrap_or(RECORD_PAGE.0);
+                if limit > RECORD_PAGE.1 {
+                    return Err(CacheError::BadArgument("Limit must be between 1 and 1000"));
+                }
+                let limit = usize::try_from(limit).unwrap_or(1);
+                let page: Vec<Value> = records.iter().skip(offset).take(limit).cloned().collect();
+                Ok(json!({
+                    "records": page,
+                    "meta": {
+                        "key": key,
+                        "total_records": records.len(),
+                        "limit": limit,
+                        "offset": offset,
+                        "total_size": entry.total_size,
+                        "record_path": path,
+                    }
+                }))
             }
-        }))
+            Body::Text(text) => {
+                let limit = match limit {
+                    Some(l) if l > MAX_TEXT_PAGE => {
+                        return Err(CacheError::BadArgument(
+                            "Limit must be between 1 and 1000000 characters for a text response",
+                        ));
+                    }
+                    Some(l) => usize::try_from(l).unwrap_or(1),
+                    None => text_page.max(1),
+                };
+                let page = head(skip_chars(text, offset), limit);
+                let total = text.chars().count();
+                let returned = page.chars().count();
+                let next = offset.saturating_add(returned);
+                Ok(json!({
+                    "text": page,
+                    "meta": {
+                        "key": key,
+                        "total_chars": total,
+                        "limit": limit,
+                        "offset": offset,
+                        "returned_chars": returned,
+                        "next_offset": (next < total).then_some(next),
+                        "total_size": entry.total_size,
+                    }
+                }))
+            }
+        }
     }
+}
+
+/// The first `chars` characters of `text`.
+pub fn head(text: &str, chars: usize) -> &str {
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// `text` without its first `chars` characters.
+fn skip_chars(text: &str, chars: usize) -> &str {
+    &text[head(text, chars).len()..]
 }
 
 fn cache_key(tool: &str) -> String {
@@ -242,15 +307,11 @@ fn best_records(value: &Value, path: &str, depth: usize) -> Option<(String, Vec<
 
 /// Cut at the last `}` or `]` past half of the limit, so the head ends on a structure.
 fn cut_at_structure(text: &str, limit: usize) -> &str {
-    let end = text
-        .char_indices()
-        .nth(limit)
-        .map(|(i, _)| i)
-        .unwrap_or(text.len());
-    let head = &text[..end];
-    match head.rfind(['}', ']']) {
-        Some(i) if i >= end / 2 => &head[..=i],
-        _ => head,
+    let shown = head(text, limit);
+    let end = shown.len();
+    match shown.rfind(['}', ']']) {
+        Some(i) if i >= end / 2 => &shown[..=i],
+        _ => shown,
     }
 }
 
@@ -269,32 +330,23 @@ mod tests {
     #[test]
     fn short_responses_pass_unchanged() {
         let cache = ResponseCache::default();
-        assert_eq!(
-            cache.truncate("t", "hello".into(), 100),
-            Truncated::Whole("hello".into())
-        );
-        assert_eq!(
-            cache.truncate("t", "x".repeat(500), 0),
-            Truncated::Whole("x".repeat(500))
-        );
+        assert_eq!(cache.truncate("t", "hello", 100), None);
+        assert_eq!(cache.truncate("t", &"x".repeat(500), 0), None);
     }
 
     #[test]
     fn paging_rebuilds_the_full_array() {
         let cache = ResponseCache::default();
         let text = big_result(1234);
-        let Truncated::Cut {
-            text: cut,
-            key: Some(key),
-        } = cache.truncate("srv:big", text.clone(), 2000)
-        else {
-            panic!("expected a cached cut");
-        };
-        assert!(cut.len() < 2600 && cut.contains("read_cache") && cut.contains(&key));
+        let cut = cache
+            .truncate("srv:big", &text, 2000)
+            .expect("expected a cached cut");
+        let shown = cut.apply(&text);
+        assert!(shown.len() < 2600 && shown.contains("read_cache") && shown.contains(&cut.key));
         let mut rebuilt = Vec::new();
         let mut offset = 0;
         loop {
-            let page = cache.read(&key, offset, 100).expect("page");
+            let page = cache.read(&cut.key, offset, Some(100), 2000).expect("page");
             let records = page["records"].as_array().expect("records").clone();
             assert_eq!(page["meta"]["total_records"], 1234);
             assert_eq!(
@@ -314,30 +366,65 @@ mod tests {
         assert_eq!(Value::Array(rebuilt), inner["items"]);
     }
 
+    /// Plain text used to be cut with "cache not available"; it is now cached and paged by
+    /// characters (multi-byte characters included), the notice saying where to go on.
     #[test]
-    fn non_json_is_cut_without_cache() {
+    fn plain_text_is_cached_and_paged_by_characters() {
         let cache = ResponseCache::default();
-        let Truncated::Cut { text, key } = cache.truncate("t", "y".repeat(5000), 1000) else {
-            panic!("cut")
-        };
-        assert!(key.is_none());
-        assert!(text.starts_with(&"y".repeat(800)) && text.ends_with("cache not available]"));
+        let text: String = (0..3000).map(|i| format!("line é{i}\n")).collect();
+        let total = text.chars().count();
+        let cut = cache.truncate("t", &text, 1000).expect("cut");
+        assert_eq!(cut.kept, 600, "the notice's reserve comes off the limit");
+        let shown = cut.apply(&text);
+        assert!(shown.starts_with(head(&text, 600)), "{shown}");
+        assert!(
+            shown.contains(&format!("key=\"{}\", offset=600, limit=1000", cut.key)),
+            "{shown}"
+        );
+        assert!(!shown.contains("cache not available"));
+        let mut rebuilt = head(&text, cut.kept).to_string();
+        let mut offset = Some(cut.kept as i64);
+        while let Some(at) = offset {
+            let page = cache.read(&cut.key, at, None, 1000).expect("page");
+            let part = page["text"].as_str().expect("text");
+            assert!(part.chars().count() <= 1000);
+            assert_eq!(page["meta"]["total_chars"], total);
+            rebuilt.push_str(part);
+            offset = page["meta"]["next_offset"].as_i64();
+        }
+        assert_eq!(rebuilt, text);
+        let past = cache
+            .read(&cut.key, total as i64 + 5, Some(10), 1000)
+            .expect("past");
+        assert_eq!(past["text"], "");
+        assert_eq!(past["meta"]["next_offset"], Value::Null);
     }
 
     #[test]
     fn read_cache_validates_arguments() {
         let cache = ResponseCache::default();
         assert_eq!(
-            cache.read("k", -1, 10),
+            cache.read("k", -1, Some(10), 100),
             Err(CacheError::BadArgument("Offset must be non-negative"))
         );
         assert_eq!(
-            cache.read("k", 0, 0),
+            cache.read("k", 0, Some(0), 100),
             Err(CacheError::BadArgument("Limit must be between 1 and 1000"))
         );
         assert!(matches!(
-            cache.read("nope", 0, 10),
+            cache.read("nope", 0, Some(10), 100),
             Err(CacheError::NotFound(_))
         ));
+        let text = "y".repeat(5000);
+        let cut = cache.truncate("t", &text, 1000).expect("cut");
+        assert!(matches!(
+            cache.read(&cut.key, 0, Some(MAX_TEXT_PAGE + 1), 100),
+            Err(CacheError::BadArgument(_))
+        ));
+        let records = cache.truncate("t", &big_result(500), 1000).expect("cut");
+        assert_eq!(
+            cache.read(&records.key, 0, Some(1001), 100),
+            Err(CacheError::BadArgument("Limit must be between 1 and 1000"))
+        );
     }
 }

@@ -9,6 +9,7 @@ mod events;
 mod lifecycle;
 mod mcp;
 mod ops;
+mod results;
 mod secrets;
 mod servers;
 mod status;

@@ -208,3 +208,64 @@ async fn test_stdio_mode_works_with_the_official_python_sdk_stdio_client() {
         "{seen}"
     );
 }
+
+/// Right after start the upstream is still connecting: the first call and the first search
+/// wait for it and succeed at once, while servers that failed, are quarantined or are
+/// disabled are never waited for.
+#[tokio::test]
+async fn test_stdio_first_call_and_search_wait_for_a_server_coming_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut quarantined = fixture_server("held");
+    quarantined["quarantined"] = json!(true);
+    let mut disabled = fixture_server("off");
+    disabled["enabled"] = json!(false);
+    let mut broken = fixture_server("broken");
+    broken["args"] = json!(["stdio", "--fail-start"]);
+    // fx takes 1.5 s to come up: the first call and search arrive long before.
+    let mut fx = fixture_server("fx");
+    fx["args"] = json!(["stdio", "--slow-start-ms", "1500"]);
+    let mut config = config_with(json!([fx, quarantined, disabled, broken]));
+    config["listen"] = json!(":0");
+    std::fs::write(
+        dir.path().join("mcp_config.json"),
+        serde_json::to_vec_pretty(&config).expect("json"),
+    )
+    .expect("write config");
+    let mut child = spawn_stdio(dir.path(), &[]);
+    let client = stdio_session(&mut child).await;
+    // Both at once, the moment the session is up.
+    let (r, found) = tokio::join!(
+        mcp_call(
+            &client,
+            "call_tool_read",
+            json!({"name": "fx:echo", "args": {"message": "first"}}),
+        ),
+        mcp_call(
+            &client,
+            "retrieve_tools",
+            json!({"query": "echo a message"}),
+        ),
+    );
+    assert_eq!(text_of(&r), "Echo: first", "{r:?}");
+    let found = text_of(&found);
+    assert!(found.contains("fx:echo"), "{found}");
+    // Nothing left coming up: a search answers without waiting for the others.
+    let started = std::time::Instant::now();
+    let again =
+        text_of(&mcp_call(&client, "retrieve_tools", json!({"query": "add numbers"})).await);
+    assert!(again.contains("fx:add"), "{again}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a failed, quarantined or disabled server is not waited for: {:?}",
+        started.elapsed()
+    );
+    let broken = mcp_call(
+        &client,
+        "call_tool",
+        json!({"name": "broken:anything", "args": {}}),
+    )
+    .await;
+    assert_eq!(broken.is_error, Some(true), "{broken:?}");
+    client.cancel().await.expect("close");
+    exits_cleanly(&mut child).await;
+}

@@ -1,0 +1,87 @@
+//! Waiting, briefly, for servers still coming up. Right after start (and after an enable,
+//! an approval or a restart) a server that will serve is still connecting, or is ready but
+//! not catalogued yet; a call or a search at that moment would fail with "not connected" or
+//! find nothing. Calls wait for their server (within the call timeout) and searches for
+//! every server they cover (within [`SEARCH_WAIT`]).
+//!
+//! Only servers on their way up are waited for: enabled and approved, and either not
+//! started yet, connecting without a failure since they were last ready, or ready with tools
+//! the catalogue does not reflect yet. A server that failed (error, pending auth, retrying),
+//! is quarantined or disabled is never waited for.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use super::App;
+use crate::upstream::ConnectionState;
+
+/// The longest a search waits for servers still coming up.
+pub const SEARCH_WAIT: Duration = Duration::from_secs(5);
+
+/// How often the states are looked at again when no event arrives.
+const RECHECK: Duration = Duration::from_millis(50);
+
+impl App {
+    /// Whether `server` is on its way to offering its tools (see the module doc).
+    fn coming_up(&self, server: &str) -> bool {
+        let wanted = self
+            .config()
+            .servers
+            .iter()
+            .any(|s| s.name == server && s.should_connect());
+        if !wanted {
+            return false;
+        }
+        let Some(snapshot) = self.upstreams.snapshot(server) else {
+            // Configured but not handed to the manager yet.
+            return true;
+        };
+        match snapshot.state {
+            ConnectionState::Disconnected => snapshot.last_attempt_at.is_none(),
+            state if state.is_connecting() => snapshot.retry_count == 0,
+            ConnectionState::Ready => {
+                snapshot.tool_count > 0 && !self.offers_tools(server) && !self.any_blocked(server)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether some tool of `server` is held back as changed (so an empty catalogue entry
+    /// is the indexer's verdict, not its lag).
+    fn any_blocked(&self, server: &str) -> bool {
+        self.upstreams
+            .tools(server)
+            .unwrap_or_default()
+            .iter()
+            .any(|t| self.is_blocked(server, &t.name))
+    }
+
+    /// Wait until no server that `covers` is coming up, or `within` has passed. Returns
+    /// whether they all settled.
+    pub async fn settle(&self, covers: impl Fn(&str) -> bool, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        // Subscribe before looking, so no change between the look and the wait is missed.
+        let mut events = self.bus.subscribe();
+        loop {
+            let pending = self
+                .config()
+                .servers
+                .iter()
+                .any(|s| covers(&s.name) && self.coming_up(&s.name));
+            if !pending {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let nap = (deadline - now).min(RECHECK);
+            match tokio::time::timeout(nap, events.recv()).await {
+                Ok(Ok(_) | Err(RecvError::Lagged(_))) | Err(_) => {}
+                Ok(Err(RecvError::Closed)) => tokio::time::sleep(nap).await,
+            }
+        }
+    }
+}
