@@ -207,9 +207,9 @@ impl App {
         }
         // A server still coming up is waited for, within the call's timeout.
         let started = tokio::time::Instant::now();
-        let timeout = self.call_timeout();
-        self.settle(|s| s == server, timeout).await;
-        let timeout = timeout.saturating_sub(started.elapsed());
+        let configured = self.call_timeout();
+        self.settle(|s| s == server, configured).await;
+        let timeout = configured.saturating_sub(started.elapsed());
         let mut kind = None;
         if self.offers_tools(server) {
             let Some(found) = self.offered_tool(server, tool) else {
@@ -247,10 +247,22 @@ impl App {
                 });
             }
         }
-        Ok(self
+        match self
             .upstreams
             .call_tool(server, tool, arguments, timeout)
-            .await?)
+            .await
+        {
+            // The caller's timeout is the configured one, whatever part of it the wait for a
+            // server coming up took.
+            Err(UpstreamError::Timeout { server, tool, .. }) => {
+                Err(CallError::from(UpstreamError::Timeout {
+                    server,
+                    tool,
+                    after: configured,
+                }))
+            }
+            other => Ok(other?),
+        }
     }
 }
 
