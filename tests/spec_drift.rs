@@ -55,8 +55,8 @@ fn optional_request_bodies_are_exactly_the_ones_the_front_door_fills_in() {
     assert_eq!(optional, filled);
     assert_eq!(
         filled,
-        ["server_quarantine"],
-        "the spec's only optional body"
+        ["server_inspect", "server_quarantine", "server_unquarantine"],
+        "the spec's optional bodies (quarantine's flag, a reviewed plan's fingerprint)"
     );
 }
 
