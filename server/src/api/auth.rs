@@ -18,13 +18,21 @@ pub fn keys_match(given: &str, expected: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The `X-API-Key` header, if present (a value that is not text reads as empty, so it never
+/// matches). Both the REST front door and `/mcp` read the key through this.
+pub fn api_key_header(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get("x-api-key")
+        .map(|value| value.to_str().unwrap_or(""))
+}
+
 /// The API key a request presents: `X-API-Key` if present (even if wrong), else `?apikey=`.
 pub fn presented_key<'a>(
     headers: &'a http::HeaderMap,
     query: Option<&'a str>,
 ) -> Option<std::borrow::Cow<'a, str>> {
-    if let Some(value) = headers.get("x-api-key") {
-        return Some(std::borrow::Cow::Borrowed(value.to_str().unwrap_or("")));
+    if let Some(value) = api_key_header(headers) {
+        return Some(std::borrow::Cow::Borrowed(value));
     }
     query.and_then(|q| {
         q.split('&').find_map(|pair| {

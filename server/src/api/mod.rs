@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 
-pub(crate) use auth::keys_match;
+pub(crate) use auth::{api_key_header, keys_match};
 pub use convert::{display_listen, web_ui_url};
 
 /// Everything a request handler can reach.

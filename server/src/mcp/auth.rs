@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Full};
 use mcpproxy_api::{ApiError, codes};
 
 use super::McpBody;
-use crate::api::keys_match;
+use crate::api::{api_key_header, keys_match};
 use crate::app::{App, Grant, TOKEN_PREFIX, TokenRefusal};
 
 /// The authenticated caller of one request.
@@ -83,8 +83,8 @@ pub struct OwnerSocket;
 
 /// The credential a request presents, if any.
 fn presented(headers: &HeaderMap) -> Option<&str> {
-    if let Some(key) = headers.get("x-api-key") {
-        return Some(key.to_str().unwrap_or(""));
+    if let Some(key) = api_key_header(headers) {
+        return Some(key);
     }
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, secret) = value.split_once(' ')?;

@@ -5,11 +5,17 @@
 //! own with `cargo test --workspace --test security`.
 
 #[path = "../integration/common.rs"]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "shared with the integration suite; this suite uses part of it"
+)]
 mod common;
 
 #[path = "../robustness/proc.rs"]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "shared with the robustness suite; this suite uses part of it"
+)]
 mod proc;
 
 // Boundaries, one module each (added by the work on each section).
