@@ -65,7 +65,7 @@ pub struct AbortWatch {
 
 impl AbortWatch {
     /// Watch `inner`.
-    pub fn new(inner: McpBody, on_abort: Box<dyn FnOnce() + Send + Sync>) -> McpBody {
+    pub fn watch(inner: McpBody, on_abort: Box<dyn FnOnce() + Send + Sync>) -> McpBody {
         Self {
             inner,
             on_abort: Some(on_abort),
@@ -135,7 +135,7 @@ mod tests {
     async fn a_body_read_to_its_end_is_no_abort_and_a_dropped_one_is() {
         let fired = Arc::new(AtomicBool::new(false));
         let flag = fired.clone();
-        let body = AbortWatch::new(
+        let body = AbortWatch::watch(
             Full::new(Bytes::from("done")).boxed(),
             Box::new(move || flag.store(true, Ordering::SeqCst)),
         );
@@ -145,7 +145,7 @@ mod tests {
 
         let fired = Arc::new(AtomicBool::new(false));
         let flag = fired.clone();
-        let body = AbortWatch::new(
+        let body = AbortWatch::watch(
             Full::new(Bytes::from("never read")).boxed(),
             Box::new(move || flag.store(true, Ordering::SeqCst)),
         );

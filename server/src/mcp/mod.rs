@@ -240,7 +240,7 @@ impl McpEndpoint {
         });
         let Ok(mut resp) = served.rmcp.clone().call(read.map(Full::new)).await;
         if let Some(abort) = abort {
-            resp = resp.map(|body| abort::AbortWatch::new(body, Box::new(abort)));
+            resp = resp.map(|body| abort::AbortWatch::watch(body, Box::new(abort)));
         }
         self.finish(resp, session, caller, is_delete)
     }
