@@ -11,6 +11,7 @@ use std::{
 
 use rmcp::{
     ServiceError,
+    model::RequestMetaObject,
     model::{
         CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
         CancelledNotificationParam, ClientRequest, ServerCapabilities, ServerResult, Tool,
@@ -580,6 +581,13 @@ impl From<ServiceError> for CallFailure {
     }
 }
 
+/// Whether the server negotiated 2026-07-28 or later (per-request metadata).
+fn speaks_2026(peer: &rmcp::service::Peer<rmcp::RoleClient>) -> bool {
+    peer.peer_info().is_some_and(|info| {
+        info.protocol_version.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str()
+    })
+}
+
 /// Send `request` through rmcp, routing what the server says about it to `link`'s client
 /// and telling the server when the client calls it off.
 async fn send_linked(
@@ -592,15 +600,28 @@ async fn send_linked(
         .downstream
         .clone()
         .map(|client| ready.shared.relay.register(client));
-    let handle = peer
-        .send_cancellable_request(request, PeerRequestOptions::no_options())
-        .await?;
+    let mut options = PeerRequestOptions::no_options();
+    // A 2026-07-28 server judges each request by the capabilities it carries: the client's,
+    // not the proxy's (which can do everything a client can).
+    if speaks_2026(peer)
+        && let Some(capabilities) = link.downstream.as_ref().and_then(|d| d.capabilities())
+    {
+        let mut meta = RequestMetaObject::new();
+        meta.set_client_capabilities(capabilities);
+        options.meta = Some(meta);
+    }
+    let handle = peer.send_cancellable_request(request, options).await?;
     let id = handle.id.clone();
     if let Some(in_flight) = &in_flight {
         in_flight.bind(id.clone(), Some(handle.progress_token.clone()));
     }
     tokio::select! {
-        answer = handle.await_response() => Ok(answer?),
+        answer = handle.await_response() => {
+            if let Some(in_flight) = &in_flight {
+                in_flight.flush().await;
+            }
+            Ok(answer?)
+        }
         () = link.cancel.cancelled() => {
             let notice = CancelledNotificationParam::new(Some(id), Some("cancelled by the client".into()));
             // The connection may be gone already; the request is off either way.
