@@ -10,6 +10,7 @@ mod lifecycle;
 mod mcp;
 mod ops;
 mod results;
+mod revisions;
 mod secrets;
 mod servers;
 mod status;
