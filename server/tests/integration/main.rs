@@ -15,4 +15,5 @@ mod secrets;
 mod servers;
 mod status;
 mod stdio_front;
+mod transparent;
 mod wire;
