@@ -7,6 +7,7 @@
 mod http;
 pub(crate) mod http_lane;
 pub(crate) mod lifecycle;
+mod listen;
 pub(crate) mod process;
 mod sse;
 mod stdio;
@@ -142,6 +143,7 @@ where
                     attempt.describe(),
                     started.elapsed().as_millis()
                 ));
+                listen::start(connected.client.peer(), &ctx.handler, ctx.log, &ctx.ct).await;
                 return Ok(connected);
             }
             Err(error) => {
