@@ -347,6 +347,7 @@ impl ProxyBackend for ServerCtx {
                 crate::app::Intent::Any,
                 &origin,
                 None,
+                &crate::upstream::CallLink::default(),
             )
             .await;
         Ok(types::ToolCallResponse {
