@@ -301,3 +301,42 @@ async fn unknown_and_quarantined_servers_are_not_served() {
     assert!(refused.to_string().contains("quarantined"), "{refused}");
     client.cancel().await.ok();
 }
+
+#[tokio::test]
+async fn status_info_and_routing_list_the_endpoints_and_routing_mode_switches_mcp() {
+    let mut config = config_with(json!([everything_server("everything")]));
+    config["routing_mode"] = json!("direct");
+    let server = TestServer::start(config).await;
+    wait_ready(&server, "everything").await;
+    let rest = server.client();
+    let base = server.url();
+    let routing = rest.routing_get().await.expect("routing").into_inner().data;
+    assert_eq!(routing.routing_mode, "direct");
+    assert_eq!(routing.default, format!("{base}/mcp"));
+    assert_eq!(routing.call, format!("{base}/mcp/call"));
+    assert_eq!(routing.all, format!("{base}/mcp/all"));
+    assert_eq!(routing.servers.len(), 1);
+    assert_eq!(
+        routing.servers[0].url,
+        format!("{base}/mcp/servers/everything")
+    );
+    assert!(routing.servers[0].available);
+    let status = rest.status_get().await.expect("status").into_inner();
+    let json = |v: &mcpproxy_client::types::McpEndpoints| serde_json::to_value(v).expect("json");
+    assert_eq!(json(&status.mcp), json(&routing));
+    let info = rest.info_get().await.expect("info").into_inner();
+    assert_eq!(json(&info.data.endpoints.mcp), json(&routing));
+
+    // In direct mode /mcp lists every tool as server__tool; /mcp/call keeps the built-ins.
+    let heard = Heard::default();
+    let default = heard_client(format!("{base}/mcp"), &heard).await;
+    let tools = default.list_all_tools().await.expect("tools");
+    assert!(tools.iter().any(|t| t.name == "everything__echo"));
+    assert!(!tools.iter().any(|t| t.name == "retrieve_tools"));
+    let call = heard_client(format!("{base}/mcp/call"), &heard).await;
+    let tools = call.list_all_tools().await.expect("tools");
+    assert!(tools.iter().any(|t| t.name == "retrieve_tools"));
+    assert!(!tools.iter().any(|t| t.name == "everything__echo"));
+    default.cancel().await.ok();
+    call.cancel().await.ok();
+}
