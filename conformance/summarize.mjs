@@ -10,7 +10,7 @@ const args = Object.fromEntries(
     arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs, []));
 const revisions = args.revisions.split(' ');
 const nameIndependent = args['name-independent'].split(' ');
-const TARGETS = ['direct', 'proxy', 'mcp'];
+const TARGETS = ['direct', 'proxy', 'proxy-stdio', 'mcp'];
 
 // `conformance list --server --requirements REV`: the scored server scenarios
 // (under "Server scenarios") and the ones run but never scored ("- x [server]").
@@ -54,7 +54,8 @@ const doc = {
   generated: new Date().toISOString(),
   targets: {
     direct: 'the fixture (mcp-fixture http --conformance)',
-    proxy: 'the fixture through the proxy at /mcp/servers/fixture',
+    proxy: 'the fixture (streamable HTTP upstream) through the proxy at /mcp/servers/fixture',
+    'proxy-stdio': 'the fixture as a stdio upstream through the proxy at /mcp/servers/fixture-stdio',
     mcp: "the proxy's own /mcp (name-independent scenarios only)",
   },
   nameIndependent,

@@ -1,8 +1,9 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
 //! `.ci/install-test-deps`) in CI: `conformance/run` runs its server scenarios for
 //! both protocol revisions against the fixture (`mcp-fixture http --conformance`),
-//! the same fixture through the proxy's transparent `/mcp/servers/fixture`, and the
-//! proxy's own `/mcp` (name-independent scenarios only), and writes one JSON
+//! the same fixture through the proxy's transparent `/mcp/servers/fixture` (and as a
+//! stdio upstream at `/mcp/servers/fixture-stdio`), and the proxy's own `/mcp`
+//! (name-independent scenarios only), and writes one JSON
 //! document; each test here asserts one part of it. The suite runs once per test
 //! process and is shared. `just conformance` renders the same data as
 //! docs/conformance.md.
@@ -154,25 +155,31 @@ fn the_fixture_passes_every_scored_scenario_on_both_revisions() {
     );
 }
 
-/// Transparency: through `/mcp/servers/fixture` exactly what passed directly passes.
+/// Transparency: through `/mcp/servers/fixture` (HTTP upstream) and
+/// `/mcp/servers/fixture-stdio` (stdio upstream) exactly what passed directly passes.
 #[test]
 fn through_the_proxy_the_same_scenarios_pass_as_directly() {
     let mut diff = BTreeMap::new();
     for rev in revisions() {
         for scenario in scored(&rev) {
             let (direct, _) = outcome(&rev, "direct", &scenario);
-            let (proxy, why) = outcome(&rev, "proxy", &scenario);
-            if direct != proxy {
-                diff.insert((rev.clone(), scenario), (direct, proxy, why));
+            for target in ["proxy", "proxy-stdio"] {
+                let (proxy, why) = outcome(&rev, target, &scenario);
+                if direct != proxy {
+                    diff.insert(
+                        (rev.clone(), scenario.clone(), target),
+                        (direct, proxy, why),
+                    );
+                }
             }
         }
     }
     let table: Vec<String> = diff
         .iter()
-        .map(|((rev, s), (d, p, why))| {
+        .map(|((rev, s, target), (d, p, why))| {
             let mark = |b: &bool| if *b { "pass" } else { "FAIL" };
             format!(
-                "| {rev} | {s} | {} | {} | {} |",
+                "| {rev} | {s} | {target} | {} | {} | {} |",
                 mark(d),
                 mark(p),
                 short(why)
@@ -181,8 +188,8 @@ fn through_the_proxy_the_same_scenarios_pass_as_directly() {
         .collect();
     assert!(
         diff.is_empty(),
-        "{} scenario(s) differ between the fixture and the fixture through /mcp/servers/fixture:\n\
-         | revision | scenario | direct | proxy | suite says (proxy) |\n{}",
+        "{} scenario/target pair(s) differ between the fixture and the fixture through the proxy:\n\
+         | revision | scenario | target | direct | through proxy | suite says (proxy) |\n{}",
         diff.len(),
         table.join("\n")
     );
