@@ -22,6 +22,7 @@
 //! The same handler also serves MCP on the process's stdin/stdout ([`stdio`]) when the
 //! proxy is spawned by an agent as a stdio server.
 
+mod abort;
 mod auth;
 mod builtin;
 mod catalog;
@@ -205,19 +206,55 @@ impl McpEndpoint {
         }
         let served = inner.served(&surface);
         // A malformed body is answered with a JSON-RPC error here, never by rmcp's 415.
-        let resp = match inner.fast.try_answer(req).await {
+        let read = match inner.fast.try_answer(req).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
             fast::Fast::Untouched(req) => match malformed::check(req).await {
-                malformed::Checked::Untouched(req) => served.rmcp.clone().call(req).await,
-                malformed::Checked::Read(req) => served.rmcp.clone().call(req).await,
-                malformed::Checked::Answered(resp) => Ok(resp),
+                malformed::Checked::Untouched(req) => {
+                    let Ok(resp) = served.rmcp.clone().call(req).await;
+                    return self.finish(resp, session, caller, is_delete);
+                }
+                malformed::Checked::Read(req) => req,
+                malformed::Checked::Answered(resp) => return resp,
             },
             fast::Fast::Declined(req) => match malformed::check_bytes(req.body()) {
-                Some(resp) => Ok(resp),
-                None => served.rmcp.clone().call(req.map(Full::new)).await,
+                Some(resp) => return resp,
+                None => req,
             },
         };
-        let Ok(mut resp) = resp;
+        let abort = abort::request_id(read.body()).map(|id| {
+            let (body, headers) = abort::cancellation(&id, read.headers());
+            let (uri, caller) = (read.uri().clone(), caller.clone());
+            let rmcp = served.rmcp.clone();
+            move || {
+                let mut cancel = Request::new(Full::new(body));
+                *cancel.method_mut() = Method::POST;
+                *cancel.uri_mut() = uri;
+                *cancel.headers_mut() = headers;
+                cancel.extensions_mut().insert(caller);
+                let mut rmcp = rmcp;
+                tokio::spawn(async move {
+                    // Nothing to do if the session ended meanwhile.
+                    let _ = rmcp.call(cancel).await;
+                });
+            }
+        });
+        let Ok(mut resp) = served.rmcp.clone().call(read.map(Full::new)).await;
+        if let Some(abort) = abort {
+            resp = resp.map(|body| abort::AbortWatch::watch(body, Box::new(abort)));
+        }
+        self.finish(resp, session, caller, is_delete)
+    }
+
+    /// What every rmcp answer gets: the session bound to its credential, the DELETE status
+    /// clients expect, and a closed connection after an oversized body.
+    fn finish(
+        &self,
+        mut resp: Response<McpBody>,
+        session: Option<String>,
+        caller: auth::Caller,
+        is_delete: bool,
+    ) -> Response<McpBody> {
+        let inner = &self.inner;
         if session.is_none()
             && let Some(id) = resp
                 .headers()

@@ -340,3 +340,126 @@ async fn status_info_and_routing_list_the_endpoints_and_routing_mode_switches_mc
     default.cancel().await.ok();
     call.cancel().await.ok();
 }
+
+/// POST a JSON-RPC message to `url`, giving up after `within`.
+async fn post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+    within: Duration,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("Accept", "application/json, text/event-stream")
+        .timeout(within)
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await?;
+    // Read the whole (SSE) body: this is where giving up happens.
+    let status = response.status();
+    let text = response.text().await?;
+    panic!("the call finished although the client gave up: {status} {text}");
+}
+
+/// The recorded calls of `tool`, newest first.
+async fn calls_of(server: &TestServer, tool: &str) -> Vec<mcpproxy_client::types::ToolCallRecord> {
+    let calls = server
+        .client()
+        .tool_call_list(Some(50), None, None)
+        .await
+        .expect("history")
+        .into_inner();
+    calls
+        .data
+        .tool_calls
+        .into_iter()
+        .filter(|c| c.tool_name == tool)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_that_drops_its_request_cancels_the_upstream_call_at_both_revisions() {
+    let server = TestServer::start(config_with(json!([everything_server("everything")]))).await;
+    wait_ready(&server, "everything").await;
+    let url = format!("{}/mcp/servers/everything", server.url());
+    let long = json!({"name": "trigger-long-running-operation", "arguments": {"duration": 15, "steps": 15}});
+
+    // 2025-11-25: a session, then a call whose stream the client closes after 2 s.
+    let init = reqwest::Client::new()
+        .post(&url)
+        .header("Accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "dropper", "version": "1"}}}),
+        )
+        .send()
+        .await
+        .expect("initialize");
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("session id")
+        .to_string();
+    drop(init.text().await);
+    let headers = [
+        ("Mcp-Session-Id", session.as_str()),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let _ = reqwest::Client::new()
+        .post(&url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "2025-11-25")
+        .json(&initialized)
+        .send()
+        .await
+        .expect("initialized");
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": long});
+    let gave_up = post(&url, &headers, call, Duration::from_secs(2)).await;
+    assert!(gave_up.is_err());
+
+    // 2026-07-28: no session; the client aborts the request after 2 s.
+    let mut params = long.clone();
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "aborter", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let headers = [
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "trigger-long-running-operation"),
+    ];
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": params});
+    let gave_up = post(&url, &headers, call, Duration::from_secs(2)).await;
+    assert!(gave_up.is_err());
+
+    let cancelled = eventually(Duration::from_secs(10), "both calls recorded", || async {
+        let calls = calls_of(&server, "trigger-long-running-operation").await;
+        (calls.len() >= 2).then_some(calls)
+    })
+    .await;
+    for call in &cancelled {
+        assert!(
+            call.error
+                .as_deref()
+                .is_some_and(|e| e.contains("cancelled by the client")),
+            "recorded as cancelled: {call:?}"
+        );
+        assert!(
+            call.duration_ms < 10_000.0,
+            "cancelled when the client gave up, not after 15 s: {call:?}"
+        );
+    }
+    assert!(
+        cancelled
+            .iter()
+            .any(|c| c.mcp_session_id.as_deref() == Some(session.as_str())),
+        "the 2025 session's call is among them"
+    );
+}
