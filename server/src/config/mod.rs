@@ -265,8 +265,9 @@ pub struct ServerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Which MCP lifecycle opens the session (see `upstream::transport::lifecycle`): `auto`
-    /// (empty; `server/discover` first, `initialize` as fallback, the order that worked last
-    /// time first), `initialize-first`, `initialize` (2025 only) or `discover` (2026 only).
+    /// (empty; `initialize` first, `server/discover` when refused; a server that last spoke
+    /// 2026-07-28 the other way round), `initialize-first` (always that order),
+    /// `discover-first`, `initialize` (2025 only) or `discover` (2026 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handshake: Option<String>,
     /// Command for stdio.
@@ -324,7 +325,13 @@ pub enum Transport {
 pub const PROTOCOLS: [&str; 5] = ["stdio", "http", "sse", "streamable-http", "auto"];
 
 /// The `handshake` values the file accepts.
-pub const HANDSHAKES: [&str; 4] = ["auto", "initialize-first", "initialize", "discover"];
+pub const HANDSHAKES: [&str; 5] = [
+    "auto",
+    "initialize-first",
+    "discover-first",
+    "initialize",
+    "discover",
+];
 
 impl ServerConfig {
     /// The protocol as written, or `auto`.

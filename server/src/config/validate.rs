@@ -127,7 +127,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         if !HANDSHAKES.contains(&handshake) {
             problems.push(Problem::new(
                 field("handshake"),
-                format!("invalid handshake: {handshake} (must be auto, initialize-first, initialize, or discover)"),
+                format!("invalid handshake: {handshake} (must be auto, initialize-first, discover-first, initialize, or discover)"),
             ));
         }
         let has_command = server

@@ -276,6 +276,7 @@ impl ServerHandler for ProxyMcp {
         Ok(ListToolsResult::with_all_items(tools))
     }
 
+    /// The tool a 2026-07-28 request names (rmcp checks its `Mcp-Param-*` headers).
     fn get_tool(&self, name: &str) -> Option<Tool> {
         match &self.surface {
             Surface::Retrieve => self
@@ -283,7 +284,10 @@ impl ServerHandler for ProxyMcp {
                 .list(&CallOrigin::default())
                 .into_iter()
                 .find(|t| t.name == name),
-            Surface::All | Surface::Server(_) => None,
+            Surface::All => super::direct::list(&self.app, &CallOrigin::default())
+                .into_iter()
+                .find(|t| t.name == name),
+            Surface::Server(server) => self.app.offered_tool(server, name),
         }
     }
 

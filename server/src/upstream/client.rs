@@ -91,10 +91,12 @@ impl ClientHandler for Handler {
             .enable_sampling()
             .enable_elicitation()
             .build();
+        // The revision `initialize` asks for; 2026-07-28 is reached with `server/discover`.
         ClientConfig::new(
             capabilities,
             Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")),
         )
+        .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
     }
 
     async fn create_message(
@@ -179,25 +181,24 @@ impl ClientHandler for Handler {
         params: LoggingMessageNotificationParam,
         context: NotificationContext<RoleClient>,
     ) {
-        let data = match &params.data {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let line = match &params.data {
+            serde_json::Value::String(s) => format!("[{:?}] {s}", params.level),
+            other => format!("[{:?}] {other}", params.level),
         };
-        self.log
-            .write("SERVER", &format!("[{:?}] {data}", params.level));
         // A message on a request's stream is that request's client's; otherwise it is for
-        // whoever follows the server's log.
-        let client = match context.extensions.get::<InboundStreamOrigin>() {
-            Some(InboundStreamOrigin::OutboundRequest(id)) => self.relay.by_request(id),
-            _ => self.relay.only(),
+        // whoever follows the server's log. Delivered first: the request may be answered
+        // right after.
+        let origin = match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => Some(id),
+            _ => None,
         };
-        match client {
-            Some(client) => client.log(params).await,
-            None => self.notice(Notice::Log {
+        if let Err(message) = self.relay.log(origin, params).await {
+            self.notice(Notice::Log {
                 server: self.server.clone(),
-                message: params,
-            }),
+                message,
+            });
         }
+        self.log.write("SERVER", &line);
     }
 }
 

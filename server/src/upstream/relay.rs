@@ -154,10 +154,11 @@ impl InFlight {
         self.relay.bound.notify_waiters();
     }
 
-    /// Let the progress the server sent before its answer reach the client first: rmcp
+    /// Let the progress and log messages the server sent before its answer reach the
+    /// client first: rmcp
     /// hands each notification to a task of its own, which may not have run yet.
     pub(crate) async fn flush(&self) {
-        for _ in 0..4 {
+        for _ in 0..8 {
             tokio::task::yield_now().await;
         }
         let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
@@ -237,14 +238,36 @@ impl Relay {
             .map(|(_, e)| e.downstream.clone())
     }
 
-    /// The client of the one request in flight; `None` when there are none or several.
-    pub(crate) fn only(&self) -> Option<Arc<dyn Downstream>> {
-        let book = self.book();
-        let mut entries = book.entries.values();
-        match (entries.next(), entries.next()) {
-            (Some(entry), None) => Some(entry.downstream.clone()),
-            _ => None,
-        }
+    /// Deliver a log message to the client of the request that went out as `id`, or
+    /// without one (stdio has no association) to the client of the one request in flight.
+    /// The message back when no request claims it.
+    pub(crate) async fn log(
+        &self,
+        id: Option<&RequestId>,
+        message: LoggingMessageNotificationParam,
+    ) -> Result<(), LoggingMessageNotificationParam> {
+        let found = {
+            let book = self.book();
+            match id {
+                Some(id) => book.entries.values().find(|e| e.id.as_ref() == Some(id)),
+                None => {
+                    let mut entries = book.entries.values();
+                    match (entries.next(), entries.next()) {
+                        (Some(entry), None) => Some(entry),
+                        _ => None,
+                    }
+                }
+            }
+            .map(|e| (e.downstream.clone(), e.deliveries.clone()))
+        };
+        let Some((client, deliveries)) = found else {
+            return Err(message);
+        };
+        deliveries.pending.fetch_add(1, Ordering::SeqCst);
+        client.log(message).await;
+        deliveries.pending.fetch_sub(1, Ordering::SeqCst);
+        deliveries.done.notify_waiters();
+        Ok(())
     }
 
     /// The client of the request with progress token `token`, waiting briefly while some

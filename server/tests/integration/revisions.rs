@@ -129,21 +129,23 @@ async fn test_revisions_2025_and_2026_upstreams_connect_over_stdio_and_http() {
         http_server("hboth", &hboth.url),
     ])))
     .await;
+    // A server that speaks both stays on 2025-11-25 (initialize first); a 2026-only one
+    // refuses initialize and is opened with server/discover.
     let expected = [
-        ("s25", "2025-11-25"),
-        ("s26", "2026-07-28"),
-        ("sboth", "2026-07-28"),
-        ("h25", "2025-11-25"),
-        ("h26", "2026-07-28"),
-        ("hboth", "2026-07-28"),
+        ("s25", "2025-11-25", "initialize"),
+        ("s26", "2026-07-28", "server/discover"),
+        ("sboth", "2025-11-25", "initialize"),
+        ("h25", "2025-11-25", "initialize"),
+        ("h26", "2026-07-28", "server/discover"),
+        ("hboth", "2025-11-25", "initialize"),
     ];
-    for (name, revision) in expected {
+    for (name, revision, handshake) in expected {
         wait_ready(&server, name).await;
         let view = server_view(&server, name).await;
         assert_eq!(view.protocol_version.as_deref(), Some(revision), "{name}");
         assert_eq!(echo(&server, name).await, format!("Echo: {name}"));
-        // One handshake on one connection: discover, and for a 2025 server `initialize`
-        // right after its refusal, never a second connection or rmcp's 10 s probe timeout.
+        // One successful handshake, never rmcp's 10 s probe timeout; a 2026-only server
+        // pays one refused initialize first.
         let lines = handshakes(&server, name).await;
         let done = lines
             .iter()
@@ -151,14 +153,12 @@ async fn test_revisions_2025_and_2026_upstreams_connect_over_stdio_and_http() {
             .unwrap_or_else(|| panic!("{name}: no handshake line in {lines:?}"));
         eprintln!("{name}: {done}");
         assert!(
-            done.contains("server/discover (initialize as fallback)")
-                && done.contains(&format!("negotiated {revision}")),
+            done.contains(&format!("handshake: {handshake} negotiated {revision}")),
             "{name}: {lines:?}"
         );
-        assert!(
-            !lines.iter().any(|l| l.contains("failed")),
-            "{name}: {lines:?}"
-        );
+        let failed = lines.iter().filter(|l| l.contains("failed")).count();
+        let refused_first = usize::from(handshake == "server/discover");
+        assert_eq!(failed, refused_first, "{name}: {lines:?}");
         let ms = handshake_ms(done);
         assert!(ms < 5_000, "{name}: the handshake took {ms} ms");
     }

@@ -1,18 +1,23 @@
 //! Which MCP lifecycle opens an upstream session, per server: the 2026-07-28
 //! `server/discover` or the 2025 `initialize` handshake.
 //!
-//! - `auto` (the default): rmcp's `Auto` mode — `server/discover` first; when the server
-//!   answers it with an ordinary JSON-RPC error (a 2025 server's -32601, or an HTTP 4xx) rmcp
-//!   sends `initialize` on the same connection at once, so a 2025 server pays one round trip,
-//!   not a timeout. Only a server that ignores `server/discover` costs rmcp's 10 s probe
-//!   timeout, once: the revision that worked is remembered (`last_revision`, the identity of
-//!   the previous connection) and a server that last spoke a 2025 revision is opened with
-//!   `initialize` first from then on.
+//! - `auto` (the default): `initialize` first, offering 2025-11-25; a server that refuses it
+//!   (a 2026-only server's -32022) is opened with `server/discover` on a fresh connection.
+//!   A server that speaks both revisions is kept on 2025-11-25: one upstream session serves
+//!   every client, and a 2025 session carries what today's (2025) clients need — sampling,
+//!   elicitation and roots as requests on the call's stream, logging, resource
+//!   subscriptions — which a 2026 session replaces with input-required results and
+//!   `subscriptions/listen`. The revision that worked is remembered (`last_revision`, the
+//!   identity of the previous connection): a server that last spoke 2026-07-28 is opened
+//!   with rmcp's `Auto` mode (`server/discover`, `initialize` on the same connection when
+//!   refused) from then on.
+//! - `discover-first`: rmcp's `Auto` mode from the start, for servers known to prefer
+//!   2026-07-28.
 //! - When discovery fails in a way rmcp does not fall back from (the server says
 //!   `-32022 UnsupportedProtocolVersion` naming only 2025 revisions, or closes the
 //!   connection, as an older rmcp server does on any first message but `initialize`), the
 //!   next attempt opens a fresh connection (a new process for stdio) with `initialize`.
-//! - `initialize-first`: the reverse order, for servers known to be 2025 (no probe at all);
+//! - `initialize-first`: that order always (no memory), for servers known to be 2025;
 //!   `initialize` and `discover` use one handshake only.
 //! - Legacy HTTP+SSE servers are 2025-only: always `initialize`.
 
@@ -62,9 +67,9 @@ pub(crate) fn plan(handshake: &str, last_revision: Option<&str>) -> &'static [At
     match handshake {
         "initialize" => &[Attempt::Initialize],
         "discover" => &[Attempt::Discover],
-        "initialize-first" => &[Attempt::Initialize, Attempt::Discover],
-        _ if last_revision.is_some_and(is_legacy) => &[Attempt::Initialize, Attempt::Discover],
-        _ => &[Attempt::Auto, Attempt::Initialize],
+        "discover-first" => &[Attempt::Auto, Attempt::Initialize],
+        _ if last_revision.is_some_and(|r| !is_legacy(r)) => &[Attempt::Auto, Attempt::Initialize],
+        _ => &[Attempt::Initialize, Attempt::Discover],
     }
 }
 
@@ -79,10 +84,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn discover_first_unless_configured_or_last_time_was_2025() {
-        assert_eq!(plan("auto", None), [Attempt::Auto, Attempt::Initialize]);
+    fn initialize_first_unless_configured_or_last_time_was_2026() {
+        assert_eq!(plan("auto", None), [Attempt::Initialize, Attempt::Discover]);
         assert_eq!(
             plan("auto", Some("2026-07-28")),
+            [Attempt::Auto, Attempt::Initialize]
+        );
+        assert_eq!(
+            plan("discover-first", None),
             [Attempt::Auto, Attempt::Initialize]
         );
         assert_eq!(
