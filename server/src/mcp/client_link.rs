@@ -70,17 +70,26 @@ pub struct ClientLink {
     progress: Option<ProgressToken>,
     capabilities: Option<ClientCapabilities>,
     level: Arc<SessionLevel>,
+    /// Whether log messages go to a client that chose no level (the transparent surface:
+    /// as the server itself would; elsewhere only to clients that asked, so a chatty
+    /// server does not flood an agent that never wanted its log).
+    logs_by_default: bool,
 }
 
 impl ClientLink {
     /// The request of `context`, in a session whose logging level is `level`.
-    pub fn of(context: &RequestContext<RoleServer>, level: Arc<SessionLevel>) -> Self {
+    pub fn of(
+        context: &RequestContext<RoleServer>,
+        level: Arc<SessionLevel>,
+        logs_by_default: bool,
+    ) -> Self {
         Self {
             peer: context.peer.clone(),
             request: Some(context.id.clone()),
             progress: context.meta.get_progress_token(),
             capabilities: context.client_capabilities(),
             level,
+            logs_by_default,
         }
     }
 
@@ -95,6 +104,7 @@ impl ClientLink {
             progress: None,
             capabilities,
             level,
+            logs_by_default: false,
         }
     }
 
@@ -131,7 +141,7 @@ impl Downstream for ClientLink {
     }
 
     fn log(&self, message: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
-        if !self.level.admits(message.level, true) {
+        if !self.level.admits(message.level, self.logs_by_default) {
             return Box::pin(async {});
         }
         let peer = self.peer.clone();

@@ -164,7 +164,8 @@ impl ProxyMcp {
     fn start(&self, context: &RequestContext<RoleServer>) -> (CallOrigin, CallLink) {
         self.note_session(&context.extensions, &context.peer);
         let origin = self.origin(&context.extensions);
-        let client = ClientLink::of(context, self.level.clone());
+        let transparent = matches!(self.surface, Surface::Server(_));
+        let client = ClientLink::of(context, self.level.clone(), transparent);
         (origin, CallLink::new(Arc::new(client), context.ct.clone()))
     }
 
