@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use rmcp::model::{
     ClientCapabilities, ClientResult, ErrorCode, LoggingLevel, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ProgressToken, RequestId, ServerRequest,
+    ProgressNotificationParam, ProgressToken, ProtocolVersion, RequestId, ServerRequest,
 };
 use rmcp::service::{OriginatingRequestId, Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer};
@@ -70,6 +70,8 @@ pub struct ClientLink {
     progress: Option<ProgressToken>,
     capabilities: Option<ClientCapabilities>,
     level: Arc<SessionLevel>,
+    /// Whether the client's session is on a 2025 revision (takes server→client requests).
+    legacy: bool,
     /// Whether log messages go to a client that chose no level (the transparent surface:
     /// as the server itself would; elsewhere only to clients that asked, so a chatty
     /// server does not flood an agent that never wanted its log).
@@ -88,6 +90,9 @@ impl ClientLink {
             request: Some(context.id.clone()),
             progress: context.meta.get_progress_token(),
             capabilities: context.client_capabilities(),
+            legacy: context
+                .protocol_version()
+                .is_none_or(|v| v.as_str() < ProtocolVersion::V_2026_07_28.as_str()),
             level,
             logs_by_default,
         }
@@ -97,12 +102,17 @@ impl ClientLink {
     /// JSON fast path, which never carries progress): what the upstream asks goes on the
     /// session's standalone stream.
     pub fn session(peer: Peer<RoleServer>, level: Arc<SessionLevel>) -> Self {
-        let capabilities = peer.peer_info().map(|info| info.capabilities.clone());
+        let info = peer.peer_info();
+        let capabilities = info.as_ref().map(|info| info.capabilities.clone());
+        let legacy = info.is_none_or(|info| {
+            info.protocol_version.as_str() < ProtocolVersion::V_2026_07_28.as_str()
+        });
         Self {
             peer,
             request: None,
             progress: None,
             capabilities,
+            legacy,
             level,
             logs_by_default: false,
         }
@@ -126,6 +136,10 @@ impl ClientLink {
 impl Downstream for ClientLink {
     fn capabilities(&self) -> Option<ClientCapabilities> {
         self.capabilities.clone()
+    }
+
+    fn takes_requests(&self) -> bool {
+        self.legacy
     }
 
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {

@@ -14,7 +14,8 @@ use rmcp::{
     model::RequestMetaObject,
     model::{
         CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
-        CancelledNotificationParam, ClientRequest, ServerCapabilities, ServerResult, Tool,
+        CancelledNotificationParam, ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputRequest,
+        InputResponses, ServerCapabilities, ServerRequest, ServerResult, Tool,
     },
     service::PeerRequestOptions,
 };
@@ -397,10 +398,7 @@ impl UpstreamManager {
                 (Some(lane), None) if plain => call_direct(lane, &ready, &params, link)
                     .await
                     .map(Into::into),
-                _ => {
-                    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-                    response_of(send_linked(&ready, request, link).await?)
-                }
+                _ => call_answering(&ready, params, link).await,
             }
         };
         let outcome = tokio::time::timeout(timeout, attempt).await;
@@ -543,6 +541,47 @@ impl Ready {
             }
         }
     }
+}
+
+/// `tools/call` through rmcp. When the server answers input-required (2026-07-28) and the
+/// client takes requests (a 2025 session), the proxy asks the client each input request,
+/// as a request on the call's stream, and calls again with the answers and the server's
+/// request state, for at most [`DEFAULT_MRTR_MAX_ROUNDS`] rounds; a 2026-07-28 client gets
+/// the input-required result itself.
+async fn call_answering(
+    ready: &Ready,
+    mut params: CallToolRequestParams,
+    link: &CallLink,
+) -> Result<CallToolResponse, CallFailure> {
+    for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
+        let response = response_of(send_linked(ready, request, link).await?)?;
+        let (CallToolResponse::InputRequired(asked), Some(client)) = (&response, &link.downstream)
+        else {
+            return Ok(response);
+        };
+        if !client.takes_requests() {
+            return Ok(response);
+        }
+        let mut answers = InputResponses::new();
+        for (key, input) in asked.input_requests.clone().unwrap_or_default() {
+            let request = match input {
+                InputRequest::CreateMessage(r) => ServerRequest::CreateMessageRequest(r),
+                InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),
+                InputRequest::ListRoots(r) => ServerRequest::ListRootsRequest(r),
+                _ => return Ok(response),
+            };
+            let answer = client.request(request).await.map_err(CallFailure::Rpc)?;
+            let answer = serde_json::to_value(answer)
+                .map_err(|e| CallFailure::Other(format!("the client's answer: {e}")))?;
+            answers.insert(key, answer);
+        }
+        params.input_responses = Some(answers);
+        params.request_state = asked.request_state.clone();
+    }
+    Err(CallFailure::Other(format!(
+        "the server still asked for input after {DEFAULT_MRTR_MAX_ROUNDS} rounds"
+    )))
 }
 
 /// A `tools/call` answer of rmcp as the tool call's response.

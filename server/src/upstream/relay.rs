@@ -45,6 +45,9 @@ pub trait Downstream: Send + Sync {
     ) -> BoxFuture<'static, Result<ClientResult, ErrorData>>;
     /// What the client declared it can do (a 2026-07-28 upstream is told per request).
     fn capabilities(&self) -> Option<ClientCapabilities>;
+    /// Whether the client takes server→client requests (a 2025 session); a 2026-07-28
+    /// client gets input-required results instead.
+    fn takes_requests(&self) -> bool;
 }
 
 /// One forwarded request's link to its client.
@@ -315,6 +318,9 @@ mod tests {
         }
         fn capabilities(&self) -> Option<ClientCapabilities> {
             None
+        }
+        fn takes_requests(&self) -> bool {
+            true
         }
         fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
             let name = self.0;

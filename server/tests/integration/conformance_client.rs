@@ -3,7 +3,7 @@
 //! runs `conformance/client-driver`, which starts this build's `mcpproxy` with the suite's
 //! mock server as its upstream and calls the mock's tools through `/mcp/servers/mock`.
 //! `conformance/run-client-scenarios REVISION` prints the whole table; here each revision's
-//! passing scenarios are pinned, and the one that does not pass yet has its own ignored test.
+//! passing scenarios are pinned; SEP-2322 (the translation between revisions) has its own test.
 
 use std::path::Path;
 use std::time::Duration;
@@ -93,10 +93,9 @@ async fn test_conformance_client_scenarios_2026_07_28() {
 }
 
 /// SEP-2322 (multi-round-trip requests): the mock's tools answer `input_required`; the proxy
-/// does not yet turn that into a request to its 2025 client and retry with the answers and
+/// turns that into requests to its 2025 client and calls again with the answers and
 /// `requestState` (the relay's translation between revisions).
 #[tokio::test]
-#[ignore = "MRTR input_required is not yet relayed to a 2025 client (issue 12 §2)"]
 async fn test_conformance_client_scenario_sep_2322_request_state() {
     run("2026-07-28", &["sep-2322-client-request-state"]).await;
 }
