@@ -142,6 +142,10 @@ impl Downstream for ClientLink {
         self.legacy
     }
 
+    fn wants_progress(&self) -> bool {
+        self.progress.is_some()
+    }
+
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
         let Some(token) = self.progress.clone() else {
             return Box::pin(async {});

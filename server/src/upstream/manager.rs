@@ -690,7 +690,15 @@ async fn call_direct(
         name: &params.name,
         arguments: params.arguments.as_ref(),
     };
-    match lane.request("tools/call", &lane_params).await {
+    match lane
+        .request(
+            "tools/call",
+            &lane_params,
+            link.downstream.as_ref(),
+            &link.cancel,
+        )
+        .await
+    {
         Ok(result) => {
             let complete = result
                 .get("resultType")
@@ -708,6 +716,7 @@ async fn call_direct(
             None,
         ))),
         Err(LaneError::Transport(message)) => Err(CallFailure::Lost(message)),
+        Err(LaneError::Cancelled) => Err(CallFailure::Cancelled),
         Err(LaneError::Fallback) => {
             let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
             match response_of(send_linked(ready, request, link).await?)? {

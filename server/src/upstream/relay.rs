@@ -48,6 +48,8 @@ pub trait Downstream: Send + Sync {
     /// Whether the client takes server→client requests (a 2025 session); a 2026-07-28
     /// client gets input-required results instead.
     fn takes_requests(&self) -> bool;
+    /// Whether the client asked for progress.
+    fn wants_progress(&self) -> bool;
 }
 
 /// One forwarded request's link to its client.
@@ -321,6 +323,9 @@ mod tests {
         }
         fn takes_requests(&self) -> bool {
             true
+        }
+        fn wants_progress(&self) -> bool {
+            false
         }
         fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
             let name = self.0;

@@ -15,6 +15,11 @@
 //! the request and the tool's schema, which rmcp keeps (the lane would only copy the headers
 //! of rmcp's last request, `Mcp-Method: tools/list` among them).
 //!
+//! What the server says on the request's stream before its answer reaches the client the
+//! call is for ([`Downstream`]): progress (the lane asks for it under its own request id as
+//! the progress token when the client wants it), log messages, and server→client requests
+//! (sampling, elicitation, roots), whose answers the lane posts back to the server.
+//!
 //! Resumption (SEP-1699): when the request's SSE stream ends before the answer, the lane
 //! waits the stream's last `retry:` (or [`DEFAULT_RETRY`]) and resumes with a GET carrying
 //! `Last-Event-ID`, up to [`MAX_RESUMPTIONS`] times, reading until the answer arrives.
@@ -27,12 +32,15 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use http::{HeaderName, HeaderValue, StatusCode, header};
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage, ServerNotification};
 use rmcp::transport::streamable_http_client::{
     SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
     StreamableHttpResponseLimits,
 };
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::upstream::relay::Downstream;
 
 /// Largest answer read on the lane (rmcp's own response limits are of this order).
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
@@ -87,6 +95,8 @@ pub(crate) enum LaneError {
     },
     /// The request may have reached the server, but no answer came back.
     Transport(String),
+    /// The client called it off; the server was told.
+    Cancelled,
 }
 
 #[derive(serde::Serialize)]
@@ -248,11 +258,54 @@ impl StreamableHttpClient for Recorder {
 }
 
 impl HttpLane {
-    /// Send request `method` with `params`; its `result`.
+    /// Send request `method` with `params`; its `result`. What the server says about it on
+    /// the way goes to `client` (which may want progress); when `cancel` fires first, the
+    /// request is dropped and the server told `notifications/cancelled`.
     pub(crate) async fn request<P: serde::Serialize>(
         &self,
         method: &str,
         params: &P,
+        client: Option<&Arc<dyn Downstream>>,
+        cancel: &CancellationToken,
+    ) -> Result<Value, LaneError> {
+        let id = format!("{ID_PREFIX}{}", self.next.fetch_add(1, Ordering::Relaxed));
+        tokio::select! {
+            answer = self.exchange(&id, method, params, client) => answer,
+            () = cancel.cancelled() => {
+                self.cancelled(&id).await;
+                Err(LaneError::Cancelled)
+            }
+        }
+    }
+
+    /// Tell the server request `id` is off (best effort: the call ends either way).
+    async fn cancelled(&self, id: &str) {
+        let Ok(seen) = self.seen.lock().map(|s| s.clone()) else {
+            return;
+        };
+        let (Some(session), Some(url)) = (&seen.session, &self.url) else {
+            return;
+        };
+        let notice = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": id, "reason": "cancelled by the client"},
+        });
+        let _ = self
+            .with_session(self.client.post(url.clone()), session, &seen)
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(notice.to_string())
+            .send()
+            .await;
+    }
+
+    async fn exchange<P: serde::Serialize>(
+        &self,
+        id: &str,
+        method: &str,
+        params: &P,
+        client: Option<&Arc<dyn Downstream>>,
     ) -> Result<Value, LaneError> {
         let seen = self
             .seen
@@ -269,12 +322,17 @@ impl HttpLane {
         if revision.is_some_and(|r| r >= STANDARD_HEADERS_REVISION) {
             return Err(LaneError::Fallback);
         }
-        let id = format!("{ID_PREFIX}{}", self.next.fetch_add(1, Ordering::Relaxed));
+        let mut params = serde_json::to_value(params).map_err(|_| LaneError::Fallback)?;
+        if client.is_some_and(|c| c.wants_progress())
+            && let Some(object) = params.as_object_mut()
+        {
+            object.insert("_meta".into(), serde_json::json!({"progressToken": id}));
+        }
         let body = Request {
             jsonrpc: "2.0",
-            id: &id,
+            id,
             method,
-            params,
+            params: &params,
         };
         let request = self
             .with_session(self.client.post(url.clone()), session, &seen)
@@ -309,10 +367,17 @@ impl HttpLane {
                 None => Err(LaneError::Transport("no answer in the response".into())),
             };
         }
-        let mut scan = SseScan::new(&id);
+        let mut scan = SseScan::new(id);
         let mut stream = response;
+        let relay = Relayed {
+            lane: self,
+            url,
+            session,
+            seen: &seen,
+            client,
+        };
         for resumption in 0..=MAX_RESUMPTIONS {
-            if let Some(message) = scan.read(stream).await? {
+            if let Some(message) = scan.read(stream, &relay).await? {
                 return outcome(message);
             }
             let Some(last) = scan.last_event_id.clone() else {
@@ -372,6 +437,71 @@ impl HttpLane {
     }
 }
 
+/// Where the messages the server sends on a lane request's stream go.
+struct Relayed<'a> {
+    lane: &'a HttpLane,
+    url: &'a reqwest::Url,
+    session: &'a str,
+    seen: &'a Seen,
+    client: Option<&'a Arc<dyn Downstream>>,
+}
+
+impl Relayed<'_> {
+    /// A message on the stream that is not the answer.
+    async fn handle(&self, message: Value) {
+        let Ok(message) = serde_json::from_value::<ServerJsonRpcMessage>(message) else {
+            return;
+        };
+        match message {
+            JsonRpcMessage::Notification(notification) => {
+                let Some(client) = self.client else { return };
+                match notification.notification {
+                    ServerNotification::ProgressNotification(progress) => {
+                        client.progress(progress.params).await;
+                    }
+                    ServerNotification::LoggingMessageNotification(log) => {
+                        client.log(log.params).await;
+                    }
+                    _ => {}
+                }
+            }
+            JsonRpcMessage::Request(request) => {
+                let answer = match self.client {
+                    Some(client) => client.request(request.request).await,
+                    None => Err(rmcp::ErrorData::new(
+                        rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                        "mcpproxy: no client is waiting on this server, so no one can answer",
+                        None,
+                    )),
+                };
+                let reply = match answer {
+                    Ok(result) => {
+                        serde_json::json!({"jsonrpc": "2.0", "id": request.id, "result": result})
+                    }
+                    Err(error) => {
+                        serde_json::json!({"jsonrpc": "2.0", "id": request.id, "error": error})
+                    }
+                };
+                // The server waits for this answer; if it cannot be posted, the call's own
+                // timeout ends the wait.
+                let _ = self
+                    .lane
+                    .with_session(
+                        self.lane.client.post(self.url.clone()),
+                        self.session,
+                        self.seen,
+                    )
+                    .header(header::ACCEPT, "application/json, text/event-stream")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(reply.to_string())
+                    .send()
+                    .await;
+            }
+            _ => {}
+        }
+    }
+}
+
 fn is_event_stream(response: &reqwest::Response) -> bool {
     response
         .headers()
@@ -411,6 +541,8 @@ struct SseScan<'a> {
     read: usize,
     last_event_id: Option<String>,
     retry: Option<Duration>,
+    /// Complete events that are not the answer, in order, for the caller to pass on.
+    others: Vec<Value>,
 }
 
 impl<'a> SseScan<'a> {
@@ -423,11 +555,17 @@ impl<'a> SseScan<'a> {
             read: 0,
             last_event_id: None,
             retry: None,
+            others: Vec::new(),
         }
     }
 
-    /// Read `response` until the answer (returned) or the end of the stream (`None`).
-    async fn read(&mut self, response: reqwest::Response) -> Result<Option<Value>, LaneError> {
+    /// Read `response` until the answer (returned) or the end of the stream (`None`),
+    /// handing every other message to `relay` in order, before the answer.
+    async fn read(
+        &mut self,
+        response: reqwest::Response,
+        relay: &Relayed<'_>,
+    ) -> Result<Option<Value>, LaneError> {
         self.read = 0;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
@@ -437,7 +575,11 @@ impl<'a> SseScan<'a> {
             if self.read > MAX_ANSWER_BYTES {
                 return Err(too_large());
             }
-            if let Some(answer) = self.feed(&chunk) {
+            let answer = self.feed(&chunk);
+            for other in std::mem::take(&mut self.others) {
+                relay.handle(other).await;
+            }
+            if let Some(answer) = answer {
                 return Ok(Some(answer));
             }
         }
@@ -472,11 +614,17 @@ impl<'a> SseScan<'a> {
         if line.is_empty() {
             let data = std::mem::take(&mut self.data);
             let complete = std::mem::replace(&mut self.in_event, false);
-            // Only an event that mentions the id can be its answer; parse just those.
-            return (complete && data.contains(self.id))
-                .then(|| serde_json::from_str::<Value>(&data).ok())
-                .flatten()
-                .filter(|m| m.get("id").and_then(Value::as_str) == Some(self.id));
+            if !complete || data.trim().is_empty() {
+                return None;
+            }
+            let message = serde_json::from_str::<Value>(&data).ok()?;
+            if message.get("id").and_then(Value::as_str) == Some(self.id)
+                && message.get("method").is_none()
+            {
+                return Some(message);
+            }
+            self.others.push(message);
+            return None;
         }
         let (name, value) = line.split_once(':').unwrap_or((line, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
