@@ -1,0 +1,220 @@
+// SDK-matrix client written with the official TypeScript SDK (`@modelcontextprotocol/client`
+// 2.x from npm, installed by .ci/install-test-deps into .harness/sdk-ts): the same six
+// exercises and the same one-line JSON report as client.py.
+//
+// Usage: NODE_PATH=.harness/sdk-ts/node_modules node client.cjs --revision 2025|2026
+//          --marker FILE [--via SERVER] http URL | stdio CMD [ARG...]
+// --revision 2025 connects with `initialize` (versionNegotiation "legacy"), 2026 pins
+// 2026-07-28. --via SERVER calls each tool through the proxy's `call_tool` as `SERVER:tool`.
+// Exit status: 0 every exercise passed, 1 some failed, 2 the client could not run.
+'use strict';
+
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const sdk = require('@modelcontextprotocol/client');
+const { StdioClientTransport } = require('@modelcontextprotocol/client/stdio');
+
+const EXERCISE_TIMEOUT_MS = 30000;
+const CANCEL_AFTER_MS = 1000;
+const MARKER_WAIT_MS = 15000;
+const NOTIFY_WAIT_MS = 10000;
+const SAMPLED = 'pong from the client';
+const ELICITED = 'Ada';
+// As in client.py: ask for `info` and up; the upstream sends debug..error.
+const LOG_LEVEL = 'info';
+const LEVELS = ['info', 'warning', 'error'];
+
+function parseArgs(argv) {
+  const args = { via: null };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--revision') args.revision = argv[++i];
+    else if (a === '--marker') args.marker = argv[++i];
+    else if (a === '--via') args.via = argv[++i];
+    else break;
+  }
+  args.transport = argv[i];
+  args.target = argv.slice(i + 1);
+  if (!['2025', '2026'].includes(args.revision) || !args.marker || !['http', 'stdio'].includes(args.transport) || args.target.length === 0) {
+    throw new Error('usage: client.cjs --revision 2025|2026 --marker FILE [--via SERVER] http URL | stdio CMD [ARG...]');
+  }
+  return args;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const textOf = (result) => (result.content || []).map((c) => c.text || '').join('');
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function waitFor(check, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+class Exercises {
+  constructor(args, client) {
+    this.args = args;
+    this.client = client;
+    this.logs = [];
+    this.changed = 0;
+  }
+
+  // Log opt-in: 2025 by logging/setLevel, 2026 per request in `_meta`.
+  meta() {
+    return this.args.revision === '2026' ? { [sdk.LOG_LEVEL_META_KEY]: LOG_LEVEL } : undefined;
+  }
+
+  call(tool, args, options = {}) {
+    const params = this.args.via
+      ? { name: 'call_tool', arguments: { name: `${this.args.via}:${tool}`, args } }
+      : { name: tool, arguments: args };
+    const meta = this.meta();
+    if (meta) params._meta = meta;
+    return this.client.callTool(params, { timeout: EXERCISE_TIMEOUT_MS, ...options });
+  }
+
+  expectText(result, want) {
+    const got = textOf(result);
+    if (result.isError || got !== want) throw new Error(`result ${JSON.stringify(got)} (isError=${!!result.isError}), want ${JSON.stringify(want)}`);
+  }
+
+  async progress() {
+    const seen = [];
+    const result = await this.call('progress', { steps: 3 }, { onprogress: (p) => seen.push(p.progress) });
+    this.expectText(result, 'progressed 3');
+    if (JSON.stringify(seen) !== '[1,2,3]') throw new Error(`progress notifications ${JSON.stringify(seen)}, want [1,2,3]`);
+    return `3 notifications ${JSON.stringify(seen)}`;
+  }
+
+  async cancel() {
+    const token = crypto.randomBytes(6).toString('hex');
+    const abort = new AbortController();
+    const pending = this.call('slow', { token }, { signal: abort.signal }).then(
+      () => 'returned',
+      () => 'aborted',
+    );
+    await sleep(CANCEL_AFTER_MS);
+    abort.abort('sdk-matrix cancels slow');
+    if ((await pending) === 'returned') throw new Error('slow returned before it was cancelled');
+    let lines = [];
+    const seen = await waitFor(() => {
+      try {
+        lines = fs.readFileSync(this.args.marker, 'utf8').split('\n');
+      } catch {
+        lines = [];
+      }
+      return lines.includes(`cancelled ${token}`) || lines.includes(`finished ${token}`);
+    }, MARKER_WAIT_MS);
+    if (lines.includes(`cancelled ${token}`)) return `upstream recorded 'cancelled ${token}'`;
+    if (seen) throw new Error('the upstream ran slow to the end');
+    throw new Error(`the upstream did not record a cancellation within ${MARKER_WAIT_MS} ms`);
+  }
+
+  async sample() {
+    this.expectText(await this.call('sample', { prompt: 'ping' }), `sampled: ${SAMPLED}`);
+    return 'round trip ok';
+  }
+
+  async elicit() {
+    this.expectText(await this.call('elicit', {}), `elicited: accept ${ELICITED}`);
+    return 'round trip ok';
+  }
+
+  async log() {
+    if (this.args.revision === '2025') await this.client.setLoggingLevel(LOG_LEVEL);
+    this.logs = [];
+    const result = await this.call('log', {});
+    if (result.isError || !textOf(result).startsWith('logged ')) throw new Error(`result ${JSON.stringify(textOf(result))}`);
+    await waitFor(() => this.logs.length >= LEVELS.length, NOTIFY_WAIT_MS);
+    await sleep(200); // room for a stray extra message to show up
+    if (JSON.stringify(this.logs) !== JSON.stringify(LEVELS)) throw new Error(`log levels received ${JSON.stringify(this.logs)}, want ${JSON.stringify(LEVELS)}`);
+    return `levels ${JSON.stringify(this.logs)}`;
+  }
+
+  async list_changed() {
+    const name = `grown_${crypto.randomBytes(4).toString('hex')}`;
+    let sub = null;
+    if (this.args.revision === '2026') sub = await this.client.listen({ toolsListChanged: true });
+    else await this.client.listTools();
+    try {
+      const before = this.changed;
+      this.expectText(await this.call('grow', { name }), `grew ${name}`);
+      if (!(await waitFor(() => this.changed > before, NOTIFY_WAIT_MS))) throw new Error(`no notifications/tools/list_changed within ${NOTIFY_WAIT_MS} ms`);
+    } finally {
+      if (sub) await sub.close();
+    }
+    if (!this.args.via) {
+      const listed = (await this.client.listTools()).tools.map((t) => t.name);
+      if (!listed.includes(name)) throw new Error(`${name} not in tools/list after the notification`);
+    }
+    return 'notified';
+  }
+}
+
+const EXERCISES = ['progress', 'cancel', 'sample', 'elicit', 'log', 'list_changed'];
+
+async function run(args) {
+  const client = new sdk.Client(
+    { name: 'sdk-matrix-typescript', version: '1' },
+    {
+      capabilities: { sampling: {}, elicitation: { form: {} } },
+      versionNegotiation: { mode: args.revision === '2025' ? 'legacy' : { pin: '2026-07-28' } },
+    },
+  );
+  const ex = new Exercises(args, client);
+  client.setRequestHandler('sampling/createMessage', async () => ({
+    model: 'sdk-matrix',
+    role: 'assistant',
+    content: { type: 'text', text: SAMPLED },
+  }));
+  client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: ELICITED } }));
+  client.setNotificationHandler('notifications/message', (n) => {
+    ex.logs.push(n.params.level);
+  });
+  client.setNotificationHandler('notifications/tools/list_changed', () => {
+    ex.changed += 1;
+  });
+  const transport =
+    args.transport === 'http'
+      ? new sdk.StreamableHTTPClientTransport(new URL(args.target[0]))
+      : new StdioClientTransport({ command: args.target[0], args: args.target.slice(1), env: process.env, stderr: 'inherit' });
+  await withTimeout(client.connect(transport), EXERCISE_TIMEOUT_MS, 'connect');
+  const out = { client: 'typescript', revision: args.revision, protocol: null, results: {} };
+  out.protocol = client.getNegotiatedProtocolVersion() ?? null;
+  for (const name of EXERCISES) {
+    try {
+      const detail = await withTimeout(ex[name](), EXERCISE_TIMEOUT_MS, name);
+      out.results[name] = { ok: true, detail };
+    } catch (e) {
+      out.results[name] = { ok: false, detail: `${e && e.name}: ${e && e.message}` };
+    }
+  }
+  await client.close();
+  return out;
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    const out = await run(args);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return Object.values(out.results).every((r) => r.ok) ? 0 : 1;
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ client: 'typescript', revision: args && args.revision, error: `${e && e.name}: ${e && e.message}` })}\n`);
+    return 2;
+  }
+}
+
+main().then((code) => process.exit(code));

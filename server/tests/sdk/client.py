@@ -1,0 +1,214 @@
+"""SDK-matrix client written with the official Python SDK (`mcp` 2.x): runs the six exercises
+against an MCP server (the matrix upstream directly, or the proxy in front of it) and prints
+one JSON line: {"client", "revision", "protocol", "results": {exercise: {"ok", "detail"}}}.
+
+Usage: client.py --revision 2025|2026 --marker FILE [--via SERVER] http URL
+       client.py --revision 2025|2026 --marker FILE [--via SERVER] stdio CMD [ARG...]
+
+--revision 2025 negotiates with `initialize` (mode "legacy"), 2026 pins 2026-07-28.
+--via SERVER calls each tool through the proxy's `call_tool` built-in as `SERVER:tool`
+(the retrieve-tools surface of `/mcp` and the stdio front); without it tools are called by
+their own names (the upstream itself, or a transparent `/mcp/servers/{name}`).
+The exit status is 0 when every exercise passed, 1 otherwise, 2 when the client could not run.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+import warnings
+
+import anyio
+
+import mcp
+from mcp import types
+from mcp.client.stdio import StdioServerParameters
+
+warnings.simplefilter("ignore")  # logging/sampling are deprecated in 2026-07-28 but still carried
+
+EXERCISE_TIMEOUT_S = 30.0
+CANCEL_AFTER_S = 1.0
+MARKER_WAIT_S = 15.0
+NOTIFY_WAIT_S = 10.0
+SAMPLED = "pong from the client"
+ELICITED = "Ada"
+# The client asks for `info` and up: the upstream sends debug..error, so a level that was not
+# carried (setLevel in 2025, the per-request `_meta` level in 2026) shows as an extra `debug`.
+LOG_LEVEL = "info"
+LEVELS = ["info", "warning", "error"]
+
+
+def text_of(result) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+class Exercises:
+    def __init__(self, args):
+        self.args = args
+        self.logs = []
+        self.changed = anyio.Event()
+
+    # ---- callbacks the client registers
+    async def on_sampling(self, _ctx, params):
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text=SAMPLED), model="sdk-matrix"
+        )
+
+    async def on_elicitation(self, _ctx, params):
+        return types.ElicitResult(action="accept", content={"name": ELICITED})
+
+    async def on_log(self, params):
+        self.logs.append(str(params.level))
+
+    async def on_message(self, message):
+        if isinstance(message, types.ToolListChangedNotification):
+            self.changed.set()
+
+    # ---- calling a tool directly or through the proxy's call_tool
+    async def call(self, client, tool, arguments, **kw):
+        if self.args.via:
+            return await client.call_tool(
+                "call_tool", {"name": f"{self.args.via}:{tool}", "args": arguments}, **kw
+            )
+        return await client.call_tool(tool, arguments, **kw)
+
+    def expect_text(self, result, want):
+        got = text_of(result)
+        if result.is_error or got != want:
+            raise AssertionError(f"result {got!r} (isError={result.is_error}), want {want!r}")
+
+    # ---- the six exercises
+    async def progress(self, client):
+        seen = []
+
+        async def on_progress(progress, total, message):
+            seen.append(progress)
+
+        result = await self.call(client, "progress", {"steps": 3}, progress_callback=on_progress)
+        self.expect_text(result, "progressed 3")
+        if seen != [1, 2, 3]:
+            raise AssertionError(f"progress notifications {seen}, want [1, 2, 3]")
+        return f"3 notifications {seen}"
+
+    async def cancel(self, client):
+        token = uuid.uuid4().hex[:12]
+        with anyio.move_on_after(CANCEL_AFTER_S):
+            await self.call(client, "slow", {"token": token})
+            raise AssertionError("slow returned before it was cancelled")
+        deadline = time.monotonic() + MARKER_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                with open(self.args.marker, encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                lines = []
+            if f"cancelled {token}" in lines:
+                return f"upstream recorded 'cancelled {token}'"
+            if f"finished {token}" in lines:
+                raise AssertionError("the upstream ran slow to the end")
+            await anyio.sleep(0.1)
+        raise AssertionError(f"the upstream did not record a cancellation within {MARKER_WAIT_S}s")
+
+    async def sample(self, client):
+        result = await self.call(client, "sample", {"prompt": "ping"})
+        self.expect_text(result, f"sampled: {SAMPLED}")
+        return "round trip ok"
+
+    async def elicit(self, client):
+        result = await self.call(client, "elicit", {})
+        self.expect_text(result, f"elicited: accept {ELICITED}")
+        return "round trip ok"
+
+    async def log(self, client):
+        if self.args.revision == "2025":
+            await client.set_logging_level(LOG_LEVEL)
+        self.logs.clear()
+        result = await self.call(client, "log", {})
+        if result.is_error or not text_of(result).startswith("logged "):
+            raise AssertionError(f"result {text_of(result)!r}")
+        with anyio.move_on_after(NOTIFY_WAIT_S):
+            while len(self.logs) < len(LEVELS):
+                await anyio.sleep(0.05)
+        await anyio.sleep(0.2)  # room for a stray extra message to show up
+        if self.logs != LEVELS:
+            raise AssertionError(f"log levels received {self.logs}, want {LEVELS}")
+        return f"levels {self.logs}"
+
+    async def list_changed(self, client):
+        name = "grown_" + uuid.uuid4().hex[:8]
+        if self.args.revision == "2026":
+            async with client.listen(tools_list_changed=True) as sub:
+                result = await self.call(client, "grow", {"name": name})
+                self.expect_text(result, f"grew {name}")
+                with anyio.fail_after(NOTIFY_WAIT_S):
+                    async for _event in sub:
+                        break
+        else:
+            await client.list_tools()
+            result = await self.call(client, "grow", {"name": name})
+            self.expect_text(result, f"grew {name}")
+            with anyio.fail_after(NOTIFY_WAIT_S):
+                await self.changed.wait()
+        if not self.args.via:
+            listed = [t.name for t in (await client.list_tools()).tools]
+            if name not in listed:
+                raise AssertionError(f"{name} not in tools/list after the notification")
+        return "notified"
+
+
+EXERCISES = ["progress", "cancel", "sample", "elicit", "log", "list_changed"]
+
+
+async def run(args):
+    ex = Exercises(args)
+    if args.transport == "http":
+        server = args.target[0]
+    else:
+        server = StdioServerParameters(command=args.target[0], args=args.target[1:], env=dict(os.environ))
+    client = mcp.Client(
+        server,
+        mode="legacy" if args.revision == "2025" else "2026-07-28",
+        sampling_callback=ex.on_sampling,
+        elicitation_callback=ex.on_elicitation,
+        logging_callback=ex.on_log,
+        message_handler=ex.on_message,
+        log_level=LOG_LEVEL if args.revision == "2026" else None,
+        client_info=mcp.Implementation(name="sdk-matrix-python", version="1"),
+        cache=None,
+    )
+    out = {"client": "python", "revision": args.revision, "protocol": None, "results": {}}
+    async with client:
+        out["protocol"] = str(client.protocol_version)
+        for name in EXERCISES:
+            try:
+                with anyio.fail_after(EXERCISE_TIMEOUT_S):
+                    detail = await getattr(ex, name)(client)
+                out["results"][name] = {"ok": True, "detail": detail}
+            except BaseException as e:  # noqa: BLE001 (report every failure, keep going)
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                out["results"][name] = {"ok": False, "detail": f"{type(e).__name__}: {e}"}
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--revision", choices=["2025", "2026"], required=True)
+    parser.add_argument("--marker", required=True)
+    parser.add_argument("--via")
+    parser.add_argument("transport", choices=["http", "stdio"])
+    parser.add_argument("target", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    try:
+        out = anyio.run(run, args)
+    except BaseException as e:  # noqa: BLE001
+        print(json.dumps({"client": "python", "revision": args.revision, "error": f"{type(e).__name__}: {e}"}))
+        return 2
+    print(json.dumps(out))
+    return 0 if all(r["ok"] for r in out["results"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
