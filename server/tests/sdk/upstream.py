@@ -8,7 +8,8 @@ Usage: upstream.py stdio --marker FILE [--legacy-only]
        `READY http://127.0.0.1:PORT/mcp` on stdout once it accepts connections)
 
 Tools (the six exercises of the matrix):
-- `progress {steps}`: sends `steps` progress notifications, then returns "progressed N";
+- `progress {steps}`: appends `protocol REVISION` (the revision its caller negotiated) to the
+  marker file, sends `steps` progress notifications, then returns "progressed N";
 - `slow {token}`: runs until cancelled (at most 60 s); on cancellation appends
   `cancelled TOKEN` to the marker file, so a test can see the upstream really stopped;
 - `sample {prompt}`: asks the client for `sampling/createMessage`, returns "sampled: TEXT";
@@ -64,6 +65,8 @@ def build(marker: str) -> MCPServer:
     @server.tool()
     async def progress(ctx: Context, steps: int = 3) -> str:
         """Send `steps` progress notifications, then return."""
+        with open(marker, "a", encoding="utf-8") as f:
+            f.write(f"protocol {ctx.protocol_version}\n")
         for i in range(1, steps + 1):
             await ctx.report_progress(i, steps, f"step {i}")
             await anyio.sleep(0.05)
