@@ -15,7 +15,6 @@ const sdk = require('@modelcontextprotocol/client');
 const { StdioClientTransport } = require('@modelcontextprotocol/client/stdio');
 
 const EXERCISE_TIMEOUT_MS = 30000;
-const CANCEL_AFTER_MS = 1000;
 const MARKER_WAIT_MS = 15000;
 const NOTIFY_WAIT_MS = 10000;
 const SAMPLED = 'pong from the client';
@@ -97,6 +96,25 @@ class Exercises {
     return `3 notifications ${JSON.stringify(seen)}`;
   }
 
+  markerLines() {
+    try {
+      return fs.readFileSync(this.args.marker, 'utf8').split('\n');
+    } catch {
+      return [];
+    }
+  }
+
+  // Wait for a line in the marker file; false when `stop` shows up or time runs out.
+  async waitMarker(wanted, stop) {
+    let found = false;
+    await waitFor(() => {
+      const lines = this.markerLines();
+      found = lines.includes(wanted);
+      return found || (stop !== undefined && lines.includes(stop));
+    }, MARKER_WAIT_MS);
+    return found;
+  }
+
   async cancel() {
     const token = crypto.randomBytes(6).toString('hex');
     const abort = new AbortController();
@@ -104,20 +122,13 @@ class Exercises {
       () => 'returned',
       () => 'aborted',
     );
-    await sleep(CANCEL_AFTER_MS);
+    // Cancel once the upstream is running the tool (a fixed delay would race a loaded machine).
+    const started = await this.waitMarker(`started ${token}`);
     abort.abort('sdk-matrix cancels slow');
+    if (!started) throw new Error(`the upstream did not start slow within ${MARKER_WAIT_MS} ms`);
     if ((await pending) === 'returned') throw new Error('slow returned before it was cancelled');
-    let lines = [];
-    const seen = await waitFor(() => {
-      try {
-        lines = fs.readFileSync(this.args.marker, 'utf8').split('\n');
-      } catch {
-        lines = [];
-      }
-      return lines.includes(`cancelled ${token}`) || lines.includes(`finished ${token}`);
-    }, MARKER_WAIT_MS);
-    if (lines.includes(`cancelled ${token}`)) return `upstream recorded 'cancelled ${token}'`;
-    if (seen) throw new Error('the upstream ran slow to the end');
+    if (await this.waitMarker(`cancelled ${token}`, `finished ${token}`)) return `upstream recorded 'cancelled ${token}'`;
+    if (this.markerLines().includes(`finished ${token}`)) throw new Error('the upstream ran slow to the end');
     throw new Error(`the upstream did not record a cancellation within ${MARKER_WAIT_MS} ms`);
   }
 

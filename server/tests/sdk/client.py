@@ -29,7 +29,6 @@ from mcp.client.stdio import StdioServerParameters
 warnings.simplefilter("ignore")  # logging/sampling are deprecated in 2026-07-28 but still carried
 
 EXERCISE_TIMEOUT_S = 30.0
-CANCEL_AFTER_S = 1.0
 MARKER_WAIT_S = 15.0
 NOTIFY_WAIT_S = 10.0
 SAMPLED = "pong from the client"
@@ -92,23 +91,47 @@ class Exercises:
             raise AssertionError(f"progress notifications {seen}, want [1, 2, 3]")
         return f"3 notifications {seen}"
 
-    async def cancel(self, client):
-        token = uuid.uuid4().hex[:12]
-        with anyio.move_on_after(CANCEL_AFTER_S):
-            await self.call(client, "slow", {"token": token})
-            raise AssertionError("slow returned before it was cancelled")
+    def marker_lines(self):
+        try:
+            with open(self.args.marker, encoding="utf-8") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    async def wait_marker(self, wanted, stop=None):
+        """Wait for a line in the marker file; False when `stop` shows up or time runs out."""
         deadline = time.monotonic() + MARKER_WAIT_S
         while time.monotonic() < deadline:
-            try:
-                with open(self.args.marker, encoding="utf-8") as f:
-                    lines = f.read().splitlines()
-            except FileNotFoundError:
-                lines = []
-            if f"cancelled {token}" in lines:
-                return f"upstream recorded 'cancelled {token}'"
-            if f"finished {token}" in lines:
-                raise AssertionError("the upstream ran slow to the end")
-            await anyio.sleep(0.1)
+            lines = self.marker_lines()
+            if wanted in lines:
+                return True
+            if stop is not None and stop in lines:
+                return False
+            await anyio.sleep(0.05)
+        return False
+
+    async def cancel(self, client):
+        token = uuid.uuid4().hex[:12]
+        returned = []
+
+        async def call_slow():
+            await self.call(client, "slow", {"token": token})
+            returned.append(True)
+
+        # Cancel once the upstream is running the tool (a fixed delay would race a loaded
+        # machine): the client SDK abandons the call, which must reach the upstream.
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call_slow)
+            started = await self.wait_marker(f"started {token}")
+            tg.cancel_scope.cancel()
+        if not started:
+            raise AssertionError(f"the upstream did not start slow within {MARKER_WAIT_S}s")
+        if returned:
+            raise AssertionError("slow returned before it was cancelled")
+        if await self.wait_marker(f"cancelled {token}", stop=f"finished {token}"):
+            return f"upstream recorded 'cancelled {token}'"
+        if f"finished {token}" in self.marker_lines():
+            raise AssertionError("the upstream ran slow to the end")
         raise AssertionError(f"the upstream did not record a cancellation within {MARKER_WAIT_S}s")
 
     async def sample(self, client):

@@ -10,8 +10,9 @@ Usage: upstream.py stdio --marker FILE [--legacy-only]
 Tools (the six exercises of the matrix):
 - `progress {steps}`: appends `protocol REVISION` (the revision its caller negotiated) to the
   marker file, sends `steps` progress notifications, then returns "progressed N";
-- `slow {token}`: runs until cancelled (at most 60 s); on cancellation appends
-  `cancelled TOKEN` to the marker file, so a test can see the upstream really stopped;
+- `slow {token}`: appends `started TOKEN` to the marker file and runs until cancelled (at
+  most 60 s); on cancellation appends `cancelled TOKEN`, so a test can see the upstream
+  really stopped;
 - `sample {prompt}`: asks the client for `sampling/createMessage`, returns "sampled: TEXT";
 - `elicit`: asks the client for a name (elicitation), returns "elicited: ACTION NAME";
 - `log`: sends `notifications/message` at debug, info, warning and error (2025: only those at
@@ -74,7 +75,9 @@ def build(marker: str) -> MCPServer:
 
     @server.tool()
     async def slow(token: str) -> str:
-        """Run until cancelled; record the cancellation in the marker file."""
+        """Run until cancelled; record the start and the cancellation in the marker file."""
+        with open(marker, "a", encoding="utf-8") as f:
+            f.write(f"started {token}\n")
         try:
             await anyio.sleep(SLOW_LIMIT_S)
         except anyio.get_cancelled_exc_class():
