@@ -260,12 +260,15 @@ async fn start_http_upstream(cell: &Cell, marker: &Path) -> Result<(Child, Strin
     Ok((child, url))
 }
 
-/// Run one client script; its JSON report.
+/// Run one client script; its JSON report. The client's environment is the proxy's when it
+/// spawns `mcpproxy serve --stdio`: no `MCPPROXY_*` from outside, no update check, and `home`
+/// as `HOME` when given.
 async fn run_client(
     sdk: Sdk,
     rev: Rev,
     marker: &Path,
     via: Option<&str>,
+    home: Option<&Path>,
     target: &[String],
 ) -> Result<Value, String> {
     let mut cmd = match sdk {
@@ -291,7 +294,16 @@ async fn run_client(
     if let Some(server) = via {
         cmd.arg("--via").arg(server);
     }
-    cmd.args(target).stdin(Stdio::null()).kill_on_drop(true);
+    cmd.args(target)
+        .env_remove("MCPPROXY_API_KEY")
+        .env_remove("MCPPROXY_LISTEN")
+        .env_remove("MCPPROXY_DATA")
+        .env("MCPPROXY_DISABLE_AUTO_UPDATE", "true")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(home) = home {
+        cmd.env("HOME", home);
+    }
     let output = tokio::time::timeout(CELL_TIMEOUT, cmd.output())
         .await
         .map_err(|_| format!("the client did not finish in {CELL_TIMEOUT:?}"))?
@@ -341,11 +353,19 @@ async fn direct(cell: Cell) -> Outcome {
         Transport::Stdio => {
             let mut target = vec!["stdio".to_string()];
             target.extend(upstream_command(&cell, "stdio", &marker));
-            run_client(cell.sdk, cell.client, &marker, None, &target).await
+            run_client(cell.sdk, cell.client, &marker, None, None, &target).await
         }
         Transport::Http => match start_http_upstream(&cell, &marker).await {
             Ok((_child, url)) => {
-                run_client(cell.sdk, cell.client, &marker, None, &["http".into(), url]).await
+                run_client(
+                    cell.sdk,
+                    cell.client,
+                    &marker,
+                    None,
+                    None,
+                    &["http".into(), url],
+                )
+                .await
             }
             Err(e) => Err(e),
         },
@@ -394,7 +414,15 @@ async fn proxied_report(cell: &Cell, marker: &Path) -> Result<Value, String> {
             let proxy = TestServer::start(config).await;
             common::wait_connected(&proxy, UPSTREAM).await;
             let url = format!("{}/mcp/servers/{UPSTREAM}", proxy.url());
-            run_client(cell.sdk, cell.client, marker, None, &["http".into(), url]).await
+            run_client(
+                cell.sdk,
+                cell.client,
+                marker,
+                None,
+                None,
+                &["http".into(), url],
+            )
+            .await
         }
         Transport::Stdio => {
             let home = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -409,7 +437,15 @@ async fn proxied_report(cell: &Cell, marker: &Path) -> Result<Value, String> {
                 "--data-dir".into(),
                 home.path().join("data").display().to_string(),
             ];
-            run_client(cell.sdk, cell.client, marker, Some(UPSTREAM), &target).await
+            run_client(
+                cell.sdk,
+                cell.client,
+                marker,
+                Some(UPSTREAM),
+                Some(home.path()),
+                &target,
+            )
+            .await
         }
     }
 }
