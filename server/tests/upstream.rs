@@ -143,7 +143,13 @@ impl Harness {
         let args = args.as_object().cloned();
         let result = self
             .manager
-            .call_tool(server, tool, args, Duration::from_secs(20))
+            .call_tool(
+                server,
+                tool,
+                args,
+                Duration::from_secs(20),
+                &mcpproxy::upstream::CallLink::default(),
+            )
             .await
             .expect("tool call");
         text_of(&result)
@@ -570,7 +576,13 @@ async fn a_crash_mid_call_returns_a_clean_error_and_reconnects() {
     let pid = h.pid("c").await;
     let error = h
         .manager
-        .call_tool("c", "crash", None, Duration::from_secs(10))
+        .call_tool(
+            "c",
+            "crash",
+            None,
+            Duration::from_secs(10),
+            &mcpproxy::upstream::CallLink::default(),
+        )
         .await
         .expect_err("crash must fail");
     assert!(
@@ -609,7 +621,13 @@ async fn calls_time_out_and_are_refused_when_not_connected() {
     h.ready("t").await;
     let error = h
         .manager
-        .call_tool("t", "hang", None, Duration::from_millis(300))
+        .call_tool(
+            "t",
+            "hang",
+            None,
+            Duration::from_millis(300),
+            &mcpproxy::upstream::CallLink::default(),
+        )
         .await
         .expect_err("timeout");
     assert!(matches!(error, UpstreamError::Timeout { .. }), "{error:?}");
@@ -625,19 +643,32 @@ async fn calls_time_out_and_are_refused_when_not_connected() {
             "fail",
             json!({"message": "nope"}).as_object().cloned(),
             Duration::from_secs(5),
+            &mcpproxy::upstream::CallLink::default(),
         )
         .await
         .expect("fail returns a result");
     assert_eq!(failed.is_error, Some(true));
     assert!(matches!(
         h.manager
-            .call_tool("nope", "echo", None, Duration::from_secs(1))
+            .call_tool(
+                "nope",
+                "echo",
+                None,
+                Duration::from_secs(1),
+                &mcpproxy::upstream::CallLink::default()
+            )
             .await,
         Err(UpstreamError::NotFound { .. })
     ));
     assert!(matches!(
         h.manager
-            .call_tool("off", "echo", None, Duration::from_secs(1))
+            .call_tool(
+                "off",
+                "echo",
+                None,
+                Duration::from_secs(1),
+                &mcpproxy::upstream::CallLink::default()
+            )
             .await,
         Err(UpstreamError::Disabled { .. })
     ));
@@ -1066,6 +1097,7 @@ async fn an_http_server_that_dies_is_noticed_and_reconnected_when_back() {
             "echo",
             json!({"message": "x"}).as_object().cloned(),
             Duration::from_secs(5),
+            &mcpproxy::upstream::CallLink::default(),
         )
         .await;
     assert!(

@@ -4,11 +4,34 @@ use mcpproxy_api::{ApiError, types};
 
 use crate::app::{App, ApplyOutcome, BulkOutcome, ServerView};
 use crate::config::{Problem, mask_config};
+use crate::mcp::McpPath;
 use crate::upstream::{AdminState, Level};
 
 /// A collection size as the API's `uint64`.
 pub(super) fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The MCP endpoints, as URLs on the address a browser or agent can reach.
+pub fn mcp_endpoints(app: &App) -> types::McpEndpoints {
+    let base = format!("http://{}", display_listen(&app.resolved().listen));
+    let config = app.config();
+    let url = |path: &McpPath| format!("{base}{}", path.path());
+    types::McpEndpoints {
+        routing_mode: config.routing_mode.clone(),
+        default: url(&McpPath::Default),
+        call: url(&McpPath::Call),
+        all: url(&McpPath::All),
+        servers: config
+            .servers
+            .iter()
+            .map(|s| types::McpServerEndpoint {
+                name: s.name.clone(),
+                url: url(&McpPath::Server(s.name.clone())),
+                available: s.should_connect(),
+            })
+            .collect(),
+    }
 }
 
 /// `GET /api/v1/status`.
@@ -45,6 +68,7 @@ pub fn status(app: &App, version: &str) -> types::StatusResponse {
                 total_tools: count(counts.tools),
             },
         },
+        mcp: mcp_endpoints(app),
     }
 }
 
@@ -78,6 +102,7 @@ pub fn info(app: &App, version: &str) -> types::InfoResponse {
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
+                mcp: mcp_endpoints(app),
             },
             update: None,
         },

@@ -211,12 +211,12 @@ impl FrontDoor {
 
     async fn route(&self, req: Request<Incoming>, via: &Via) -> Response<Body> {
         let (path, security) = match route::classify(req.method(), req.uri().path()) {
-            Ok(Route::Mcp) => {
+            Ok(Route::Mcp(path)) => {
                 let mut req = req;
                 if matches!(via, Via::Socket) {
                     req.extensions_mut().insert(crate::mcp::OwnerSocket);
                 }
-                return self.serve_mcp(req).await;
+                return self.serve_mcp(req, &path).await;
             }
             Ok(Route::Api { path, security }) => (path, security),
             Err(e @ PathError::Unknown) => {
@@ -273,8 +273,12 @@ impl FrontDoor {
     }
 
     /// `/mcp` is the MCP endpoint's business (Host and Origin were checked above).
-    async fn serve_mcp(&self, req: Request<Incoming>) -> Response<Body> {
-        let resp = self.mcp.handle(req).await;
+    async fn serve_mcp(
+        &self,
+        req: Request<Incoming>,
+        path: &crate::mcp::McpPath,
+    ) -> Response<Body> {
+        let resp = self.mcp.handle(req, path).await;
         resp.map(|b| b.map_err(|never| match never {}).boxed())
     }
 

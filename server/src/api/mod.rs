@@ -88,6 +88,13 @@ impl ProxyBackend for ServerCtx {
         Ok(info)
     }
 
+    async fn routing_get(rqctx: &RequestContext<Self>) -> Result<types::RoutingResponse, ApiError> {
+        Ok(types::RoutingResponse {
+            success: true,
+            data: convert::mcp_endpoints(&rqctx.context().app),
+        })
+    }
+
     async fn secret_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::SecretListResponse, ApiError> {
@@ -347,6 +354,7 @@ impl ProxyBackend for ServerCtx {
                 crate::app::Intent::Any,
                 &origin,
                 None,
+                &crate::upstream::CallLink::default(),
             )
             .await;
         Ok(types::ToolCallResponse {

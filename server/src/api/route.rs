@@ -9,6 +9,8 @@
 //! route families is refused here and never forwarded.
 
 use mcpproxy_api::{OPEN_PREFIXES, Security, required_security};
+
+use crate::mcp::McpPath;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 /// Bytes re-encoded in a canonical segment: everything that is not a URI `pchar`, plus `%`
@@ -54,8 +56,8 @@ pub enum PathError {
 /// Where a request goes and what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// The MCP endpoint (`/mcp`), which authenticates by its own rules.
-    Mcp,
+    /// The MCP endpoint (`/mcp` and its surfaces), which authenticates by its own rules.
+    Mcp(McpPath),
     /// A dropshot route, at this canonical path, needing `security`.
     Api {
         /// The canonical path to authorize and forward.
@@ -70,7 +72,9 @@ pub fn classify(method: &http::Method, raw_path: &str) -> Result<Route, PathErro
     let segments = segments(raw_path)?;
     let first = segments.first().map(String::as_str).unwrap_or("");
     if first == MCP_PREFIX {
-        return Ok(Route::Mcp);
+        return McpPath::parse(&segments[1..])
+            .map(Route::Mcp)
+            .ok_or(PathError::Unknown);
     }
     if !OPEN_PREFIXES.contains(&first) && !SECURED_PREFIXES.contains(&first) {
         return Err(PathError::Unknown);
@@ -171,7 +175,7 @@ mod tests {
         assert_eq!(get("/api/v1/%2e%2e/servers"), Err(PathError::DotSegment));
         assert_eq!(get("/api/./v1/servers"), Err(PathError::DotSegment));
         assert_eq!(get("/api/v1/%ff"), Err(PathError::Encoding));
-        assert_eq!(get("//mcp"), Ok(Route::Mcp));
+        assert_eq!(get("//mcp"), Ok(Route::Mcp(McpPath::Default)));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rmcp::model::{CallToolResult, Tool};
 use super::App;
 use super::tokens::{Grant, Tier};
 use crate::config::parse_go_duration;
-use crate::upstream::UpstreamError;
+use crate::upstream::{CallLink, UpstreamError};
 
 /// What the caller says the call will do (the `call_tool_read|write|destructive` variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,16 +177,9 @@ impl App {
         parse_go_duration(&self.config().call_tool_timeout).unwrap_or(Duration::from_secs(120))
     }
 
-    /// Check and route one call. `arguments` is the tool's argument object; `grant` limits
-    /// an agent token's call.
-    pub async fn call_tool(
-        &self,
-        name: &str,
-        arguments: Option<serde_json::Map<String, serde_json::Value>>,
-        intent: Intent,
-        grant: Option<&Grant>,
-    ) -> Result<CallToolResult, CallError> {
-        let (server, tool) = split_name(name)?;
+    /// Whether a caller with `grant` may reach `server`: configured, approved (not
+    /// quarantined), enabled and in the token's scope.
+    pub fn admit(&self, server: &str, grant: Option<&Grant>) -> Result<(), CallError> {
         if let Some(grant) = grant
             && !grant.allows_server(server)
         {
@@ -205,6 +198,21 @@ impl App {
         if !entry.enabled {
             return Err(CallError::Disabled(server.to_string()));
         }
+        Ok(())
+    }
+
+    /// Check and route one call. `arguments` is the tool's argument object; `grant` limits
+    /// an agent token's call; `link` is the client the upstream's messages about it go to.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        intent: Intent,
+        grant: Option<&Grant>,
+        link: &CallLink,
+    ) -> Result<CallToolResult, CallError> {
+        let (server, tool) = split_name(name)?;
+        self.admit(server, grant)?;
         // A server still coming up is waited for, within the call's timeout.
         let started = tokio::time::Instant::now();
         let configured = self.call_timeout();
@@ -249,7 +257,7 @@ impl App {
         }
         match self
             .upstreams
-            .call_tool(server, tool, arguments, timeout)
+            .call_tool(server, tool, arguments, timeout, link)
             .await
         {
             // The caller's timeout is the configured one, whatever part of it the wait for a

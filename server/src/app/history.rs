@@ -12,6 +12,7 @@ use rmcp::model::CallToolResult;
 use super::calls::{CallError, CallOrigin, Intent, split_name};
 use super::{App, AppError};
 use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord, session_status};
+use crate::upstream::CallLink;
 
 /// A call that was made, and the id of its history record.
 #[derive(Debug)]
@@ -86,6 +87,7 @@ impl App {
         intent: Intent,
         origin: &CallOrigin,
         replayed_from: Option<String>,
+        link: &CallLink,
     ) -> RecordedCall {
         let started = Instant::now();
         let recorded_args = arguments
@@ -93,7 +95,7 @@ impl App {
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
         let outcome = self
-            .call_tool(name, arguments, intent, origin.token.as_deref())
+            .call_tool(name, arguments, intent, origin.token.as_deref(), link)
             .await;
         let (server, tool) = split_name(name).unwrap_or((name, ""));
         let record = ToolCallRecord {
@@ -168,6 +170,7 @@ impl App {
                 Intent::Any,
                 &CallOrigin::default(),
                 Some(id.to_string()),
+                &CallLink::default(),
             )
             .await;
         match recorded.id {

@@ -42,7 +42,7 @@ impl App {
     /// The tools of `server` that agents may see right now: ready, approved server; tools
     /// pinned by hash, minus those that changed since approval (announced once as
     /// `tools.changed`).
-    fn offered_tools(&self, server: &str) -> Vec<rmcp::model::Tool> {
+    fn pinned_tools(&self, server: &str) -> Vec<rmcp::model::Tool> {
         let config = self.config();
         let approved = config
             .servers
@@ -170,7 +170,7 @@ impl App {
 
     /// Re-index one server and announce it.
     pub(crate) fn reindex(&self, server: &str) {
-        let live = self.offered_tools(server);
+        let live = self.pinned_tools(server);
         let tools: Vec<ToolDoc> = live.iter().map(doc).collect();
         self.set_catalog(server, live);
         let count = tools.len();

@@ -8,6 +8,7 @@
 mod apply;
 mod calls;
 mod diagnostics;
+mod forward;
 mod history;
 mod indexer;
 mod inspect;

@@ -52,6 +52,20 @@ pub fn is_stdio_listen(listen: &str) -> bool {
     Listen::parse(listen) == Ok(Listen::Stdio)
 }
 
+/// `routing_mode` values: what `/mcp` serves.
+pub mod routing_mode {
+    /// The retrieve-tools surface (as `/mcp/call`), the default.
+    pub const RETRIEVE_TOOLS: &str = "retrieve_tools";
+    /// Every upstream tool directly (as `/mcp/all`).
+    pub const DIRECT: &str = "direct";
+    /// Every value.
+    pub const ALL: [&str; 2] = [RETRIEVE_TOOLS, DIRECT];
+}
+
+fn default_routing_mode() -> String {
+    routing_mode::RETRIEVE_TOOLS.to_string()
+}
+
 fn default_listen() -> String {
     DEFAULT_LISTEN.to_string()
 }
@@ -128,6 +142,10 @@ pub struct Config {
     /// Tool responses longer than this many characters are truncated and cached; 0 = never.
     #[serde(default = "default_tool_response_limit")]
     pub tool_response_limit: i64,
+    /// What `/mcp` serves: `retrieve_tools` (the built-in tools, as `/mcp/call`) or
+    /// `direct` (every upstream tool as `server__tool`, as `/mcp/all`).
+    #[serde(default = "default_routing_mode")]
+    pub routing_mode: String,
     /// Timeout of an upstream tool call, Go duration syntax (`"2m"`, `"30s"`).
     #[serde(default = "default_call_tool_timeout")]
     pub call_tool_timeout: String,

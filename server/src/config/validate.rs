@@ -44,6 +44,16 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "call_tool_timeout",
         &config.call_tool_timeout,
     );
+    if !super::routing_mode::ALL.contains(&config.routing_mode.as_str()) {
+        problems.push(Problem::new(
+            "routing_mode",
+            format!(
+                "must be one of {} (got {:?})",
+                super::routing_mode::ALL.join(", "),
+                config.routing_mode
+            ),
+        ));
+    }
     if config.history_max_calls < 0 {
         problems.push(Problem::new("history_max_calls", "cannot be negative"));
     }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
 use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
+use crate::upstream::CallLink;
 
 /// The built-in tools that change the proxy's configuration.
 const MANAGEMENT: [&str; 2] = ["upstream_servers", "quarantine_security"];
@@ -61,6 +62,7 @@ impl Builtins {
         session: &CallOrigin,
         name: &str,
         args: Map<String, Value>,
+        link: &CallLink,
     ) -> Result<CallToolResult, McpError> {
         let management = !self.app.config().disable_management;
         let grant = session.token.as_deref();
@@ -80,10 +82,10 @@ impl Builtins {
         Ok(match name {
             "retrieve_tools" => search::retrieve(&self.app, &args, grant),
             "describe_tool" => search::describe(&self.app, &args, grant),
-            "call_tool" => self.proxy(session, &args, Intent::Any).await,
-            "call_tool_read" => self.proxy(session, &args, Intent::Read).await,
-            "call_tool_write" => self.proxy(session, &args, Intent::Write).await,
-            "call_tool_destructive" => self.proxy(session, &args, Intent::Destructive).await,
+            "call_tool" => self.proxy(session, &args, Intent::Any, link).await,
+            "call_tool_read" => self.proxy(session, &args, Intent::Read, link).await,
+            "call_tool_write" => self.proxy(session, &args, Intent::Write, link).await,
+            "call_tool_destructive" => self.proxy(session, &args, Intent::Destructive, link).await,
             "read_cache" => self.read_cache(&args),
             "upstream_servers" if management => manage::upstream_servers(&self.app, &args).await,
             "quarantine_security" if management => {
@@ -104,6 +106,7 @@ impl Builtins {
         session: &CallOrigin,
         args: &Map<String, Value>,
         intent: Intent,
+        link: &CallLink,
     ) -> CallToolResult {
         let Some(name) = args.get("name").and_then(Value::as_str) else {
             return tool_error("missing required argument `name` (`server:tool`)");
@@ -114,7 +117,7 @@ impl Builtins {
         };
         match self
             .app
-            .call_and_record(name, arguments, intent, session, None)
+            .call_and_record(name, arguments, intent, session, None, link)
             .await
             .outcome
         {

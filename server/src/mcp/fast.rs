@@ -19,8 +19,12 @@ use rmcp::model::{CallToolRequestParams, ListToolsResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use tokio_util::sync::CancellationToken;
+
+use super::client_link::ClientLink;
 use super::dispatch::Builtins;
 use super::sessions::{LiveSession, Sessions};
+use crate::upstream::CallLink;
 
 /// Bodies larger than this take rmcp's path (which applies the same 4 MiB limit).
 pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -121,7 +125,9 @@ impl FastPath {
         if headers.contains_key("mcp-method") {
             return None;
         }
-        self.sessions.touch(header_str(headers, "mcp-session-id")?)
+        self.sessions
+            .touch(header_str(headers, "mcp-session-id")?)
+            .filter(|s| s.fast.is_some())
     }
 
     /// The JSON-RPC reply to `body`, or `None` when rmcp should handle it.
@@ -147,7 +153,18 @@ impl FastPath {
                     return None;
                 }
                 let args = params.arguments.unwrap_or_default();
-                match self.builtins.call(&session.info, &params.name, args).await {
+                let link = match &session.fast {
+                    Some(fast) => CallLink::new(
+                        Arc::new(ClientLink::session(fast.peer.clone(), fast.level.clone())),
+                        CancellationToken::new(),
+                    ),
+                    None => CallLink::default(),
+                };
+                match self
+                    .builtins
+                    .call(&session.info, &params.name, args, &link)
+                    .await
+                {
                     Ok(mut result) => {
                         // These revisions predate resultType.
                         result.result_type = None;

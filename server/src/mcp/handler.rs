@@ -1,41 +1,80 @@
-//! `ProxyMcp`: the rmcp `ServerHandler` behind `/mcp`, one instance per MCP session. It
-//! learns who the session is (and registers it for the fast path), lists the built-in
-//! tools and hands calls to the shared [`Builtins`] dispatcher, limited by the request's
-//! agent token (see [`super::auth`]) when it has one.
+//! `ProxyMcp`: the rmcp `ServerHandler` behind every MCP surface, one instance per session.
+//! It learns who the session is (and registers it for the fast path and for notices),
+//! serves the session's [`Surface`] — the built-in tools, every tool as `server__tool`, or
+//! one upstream transparently — with resources, prompts, completion and logging from the
+//! [`Catalog`], and links each request to the upstream request it causes ([`ClientLink`]),
+//! limited by the request's agent token (see [`super::auth`]) when it has one.
+
+#![allow(
+    deprecated,
+    reason = "logging and resources/subscribe are deprecated by SEP-2577 but today's clients use them"
+)]
 
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequestParams,
+    CompleteResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
 
 use super::auth::caller_of;
-use super::dispatch::Builtins;
-use super::sessions::Sessions;
-use crate::app::{App, CallOrigin};
+use super::catalog::{Asker, Catalog};
+use super::client_link::{ClientLink, SessionLevel};
+use super::dispatch::{Builtins, tool_error};
+use super::errors::to_mcp;
+use super::notices::{self, Sink, Subscriptions};
+use super::sessions::{FastLink, Sessions};
+use super::surface::Surface;
+use crate::app::{App, CallError, CallOrigin, Intent};
+use crate::upstream::CallLink;
+
+/// What the session's surface is for, in a sentence the agent reads.
+const RETRIEVE_INSTRUCTIONS: &str = "mcpproxy fronts many MCP servers. Find tools with retrieve_tools, then call them by `server:tool` name with call_tool_read / call_tool_write / call_tool_destructive (as retrieve_tools' call_with says).";
+const ALL_INSTRUCTIONS: &str = "mcpproxy fronts many MCP servers. Every tool of every server is listed here as `server__tool`; prompts are `server__prompt`; resources keep their URIs.";
 
 /// The MCP handler of one session.
 pub struct ProxyMcp {
     app: Arc<App>,
     builtins: Arc<Builtins>,
+    catalog: Arc<Catalog>,
     sessions: Arc<Sessions>,
+    surface: Surface,
+    level: Arc<SessionLevel>,
+    subscriptions: Arc<Subscriptions>,
     session: OnceLock<CallOrigin>,
     /// The session id when the transport has no `Mcp-Session-Id` (stdio).
     fixed_id: Option<String>,
+    /// Ends the session's notices.
+    stop: CancellationToken,
 }
 
 impl ProxyMcp {
-    /// A handler for a new session.
-    pub fn new(app: Arc<App>, builtins: Arc<Builtins>, sessions: Arc<Sessions>) -> Self {
+    /// A handler for a new session on `surface`.
+    pub fn new(
+        app: Arc<App>,
+        builtins: Arc<Builtins>,
+        catalog: Arc<Catalog>,
+        sessions: Arc<Sessions>,
+        surface: Surface,
+    ) -> Self {
         Self {
             app,
             builtins,
+            catalog,
             sessions,
+            surface,
+            level: Arc::default(),
+            subscriptions: Arc::default(),
             session: OnceLock::new(),
             fixed_id: None,
+            stop: CancellationToken::new(),
         }
     }
 
@@ -46,7 +85,8 @@ impl ProxyMcp {
         self
     }
 
-    /// Learn the session id and client info from the first request that carries them.
+    /// Learn the session id and client info from the first request that carries them;
+    /// from then on the session hears about changes.
     fn note_session(
         &self,
         extensions: &rmcp::model::Extensions,
@@ -78,7 +118,24 @@ impl ProxyMcp {
                 token: caller_of(extensions).and_then(|c| c.grant()),
             };
             self.app.open_session(&id, &session);
-            self.sessions.register(session.clone());
+            // Only the built-in tools are answered on the fast path.
+            let fast = (self.surface == Surface::Retrieve).then(|| FastLink {
+                peer: peer.clone(),
+                level: self.level.clone(),
+            });
+            self.sessions.register(session.clone(), fast);
+            let sink = Sink::Session {
+                peer: peer.clone(),
+                level: self.level.clone(),
+                subscriptions: self.subscriptions.clone(),
+            };
+            tokio::spawn(notices::follow(
+                self.app.clone(),
+                self.surface.clone(),
+                session.clone(),
+                sink,
+                self.stop.clone(),
+            ));
             session
         });
     }
@@ -102,11 +159,79 @@ impl ProxyMcp {
         origin.token = caller_of(extensions).and_then(|c| c.grant());
         origin
     }
+
+    /// The request's origin and its link to the client, after noting the session.
+    fn start(&self, context: &RequestContext<RoleServer>) -> (CallOrigin, CallLink) {
+        self.note_session(&context.extensions, &context.peer);
+        let origin = self.origin(&context.extensions);
+        let client = ClientLink::of(context, self.level.clone());
+        (origin, CallLink::new(Arc::new(client), context.ct.clone()))
+    }
+
+    /// A call on the transparent surface: the upstream's own tool name; policy refusals
+    /// as tool errors, the upstream's protocol errors as they are.
+    async fn call_transparent(
+        &self,
+        server: &str,
+        request: CallToolRequestParams,
+        origin: &CallOrigin,
+        link: &CallLink,
+    ) -> Result<CallToolResult, McpError> {
+        let name = format!("{server}:{}", request.name);
+        let recorded = self
+            .app
+            .call_and_record(&name, request.arguments, Intent::Any, origin, None, link)
+            .await;
+        match recorded.outcome {
+            Ok(result) => {
+                self.catalog.routes().learn_from(server, &result.content);
+                Ok(result)
+            }
+            Err(
+                error @ (CallError::UnknownTool { .. }
+                | CallError::UnknownServer(_)
+                | CallError::OutOfScope { .. }
+                | CallError::Upstream(_)),
+            ) => Err(to_mcp(error)),
+            Err(refused) => Ok(tool_error(&refused.to_string())),
+        }
+    }
+
+    fn capabilities(&self) -> ServerCapabilities {
+        let aggregate = || {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_resources()
+                .enable_resources_subscribe()
+                .enable_resources_list_changed()
+                .enable_prompts()
+                .enable_prompts_list_changed()
+                .enable_logging()
+                .enable_completions()
+                .build()
+        };
+        match &self.surface {
+            Surface::Retrieve | Surface::All => aggregate(),
+            Surface::Server(name) => match self.app.capabilities_of(name, None) {
+                // The upstream's own, with list changes announced by the proxy (which also
+                // tells the client when quarantine or pinning changes what it sees).
+                Some(mut own) => {
+                    if let Some(tools) = own.tools.as_mut() {
+                        tools.list_changed = Some(true);
+                    }
+                    own
+                }
+                None => aggregate(),
+            },
+        }
+    }
 }
 
 impl Drop for ProxyMcp {
     /// rmcp drops a session's handler when the session ends (DELETE, expiry, shutdown).
     fn drop(&mut self) {
+        self.stop.cancel();
         if let Some(id) = self.session.get().and_then(|s| s.session_id.as_deref()) {
             self.sessions.remove(id);
             self.app.close_session(id);
@@ -116,11 +241,13 @@ impl Drop for ProxyMcp {
 
 impl ServerHandler for ProxyMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
-            .with_server_info(Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "mcpproxy fronts many MCP servers. Find tools with retrieve_tools, then call them by `server:tool` name with call_tool_read / call_tool_write / call_tool_destructive (as retrieve_tools' call_with says).",
-            )
+        let config = ServerConfig::new(self.capabilities())
+            .with_server_info(Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")));
+        match &self.surface {
+            Surface::Retrieve => config.with_instructions(RETRIEVE_INSTRUCTIONS),
+            Surface::All => config.with_instructions(ALL_INSTRUCTIONS),
+            Surface::Server(_) => config,
+        }
     }
 
     async fn list_tools(
@@ -130,14 +257,31 @@ impl ServerHandler for ProxyMcp {
     ) -> Result<ListToolsResult, McpError> {
         self.note_session(&context.extensions, &context.peer);
         let origin = self.origin(&context.extensions);
-        Ok(ListToolsResult::with_all_items(self.builtins.list(&origin)))
+        let tools = match &self.surface {
+            Surface::Retrieve => self.builtins.list(&origin),
+            Surface::All => super::direct::list(&self.app, &origin),
+            Surface::Server(server) => {
+                let grant = origin.token.as_deref();
+                self.app.admit(server, grant).map_err(to_mcp)?;
+                // A server coming up is waited for (bounded), as a call would.
+                self.app
+                    .settle(|s| s == server, crate::app::SEARCH_WAIT)
+                    .await;
+                self.app.offered_tools(server)
+            }
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.builtins
-            .list(&CallOrigin::default())
-            .into_iter()
-            .find(|t| t.name == name)
+        match &self.surface {
+            Surface::Retrieve => self
+                .builtins
+                .list(&CallOrigin::default())
+                .into_iter()
+                .find(|t| t.name == name),
+            Surface::All | Surface::Server(_) => None,
+        }
     }
 
     async fn call_tool(
@@ -145,10 +289,23 @@ impl ServerHandler for ProxyMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.note_session(&context.extensions, &context.peer);
-        let args = request.arguments.unwrap_or_default();
-        let origin = self.origin(&context.extensions);
-        let mut result = self.builtins.call(&origin, &request.name, args).await?;
+        let (origin, link) = self.start(&context);
+        let mut result = match &self.surface {
+            Surface::Retrieve => {
+                let args = request.arguments.unwrap_or_default();
+                self.builtins
+                    .call(&origin, &request.name, args, &link)
+                    .await?
+            }
+            Surface::All => {
+                let args = request.arguments.unwrap_or_default();
+                super::direct::call(&self.app, &origin, &request.name, args, &link).await?
+            }
+            Surface::Server(server) => {
+                self.call_transparent(server, request, &origin, &link)
+                    .await?
+            }
+        };
         // Upstream results from older servers carry no resultType; 2026-07-28 clients require
         // it (rmcp strips it again for peers on older revisions).
         if result.result_type.is_none() {
@@ -157,7 +314,154 @@ impl ServerHandler for ProxyMcp {
         Ok(result.into())
     }
 
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.list_resources(request, &asker).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.list_templates(request, &asker).await
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.read(request, &asker).await
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        let server = self
+            .catalog
+            .subscription_server(&request.uri, &asker)
+            .await?;
+        let uri = request.uri.clone();
+        let subscribe = ClientRequest::SubscribeRequest(SubscribeRequest::new(
+            SubscribeRequestParams::new(request.uri),
+        ));
+        self.catalog.forward(&server, subscribe, &asker).await?;
+        self.subscriptions.add(&uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.note_session(&context.extensions, &context.peer);
+        // The upstream subscription is shared by every session that subscribed; this
+        // session simply stops hearing about the resource.
+        self.subscriptions.remove(&request.uri);
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.list_prompts(request, &asker).await
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.get_prompt(request, &asker).await
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        self.catalog.complete(request, &asker).await
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (origin, link) = self.start(&context);
+        self.level.set(request.level);
+        if let Surface::Server(server) = &self.surface {
+            // The upstream's own level follows its transparent client (messages are still
+            // filtered per session).
+            let asker = self.asker(&origin, &link);
+            let forward = ClientRequest::SetLevelRequest(SetLevelRequest::new(
+                SetLevelRequestParams::new(request.level),
+            ));
+            let _ = self.catalog.forward(server, forward, &asker).await;
+        }
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let origin = self.origin(&context.request_context().extensions);
+        let stop = CancellationToken::new();
+        let follow = notices::follow(
+            self.app.clone(),
+            self.surface.clone(),
+            origin,
+            Sink::Listen(&context),
+            stop.clone(),
+        );
+        tokio::select! {
+            () = context.cancelled() => {}
+            () = self.stop.cancelled() => {}
+            () = follow => {}
+        }
+        stop.cancel();
+        Ok(())
+    }
+
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         self.note_session(&context.extensions, &context.peer);
+    }
+}
+
+impl ProxyMcp {
+    fn asker<'a>(&'a self, origin: &'a CallOrigin, link: &'a CallLink) -> Asker<'a> {
+        Asker {
+            surface: &self.surface,
+            grant: origin.token.as_deref(),
+            link,
+        }
     }
 }

@@ -28,7 +28,7 @@ pub enum Checked {
     /// Not a JSON POST that rmcp would parse; body unread.
     Untouched(Request<Incoming>),
     /// A well-formed message, body read.
-    Read(Request<Full<Bytes>>),
+    Read(Request<Bytes>),
     /// Answered here: malformed, too large, or the body could not be read.
     Answered(Response<McpBody>),
 }
@@ -56,7 +56,7 @@ pub async fn check(req: Request<Incoming>) -> Checked {
     };
     match check_bytes(&bytes) {
         Some(refusal) => Checked::Answered(refusal),
-        None => Checked::Read(Request::from_parts(parts, Full::new(bytes))),
+        None => Checked::Read(Request::from_parts(parts, bytes)),
     }
 }
 

@@ -1,8 +1,14 @@
-//! The proxy's own MCP server at `/mcp` (streamable HTTP, on the same port as the API): the
-//! built-in tools agents use — `retrieve_tools`, `call_tool` and its read/write/destructive
-//! variants, `describe_tool`, `upstream_servers`, `quarantine_security`, `read_cache` — with
-//! the Go original's names and argument names. Results are JSON text content; failures are
-//! tool results with `isError`, naming the server and the cause, never protocol errors.
+//! The proxy's own MCP server under `/mcp` (streamable HTTP, on the same port as the API).
+//! Each path is a [`surface`]: `/mcp/call` (and `/mcp` by default) has the built-in tools
+//! agents use — `retrieve_tools`, `call_tool` and its read/write/destructive variants,
+//! `describe_tool`, `upstream_servers`, `quarantine_security`, `read_cache` — with the Go
+//! original's names and argument names (results are JSON text content; failures are tool
+//! results with `isError`, naming the server and the cause); `/mcp/all` lists every
+//! upstream tool as `server__tool`; `/mcp/servers/{name}` is one upstream, transparent.
+//! Resources, prompts and completion come from the [`catalog`] on every surface; what an
+//! upstream says about a request (progress, log messages, sampling, elicitation, roots)
+//! reaches the client that made it ([`client_link`]), and list changes reach every session
+//! that can see them ([`notices`]).
 //!
 //! Host and Origin are checked by the front door for every route, `/mcp` included
 //! (`api::boundary`), before a request gets here; then [`auth`] decides who the caller is
@@ -16,20 +22,28 @@
 //! The same handler also serves MCP on the process's stdin/stdout ([`stdio`]) when the
 //! proxy is spawned by an agent as a stdio server.
 
+mod abort;
 mod auth;
 mod builtin;
+mod catalog;
+mod client_link;
+mod direct;
 mod dispatch;
+mod errors;
 mod fast;
 mod handler;
 mod malformed;
 mod manage;
+mod notices;
 mod search;
 mod sessions;
 mod stdio;
+mod surface;
 mod truncate;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,6 +62,7 @@ use crate::app::App;
 pub use auth::OwnerSocket;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
+pub use surface::{McpPath, Surface};
 pub use truncate::{Cut, ResponseCache};
 
 /// A `/mcp` response body.
@@ -64,10 +79,20 @@ pub struct McpEndpoint {
 
 struct Inner {
     app: Arc<App>,
-    rmcp: StreamableHttpService<ProxyMcp, LocalSessionManager>,
-    manager: Arc<LocalSessionManager>,
+    builtins: Arc<dispatch::Builtins>,
+    catalog: Arc<catalog::Catalog>,
+    config: StreamableHttpServerConfig,
+    /// rmcp's service of each surface, made when first asked for.
+    served: Mutex<HashMap<Surface, Served>>,
     fast: fast::FastPath,
     sessions: Arc<sessions::Sessions>,
+}
+
+/// rmcp's streamable HTTP service of one surface, and its sessions.
+#[derive(Clone)]
+struct Served {
+    rmcp: StreamableHttpService<ProxyMcp, LocalSessionManager>,
+    manager: Arc<LocalSessionManager>,
 }
 
 /// Build the `/mcp` endpoint. Idle sessions are swept until `shutdown`.
@@ -82,31 +107,15 @@ pub fn endpoint(
     // bound port); rmcp's copy of the check would only disagree with them.
     config.allowed_hosts = Vec::new();
     config.allowed_origins = Vec::new();
-    // rmcp does not see fast-path traffic, so its own idle timer would close busy sessions;
-    // the sweeper below expires sessions by their real last activity instead.
-    let mut manager = LocalSessionManager::default();
-    manager.session_config.keep_alive = None;
-    let manager = Arc::new(manager);
     let sessions = Arc::new(sessions::Sessions::default());
     let builtins = Arc::new(dispatch::Builtins::new(app.clone(), cache));
-    let rmcp = {
-        let (app, builtins, sessions) = (app.clone(), builtins.clone(), sessions.clone());
-        StreamableHttpService::new(
-            move || {
-                Ok(ProxyMcp::new(
-                    app.clone(),
-                    builtins.clone(),
-                    sessions.clone(),
-                ))
-            },
-            manager.clone(),
-            config,
-        )
-    };
+    let catalog = Arc::new(catalog::Catalog::new(app.clone(), Arc::default()));
     let inner = Arc::new(Inner {
         app,
-        rmcp,
-        manager,
+        builtins: builtins.clone(),
+        catalog,
+        config,
+        served: Mutex::new(HashMap::new()),
         fast: fast::FastPath::new(builtins, sessions.clone()),
         sessions,
     });
@@ -114,10 +123,65 @@ pub fn endpoint(
     McpEndpoint { inner }
 }
 
+impl Inner {
+    /// rmcp's service for `surface`.
+    fn served(&self, surface: &Surface) -> Served {
+        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = served.get(surface) {
+            return found.clone();
+        }
+        // rmcp does not see fast-path traffic, so its own idle timer would close busy
+        // sessions; the sweeper expires sessions by their real last activity instead.
+        let mut manager = LocalSessionManager::default();
+        manager.session_config.keep_alive = None;
+        let manager = Arc::new(manager);
+        let rmcp = {
+            let (app, builtins, catalog, sessions, surface) = (
+                self.app.clone(),
+                self.builtins.clone(),
+                self.catalog.clone(),
+                self.sessions.clone(),
+                surface.clone(),
+            );
+            StreamableHttpService::new(
+                move || {
+                    Ok(ProxyMcp::new(
+                        app.clone(),
+                        builtins.clone(),
+                        catalog.clone(),
+                        sessions.clone(),
+                        surface.clone(),
+                    ))
+                },
+                manager.clone(),
+                self.config.clone(),
+            )
+        };
+        let made = Served { rmcp, manager };
+        served.insert(surface.clone(), made.clone());
+        made
+    }
+
+    /// Every surface's session manager.
+    fn managers(&self) -> Vec<Arc<LocalSessionManager>> {
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.values().map(|s| s.manager.clone()).collect()
+    }
+}
+
 impl McpEndpoint {
-    /// Serve one `/mcp` request.
-    pub async fn handle(&self, mut req: Request<Incoming>) -> Response<McpBody> {
+    /// Serve one request on `path` under `/mcp`.
+    pub async fn handle(&self, mut req: Request<Incoming>, path: &McpPath) -> Response<McpBody> {
         let inner = &self.inner;
+        let surface = path.surface(&inner.app.config().routing_mode);
+        if let Surface::Server(name) = &surface
+            && !inner.app.config().servers.iter().any(|s| &s.name == name)
+        {
+            return plain(
+                StatusCode::NOT_FOUND,
+                format!("Not Found: no server named '{name}'"),
+            );
+        }
         let owner = req.extensions().get::<OwnerSocket>().is_some();
         let caller = match auth::identify(req.headers(), owner, &inner.app) {
             Ok(caller) => caller,
@@ -140,20 +204,57 @@ impl McpEndpoint {
             // Gone for the fast path at once; rmcp ends the session below.
             inner.sessions.remove(id);
         }
+        let served = inner.served(&surface);
         // A malformed body is answered with a JSON-RPC error here, never by rmcp's 415.
-        let resp = match inner.fast.try_answer(req).await {
+        let read = match inner.fast.try_answer(req).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
             fast::Fast::Untouched(req) => match malformed::check(req).await {
-                malformed::Checked::Untouched(req) => inner.rmcp.clone().call(req).await,
-                malformed::Checked::Read(req) => inner.rmcp.clone().call(req).await,
-                malformed::Checked::Answered(resp) => Ok(resp),
+                malformed::Checked::Untouched(req) => {
+                    let Ok(resp) = served.rmcp.clone().call(req).await;
+                    return self.finish(resp, session, caller, is_delete);
+                }
+                malformed::Checked::Read(req) => req,
+                malformed::Checked::Answered(resp) => return resp,
             },
             fast::Fast::Declined(req) => match malformed::check_bytes(req.body()) {
-                Some(resp) => Ok(resp),
-                None => inner.rmcp.clone().call(req.map(Full::new)).await,
+                Some(resp) => return resp,
+                None => req,
             },
         };
-        let Ok(mut resp) = resp;
+        let abort = abort::request_id(read.body()).map(|id| {
+            let (body, headers) = abort::cancellation(&id, read.headers());
+            let (uri, caller) = (read.uri().clone(), caller.clone());
+            let rmcp = served.rmcp.clone();
+            move || {
+                let mut cancel = Request::new(Full::new(body));
+                *cancel.method_mut() = Method::POST;
+                *cancel.uri_mut() = uri;
+                *cancel.headers_mut() = headers;
+                cancel.extensions_mut().insert(caller);
+                let mut rmcp = rmcp;
+                tokio::spawn(async move {
+                    // Nothing to do if the session ended meanwhile.
+                    let _ = rmcp.call(cancel).await;
+                });
+            }
+        });
+        let Ok(mut resp) = served.rmcp.clone().call(read.map(Full::new)).await;
+        if let Some(abort) = abort {
+            resp = resp.map(|body| abort::AbortWatch::watch(body, Box::new(abort)));
+        }
+        self.finish(resp, session, caller, is_delete)
+    }
+
+    /// What every rmcp answer gets: the session bound to its credential, the DELETE status
+    /// clients expect, and a closed connection after an oversized body.
+    fn finish(
+        &self,
+        mut resp: Response<McpBody>,
+        session: Option<String>,
+        caller: auth::Caller,
+        is_delete: bool,
+    ) -> Response<McpBody> {
+        let inner = &self.inner;
         if session.is_none()
             && let Some(id) = resp
                 .headers()
@@ -200,9 +301,17 @@ async fn sweep_idle(inner: Arc<Inner>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
         }
-        for id in inner.sessions.idle(sessions::IDLE_LIMIT) {
+        let idle = inner.sessions.idle(sessions::IDLE_LIMIT);
+        if idle.is_empty() {
+            continue;
+        }
+        let managers = inner.managers();
+        for id in idle {
             inner.sessions.remove(&id);
-            let _ = inner.manager.close_session(&id.into()).await;
+            // The session lives in the manager of its surface; the others do not know it.
+            for manager in &managers {
+                let _ = manager.close_session(&id.clone().into()).await;
+            }
         }
     }
 }

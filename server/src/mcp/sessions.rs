@@ -15,16 +15,29 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::auth::Caller;
+use super::client_link::SessionLevel;
 use crate::app::CallOrigin;
 
 /// A session unheard from for this long is closed.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// What the fast path needs to link a call to its session's client: only sessions of the
+/// built-in tools' surface have it.
+#[derive(Debug, Clone)]
+pub struct FastLink {
+    /// The session's peer.
+    pub peer: rmcp::service::Peer<rmcp::RoleServer>,
+    /// The session's logging level.
+    pub level: Arc<SessionLevel>,
+}
 
 /// One live session.
 #[derive(Debug)]
 pub struct LiveSession {
     /// What is known about it.
     pub info: CallOrigin,
+    /// Set when the fast path may answer it.
+    pub fast: Option<FastLink>,
     /// Milliseconds since the registry's epoch at the last request.
     last_seen_ms: AtomicU64,
 }
@@ -54,12 +67,13 @@ impl Sessions {
     }
 
     /// Add a session whose id is `info.session_id`.
-    pub fn register(&self, info: CallOrigin) {
+    pub fn register(&self, info: CallOrigin, fast: Option<FastLink>) {
         let Some(id) = info.session_id.clone() else {
             return;
         };
         let session = Arc::new(LiveSession {
             info,
+            fast,
             last_seen_ms: AtomicU64::new(self.now_ms()),
         });
         if let Ok(mut live) = self.live.write() {
@@ -145,8 +159,8 @@ mod tests {
     fn register_touch_remove() {
         let sessions = Sessions::default();
         assert!(sessions.touch("a").is_none());
-        sessions.register(info("a"));
-        sessions.register(CallOrigin::default()); // no id: ignored
+        sessions.register(info("a"), None);
+        sessions.register(CallOrigin::default(), None); // no id: ignored
         assert_eq!(sessions.len(), 1);
         let live = sessions.touch("a").expect("registered");
         assert_eq!(live.info.client_name.as_deref(), Some("c"));
@@ -179,9 +193,9 @@ mod tests {
     #[test]
     fn idle_lists_only_sessions_past_the_limit() {
         let sessions = Sessions::default();
-        sessions.register(info("old"));
+        sessions.register(info("old"), None);
         std::thread::sleep(Duration::from_millis(30));
-        sessions.register(info("new"));
+        sessions.register(info("new"), None);
         assert_eq!(sessions.idle(Duration::from_millis(15)), vec!["old"]);
         sessions.touch("old");
         assert!(sessions.idle(Duration::from_millis(15)).is_empty());

@@ -11,9 +11,11 @@ use rmcp::ServiceExt;
 use rmcp::service::QuitReason;
 use tokio_util::sync::CancellationToken;
 
+use super::catalog::Catalog;
 use super::dispatch::Builtins;
 use super::handler::ProxyMcp;
 use super::sessions::Sessions;
+use super::surface::McpPath;
 use super::truncate::ResponseCache;
 use crate::app::App;
 
@@ -36,7 +38,10 @@ pub async fn serve_stdio(
 ) -> Result<(), StdioError> {
     let builtins = Arc::new(Builtins::new(app.clone(), cache));
     let id = format!("stdio-{}", hex::encode(rand::random::<[u8; 8]>()));
-    let handler = ProxyMcp::new(app, builtins, Arc::new(Sessions::default())).with_session_id(id);
+    let surface = McpPath::Default.surface(&app.config().routing_mode);
+    let catalog = Arc::new(Catalog::new(app.clone(), Arc::default()));
+    let sessions = Arc::new(Sessions::default());
+    let handler = ProxyMcp::new(app, builtins, catalog, sessions, surface).with_session_id(id);
     let running = tokio::select! {
         served = handler.serve(rmcp::transport::io::stdio_pipes()) => {
             served.map_err(|e| StdioError::Handshake(e.to_string()))?

@@ -1,33 +1,148 @@
-//! The MCP client side of one session: the rmcp `ClientHandler` (who we are, and a
-//! `notifications/tools/list_changed` wake-up), and discovery (server identity and the full
+//! The MCP client side of one session: the rmcp `ClientHandler` — who we are and what we
+//! can honour for the server (sampling, elicitation and roots, answered by the client the
+//! request is for, through the [`Relay`]), progress and log messages routed to that client,
+//! list changes and resource updates announced as [`Notice`]s, a
+//! `notifications/tools/list_changed` wake-up — and discovery (server identity and the full
 //! tool list, following `nextCursor`).
+
+#![allow(
+    deprecated,
+    reason = "sampling, roots and logging are deprecated by SEP-2577 but today's servers use them"
+)]
 
 use std::sync::Arc;
 
 use rmcp::{
-    ClientHandler, RoleClient,
-    model::{ClientCapabilities, ClientConfig, Implementation, Tool},
-    service::{MaybeSendFuture, NotificationContext, Peer},
+    ClientHandler, ErrorData, RoleClient,
+    model::{
+        ClientCapabilities, ClientConfig, ClientResult, CreateMessageRequest,
+        CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
+        ElicitResult, Implementation, ListRootsRequest, ListRootsResult,
+        LoggingMessageNotificationParam, ProgressNotificationParam,
+        ResourceUpdatedNotificationParam, ServerRequest, Tool,
+    },
+    service::{InboundStreamOrigin, MaybeSendFuture, NotificationContext, Peer, RequestContext},
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
 use super::logs::ServerLog;
+use super::relay::{Downstream, Notice, Relay};
 
 /// The handler of one client session.
 #[derive(Clone)]
 pub(crate) struct Handler {
+    /// The server's name.
+    pub server: String,
     /// Woken when the server says its tool list changed.
     pub tools_changed: Arc<Notify>,
     /// Where server log notifications go.
     pub log: ServerLog,
+    /// The requests in flight on this connection and their clients.
+    pub relay: Arc<Relay>,
+    /// Where notices for every session go.
+    pub notices: broadcast::Sender<Notice>,
+}
+
+impl Handler {
+    /// The client a server→client request raised on `context` is for: the request whose
+    /// stream it arrived on, else the latest one in flight.
+    fn client_of(&self, context: &RequestContext<RoleClient>) -> Option<Arc<dyn Downstream>> {
+        match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => self.relay.by_request(id),
+            _ => None,
+        }
+        .or_else(|| self.relay.latest())
+    }
+
+    /// Ask the client of `context` to answer `request`; an error at once when there is none.
+    async fn ask(
+        &self,
+        request: ServerRequest,
+        context: &RequestContext<RoleClient>,
+    ) -> Result<ClientResult, ErrorData> {
+        match self.client_of(context) {
+            Some(client) => client.request(request).await,
+            None => Err(ErrorData::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                "mcpproxy: no client is waiting on this server, so no one can answer",
+                None,
+            )),
+        }
+    }
+
+    fn notice(&self, notice: Notice) {
+        // Nobody listening is fine.
+        let _ = self.notices.send(notice);
+    }
+}
+
+/// The answer was not of the kind asked for.
+fn unexpected(kind: &str) -> ErrorData {
+    ErrorData::internal_error(
+        format!("the client answered {kind} with something else"),
+        None,
+    )
 }
 
 impl ClientHandler for Handler {
     fn get_info(&self) -> ClientConfig {
+        let capabilities = ClientCapabilities::builder()
+            .enable_roots()
+            .enable_sampling()
+            .enable_elicitation()
+            .build();
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")),
         )
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
+        match self.ask(request, &context).await? {
+            ClientResult::CreateMessageResult(result) => Ok(*result),
+            _ => Err(unexpected("sampling")),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        match self.ask(request, &context).await? {
+            ClientResult::ElicitResult(result) => Ok(result),
+            _ => Err(unexpected("elicitation")),
+        }
+    }
+
+    async fn list_roots(
+        &self,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        let Some(client) = self.client_of(&context) else {
+            return Ok(ListRootsResult::default());
+        };
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        match client.request(request).await? {
+            ClientResult::ListRootsResult(result) => Ok(result),
+            _ => Err(unexpected("roots/list")),
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if let Some(client) = self.relay.by_token(&params.progress_token).await {
+            client.progress(params).await;
+        }
     }
 
     fn on_tool_list_changed(
@@ -38,20 +153,53 @@ impl ClientHandler for Handler {
         std::future::ready(())
     }
 
-    // Logging is deprecated by SEP-2577, but today's servers still send it.
-    #[allow(deprecated)]
-    fn on_logging_message(
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.notice(Notice::ResourcesChanged {
+            server: self.server.clone(),
+        });
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.notice(Notice::PromptsChanged {
+            server: self.server.clone(),
+        });
+    }
+
+    async fn on_resource_updated(
         &self,
-        params: rmcp::model::LoggingMessageNotificationParam,
+        params: ResourceUpdatedNotificationParam,
         _context: NotificationContext<RoleClient>,
-    ) -> impl Future<Output = ()> + MaybeSendFuture + '_ {
+    ) {
+        self.notice(Notice::ResourceUpdated {
+            server: self.server.clone(),
+            uri: params.uri,
+        });
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        context: NotificationContext<RoleClient>,
+    ) {
         let data = match &params.data {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
         self.log
             .write("SERVER", &format!("[{:?}] {data}", params.level));
-        std::future::ready(())
+        // A message on a request's stream is that request's client's; otherwise it is for
+        // whoever follows the server's log.
+        let client = match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => self.relay.by_request(id),
+            _ => self.relay.only(),
+        };
+        match client {
+            Some(client) => client.log(params).await,
+            None => self.notice(Notice::Log {
+                server: self.server.clone(),
+                message: params,
+            }),
+        }
     }
 }
 

@@ -75,6 +75,24 @@ pub enum UpstreamError {
         /// The I/O error.
         message: String,
     },
+    /// The client called the request off; the server was told.
+    #[error("server `{server}`: {method} cancelled by the client")]
+    Cancelled {
+        /// Server name.
+        server: String,
+        /// The request's method (or `server:tool` of a tool call).
+        method: String,
+    },
+    /// The server answered a forwarded request with a JSON-RPC error (passed on as it is).
+    #[error("server `{server}`: {method} failed: {}", error.message)]
+    Refused {
+        /// Server name.
+        server: String,
+        /// The request's method.
+        method: String,
+        /// The server's error.
+        error: rmcp::ErrorData,
+    },
     /// The manager is shutting down.
     #[error("server `{server}`: the proxy is shutting down")]
     ShuttingDown {

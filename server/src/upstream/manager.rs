@@ -11,15 +11,20 @@ use std::{
 
 use rmcp::{
     ServiceError,
-    model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool},
+    model::{
+        CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
+        ClientRequest, ServerCapabilities, ServerResult, Tool,
+    },
+    service::PeerRequestOptions,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     error::UpstreamError,
     logs::{self, LogLine, ServerLog},
-    status::{Desired, Shared, UpstreamSnapshot},
+    relay::{CallLink, Notice},
+    status::{Desired, Link, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
     transport::http_lane::{HttpLane, LaneError},
 };
@@ -27,6 +32,9 @@ use crate::{
     config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
     events::EventBus,
 };
+
+/// Notices kept for a session that is slow to take them.
+const NOTICE_BACKLOG: usize = 256;
 
 /// Longest `shutdown` waits for every supervisor to finish.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
@@ -54,6 +62,8 @@ pub struct UpstreamManager {
 
 struct Inner {
     bus: EventBus,
+    /// Notices of every server, for the MCP sessions.
+    notices: broadcast::Sender<Notice>,
     log_dir: PathBuf,
     logger: slog::Logger,
     servers: Mutex<BTreeMap<String, Entry>>,
@@ -87,6 +97,7 @@ impl UpstreamManager {
     pub fn new(bus: EventBus, log_dir: PathBuf, logger: slog::Logger) -> Self {
         let inner = Inner {
             bus,
+            notices: broadcast::channel(NOTICE_BACKLOG).0,
             log_dir,
             logger,
             servers: Mutex::new(BTreeMap::new()),
@@ -168,6 +179,7 @@ impl UpstreamManager {
                     config.clone(),
                     environment.clone(),
                     self.inner.bus.clone(),
+                    self.inner.notices.clone(),
                     ServerLog::open(
                         logs::log_path(&self.inner.log_dir, &config.name),
                         self.inner.logger.clone(),
@@ -301,14 +313,8 @@ impl UpstreamManager {
         names.into_iter().zip(results).collect()
     }
 
-    /// Call a tool on a ready server, with a timeout.
-    pub async fn call_tool(
-        &self,
-        server: &str,
-        tool: &str,
-        arguments: Option<serde_json::Map<String, serde_json::Value>>,
-        timeout: Duration,
-    ) -> Result<CallToolResult, UpstreamError> {
+    /// The live connection of a running, ready server.
+    fn ready(&self, server: &str) -> Result<Ready, UpstreamError> {
         let (shared, control) = {
             let map = self.servers();
             let entry = map.get(server).ok_or_else(|| UpstreamError::NotFound {
@@ -328,46 +334,100 @@ impl UpstreamManager {
                 server: server.to_string(),
                 state,
             })?;
-        // Errors go back to the agent and into the call history: no secret of the server in them.
-        let failure = |message: String, code: Option<i32>| UpstreamError::ToolCall {
-            server: server.to_string(),
-            tool: tool.to_string(),
-            message: shared.log.redact(&message),
-            code,
-        };
+        Ok(Ready {
+            shared,
+            control,
+            link,
+            session,
+        })
+    }
+
+    /// What a ready server said it can do in its handshake.
+    pub fn capabilities(&self, server: &str) -> Option<ServerCapabilities> {
+        let ready = self.ready(server).ok()?;
+        let info = ready.link.peer.peer_info()?;
+        Some(info.capabilities.clone())
+    }
+
+    /// The notices of every server (list changes, resource updates, log messages outside
+    /// any request).
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.inner.notices.subscribe()
+    }
+
+    /// Call a tool on a ready server, with a timeout; `link` is the client it is for.
+    pub async fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        timeout: Duration,
+        link: &CallLink,
+    ) -> Result<CallToolResult, UpstreamError> {
+        let ready = self.ready(server)?;
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        if let Some(arguments) = arguments {
+            params = params.with_arguments(arguments);
+        }
         let attempt = async {
-            match &link.direct {
-                Some(lane) => call_direct(lane, &link.peer, tool, arguments).await,
-                None => call_via_rmcp(&link.peer, tool, arguments).await,
+            match (&ready.link.direct, &link.downstream) {
+                // The lane reads one answer; a call whose client may be asked things or told
+                // progress goes through rmcp, which carries them.
+                (Some(lane), None) => call_direct(lane, &ready, &params, link).await,
+                _ => {
+                    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+                    match send_linked(&ready, request, link).await? {
+                        ServerResult::CallToolResult(result) => Ok(result),
+                        _ => Err(CallFailure::NeedsInput),
+                    }
+                }
             }
         };
-        match tokio::time::timeout(timeout, attempt).await {
+        let outcome = tokio::time::timeout(timeout, attempt).await;
+        let method = format!("{server}:{tool}");
+        match outcome {
             Err(_) => Err(UpstreamError::Timeout {
                 server: server.to_string(),
                 tool: tool.to_string(),
                 after: timeout,
             }),
             Ok(Ok(result)) => Ok(result),
-            Ok(Err(CallFailure::NeedsInput)) => Err(failure(
-                "the server asked for input or started a task, which the proxy does not support"
+            Ok(Err(CallFailure::NeedsInput)) => Err(ready.failure(
+                tool,
+                "the server asked for input or started a task, which needs a client that can answer (use the transparent endpoint /mcp/servers/NAME)"
                     .into(),
                 None,
             )),
-            Ok(Err(CallFailure::Rpc { code, message })) => Err(failure(message, Some(code))),
-            Ok(Err(CallFailure::Other(message))) => Err(failure(message, None)),
-            Ok(Err(CallFailure::Lost(cause))) => {
-                let message = shared
-                    .log
-                    .redact(&format!("connection lost during the call: {cause}"));
-                let _ = control.send(Control::Broken {
-                    session,
-                    message: message.clone(),
-                });
-                Err(UpstreamError::Transport {
-                    server: server.to_string(),
-                    message,
-                })
+            Ok(Err(CallFailure::Rpc(error))) => {
+                Err(ready.failure(tool, error.message.to_string(), Some(error.code.0)))
             }
+            Ok(Err(failure)) => Err(ready.fail(&method, failure)),
+        }
+    }
+
+    /// Forward `request` as it is to a ready server for the client of `link`; its result as
+    /// it is. A JSON-RPC error of the server is [`UpstreamError::Refused`].
+    pub async fn forward(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        timeout: Duration,
+        link: &CallLink,
+    ) -> Result<ServerResult, UpstreamError> {
+        let ready = self.ready(server)?;
+        let method = request.method().to_string();
+        match tokio::time::timeout(timeout, send_linked(&ready, request, link)).await {
+            Err(_) => Err(UpstreamError::Transport {
+                server: server.to_string(),
+                message: format!("{method} timed out after {timeout:?}"),
+            }),
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(CallFailure::Rpc(error))) => Err(UpstreamError::Refused {
+                server: server.to_string(),
+                method,
+                error: ready.redact_error(error),
+            }),
+            Ok(Err(failure)) => Err(ready.fail(&method, failure)),
         }
     }
 
@@ -408,16 +468,122 @@ impl UpstreamManager {
     }
 }
 
-/// Why a call to an upstream failed, whichever lane it took.
+/// A ready server's connection, for one request.
+struct Ready {
+    shared: Arc<Shared>,
+    control: mpsc::UnboundedSender<Control>,
+    link: Link,
+    session: u64,
+}
+
+impl Ready {
+    /// A tool call's failure, with no secret of the server in it: errors go back to the
+    /// agent and into the call history.
+    fn failure(&self, tool: &str, message: String, code: Option<i32>) -> UpstreamError {
+        UpstreamError::ToolCall {
+            server: self.shared.name.clone(),
+            tool: tool.to_string(),
+            message: self.shared.log.redact(&message),
+            code,
+        }
+    }
+
+    /// The server's error, with no secret of the server in its message.
+    fn redact_error(&self, mut error: rmcp::ErrorData) -> rmcp::ErrorData {
+        error.message = self.shared.log.redact(&error.message).into();
+        error
+    }
+
+    /// What a failure of `method` means; a lost connection is reported to the supervisor.
+    fn fail(&self, method: &str, failure: CallFailure) -> UpstreamError {
+        let server = self.shared.name.clone();
+        match failure {
+            CallFailure::Cancelled => UpstreamError::Cancelled {
+                server,
+                method: method.to_string(),
+            },
+            CallFailure::NeedsInput => UpstreamError::Transport {
+                server,
+                message: format!("{method}: the server's answer is of an unexpected kind"),
+            },
+            CallFailure::Rpc(error) => UpstreamError::Refused {
+                server,
+                method: method.to_string(),
+                error: self.redact_error(error),
+            },
+            CallFailure::Other(message) => UpstreamError::Transport {
+                server,
+                message: self.shared.log.redact(&format!("{method}: {message}")),
+            },
+            CallFailure::Lost(cause) => {
+                let message = self
+                    .shared
+                    .log
+                    .redact(&format!("connection lost during the call: {cause}"));
+                let _ = self.control.send(Control::Broken {
+                    session: self.session,
+                    message: message.clone(),
+                });
+                UpstreamError::Transport { server, message }
+            }
+        }
+    }
+}
+
+/// Why a request to an upstream failed, whichever lane it took.
 enum CallFailure {
     /// The server answered with something other than a complete result.
     NeedsInput,
     /// A JSON-RPC error from the server.
-    Rpc { code: i32, message: String },
+    Rpc(rmcp::ErrorData),
+    /// The client called it off (and the server was told).
+    Cancelled,
     /// The connection went away.
     Lost(String),
     /// Anything else.
     Other(String),
+}
+
+impl From<ServiceError> for CallFailure {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::McpError(error) => Self::Rpc(error),
+            error @ (ServiceError::TransportClosed
+            | ServiceError::TransportSend(_)
+            | ServiceError::Cancelled { .. }) => Self::Lost(super::error::error_chain(&error)),
+            error => Self::Other(super::error::error_chain(&error)),
+        }
+    }
+}
+
+/// Send `request` through rmcp, routing what the server says about it to `link`'s client
+/// and telling the server when the client calls it off.
+async fn send_linked(
+    ready: &Ready,
+    request: ClientRequest,
+    link: &CallLink,
+) -> Result<ServerResult, CallFailure> {
+    let peer = &ready.link.peer;
+    let in_flight = link
+        .downstream
+        .clone()
+        .map(|client| ready.shared.relay.register(client));
+    let handle = peer
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
+        .await?;
+    let id = handle.id.clone();
+    if let Some(in_flight) = &in_flight {
+        in_flight.bind(id.clone(), Some(handle.progress_token.clone()));
+    }
+    tokio::select! {
+        answer = handle.await_response() => Ok(answer?),
+        () = link.cancel.cancelled() => {
+            let notice = CancelledNotificationParam::new(Some(id), Some("cancelled by the client".into()));
+            // The connection may be gone already; the request is off either way.
+            let _ = peer.notify_cancelled(notice).await;
+            Err(CallFailure::Cancelled)
+        }
+    }
 }
 
 /// `tools/call` parameters, borrowed for the direct lane.
@@ -432,15 +598,15 @@ struct LaneCallParams<'a> {
 /// be sure the server saw it.
 async fn call_direct(
     lane: &HttpLane,
-    peer: &rmcp::service::Peer<rmcp::RoleClient>,
-    tool: &str,
-    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ready: &Ready,
+    params: &CallToolRequestParams,
+    link: &CallLink,
 ) -> Result<CallToolResult, CallFailure> {
-    let params = LaneCallParams {
-        name: tool,
-        arguments: arguments.as_ref(),
+    let lane_params = LaneCallParams {
+        name: &params.name,
+        arguments: params.arguments.as_ref(),
     };
-    match lane.request("tools/call", &params).await {
+    match lane.request("tools/call", &lane_params).await {
         Ok(result) => {
             let complete = result
                 .get("resultType")
@@ -452,35 +618,19 @@ async fn call_direct(
             serde_json::from_value(result)
                 .map_err(|e| CallFailure::Other(format!("the server's result is malformed: {e}")))
         }
-        Err(LaneError::Rpc { code, message }) => Err(CallFailure::Rpc { code, message }),
+        Err(LaneError::Rpc { code, message }) => Err(CallFailure::Rpc(rmcp::ErrorData::new(
+            rmcp::model::ErrorCode(code),
+            message,
+            None,
+        ))),
         Err(LaneError::Transport(message)) => Err(CallFailure::Lost(message)),
-        Err(LaneError::Fallback) => call_via_rmcp(peer, tool, arguments).await,
-    }
-}
-
-/// `tools/call` through rmcp's client (network transports).
-async fn call_via_rmcp(
-    peer: &rmcp::service::Peer<rmcp::RoleClient>,
-    tool: &str,
-    arguments: Option<serde_json::Map<String, serde_json::Value>>,
-) -> Result<CallToolResult, CallFailure> {
-    let mut params = CallToolRequestParams::new(tool.to_string());
-    if let Some(arguments) = arguments {
-        params = params.with_arguments(arguments);
-    }
-    match peer.call_tool_once(params).await {
-        Ok(CallToolResponse::Complete(result)) => Ok(result),
-        Ok(_) => Err(CallFailure::NeedsInput),
-        Err(ServiceError::McpError(error)) => Err(CallFailure::Rpc {
-            code: error.code.0,
-            message: error.message.to_string(),
-        }),
-        Err(
-            error @ (ServiceError::TransportClosed
-            | ServiceError::TransportSend(_)
-            | ServiceError::Cancelled { .. }),
-        ) => Err(CallFailure::Lost(super::error::error_chain(&error))),
-        Err(error) => Err(CallFailure::Other(super::error::error_chain(&error))),
+        Err(LaneError::Fallback) => {
+            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
+            match send_linked(ready, request, link).await? {
+                ServerResult::CallToolResult(result) => Ok(result),
+                _ => Err(CallFailure::NeedsInput),
+            }
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! [`UpstreamManager`] is the only entry point: `apply` reconciles with the configuration,
 //! one supervisor task per server (`supervisor`) connects through a transport (`transport/`),
 //! discovers tools (`client`), publishes every change (`status`) and retries with backoff
-//! (`backoff`); each server has its own log file (`logs`).
+//! (`backoff`); each server has its own log file (`logs`). Forwarded requests keep a link
+//! to the client they are for (`relay`).
 
 mod backoff;
 mod client;
@@ -11,6 +12,7 @@ mod error;
 mod health;
 mod logs;
 mod manager;
+mod relay;
 mod state;
 mod status;
 mod supervisor;
@@ -23,5 +25,6 @@ pub use health::{
 };
 pub use logs::{LogLine, MAX_LOG_BYTES, log_path};
 pub use manager::UpstreamManager;
+pub use relay::{CallLink, Downstream, Notice};
 pub use state::ConnectionState;
 pub use status::UpstreamSnapshot;

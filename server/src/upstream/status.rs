@@ -9,6 +9,9 @@ use rmcp::{RoleClient, model::Tool, service::Peer};
 use serde::Serialize;
 use serde_json::json;
 
+use tokio::sync::broadcast;
+
+use super::relay::{Notice, Relay};
 use super::{ConnectionState, client::ServerIdentity, error::UpstreamError, logs::ServerLog};
 use crate::{
     config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
@@ -73,6 +76,10 @@ pub(crate) struct Status {
 pub(crate) struct Shared {
     pub name: String,
     pub log: ServerLog,
+    /// The requests in flight and their clients.
+    pub relay: Arc<Relay>,
+    /// Where notices for every session go.
+    pub notices: broadcast::Sender<Notice>,
     bus: EventBus,
     logger: slog::Logger,
     status: Mutex<Status>,
@@ -93,6 +100,7 @@ impl Shared {
         config: ServerConfig,
         env: EnvironmentConfig,
         bus: EventBus,
+        notices: broadcast::Sender<Notice>,
         log: ServerLog,
         logger: slog::Logger,
     ) -> Self {
@@ -113,6 +121,8 @@ impl Shared {
         Self {
             name: config.name.clone(),
             log,
+            relay: Arc::default(),
+            notices,
             bus,
             logger,
             status: Mutex::new(status),

@@ -334,8 +334,11 @@ async fn attempt(
         });
     }
     let handler = Handler {
+        server: shared.name.clone(),
         tools_changed,
         log: shared.log.clone(),
+        relay: shared.relay.clone(),
+        notices: shared.notices.clone(),
     };
     let ctx = Context {
         name: &shared.name,

@@ -424,8 +424,16 @@ pub async fn session_of(
 /// Run `tests/python/mcp_sdk_client.py` (the official Python MCP SDK) with `args` and
 /// extra environment; what the client saw (its JSON), and its stderr. Panics when it fails.
 pub async fn python_sdk_client(args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
+    python_script("mcp_sdk_client.py", args, env).await
+}
+
+/// Run `tests/python/<script>` with the harness's Python (the official MCP SDK installed);
+/// the JSON it printed, and its stderr. Panics when it fails.
+pub async fn python_script(script: &str, args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
     let python = harness_file("venv/bin/python", "Python MCP SDK");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_sdk_client.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
     let mut cmd = Command::new(python);
     cmd.arg(script).args(args);
     for (k, v) in env {

@@ -14,4 +14,5 @@ mod secrets;
 mod servers;
 mod status;
 mod stdio_front;
+mod transparent;
 mod wire;

@@ -1,0 +1,63 @@
+//! Requests other than tool calls that reach one upstream on a client's behalf —
+//! resources, prompts, completion, logging level, tasks — under the same admission as a
+//! tool call (configured, approved, enabled, in the agent token's scope), waiting for a
+//! server still coming up within the call timeout. Results and the server's own errors
+//! come back as they are.
+
+use rmcp::model::{ClientRequest, ServerCapabilities, ServerResult, Tool};
+
+use super::calls::CallError;
+use super::{App, Grant};
+use crate::upstream::CallLink;
+
+impl App {
+    /// Forward `request` to `server` for a caller with `grant`; `link` is the client the
+    /// server's messages about it go to.
+    pub async fn forward(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        grant: Option<&Grant>,
+        link: &CallLink,
+    ) -> Result<ServerResult, CallError> {
+        self.admit(server, grant)?;
+        let timeout = self.call_timeout();
+        let started = tokio::time::Instant::now();
+        self.settle(|s| s == server, timeout).await;
+        let left = timeout.saturating_sub(started.elapsed());
+        Ok(self.upstreams.forward(server, request, left, link).await?)
+    }
+
+    /// What `server` said it can do, when it is ready and `grant` reaches it.
+    pub fn capabilities_of(
+        &self,
+        server: &str,
+        grant: Option<&Grant>,
+    ) -> Option<ServerCapabilities> {
+        self.admit(server, grant).ok()?;
+        self.upstreams.capabilities(server)
+    }
+
+    /// The servers a caller with `grant` reaches, by name.
+    pub fn reachable_servers(&self, grant: Option<&Grant>) -> Vec<String> {
+        self.config()
+            .servers
+            .iter()
+            .filter(|s| self.admit(&s.name, grant).is_ok())
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// The tools `server` offers right now (approved, not blocked), by name.
+    pub fn offered_tools(&self, server: &str) -> Vec<Tool> {
+        let Ok(catalog) = self.catalog.read() else {
+            return Vec::new();
+        };
+        let mut tools: Vec<Tool> = catalog
+            .get(server)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        tools
+    }
+}

@@ -1,0 +1,172 @@
+//! The downstream end of the relay: one client request of a session, as the upstream layer
+//! sees it ([`Downstream`]). Progress goes back under the client's own progress token (only
+//! when it asked for progress), log messages as far as the session's logging level lets
+//! them, and a server→client request (sampling, elicitation, roots) on the stream of the
+//! client's request — or at once an error when the client did not declare the capability,
+//! so an upstream never waits for an answer that cannot come.
+
+#![allow(
+    deprecated,
+    reason = "sampling, roots and logging are deprecated by SEP-2577 but today's servers use them"
+)]
+
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use rmcp::model::{
+    ClientCapabilities, ClientResult, ErrorCode, LoggingLevel, LoggingMessageNotificationParam,
+    ProgressNotificationParam, ProgressToken, RequestId, ServerRequest,
+};
+use rmcp::service::{OriginatingRequestId, Peer, RequestContext};
+use rmcp::{ErrorData, RoleServer};
+
+use crate::upstream::Downstream;
+
+/// What a session chose: its logging level (none chosen: everything its requests cause).
+#[derive(Debug, Default)]
+pub struct SessionLevel(Mutex<Option<LoggingLevel>>);
+
+impl SessionLevel {
+    /// The client asked for `level` and above.
+    pub fn set(&self, level: LoggingLevel) {
+        if let Ok(mut chosen) = self.0.lock() {
+            *chosen = Some(level);
+        }
+    }
+
+    /// The level chosen, if any.
+    pub fn chosen(&self) -> Option<LoggingLevel> {
+        self.0.lock().ok().and_then(|l| *l)
+    }
+
+    /// Whether a message at `level` goes to the client (`default` when it chose nothing).
+    pub fn admits(&self, level: LoggingLevel, default: bool) -> bool {
+        match self.chosen() {
+            Some(chosen) => rank(level) >= rank(chosen),
+            None => default,
+        }
+    }
+}
+
+/// Severity order of the syslog levels MCP uses.
+fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+/// One client request, as the relay's [`Downstream`].
+pub struct ClientLink {
+    peer: Peer<RoleServer>,
+    /// The client request, when it has a stream of its own (not on the JSON fast path).
+    request: Option<RequestId>,
+    progress: Option<ProgressToken>,
+    capabilities: Option<ClientCapabilities>,
+    level: Arc<SessionLevel>,
+}
+
+impl ClientLink {
+    /// The request of `context`, in a session whose logging level is `level`.
+    pub fn of(context: &RequestContext<RoleServer>, level: Arc<SessionLevel>) -> Self {
+        Self {
+            peer: context.peer.clone(),
+            request: Some(context.id.clone()),
+            progress: context.meta.get_progress_token(),
+            capabilities: context.client_capabilities(),
+            level,
+        }
+    }
+
+    /// A request of the session behind `peer` answered without a stream of its own (the
+    /// JSON fast path, which never carries progress): what the upstream asks goes on the
+    /// session's standalone stream.
+    pub fn session(peer: Peer<RoleServer>, level: Arc<SessionLevel>) -> Self {
+        let capabilities = peer.peer_info().map(|info| info.capabilities.clone());
+        Self {
+            peer,
+            request: None,
+            progress: None,
+            capabilities,
+            level,
+        }
+    }
+
+    /// Why the client cannot be asked `request`, if it cannot.
+    fn refusal(&self, request: &ServerRequest) -> Option<String> {
+        let caps = self.capabilities.clone().unwrap_or_default();
+        let (needed, declared) = match request {
+            ServerRequest::CreateMessageRequest(_) => ("sampling", caps.sampling.is_some()),
+            ServerRequest::ElicitRequest(_) => ("elicitation", caps.elicitation.is_some()),
+            ServerRequest::ListRootsRequest(_) => ("roots", caps.roots.is_some()),
+            _ => return None,
+        };
+        (!declared).then(|| {
+            format!("the client did not declare the {needed} capability, so mcpproxy cannot ask it")
+        })
+    }
+}
+
+impl Downstream for ClientLink {
+    fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
+        let Some(token) = self.progress.clone() else {
+            return Box::pin(async {});
+        };
+        progress.progress_token = token;
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            // A client that went away takes no progress.
+            let _ = peer.notify_progress(progress).await;
+        })
+    }
+
+    fn log(&self, message: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
+        if !self.level.admits(message.level, true) {
+            return Box::pin(async {});
+        }
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            let _ = peer.notify_logging_message(message).await;
+        })
+    }
+
+    fn request(
+        &self,
+        mut request: ServerRequest,
+    ) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
+        if let Some(refusal) = self.refusal(&request) {
+            return Box::pin(async move {
+                Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, refusal, None))
+            });
+        }
+        // On the client request's own stream (SEP-2260).
+        if let Some(id) = &self.request {
+            rmcp::model::GetExtensions::extensions_mut(&mut request)
+                .insert(OriginatingRequestId(id.clone()));
+        }
+        let peer = self.peer.clone();
+        Box::pin(async move {
+            // A task of its own: the caller runs in the upstream connection's handler,
+            // whose originating-request marker would otherwise replace ours.
+            let asked = tokio::spawn(async move { peer.send_request(request).await });
+            match asked.await {
+                Ok(Ok(answer)) => Ok(answer),
+                Ok(Err(rmcp::ServiceError::McpError(error))) => Err(error),
+                Ok(Err(error)) => Err(ErrorData::internal_error(
+                    format!("the client did not answer: {error}"),
+                    None,
+                )),
+                Err(_) => Err(ErrorData::internal_error(
+                    "the client request was lost",
+                    None,
+                )),
+            }
+        })
+    }
+}

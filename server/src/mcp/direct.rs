@@ -1,0 +1,54 @@
+//! The direct surface (`/mcp/all`): every tool of every server the caller reaches, named
+//! `server__tool`, called through the same path as `call_tool` (quarantine, pinning, the
+//! token's tier, history). Refusals and upstream failures are tool results with `isError`
+//! (as `call_tool` gives them); a name that is no tool is a protocol error.
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{CallToolResult, Tool};
+use serde_json::{Map, Value};
+
+use super::dispatch::tool_error;
+use super::surface::{joined, split_joined};
+use crate::app::{App, CallError, CallOrigin, Intent};
+use crate::upstream::CallLink;
+
+/// Every offered tool of the servers `origin` reaches, as `server__tool`.
+pub fn list(app: &App, origin: &CallOrigin) -> Vec<Tool> {
+    let grant = origin.token.as_deref();
+    let mut tools = Vec::new();
+    for server in app.reachable_servers(grant) {
+        for mut tool in app.offered_tools(&server) {
+            tool.name = joined(&server, &tool.name).into();
+            tools.push(tool);
+        }
+    }
+    tools
+}
+
+/// Call `server__tool` for `origin`.
+pub async fn call(
+    app: &App,
+    origin: &CallOrigin,
+    name: &str,
+    args: Map<String, Value>,
+    link: &CallLink,
+) -> Result<CallToolResult, McpError> {
+    let servers = app.reachable_servers(origin.token.as_deref());
+    let Some((server, tool)) = split_joined(name, &servers) else {
+        return Err(McpError::invalid_params(
+            format!("unknown tool: {name} (tools here are named server__tool)"),
+            None,
+        ));
+    };
+    let routed = format!("{server}:{tool}");
+    let recorded = app
+        .call_and_record(&routed, Some(args), Intent::Any, origin, None, link)
+        .await;
+    match recorded.outcome {
+        Ok(result) => Ok(result),
+        Err(error @ CallError::UnknownTool { .. }) => {
+            Err(McpError::invalid_params(error.to_string(), None))
+        }
+        Err(error) => Ok(tool_error(&format!("{name}: {error}"))),
+    }
+}

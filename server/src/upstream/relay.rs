@@ -1,0 +1,296 @@
+//! The relay between upstream requests and the clients they are made for.
+//!
+//! A request the proxy forwards upstream carries a [`CallLink`]: the [`Downstream`] client it
+//! is made for (where the upstream's progress, log messages and server→client requests
+//! about it go) and the token that calls it off. While it runs, the server's [`Relay`] knows
+//! it by the upstream request id and progress token, so the client handler can route what
+//! the upstream sends: progress by token, a sampling/elicitation/roots request by the stream
+//! it arrived on (streamable HTTP) or else to the latest request in flight (stdio has no
+//! association; the spec's servers raise such requests only while serving one).
+//! Messages that belong to no request in flight are [`Notice`]s for every session.
+
+#![allow(
+    deprecated,
+    reason = "logging is deprecated by SEP-2577 but today's servers use it"
+)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rmcp::ErrorData;
+use rmcp::model::{
+    ClientResult, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+    RequestId, ServerRequest,
+};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How long a progress notification with an unknown token waits for the request that
+/// carries it to be registered (it can overtake the registration by a few microseconds).
+const BIND_WAIT: Duration = Duration::from_secs(1);
+
+/// The client on whose behalf an upstream request runs.
+pub trait Downstream: Send + Sync {
+    /// Progress of the request (the token is the upstream's; the client's replaces it).
+    fn progress(&self, progress: ProgressNotificationParam) -> BoxFuture<'static, ()>;
+    /// A log message the upstream sent while serving the request.
+    fn log(&self, message: LoggingMessageNotificationParam) -> BoxFuture<'static, ()>;
+    /// A server→client request (sampling, elicitation, roots) raised while serving it.
+    fn request(
+        &self,
+        request: ServerRequest,
+    ) -> BoxFuture<'static, Result<ClientResult, ErrorData>>;
+}
+
+/// One forwarded request's link to its client.
+#[derive(Clone, Default)]
+pub struct CallLink {
+    /// The client, when there is one to talk to (REST calls have none).
+    pub downstream: Option<Arc<dyn Downstream>>,
+    /// Cancelled when the client calls the request off.
+    pub cancel: CancellationToken,
+}
+
+impl CallLink {
+    /// A link to `downstream`, called off by `cancel`.
+    pub fn new(downstream: Arc<dyn Downstream>, cancel: CancellationToken) -> Self {
+        Self {
+            downstream: Some(downstream),
+            cancel,
+        }
+    }
+}
+
+/// What an upstream said that concerns every client that can see it, not one request.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// `notifications/resources/list_changed`.
+    ResourcesChanged {
+        /// The server.
+        server: String,
+    },
+    /// `notifications/prompts/list_changed`.
+    PromptsChanged {
+        /// The server.
+        server: String,
+    },
+    /// `notifications/resources/updated`.
+    ResourceUpdated {
+        /// The server.
+        server: String,
+        /// The resource.
+        uri: String,
+    },
+    /// `notifications/message` outside any request.
+    Log {
+        /// The server.
+        server: String,
+        /// The message.
+        message: LoggingMessageNotificationParam,
+    },
+}
+
+impl Notice {
+    /// The server it came from.
+    pub fn server(&self) -> &str {
+        match self {
+            Self::ResourcesChanged { server }
+            | Self::PromptsChanged { server }
+            | Self::ResourceUpdated { server, .. }
+            | Self::Log { server, .. } => server,
+        }
+    }
+}
+
+/// The requests in flight on one server's connection, by upstream id and progress token.
+#[derive(Default)]
+pub(crate) struct Relay {
+    book: Mutex<Book>,
+    bound: Notify,
+}
+
+#[derive(Default)]
+struct Book {
+    next: u64,
+    entries: HashMap<u64, Entry>,
+}
+
+struct Entry {
+    id: Option<RequestId>,
+    token: Option<ProgressToken>,
+    downstream: Arc<dyn Downstream>,
+}
+
+/// A request's place in the relay; dropping it ends the request's routing.
+pub(crate) struct InFlight {
+    relay: Arc<Relay>,
+    key: u64,
+}
+
+impl InFlight {
+    /// The request went out as `id` with progress token `token`.
+    pub(crate) fn bind(&self, id: RequestId, token: Option<ProgressToken>) {
+        if let Some(entry) = self.relay.book().entries.get_mut(&self.key) {
+            entry.id = Some(id);
+            entry.token = token;
+        }
+        self.relay.bound.notify_waiters();
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.relay.book().entries.remove(&self.key);
+    }
+}
+
+impl Relay {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A request for `downstream` is about to go out; [`InFlight::bind`] it once sent.
+    pub(crate) fn register(self: &Arc<Self>, downstream: Arc<dyn Downstream>) -> InFlight {
+        let mut book = self.book();
+        book.next += 1;
+        let key = book.next;
+        book.entries.insert(
+            key,
+            Entry {
+                id: None,
+                token: None,
+                downstream,
+            },
+        );
+        InFlight {
+            relay: self.clone(),
+            key,
+        }
+    }
+
+    /// The client of the request that went out as `id`.
+    pub(crate) fn by_request(&self, id: &RequestId) -> Option<Arc<dyn Downstream>> {
+        self.book()
+            .entries
+            .values()
+            .find(|e| e.id.as_ref() == Some(id))
+            .map(|e| e.downstream.clone())
+    }
+
+    /// The client of the latest request in flight.
+    pub(crate) fn latest(&self) -> Option<Arc<dyn Downstream>> {
+        self.book()
+            .entries
+            .iter()
+            .max_by_key(|(key, _)| **key)
+            .map(|(_, e)| e.downstream.clone())
+    }
+
+    /// The client of the one request in flight; `None` when there are none or several.
+    pub(crate) fn only(&self) -> Option<Arc<dyn Downstream>> {
+        let book = self.book();
+        let mut entries = book.entries.values();
+        match (entries.next(), entries.next()) {
+            (Some(entry), None) => Some(entry.downstream.clone()),
+            _ => None,
+        }
+    }
+
+    /// The client of the request with progress token `token`, waiting briefly while some
+    /// request is registered but not yet bound.
+    pub(crate) async fn by_token(&self, token: &ProgressToken) -> Option<Arc<dyn Downstream>> {
+        let deadline = tokio::time::Instant::now() + BIND_WAIT;
+        loop {
+            let bound = self.bound.notified();
+            {
+                let book = self.book();
+                if let Some(entry) = book
+                    .entries
+                    .values()
+                    .find(|e| e.token.as_ref() == Some(token))
+                {
+                    return Some(entry.downstream.clone());
+                }
+                if book.entries.values().all(|e| e.id.is_some()) {
+                    return None;
+                }
+            }
+            if tokio::time::timeout_at(deadline, bound).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmcp::model::NumberOrString;
+
+    struct Named(&'static str);
+
+    impl Downstream for Named {
+        fn progress(&self, _: ProgressNotificationParam) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+        fn log(&self, _: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+        fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
+            let name = self.0;
+            Box::pin(async move { Err(ErrorData::internal_error(name, None)) })
+        }
+    }
+
+    async fn name_of(d: Option<Arc<dyn Downstream>>) -> String {
+        match d {
+            None => "none".into(),
+            Some(d) => match d
+                .request(ServerRequest::PingRequest(Default::default()))
+                .await
+            {
+                Err(e) => e.message.to_string(),
+                Ok(_) => "?".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_are_found_by_id_token_and_recency_until_dropped() {
+        let relay = Arc::new(Relay::default());
+        let a = relay.register(Arc::new(Named("a")));
+        a.bind(
+            RequestId::Number(1),
+            Some(ProgressToken(NumberOrString::Number(10))),
+        );
+        let b = relay.register(Arc::new(Named("b")));
+        b.bind(RequestId::Number(2), None);
+        assert_eq!(name_of(relay.by_request(&RequestId::Number(1))).await, "a");
+        assert_eq!(name_of(relay.latest()).await, "b");
+        let token = ProgressToken(NumberOrString::Number(10));
+        assert_eq!(name_of(relay.by_token(&token).await).await, "a");
+        drop(a);
+        assert_eq!(name_of(relay.by_token(&token).await).await, "none");
+        drop(b);
+        assert_eq!(name_of(relay.latest()).await, "none");
+    }
+
+    #[tokio::test]
+    async fn a_token_arriving_before_its_binding_waits_for_it() {
+        let relay = Arc::new(Relay::default());
+        let pending = relay.register(Arc::new(Named("late")));
+        let token = ProgressToken(NumberOrString::String("t".into()));
+        let finder = {
+            let relay = relay.clone();
+            let token = token.clone();
+            tokio::spawn(async move { name_of(relay.by_token(&token).await).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        pending.bind(RequestId::Number(5), Some(token));
+        assert_eq!(finder.await.expect("join"), "late");
+    }
+}
