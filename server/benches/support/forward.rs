@@ -1,8 +1,9 @@
 //! Section 8 of the proxy benchmark: what forwarding costs on a plain `tools/call`.
 //!
-//! One upstream (the fixture over stdio), the lean raw JSON-RPC client, c=1 latency with every
-//! path alternating in blocks (so drift hits all alike) and c=16 calls/s (16 sessions):
-//! - direct: `tools/call echo` on the fixture's own pipes;
+//! For each upstream transport (the fixture over stdio, then over HTTP), the lean raw JSON-RPC
+//! client, c=1 latency with every path alternating in blocks (so drift hits all alike) and
+//! c=16 calls/s (16 sessions):
+//! - direct: `tools/call echo` on the fixture itself (its pipes, or its HTTP endpoint);
 //! - `/mcp`: `call_tool {name: fx:echo}` (the retrieve-tools surface);
 //! - `/mcp/servers/fx`: `tools/call echo` on the transparent per-server endpoint, when the
 //!   build has it (otherwise the row says unavailable);
@@ -22,7 +23,8 @@ use serde_json::{Map, json};
 
 use super::lean::{Lean, LeanHttp, LeanStdio};
 use super::{
-    Call, Env, Proxy, Report, Stats, interleaved, proxy_bin, r1, ratio, throughput, us, warm,
+    Call, Env, Proxy, Report, Stats, fixture_http, interleaved, proxy_bin, r1, ratio, throughput,
+    us, warm,
 };
 
 /// The section's row label.
@@ -61,13 +63,40 @@ fn builds() -> Vec<(&'static str, PathBuf)> {
     builds
 }
 
+/// Both upstream transports, one after the other; results under `forward` in the JSON.
 pub(super) async fn bench_forward(env: &Env, rep: &mut Report) -> Result<()> {
+    let mut all = Map::new();
+    for http in [false, true] {
+        let (kind, result) = bench_forward_on(env, rep, http).await?;
+        all.insert(kind.into(), result);
+    }
+    rep.json.insert("forward".into(), all.into());
+    Ok(())
+}
+
+/// One upstream transport: the fixture over stdio or over HTTP.
+async fn bench_forward_on(
+    env: &Env,
+    rep: &mut Report,
+    http: bool,
+) -> Result<(&'static str, serde_json::Value)> {
     let s = &env.settings;
-    let entry = env.fixture_stdio("fx", &[]);
-    let direct = Call::LeanDirect(
-        Lean::Stdio(LeanStdio::spawn(&env.fixture, &["stdio"]).await?),
-        "echo",
-    );
+    let kind = if http { "http" } else { "stdio" };
+    let mut upstream = None;
+    let (entry, direct) = if http {
+        let (m, url) = fixture_http(env, &[]).await?;
+        upstream = Some(m);
+        (
+            json!({"name": "fx", "url": url, "protocol": "http", "enabled": true}),
+            Lean::Http(LeanHttp::connect(&url).await?),
+        )
+    } else {
+        (
+            env.fixture_stdio("fx", &[]),
+            Lean::Stdio(LeanStdio::spawn(&env.fixture, &["stdio"]).await?),
+        )
+    };
+    let direct = Call::LeanDirect(direct, "echo");
     warm(&direct, s.warmup).await?;
 
     let mut proxies = Vec::new();
@@ -78,7 +107,7 @@ pub(super) async fn bench_forward(env: &Env, rep: &mut Report) -> Result<()> {
         proxy.wait_readyz().await?;
         proxy.wait_servers_ready(1, Duration::from_secs(30)).await?;
         let on_mcp = Route {
-            label: format!("{build} /mcp call_tool"),
+            label: format!("{build} {kind} /mcp call_tool"),
             url: proxy.url("/mcp"),
             transparent: None,
             call: Call::LeanProxied(
@@ -102,13 +131,15 @@ pub(super) async fn bench_forward(env: &Env, rep: &mut Report) -> Result<()> {
             Ok(call) => {
                 warm(&call, s.warmup).await?;
                 paths.push(Route {
-                    label: format!("{build} /mcp/servers/fx"),
+                    label: format!("{build} {kind} /mcp/servers/fx"),
                     url,
                     transparent: Some("echo"),
                     call,
                 });
             }
-            Err(e) => unavailable.push((format!("{build} /mcp/servers/fx"), format!("{e:#}"))),
+            Err(e) => {
+                unavailable.push((format!("{build} {kind} /mcp/servers/fx"), format!("{e:#}")))
+            }
         }
         proxies.push(proxy);
     }
@@ -122,7 +153,7 @@ pub(super) async fn bench_forward(env: &Env, rep: &mut Report) -> Result<()> {
     let mut p50 = BTreeMap::new();
     rep.row(
         SECTION,
-        "direct (fixture stdio) tools/call p50 / p99 (c=1)",
+        &format!("direct (fixture {kind}) tools/call p50 / p99 (c=1)"),
         format!("{} / {}", us(d.p50), us(d.p99)),
         String::new(),
         String::new(),
@@ -187,14 +218,14 @@ pub(super) async fn bench_forward(env: &Env, rep: &mut Report) -> Result<()> {
             json!({"a_p50_us": r1(pa), "b_p50_us": r1(pb)}),
         );
     }
-    rep.json.insert(
-        "forward".into(),
-        json!({"direct": d.json(), "paths": json_paths, "ab": ab,
-               "b": std::env::var("BENCH_PROXY_B").ok(),
-               "method": format!("lean raw JSON-RPC client, fixture over stdio, c=1 {} calls per path after {} warm-up alternating in blocks of {}; c=16: {SESSIONS} sessions per path for {} s", d.n, s.warmup, s.block, s.throughput_secs)}),
-    );
+    let result = json!({"direct": d.json(), "paths": json_paths, "ab": ab,
+           "b": std::env::var("BENCH_PROXY_B").ok(),
+           "method": format!("lean raw JSON-RPC client, fixture over {kind}, c=1 {} calls per path after {} warm-up alternating in blocks of {}; c=16: {SESSIONS} sessions per path for {} s", d.n, s.warmup, s.block, s.throughput_secs)});
     for p in proxies {
         p.stop().await;
     }
-    Ok(())
+    if let Some(u) = upstream {
+        u.stop().await;
+    }
+    Ok((kind, result))
 }
