@@ -15,6 +15,13 @@ test:
 bench:
     bench/run
 
+# The official MCP conformance suite against the fixture, through the proxy and on /mcp;
+# writes docs/conformance.md (and docs/conformance.json). Needs a debug build.
+conformance:
+    .ci/install-test-deps
+    cargo build -p mcpproxy -p mcpproxy-fixture
+    conformance/report
+
 # Only the search-index micro-benchmark.
 bench-search:
     cargo bench -p mcpproxy --bench search

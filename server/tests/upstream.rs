@@ -767,9 +767,21 @@ async fn sse_auth_failure_is_pending_auth_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_changed_refreshes_the_tools() {
+    // The fixture speaks both revisions: a 2026-07-28 session, whose changes arrive on the
+    // `subscriptions/listen` stream the proxy opens.
+    list_changed_refreshes_the_tools_of(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changed_refreshes_the_tools_at_2025_11_25() {
+    // Changes a 2025 server sends unasked.
+    list_changed_refreshes_the_tools_of(&["--protocol", "2025"]).await;
+}
+
+async fn list_changed_refreshes_the_tools_of(args: &[&str]) {
     let h = harness();
     let mut events = h.bus.subscribe();
-    h.apply(&[fixture_stdio("lc", &[])]);
+    h.apply(&[fixture_stdio("lc", args)]);
     let before = h.ready("lc").await.tool_count;
     assert!(!h.tool_names("lc").contains("extra_tool"));
     h.call_text("lc", "toggle_extra_tool", json!({})).await;

@@ -117,6 +117,7 @@ fn server(view: ServerView) -> types::Server {
         tool_count,
         reconnect_count,
         health,
+        protocol_version,
     } = view;
     types::Server {
         id: config.name.clone(),
@@ -132,6 +133,7 @@ fn server(view: ServerView) -> types::Server {
         connecting: state.is_connecting(),
         status: state.as_str().to_string(),
         last_error,
+        protocol_version,
         tool_count: count(tool_count),
         reconnect_count: u64::from(reconnect_count),
         created: config.created,

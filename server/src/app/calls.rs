@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{CallToolResult, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool};
 
 use super::App;
 use super::tokens::{Grant, Tier};
@@ -163,6 +163,29 @@ pub enum CallError {
     Upstream(#[from] UpstreamError),
 }
 
+/// `tools/call` parameters with `arguments` (the name is set when the call is routed).
+pub fn with_arguments(
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> CallToolRequestParams {
+    let mut params = CallToolRequestParams::new(String::new());
+    params.arguments = arguments;
+    params
+}
+
+/// The result of a complete answer to the call of `name`; any other answer is an error for
+/// a caller that cannot pass it on.
+pub fn complete_only(name: &str, response: CallToolResponse) -> Result<CallToolResult, CallError> {
+    match response {
+        CallToolResponse::Complete(result) => Ok(result),
+        _ => {
+            let (server, tool) = split_name(name)?;
+            Err(CallError::Upstream(UpstreamError::needs_a_client(
+                server, tool,
+            )))
+        }
+    }
+}
+
 /// Split `server:tool` on the first colon.
 pub fn split_name(name: &str) -> Result<(&str, &str), CallError> {
     match name.split_once(':') {
@@ -203,6 +226,7 @@ impl App {
 
     /// Check and route one call. `arguments` is the tool's argument object; `grant` limits
     /// an agent token's call; `link` is the client the upstream's messages about it go to.
+    /// Only a complete result is a success (see [`Self::call`] for the whole answer).
     pub async fn call_tool(
         &self,
         name: &str,
@@ -211,7 +235,27 @@ impl App {
         grant: Option<&Grant>,
         link: &CallLink,
     ) -> Result<CallToolResult, CallError> {
+        let response = self
+            .call(name, with_arguments(arguments), intent, grant, link)
+            .await?;
+        complete_only(name, response)
+    }
+
+    /// Check and route one call of `name` (`server:tool`) with `params` (arguments and, on
+    /// a 2026-07-28 retry, the client's input responses and request state; its name is
+    /// set here); the server's whole answer: complete, input required, or a task.
+    pub async fn call(
+        &self,
+        name: &str,
+        mut params: CallToolRequestParams,
+        intent: Intent,
+        grant: Option<&Grant>,
+        link: &CallLink,
+    ) -> Result<CallToolResponse, CallError> {
         let (server, tool) = split_name(name)?;
+        params.name = tool.to_string().into();
+        // The client's protocol metadata is its own; the upstream session has its own.
+        params.meta = None;
         self.admit(server, grant)?;
         // A server still coming up is waited for, within the call's timeout.
         let started = tokio::time::Instant::now();
@@ -255,11 +299,7 @@ impl App {
                 });
             }
         }
-        match self
-            .upstreams
-            .call_tool(server, tool, arguments, timeout, link)
-            .await
-        {
+        match self.upstreams.call(server, params, timeout, link).await {
             // The caller's timeout is the configured one, whatever part of it the wait for a
             // server coming up took.
             Err(UpstreamError::Timeout { server, tool, .. }) => {

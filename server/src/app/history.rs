@@ -7,12 +7,21 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult};
 
-use super::calls::{CallError, CallOrigin, Intent, split_name};
+use super::calls::{CallError, CallOrigin, Intent, complete_only, split_name, with_arguments};
 use super::{App, AppError};
 use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord, session_status};
 use crate::upstream::CallLink;
+
+/// A call that was made, its whole answer, and the id of its history record.
+#[derive(Debug)]
+pub struct RecordedResponse {
+    /// The record's id; `None` when the call never reached a known server (not history).
+    pub id: Option<String>,
+    /// The outcome.
+    pub outcome: Result<CallToolResponse, CallError>,
+}
 
 /// A call that was made, and the id of its history record.
 #[derive(Debug)]
@@ -89,26 +98,58 @@ impl App {
         replayed_from: Option<String>,
         link: &CallLink,
     ) -> RecordedCall {
+        let params = with_arguments(arguments);
+        let recorded = self
+            .call_and_record_response(name, params, intent, origin, replayed_from, link)
+            .await;
+        let outcome = recorded
+            .outcome
+            .and_then(|response| complete_only(name, response));
+        RecordedCall {
+            id: recorded.id,
+            outcome,
+        }
+    }
+
+    /// Make a call through [`App::call`] and record it; the server's whole answer.
+    pub async fn call_and_record_response(
+        &self,
+        name: &str,
+        params: CallToolRequestParams,
+        intent: Intent,
+        origin: &CallOrigin,
+        replayed_from: Option<String>,
+        link: &CallLink,
+    ) -> RecordedResponse {
         let started = Instant::now();
-        let recorded_args = arguments
+        let recorded_args = params
+            .arguments
             .clone()
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
         let outcome = self
-            .call_tool(name, arguments, intent, origin.token.as_deref(), link)
+            .call(name, params, intent, origin.token.as_deref(), link)
             .await;
         let (server, tool) = split_name(name).unwrap_or((name, ""));
+        let response = outcome.as_ref().ok().and_then(|r| match r {
+            CallToolResponse::Complete(result) => serde_json::to_value(result).ok(),
+            CallToolResponse::InputRequired(result) => serde_json::to_value(result).ok(),
+            CallToolResponse::Task(result) => serde_json::to_value(result).ok(),
+            _ => None,
+        });
+        let is_error = match &outcome {
+            Ok(CallToolResponse::Complete(result)) => result.is_error == Some(true),
+            Ok(_) => false,
+            Err(_) => true,
+        };
         let record = ToolCallRecord {
             id: next_call_id(),
             server: server.to_string(),
             tool: tool.to_string(),
             arguments: recorded_args,
-            response: outcome
-                .as_ref()
-                .ok()
-                .and_then(|r| serde_json::to_value(r).ok()),
+            response,
             error: outcome.as_ref().err().map(ToString::to_string),
-            is_error: outcome.as_ref().map_or(true, |r| r.is_error == Some(true)),
+            is_error,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             timestamp: Utc::now(),
             session_id: origin.session_id.clone(),
@@ -126,11 +167,11 @@ impl App {
             _ => false,
         };
         if unknown {
-            return RecordedCall { id: None, outcome };
+            return RecordedResponse { id: None, outcome };
         }
         let id = record.id.clone();
         self.storage.record_call(record);
-        RecordedCall {
+        RecordedResponse {
             id: Some(id),
             outcome,
         }

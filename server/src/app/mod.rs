@@ -33,7 +33,7 @@ use crate::upstream::{UpstreamError, UpstreamManager};
 pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
-pub use history::RecordedCall;
+pub use history::{RecordedCall, RecordedResponse};
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};

@@ -24,6 +24,8 @@ pub struct ServerView {
     pub reconnect_count: u32,
     /// Unified health.
     pub health: Health,
+    /// The protocol revision negotiated on the current connection.
+    pub protocol_version: Option<String>,
 }
 
 /// Counters for `/status` and the servers list.
@@ -66,11 +68,20 @@ impl App {
         let held = self
             .held_reason(&config.name)
             .filter(|_| config.should_connect());
-        let (state, last_error, tool_count, reconnect_count) = match (held, snapshot) {
-            (Some(reason), _) => (ConnectionState::Error, Some(reason), 0, 0),
-            (None, Some(s)) => (s.state, s.last_error, s.tool_count, s.retry_count),
-            (None, None) => (ConnectionState::Disconnected, None, 0, 0),
-        };
+        let (state, last_error, tool_count, reconnect_count, protocol_version) =
+            match (held, snapshot) {
+                (Some(reason), _) => (ConnectionState::Error, Some(reason), 0, 0, None),
+                (None, Some(s)) => {
+                    // Only a live connection has a negotiated revision.
+                    let live = matches!(
+                        s.state,
+                        ConnectionState::Discovering | ConnectionState::Ready
+                    );
+                    let version = s.protocol_version.filter(|_| live);
+                    (s.state, s.last_error, s.tool_count, s.retry_count, version)
+                }
+                (None, None) => (ConnectionState::Disconnected, None, 0, 0, None),
+            };
         // Views leave the process: secrets masked, and hidden in the error text too.
         let last_error = last_error.map(|e| redact(&e, config));
         let health = health(HealthInput {
@@ -87,6 +98,7 @@ impl App {
             tool_count,
             reconnect_count,
             health,
+            protocol_version,
         }
     }
 

@@ -264,6 +264,11 @@ pub struct ServerConfig {
     /// stdio, http, sse, streamable-http or auto (empty = auto).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// Which MCP lifecycle opens the session (see `upstream::transport::lifecycle`): `auto`
+    /// (empty; `server/discover` first, `initialize` as fallback, the order that worked last
+    /// time first), `initialize-first`, `initialize` (2025 only) or `discover` (2026 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<String>,
     /// Command for stdio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -318,12 +323,23 @@ pub enum Transport {
 /// The protocol values the file accepts.
 pub const PROTOCOLS: [&str; 5] = ["stdio", "http", "sse", "streamable-http", "auto"];
 
+/// The `handshake` values the file accepts.
+pub const HANDSHAKES: [&str; 4] = ["auto", "initialize-first", "initialize", "discover"];
+
 impl ServerConfig {
     /// The protocol as written, or `auto`.
     pub fn protocol_name(&self) -> &str {
         match self.protocol.as_deref() {
             None | Some("") => "auto",
             Some(p) => p,
+        }
+    }
+
+    /// The handshake as written, or `auto`.
+    pub fn handshake_name(&self) -> &str {
+        match self.handshake.as_deref() {
+            None | Some("") => "auto",
+            Some(h) => h,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{Config, PROTOCOLS, Transport, WebOrigin, parse_go_duration};
+use super::{Config, HANDSHAKES, PROTOCOLS, Transport, WebOrigin, parse_go_duration};
 
 /// One problem: the JSON path of the field and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,13 @@ pub fn validate(config: &Config) -> Vec<Problem> {
                 format!("invalid protocol: {protocol} (must be stdio, http, sse, streamable-http, or auto)"),
             ));
             continue;
+        }
+        let handshake = server.handshake_name();
+        if !HANDSHAKES.contains(&handshake) {
+            problems.push(Problem::new(
+                field("handshake"),
+                format!("invalid handshake: {handshake} (must be auto, initialize-first, initialize, or discover)"),
+            ));
         }
         let has_command = server
             .command

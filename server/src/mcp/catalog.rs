@@ -150,10 +150,13 @@ impl Catalog {
         request: ClientRequest,
         asker: &Asker<'_>,
     ) -> Result<ServerResult, McpError> {
-        self.app
+        let mut result = self
+            .app
             .forward(server, request, asker.grant, asker.link)
             .await
-            .map_err(to_mcp)
+            .map_err(to_mcp)?;
+        mark_complete(&mut result);
+        Ok(result)
     }
 
     /// The servers of an aggregated listing: reachable, ready and offering `has`.
@@ -450,6 +453,23 @@ impl Catalog {
             _ => Err(unexpected("completion/complete")),
         }
     }
+}
+
+/// Results of servers on older revisions carry no `resultType`; 2026-07-28 clients require
+/// it (rmcp strips it again for clients on older revisions).
+fn mark_complete(result: &mut ServerResult) {
+    let result_type = match result {
+        ServerResult::CompleteResult(r) => &mut r.result_type,
+        ServerResult::GetPromptResult(r) => &mut r.result_type,
+        ServerResult::ListPromptsResult(r) => &mut r.result_type,
+        ServerResult::ListResourcesResult(r) => &mut r.result_type,
+        ServerResult::ListResourceTemplatesResult(r) => &mut r.result_type,
+        ServerResult::ReadResourceResult(r) => &mut r.result_type,
+        ServerResult::ListToolsResult(r) => &mut r.result_type,
+        ServerResult::CallToolResult(r) => &mut r.result_type,
+        _ => return,
+    };
+    result_type.get_or_insert(rmcp::model::ResultType::COMPLETE);
 }
 
 fn unexpected(method: &str) -> McpError {

@@ -114,6 +114,10 @@ impl ClientLink {
 }
 
 impl Downstream for ClientLink {
+    fn capabilities(&self) -> Option<ClientCapabilities> {
+        self.capabilities.clone()
+    }
+
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
         let Some(token) = self.progress.clone() else {
             return Box::pin(async {});

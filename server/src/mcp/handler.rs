@@ -13,8 +13,8 @@
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequestParams,
-    CompleteResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
     SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams,
@@ -168,24 +168,27 @@ impl ProxyMcp {
         (origin, CallLink::new(Arc::new(client), context.ct.clone()))
     }
 
-    /// A call on the transparent surface: the upstream's own tool name; policy refusals
-    /// as tool errors, the upstream's protocol errors as they are.
+    /// A call on the transparent surface: the upstream's own tool name, and its whole
+    /// answer (a 2026-07-28 input-required result and the client's retry pass through);
+    /// policy refusals as tool errors, the upstream's protocol errors as they are.
     async fn call_transparent(
         &self,
         server: &str,
         request: CallToolRequestParams,
         origin: &CallOrigin,
         link: &CallLink,
-    ) -> Result<CallToolResult, McpError> {
+    ) -> Result<CallToolResponse, McpError> {
         let name = format!("{server}:{}", request.name);
         let recorded = self
             .app
-            .call_and_record(&name, request.arguments, Intent::Any, origin, None, link)
+            .call_and_record_response(&name, request, Intent::Any, origin, None, link)
             .await;
         match recorded.outcome {
-            Ok(result) => {
-                self.catalog.routes().learn_from(server, &result.content);
-                Ok(result)
+            Ok(response) => {
+                if let CallToolResponse::Complete(result) = &response {
+                    self.catalog.routes().learn_from(server, &result.content);
+                }
+                Ok(response)
             }
             Err(
                 error @ (CallError::UnknownTool { .. }
@@ -193,7 +196,7 @@ impl ProxyMcp {
                 | CallError::OutOfScope { .. }
                 | CallError::Upstream(_)),
             ) => Err(to_mcp(error)),
-            Err(refused) => Ok(tool_error(&refused.to_string())),
+            Err(refused) => Ok(tool_error(&refused.to_string()).into()),
         }
     }
 
@@ -302,8 +305,13 @@ impl ServerHandler for ProxyMcp {
                 super::direct::call(&self.app, &origin, &request.name, args, &link).await?
             }
             Surface::Server(server) => {
-                self.call_transparent(server, request, &origin, &link)
+                match self
+                    .call_transparent(server, request, &origin, &link)
                     .await?
+                {
+                    CallToolResponse::Complete(result) => result,
+                    other => return Ok(other),
+                }
             }
         };
         // Upstream results from older servers carry no resultType; 2026-07-28 clients require

@@ -140,9 +140,7 @@ impl ClientHandler for Handler {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        if let Some(client) = self.relay.by_token(&params.progress_token).await {
-            client.progress(params).await;
-        }
+        self.relay.progress(params).await;
     }
 
     fn on_tool_list_changed(

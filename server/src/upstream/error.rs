@@ -5,6 +5,19 @@ use std::time::Duration;
 
 use super::ConnectionState;
 
+impl UpstreamError {
+    /// A tool call whose server answered with something other than a result (input
+    /// required, a task), for a caller that cannot pass that on.
+    pub fn needs_a_client(server: &str, tool: &str) -> Self {
+        Self::ToolCall {
+            server: server.to_string(),
+            tool: tool.to_string(),
+            message: "the server asked for input or started a task, which needs a client that can answer (use the transparent endpoint /mcp/servers/NAME)".into(),
+            code: None,
+        }
+    }
+}
+
 /// What can go wrong talking to an upstream server.
 #[non_exhaustive]
 #[derive(Debug, Clone, thiserror::Error)]

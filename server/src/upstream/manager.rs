@@ -11,9 +11,10 @@ use std::{
 
 use rmcp::{
     ServiceError,
+    model::RequestMetaObject,
     model::{
-        CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
-        ClientRequest, ServerCapabilities, ServerResult, Tool,
+        CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
+        CancelledNotificationParam, ClientRequest, ServerCapabilities, ServerResult, Tool,
     },
     service::PeerRequestOptions,
 };
@@ -355,7 +356,9 @@ impl UpstreamManager {
         self.inner.notices.subscribe()
     }
 
-    /// Call a tool on a ready server, with a timeout; `link` is the client it is for.
+    /// Call a tool on a ready server, with a timeout; `link` is the client it is for. An
+    /// answer other than a complete result (input required, a task) is an error here; see
+    /// [`Self::call`] for the whole answer.
     pub async fn call_tool(
         &self,
         server: &str,
@@ -364,22 +367,39 @@ impl UpstreamManager {
         timeout: Duration,
         link: &CallLink,
     ) -> Result<CallToolResult, UpstreamError> {
-        let ready = self.ready(server)?;
         let mut params = CallToolRequestParams::new(tool.to_string());
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
         }
+        match self.call(server, params, timeout, link).await? {
+            CallToolResponse::Complete(result) => Ok(result),
+            _ => Err(UpstreamError::needs_a_client(server, tool)),
+        }
+    }
+
+    /// `tools/call` with `params` (tool name, arguments and, for a 2026-07-28 retry, the
+    /// client's input responses and request state) on a ready server, with a timeout;
+    /// the server's answer as it is: complete, input required, or a task.
+    pub async fn call(
+        &self,
+        server: &str,
+        params: CallToolRequestParams,
+        timeout: Duration,
+        link: &CallLink,
+    ) -> Result<CallToolResponse, UpstreamError> {
+        let ready = self.ready(server)?;
+        let tool = params.name.to_string();
+        let plain = params.input_responses.is_none() && params.request_state.is_none();
         let attempt = async {
             match (&ready.link.direct, &link.downstream) {
                 // The lane reads one answer; a call whose client may be asked things or told
                 // progress goes through rmcp, which carries them.
-                (Some(lane), None) => call_direct(lane, &ready, &params, link).await,
+                (Some(lane), None) if plain => call_direct(lane, &ready, &params, link)
+                    .await
+                    .map(Into::into),
                 _ => {
                     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-                    match send_linked(&ready, request, link).await? {
-                        ServerResult::CallToolResult(result) => Ok(result),
-                        _ => Err(CallFailure::NeedsInput),
-                    }
+                    response_of(send_linked(&ready, request, link).await?)
                 }
             }
         };
@@ -388,18 +408,13 @@ impl UpstreamManager {
         match outcome {
             Err(_) => Err(UpstreamError::Timeout {
                 server: server.to_string(),
-                tool: tool.to_string(),
+                tool,
                 after: timeout,
             }),
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(CallFailure::NeedsInput)) => Err(ready.failure(
-                tool,
-                "the server asked for input or started a task, which needs a client that can answer (use the transparent endpoint /mcp/servers/NAME)"
-                    .into(),
-                None,
-            )),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(CallFailure::NeedsInput)) => Err(UpstreamError::needs_a_client(server, &tool)),
             Ok(Err(CallFailure::Rpc(error))) => {
-                Err(ready.failure(tool, error.message.to_string(), Some(error.code.0)))
+                Err(ready.failure(&tool, error.message.to_string(), Some(error.code.0)))
             }
             Ok(Err(failure)) => Err(ready.fail(&method, failure)),
         }
@@ -530,6 +545,16 @@ impl Ready {
     }
 }
 
+/// A `tools/call` answer of rmcp as the tool call's response.
+fn response_of(result: ServerResult) -> Result<CallToolResponse, CallFailure> {
+    match result {
+        ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
+        ServerResult::InputRequiredResult(result) => Ok(CallToolResponse::InputRequired(result)),
+        ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
+        _ => Err(CallFailure::NeedsInput),
+    }
+}
+
 /// Why a request to an upstream failed, whichever lane it took.
 enum CallFailure {
     /// The server answered with something other than a complete result.
@@ -556,6 +581,13 @@ impl From<ServiceError> for CallFailure {
     }
 }
 
+/// Whether the server negotiated 2026-07-28 or later (per-request metadata).
+fn speaks_2026(peer: &rmcp::service::Peer<rmcp::RoleClient>) -> bool {
+    peer.peer_info().is_some_and(|info| {
+        info.protocol_version.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str()
+    })
+}
+
 /// Send `request` through rmcp, routing what the server says about it to `link`'s client
 /// and telling the server when the client calls it off.
 async fn send_linked(
@@ -568,15 +600,28 @@ async fn send_linked(
         .downstream
         .clone()
         .map(|client| ready.shared.relay.register(client));
-    let handle = peer
-        .send_cancellable_request(request, PeerRequestOptions::no_options())
-        .await?;
+    let mut options = PeerRequestOptions::no_options();
+    // A 2026-07-28 server judges each request by the capabilities it carries: the client's,
+    // not the proxy's (which can do everything a client can).
+    if speaks_2026(peer)
+        && let Some(capabilities) = link.downstream.as_ref().and_then(|d| d.capabilities())
+    {
+        let mut meta = RequestMetaObject::new();
+        meta.set_client_capabilities(capabilities);
+        options.meta = Some(meta);
+    }
+    let handle = peer.send_cancellable_request(request, options).await?;
     let id = handle.id.clone();
     if let Some(in_flight) = &in_flight {
         in_flight.bind(id.clone(), Some(handle.progress_token.clone()));
     }
     tokio::select! {
-        answer = handle.await_response() => Ok(answer?),
+        answer = handle.await_response() => {
+            if let Some(in_flight) = &in_flight {
+                in_flight.flush().await;
+            }
+            Ok(answer?)
+        }
         () = link.cancel.cancelled() => {
             let notice = CancelledNotificationParam::new(Some(id), Some("cancelled by the client".into()));
             // The connection may be gone already; the request is off either way.
@@ -626,8 +671,8 @@ async fn call_direct(
         Err(LaneError::Transport(message)) => Err(CallFailure::Lost(message)),
         Err(LaneError::Fallback) => {
             let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
-            match send_linked(ready, request, link).await? {
-                ServerResult::CallToolResult(result) => Ok(result),
+            match response_of(send_linked(ready, request, link).await?)? {
+                CallToolResponse::Complete(result) => Ok(result),
                 _ => Err(CallFailure::NeedsInput),
             }
         }

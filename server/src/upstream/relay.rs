@@ -15,14 +15,15 @@
 )]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::ErrorData;
 use rmcp::model::{
-    ClientResult, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
-    RequestId, ServerRequest,
+    ClientCapabilities, ClientResult, LoggingMessageNotificationParam, ProgressNotificationParam,
+    ProgressToken, RequestId, ServerRequest,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +43,8 @@ pub trait Downstream: Send + Sync {
         &self,
         request: ServerRequest,
     ) -> BoxFuture<'static, Result<ClientResult, ErrorData>>;
+    /// What the client declared it can do (a 2026-07-28 upstream is told per request).
+    fn capabilities(&self) -> Option<ClientCapabilities>;
 }
 
 /// One forwarded request's link to its client.
@@ -121,12 +124,24 @@ struct Entry {
     id: Option<RequestId>,
     token: Option<ProgressToken>,
     downstream: Arc<dyn Downstream>,
+    deliveries: Arc<Deliveries>,
 }
+
+/// Progress notifications of one request on their way to its client.
+#[derive(Default)]
+struct Deliveries {
+    pending: AtomicUsize,
+    done: Notify,
+}
+
+/// How long the answer to a request waits for its progress still being delivered.
+const FLUSH_WAIT: Duration = Duration::from_millis(250);
 
 /// A request's place in the relay; dropping it ends the request's routing.
 pub(crate) struct InFlight {
     relay: Arc<Relay>,
     key: u64,
+    deliveries: Arc<Deliveries>,
 }
 
 impl InFlight {
@@ -137,6 +152,24 @@ impl InFlight {
             entry.token = token;
         }
         self.relay.bound.notify_waiters();
+    }
+
+    /// Let the progress the server sent before its answer reach the client first: rmcp
+    /// hands each notification to a task of its own, which may not have run yet.
+    pub(crate) async fn flush(&self) {
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        loop {
+            let done = self.deliveries.done.notified();
+            if self.deliveries.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -158,18 +191,32 @@ impl Relay {
         let mut book = self.book();
         book.next += 1;
         let key = book.next;
+        let deliveries = Arc::new(Deliveries::default());
         book.entries.insert(
             key,
             Entry {
                 id: None,
                 token: None,
                 downstream,
+                deliveries: deliveries.clone(),
             },
         );
         InFlight {
             relay: self.clone(),
             key,
+            deliveries,
         }
+    }
+
+    /// Deliver `progress` to the client of the request with its token (if any is in flight).
+    pub(crate) async fn progress(&self, progress: ProgressNotificationParam) {
+        let Some((client, deliveries)) = self.by_token(&progress.progress_token).await else {
+            return;
+        };
+        deliveries.pending.fetch_add(1, Ordering::SeqCst);
+        client.progress(progress).await;
+        deliveries.pending.fetch_sub(1, Ordering::SeqCst);
+        deliveries.done.notify_waiters();
     }
 
     /// The client of the request that went out as `id`.
@@ -202,7 +249,10 @@ impl Relay {
 
     /// The client of the request with progress token `token`, waiting briefly while some
     /// request is registered but not yet bound.
-    pub(crate) async fn by_token(&self, token: &ProgressToken) -> Option<Arc<dyn Downstream>> {
+    async fn by_token(
+        &self,
+        token: &ProgressToken,
+    ) -> Option<(Arc<dyn Downstream>, Arc<Deliveries>)> {
         let deadline = tokio::time::Instant::now() + BIND_WAIT;
         loop {
             let bound = self.bound.notified();
@@ -213,7 +263,7 @@ impl Relay {
                     .values()
                     .find(|e| e.token.as_ref() == Some(token))
                 {
-                    return Some(entry.downstream.clone());
+                    return Some((entry.downstream.clone(), entry.deliveries.clone()));
                 }
                 if book.entries.values().all(|e| e.id.is_some()) {
                     return None;
@@ -239,6 +289,9 @@ mod tests {
         }
         fn log(&self, _: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
             Box::pin(async {})
+        }
+        fn capabilities(&self) -> Option<ClientCapabilities> {
+            None
         }
         fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
             let name = self.0;
@@ -272,9 +325,18 @@ mod tests {
         assert_eq!(name_of(relay.by_request(&RequestId::Number(1))).await, "a");
         assert_eq!(name_of(relay.latest()).await, "b");
         let token = ProgressToken(NumberOrString::Number(10));
-        assert_eq!(name_of(relay.by_token(&token).await).await, "a");
+        let found = |relay: Arc<Relay>, token: ProgressToken| async move {
+            relay.by_token(&token).await.map(|(client, _)| client)
+        };
+        assert_eq!(
+            name_of(found(relay.clone(), token.clone()).await).await,
+            "a"
+        );
         drop(a);
-        assert_eq!(name_of(relay.by_token(&token).await).await, "none");
+        assert_eq!(
+            name_of(found(relay.clone(), token.clone()).await).await,
+            "none"
+        );
         drop(b);
         assert_eq!(name_of(relay.latest()).await, "none");
     }
@@ -287,7 +349,9 @@ mod tests {
         let finder = {
             let relay = relay.clone();
             let token = token.clone();
-            tokio::spawn(async move { name_of(relay.by_token(&token).await).await })
+            tokio::spawn(async move {
+                name_of(relay.by_token(&token).await.map(|(client, _)| client)).await
+            })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         pending.bind(RequestId::Number(5), Some(token));

@@ -169,6 +169,11 @@ impl Shared {
         }
     }
 
+    /// The protocol revision the last successful handshake negotiated, if any.
+    pub(crate) fn last_revision(&self) -> Option<String> {
+        self.lock().identity.protocol_version.clone()
+    }
+
     pub(crate) fn tools(&self) -> Arc<Vec<Tool>> {
         self.lock().tools.clone()
     }

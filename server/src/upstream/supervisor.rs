@@ -348,6 +348,7 @@ async fn attempt(
         log: &shared.log,
         handler,
         ct,
+        last_revision: shared.last_revision(),
     };
     let mut connected = transport::connect(ctx).await?;
     let peer = connected.client.peer().clone();

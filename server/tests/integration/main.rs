@@ -5,11 +5,13 @@
 mod cli;
 mod common;
 mod config;
+mod conformance_client;
 mod events;
 mod lifecycle;
 mod mcp;
 mod ops;
 mod results;
+mod revisions;
 mod secrets;
 mod servers;
 mod status;

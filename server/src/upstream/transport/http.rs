@@ -8,7 +8,7 @@ use rmcp::transport::{
     StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 
-use super::{Connected, Context};
+use super::{Connected, Context, lifecycle::Attempt};
 use crate::upstream::error::UpstreamError;
 
 /// Parse the configured headers.
@@ -33,12 +33,16 @@ pub(crate) fn header_map(
 }
 
 /// Connect with streamable HTTP and run the MCP handshake.
-pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, UpstreamError> {
+pub(crate) async fn connect(
+    ctx: Context<'_>,
+    url: &str,
+    attempt: Attempt,
+) -> Result<Connected, UpstreamError> {
     let headers = header_map(ctx.name, &ctx.config.headers)?;
     let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
     let (client, lane) = super::http_lane::pair(url);
     let transport = StreamableHttpClientTransport::with_client(client, config);
-    let mut connected = super::handshake(ctx, transport, "streamable-http").await?;
+    let mut connected = super::handshake(ctx, transport, "streamable-http", attempt).await?;
     connected.direct = Some(lane);
     Ok(connected)
 }

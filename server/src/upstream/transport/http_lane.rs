@@ -10,11 +10,19 @@
 //!
 //! When the lane cannot be sure the server saw the request — no session yet, or a refusal
 //! such as 404 (session expired) — it says [`LaneError::Fallback`] and the call goes through
-//! rmcp instead, which knows how to recover.
+//! rmcp instead, which knows how to recover. Sessions at 2026-07-28 or later go through rmcp
+//! too: their requests carry `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` headers computed from
+//! the request and the tool's schema, which rmcp keeps (the lane would only copy the headers
+//! of rmcp's last request, `Mcp-Method: tools/list` among them).
+//!
+//! Resumption (SEP-1699): when the request's SSE stream ends before the answer, the lane
+//! waits the stream's last `retry:` (or [`DEFAULT_RETRY`]) and resumes with a GET carrying
+//! `Last-Event-ID`, up to [`MAX_RESUMPTIONS`] times, reading until the answer arrives.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -31,6 +39,24 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Ids of lane calls start with this, apart from rmcp's numeric ids.
 const ID_PREFIX: &str = "mcpproxy-direct-";
+
+/// How long to wait before resuming a dropped stream when the server named no `retry:`.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+
+/// The longest `retry:` honoured (a server cannot park a call for hours).
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+/// How many times one call's stream is resumed.
+const MAX_RESUMPTIONS: usize = 5;
+
+/// The first protocol revision whose requests carry the standard `Mcp-*` headers.
+const STANDARD_HEADERS_REVISION: &str = "2026-07-28";
+
+/// Headers rmcp computes per request (SEP-2243); never copied from one request to another.
+fn is_per_request(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    name == "mcp-method" || name == "mcp-name" || name.starts_with("mcp-param-")
+}
 
 /// What rmcp last sent along with a request.
 #[derive(Debug, Clone, Default)]
@@ -233,9 +259,16 @@ impl HttpLane {
             .lock()
             .map(|s| s.clone())
             .map_err(|_| LaneError::Fallback)?;
-        let (Some(session), Some(url)) = (seen.session, &self.url) else {
+        let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return Err(LaneError::Fallback);
         };
+        let revision = seen
+            .headers
+            .get(&HeaderName::from_static("mcp-protocol-version"))
+            .and_then(|v| v.to_str().ok());
+        if revision.is_some_and(|r| r >= STANDARD_HEADERS_REVISION) {
+            return Err(LaneError::Fallback);
+        }
         let id = format!("{ID_PREFIX}{}", self.next.fetch_add(1, Ordering::Relaxed));
         let body = Request {
             jsonrpc: "2.0",
@@ -243,18 +276,10 @@ impl HttpLane {
             method,
             params,
         };
-        let mut request = self
-            .client
-            .post(url.clone())
+        let request = self
+            .with_session(self.client.post(url.clone()), session, &seen)
             .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("mcp-session-id", &*session);
-        if let Some(auth) = &seen.auth {
-            request = request.bearer_auth(auth);
-        }
-        for (name, value) in &seen.headers {
-            request = request.header(name, value);
-        }
+            .header(header::CONTENT_TYPE, "application/json");
         let body = serde_json::to_vec(&body).map_err(|_| LaneError::Fallback)?;
         // Not connected at all: the server never saw it.
         let response = match request.body(body).send().await {
@@ -274,72 +299,212 @@ impl HttpLane {
         ) {
             return Err(LaneError::Fallback);
         }
-        let sse = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        let bytes = read_bounded(response).await?;
-        let message = if sse {
-            find_in_sse(&bytes, &id)
-        } else {
-            serde_json::from_slice::<Value>(&bytes).ok()
-        };
-        match message {
-            Some(message) => outcome(message),
-            None if !status.is_success() => Err(LaneError::Transport(format!(
-                "HTTP {status} without an answer"
-            ))),
-            None => Err(LaneError::Transport("no answer in the response".into())),
+        if !is_event_stream(&response) {
+            let bytes = read_bounded(response).await?;
+            return match serde_json::from_slice::<Value>(&bytes).ok() {
+                Some(message) => outcome(message),
+                None if !status.is_success() => Err(LaneError::Transport(format!(
+                    "HTTP {status} without an answer"
+                ))),
+                None => Err(LaneError::Transport("no answer in the response".into())),
+            };
         }
+        let mut scan = SseScan::new(&id);
+        let mut stream = response;
+        for resumption in 0..=MAX_RESUMPTIONS {
+            if let Some(message) = scan.read(stream).await? {
+                return outcome(message);
+            }
+            let Some(last) = scan.last_event_id.clone() else {
+                // No event id: nothing to resume from.
+                break;
+            };
+            if resumption == MAX_RESUMPTIONS {
+                break;
+            }
+            tokio::time::sleep(scan.retry.unwrap_or(DEFAULT_RETRY).min(MAX_RETRY)).await;
+            stream = self.resume(url, session, &seen, &last).await?;
+        }
+        Err(LaneError::Transport(
+            "the response stream ended without an answer".into(),
+        ))
+    }
+
+    /// The session id, authorization and rmcp's session-wide headers on `request`.
+    fn with_session(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        session: &str,
+        seen: &Seen,
+    ) -> reqwest::RequestBuilder {
+        request = request.header("mcp-session-id", session);
+        if let Some(auth) = &seen.auth {
+            request = request.bearer_auth(auth);
+        }
+        for (name, value) in seen.headers.iter().filter(|(n, _)| !is_per_request(n)) {
+            request = request.header(name, value);
+        }
+        request
+    }
+
+    /// GET the session's stream again from the event after `last_event_id`.
+    async fn resume(
+        &self,
+        url: &reqwest::Url,
+        session: &str,
+        seen: &Seen,
+        last_event_id: &str,
+    ) -> Result<reqwest::Response, LaneError> {
+        let response = self
+            .with_session(self.client.get(url.clone()), session, seen)
+            .header(header::ACCEPT, "text/event-stream")
+            .header("last-event-id", last_event_id)
+            .send()
+            .await
+            .map_err(|e| LaneError::Transport(format!("resuming the stream: {e}")))?;
+        if !response.status().is_success() || !is_event_stream(&response) {
+            return Err(LaneError::Transport(format!(
+                "resuming the stream: HTTP {}",
+                response.status()
+            )));
+        }
+        Ok(response)
     }
 }
 
-/// The whole body, up to [`MAX_ANSWER_BYTES`] (the request's SSE stream ends after its
-/// response).
+fn is_event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// The whole body, up to [`MAX_ANSWER_BYTES`].
 async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, LaneError> {
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| LaneError::Transport(e.to_string()))?;
         if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(LaneError::Transport(format!(
-                "answer larger than {MAX_ANSWER_BYTES} bytes"
-            )));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-/// The JSON-RPC response with `id` among an SSE body's events.
-fn find_in_sse(body: &[u8], id: &str) -> Option<Value> {
-    let text = String::from_utf8_lossy(body);
-    // An event is its `data:` lines joined by newlines; a blank line ends it.
-    let mut data = String::new();
-    let mut in_event = false;
-    for line in text.lines().chain(std::iter::once("")) {
-        if line.is_empty() {
-            // Only an event that mentions the id can be its answer; parse just those.
-            if in_event && data.contains(id) {
-                let message: Option<Value> = serde_json::from_str(&data).ok();
-                if let Some(message) =
-                    message.filter(|m| m.get("id").and_then(Value::as_str) == Some(id))
-                {
-                    return Some(message);
-                }
-            }
-            data.clear();
-            in_event = false;
-        } else if let Some(value) = line.strip_prefix("data:") {
-            if in_event {
-                data.push('\n');
-            }
-            data.push_str(value.strip_prefix(' ').unwrap_or(value));
-            in_event = true;
+fn too_large() -> LaneError {
+    LaneError::Transport(format!("answer larger than {MAX_ANSWER_BYTES} bytes"))
+}
+
+/// Reads SSE events looking for the JSON-RPC response with one id, remembering the last
+/// event id and `retry:` for resumption.
+struct SseScan<'a> {
+    id: &'a str,
+    /// Bytes of an unfinished line.
+    line: Vec<u8>,
+    /// The `data:` lines of the event being read, joined by newlines.
+    data: String,
+    in_event: bool,
+    /// Bytes read on the current stream.
+    read: usize,
+    last_event_id: Option<String>,
+    retry: Option<Duration>,
+}
+
+impl<'a> SseScan<'a> {
+    fn new(id: &'a str) -> Self {
+        Self {
+            id,
+            line: Vec::new(),
+            data: String::new(),
+            in_event: false,
+            read: 0,
+            last_event_id: None,
+            retry: None,
         }
     }
-    None
+
+    /// Read `response` until the answer (returned) or the end of the stream (`None`).
+    async fn read(&mut self, response: reqwest::Response) -> Result<Option<Value>, LaneError> {
+        self.read = 0;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            // A stream cut mid-way is resumable like one that ended.
+            let Ok(chunk) = chunk else { break };
+            self.read += chunk.len();
+            if self.read > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            if let Some(answer) = self.feed(&chunk) {
+                return Ok(Some(answer));
+            }
+        }
+        // A last event without its blank line, then a fresh start for the next stream.
+        let answer = self.feed(b"\n\n");
+        self.line.clear();
+        self.data.clear();
+        self.in_event = false;
+        Ok(answer)
+    }
+
+    /// Take `bytes`; the answer if an event completed by them is it.
+    fn feed(&mut self, bytes: &[u8]) -> Option<Value> {
+        let mut found = None;
+        for &byte in bytes {
+            if byte != b'\n' {
+                self.line.push(byte);
+                continue;
+            }
+            let line = std::mem::take(&mut self.line);
+            let line = String::from_utf8_lossy(&line);
+            let line = line.strip_suffix('\r').unwrap_or(&line);
+            if let Some(answer) = self.field(line) {
+                found.get_or_insert(answer);
+            }
+        }
+        found
+    }
+
+    /// One line of the stream.
+    fn field(&mut self, line: &str) -> Option<Value> {
+        if line.is_empty() {
+            let data = std::mem::take(&mut self.data);
+            let complete = std::mem::replace(&mut self.in_event, false);
+            // Only an event that mentions the id can be its answer; parse just those.
+            return (complete && data.contains(self.id))
+                .then(|| serde_json::from_str::<Value>(&data).ok())
+                .flatten()
+                .filter(|m| m.get("id").and_then(Value::as_str) == Some(self.id));
+        }
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match name {
+            "data" => {
+                if self.in_event {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.in_event = true;
+            }
+            "id" if !value.contains('\0') => self.last_event_id = Some(value.to_string()),
+            "retry" => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+/// The JSON-RPC response with `id` among an SSE body's events.
+#[cfg(test)]
+fn find_in_sse(body: &[u8], id: &str) -> Option<Value> {
+    let mut scan = SseScan::new(id);
+    scan.feed(body).or_else(|| scan.feed(b"\n\n"))
 }
 
 /// A well-formed response's result or error.
@@ -470,6 +635,115 @@ mod tests {
             lane.request("tools/call", &params).await,
             Err(LaneError::Fallback)
         ));
+    }
+
+    /// A server whose POST stream ends after a priming event (`id: e1`, `retry: 300`) and
+    /// whose GET answers the call; it records the GET's `Last-Event-ID` and when it came.
+    async fn dropping_server() -> (String, Arc<Mutex<Vec<(String, std::time::Instant)>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut call_id = String::new();
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if text.starts_with("GET") && text.contains("\r\n\r\n")
+                        || text.contains("\"params\"")
+                    {
+                        break;
+                    }
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_string();
+                let body = if text.starts_with("POST") {
+                    call_id = text
+                        .split("\"id\":\"")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or("")
+                        .to_string();
+                    "id: e1\nretry: 300\ndata: \n\n".to_string()
+                } else {
+                    let last = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("last-event-id: "))
+                        .unwrap_or("")
+                        .to_string();
+                    log.lock()
+                        .expect("log")
+                        .push((last, std::time::Instant::now()));
+                    format!(
+                        "id: e2\ndata: {{\"jsonrpc\":\"2.0\",\"id\":\"{call_id}\",\"result\":{{\"resumed\":true}}}}\n\n"
+                    )
+                };
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_dropped_stream_is_resumed_with_last_event_id_after_retry() {
+        let (url, gets) = dropping_server().await;
+        let started = std::time::Instant::now();
+        let got = lane_with_session(&url)
+            .request("tools/call", &json!({"name": "slow"}))
+            .await;
+        assert!(
+            matches!(&got, Ok(v) if *v == json!({"resumed": true})),
+            "{got:?}"
+        );
+        let gets = gets.lock().expect("gets").clone();
+        assert_eq!(gets.len(), 1, "one resumption");
+        assert_eq!(gets[0].0, "e1", "Last-Event-ID of the priming event");
+        let waited = gets[0].1 - started;
+        assert!(
+            waited >= Duration::from_millis(300),
+            "resumed after {waited:?}, before the server's retry: 300"
+        );
+    }
+
+    #[tokio::test]
+    async fn sessions_at_2026_and_later_go_through_rmcp() {
+        let url = canned(
+            200,
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":"{id}","result":{}}"#,
+        )
+        .await;
+        let (recorder, lane) = pair(&url);
+        let mut headers = HashMap::new();
+        headers.insert(
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderValue::from_static("2026-07-28"),
+        );
+        headers.insert(
+            HeaderName::from_static("mcp-method"),
+            HeaderValue::from_static("tools/list"),
+        );
+        recorder.note(&Some("s-1".into()), &None, &headers);
+        assert!(matches!(
+            lane.request("tools/call", &json!({"name": "echo"})).await,
+            Err(LaneError::Fallback)
+        ));
+        assert!(is_per_request(&HeaderName::from_static("mcp-param-region")));
+        assert!(!is_per_request(&HeaderName::from_static(
+            "mcp-protocol-version"
+        )));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Transport selection and connection: turns a server's configuration into a running MCP
 //! client session (handshake done). One file per transport; `auto` with a URL tries
 //! streamable HTTP and falls back to legacy SSE when the server's 4xx says it is an old one.
+//! Which MCP lifecycle (`server/discover` or `initialize`) opens the session is
+//! [`lifecycle`]'s choice; the attempts of its plan run here, each on a fresh connection.
 
 mod http;
 pub(crate) mod http_lane;
+pub(crate) mod lifecycle;
+mod listen;
 pub(crate) mod process;
 mod sse;
 mod stdio;
@@ -19,6 +23,7 @@ use super::{
     logs::ServerLog,
 };
 use crate::config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig, Transport};
+use lifecycle::Attempt;
 use process::ProcessGroup;
 
 /// A connected MCP client session to one upstream server.
@@ -52,6 +57,8 @@ pub(crate) struct Context<'a> {
     pub handler: Handler,
     /// Cancels the session.
     pub ct: CancellationToken,
+    /// The protocol revision the previous connection negotiated.
+    pub last_revision: Option<String>,
 }
 
 impl Context<'_> {
@@ -64,25 +71,23 @@ impl Context<'_> {
             log: self.log,
             handler: self.handler.clone(),
             ct: self.ct.clone(),
+            last_revision: self.last_revision.clone(),
         }
     }
 }
 
-/// Connect with the configured (or inferred) transport.
-/// The MCP handshake over a network transport (no child process to own).
+/// The MCP handshake over a network transport (no child process to own), as `attempt` says.
 pub(crate) async fn handshake<T, E, A>(
     ctx: Context<'_>,
     transport: T,
     kind: &'static str,
+    attempt: Attempt,
 ) -> Result<Connected, UpstreamError>
 where
     T: rmcp::transport::IntoTransport<RoleClient, E, A>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    use rmcp::ServiceExt;
-    let client = ctx
-        .handler
-        .serve_with_ct(transport, ctx.ct)
+    let client = serve(ctx.handler, transport, attempt, ctx.ct)
         .await
         .map_err(|e| super::error::from_initialize(ctx.name, &e))?;
     Ok(Connected {
@@ -93,6 +98,72 @@ where
     })
 }
 
+/// rmcp's client over `transport`, opened with `attempt`'s lifecycle.
+pub(crate) async fn serve<T, E, A>(
+    handler: Handler,
+    transport: T,
+    attempt: Attempt,
+    ct: CancellationToken,
+) -> Result<Client, rmcp::service::ClientInitializeError>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    rmcp::service::serve_client_with_lifecycle_and_ct(handler, transport, attempt.mode(), ct).await
+}
+
+/// Run `lifecycle::plan`'s attempts in order with `connect_once` until one connects; the
+/// error of the last one otherwise. Authentication problems and cancellation end it at once.
+async fn negotiate<'a, F, Fut>(
+    ctx: Context<'a>,
+    connect_once: F,
+) -> Result<Connected, UpstreamError>
+where
+    F: Fn(Context<'a>, Attempt) -> Fut,
+    Fut: Future<Output = Result<Connected, UpstreamError>>,
+{
+    let attempts = lifecycle::plan(ctx.config.handshake_name(), ctx.last_revision.as_deref());
+    let mut last = None;
+    for (i, &attempt) in attempts.iter().enumerate() {
+        if i > 0 {
+            ctx.log
+                .info(&format!("trying {} instead", attempt.describe()));
+        }
+        let started = std::time::Instant::now();
+        match connect_once(ctx.again(), attempt).await {
+            Ok(connected) => {
+                let revision = connected
+                    .client
+                    .peer()
+                    .peer_info()
+                    .map(|info| info.protocol_version.to_string())
+                    .unwrap_or_default();
+                ctx.log.info(&format!(
+                    "handshake: {} negotiated {revision} in {} ms",
+                    attempt.describe(),
+                    started.elapsed().as_millis()
+                ));
+                listen::start(connected.client.peer(), &ctx.handler, ctx.log, &ctx.ct).await;
+                return Ok(connected);
+            }
+            Err(error) => {
+                ctx.log.info(&format!(
+                    "handshake: {} failed: {error}",
+                    attempt.describe()
+                ));
+                if matches!(error, UpstreamError::Auth { .. }) || ctx.ct.is_cancelled() {
+                    return Err(error);
+                }
+                last = Some(error);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| UpstreamError::Transport {
+        server: ctx.name.to_string(),
+        message: "no handshake to try".into(),
+    }))
+}
+
 pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError> {
     let url = ctx.config.url.clone().unwrap_or_default();
     let need_url = || UpstreamError::Transport {
@@ -100,10 +171,16 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
         message: "no url configured".into(),
     };
     match ctx.config.transport() {
-        Transport::Stdio => stdio::connect(ctx).await,
-        Transport::StreamableHttp if !url.is_empty() => http::connect(ctx, &url).await,
+        Transport::Stdio => negotiate(ctx, stdio::connect).await,
+        Transport::StreamableHttp if !url.is_empty() => {
+            negotiate(ctx, |ctx, attempt| http::connect(ctx, &url, attempt)).await
+        }
         Transport::Sse if !url.is_empty() => sse::connect(ctx, &url).await,
-        Transport::HttpAuto if !url.is_empty() => match http::connect(ctx.again(), &url).await {
+        Transport::HttpAuto if !url.is_empty() => match negotiate(ctx.again(), |ctx, attempt| {
+            http::connect(ctx, &url, attempt)
+        })
+        .await
+        {
             Err(error) if suggests_legacy_sse(&error) => {
                 ctx.log.info(&format!(
                     "streamable HTTP refused ({error}); trying legacy SSE"

@@ -230,7 +230,8 @@ pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, Up
             },
         }
     })?;
-    super::handshake(ctx, transport, "sse").await
+    // Legacy HTTP+SSE servers are 2025-only.
+    super::handshake(ctx, transport, "sse", super::lifecycle::Attempt::Initialize).await
 }
 
 #[cfg(test)]

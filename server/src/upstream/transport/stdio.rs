@@ -11,10 +11,9 @@ use std::{
     time::Duration,
 };
 
-use rmcp::ServiceExt;
 use tokio::io::AsyncBufReadExt;
 
-use super::{Connected, Context, process::ProcessGroup};
+use super::{Connected, Context, lifecycle::Attempt, process::ProcessGroup};
 use crate::{
     config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
     docker::WrappedCommand,
@@ -75,7 +74,10 @@ fn docker_client_environment(env: &EnvironmentConfig) -> Vec<(String, String)> {
 }
 
 /// Spawn the server and run the MCP handshake over its stdio.
-pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError> {
+pub(crate) async fn connect(
+    ctx: Context<'_>,
+    attempt: Attempt,
+) -> Result<Connected, UpstreamError> {
     let name = ctx.name;
     let transport_error = |message: String| UpstreamError::Transport {
         server: name.to_string(),
@@ -145,7 +147,7 @@ pub(crate) async fn connect(ctx: Context<'_>) -> Result<Connected, UpstreamError
     if let Some(stderr) = stderr {
         tokio::spawn(copy_stderr(stderr, ctx.log.clone(), last_stderr.clone()));
     }
-    match ctx.handler.serve_with_ct((stdout, stdin), ctx.ct).await {
+    match super::serve(ctx.handler, (stdout, stdin), attempt, ctx.ct).await {
         Ok(client) => Ok(Connected {
             client,
             process: Some(process),
