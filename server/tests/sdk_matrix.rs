@@ -515,13 +515,16 @@ async fn sdk_clients_against_the_upstream_directly() {
 /// HTTP/stdio); each passes exactly as the same client passes directly.
 ///
 /// Ignored until the proxy passes it (`cargo test -p mcpproxy --test sdk_matrix -- --ignored`).
-/// Before the relay of issue 12: 0 of 16 cells. With it (main at 78d8a50): 4 of 16, every
-/// client-2025 × upstream-2025 cell; the rest fail on what is still missing: upstreams are
-/// always opened at 2025-11-25 (no `server/discover`), a 2026-07-28 client is sent
-/// server-to-client sampling/elicitation requests instead of input-required results, and its
-/// per-request log level (`_meta` `io.modelcontextprotocol/logLevel`) is not applied.
+/// Before the relay of issue 12: 0 of 16 cells. With main at dc5a039: 4 of 16, every
+/// client-2025 × upstream-2025 cell; progress, cancellation, list_changed and both sides'
+/// revisions pass in all 16. What fails: across revisions nothing is translated (a 2025
+/// client gets the upstream's input-required result, a 2026 client gets server-to-client
+/// sampling/elicitation requests); a 2026 client's per-request log level
+/// (`io.modelcontextprotocol/logLevel` in `_meta`) is not applied (it gets debug too) nor
+/// passed to a 2026 upstream (no messages at all); on the stdio front (direct surface) an
+/// input-required result is refused ("use the transparent endpoint").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "4 of 16 cells pass until the upstream 2026 side, MRTR translation and per-request log levels land"]
+#[ignore = "4 of 16 cells pass until MRTR translation across revisions and per-request log levels land"]
 async fn sdk_clients_through_the_proxy() {
     let outcomes = run_all(cells(true), proxied).await;
     let report = table(&outcomes);
