@@ -12,9 +12,12 @@
 //! 4. REST `GET /api/v1/servers` req/s at c=32 (wrk) vs mcp-hub's `GET /api/servers`;
 //! 5. peers on server-everything's `echo` with one client (Python `mcp` SDK);
 //! 6. start to ready with N = 1, 10, 50 stdio upstreams;
-//! 7. RSS and idle CPU with 30 idle upstreams.
+//! 7. RSS and idle CPU with 30 idle upstreams;
+//! 8. a plain `tools/call` forwarded through `/mcp/servers/{name}` vs `call_tool` on `/mcp`
+//!    vs direct, and the same paths through a second build (`support/forward.rs`).
 //!
-//! `BENCH_PROXY=<path>` benches another mcpproxy binary (an older build, to compare).
+//! `BENCH_PROXY=<path>` benches another mcpproxy binary (an older build, to compare);
+//! `BENCH_PROXY_B=<path>` adds that build next to this one in section 8 (A/B in one run).
 //! `BENCH_QUICK=1` shortens every count and window (CI smoke). Every loop is bounded in
 //! count and time, a watchdog ends the run if it overruns, and every process started is
 //! stopped (with its descendants). A missing peer is reported as unavailable; the exit
@@ -44,6 +47,9 @@ use tokio::process::{Child, Command};
 
 #[path = "support/lean.rs"]
 mod lean;
+
+#[path = "support/forward.rs"]
+mod forward;
 
 use lean::{Lean, LeanHttp, LeanStdio};
 
@@ -404,6 +410,11 @@ struct Proxy {
 impl Proxy {
     /// Write a config with `servers` and start `mcpproxy serve` (does not wait).
     fn spawn(env: &Env, servers: Value) -> Result<Self> {
+        Self::spawn_bin(env, &proxy_bin(), servers)
+    }
+
+    /// As [`Proxy::spawn`], with the mcpproxy binary `bin` (section 8 compares two builds).
+    fn spawn_bin(env: &Env, bin: &Path, servers: Value) -> Result<Self> {
         let dir = env.dir("proxy")?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
@@ -412,7 +423,7 @@ impl Proxy {
             dir.join("mcp_config.json"),
             serde_json::to_vec_pretty(&config)?,
         )?;
-        let mut cmd = Command::new(proxy_bin());
+        let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--config")
             .arg(dir.join("mcp_config.json"))
@@ -2298,6 +2309,11 @@ fn main() -> std::process::ExitCode {
             rep,
             "7 RSS and idle CPU, 30 upstreams",
             bench_idle(e, &mut rep)
+        );
+        section!(
+            rep,
+            "8 forwarding: /mcp/servers/{name} vs /mcp call_tool vs direct (A/B)",
+            forward::bench_forward(e, &mut rep)
         );
         rep
     });
