@@ -755,7 +755,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":"{id}","result":{"n":1}}"#,
         )
         .await;
-        let got = lane_with_session(&url).request("tools/call", &params).await;
+        let got = lane_with_session(&url)
+            .request("tools/call", &params, None, &CancellationToken::new())
+            .await;
         assert!(matches!(got, Ok(v) if v == json!({"n": 1})));
 
         let url = canned(
@@ -764,23 +766,30 @@ mod tests {
             "data: {\"jsonrpc\":\"2.0\",\"id\":\"{id}\",\"result\":{\"n\":2}}\n\n",
         )
         .await;
-        let got = lane_with_session(&url).request("tools/call", &params).await;
+        let got = lane_with_session(&url)
+            .request("tools/call", &params, None, &CancellationToken::new())
+            .await;
         assert!(matches!(got, Ok(v) if v == json!({"n": 2})));
 
         // An expired session: the server did not run it, so rmcp may.
         let url = canned(404, "text/plain", "Not Found: Session not found").await;
-        let got = lane_with_session(&url).request("tools/call", &params).await;
+        let got = lane_with_session(&url)
+            .request("tools/call", &params, None, &CancellationToken::new())
+            .await;
         assert!(matches!(got, Err(LaneError::Fallback)));
 
         // A server error after it may have run: not retried.
         let url = canned(500, "text/plain", "boom").await;
-        let got = lane_with_session(&url).request("tools/call", &params).await;
+        let got = lane_with_session(&url)
+            .request("tools/call", &params, None, &CancellationToken::new())
+            .await;
         assert!(matches!(got, Err(LaneError::Transport(_))));
 
         // No session yet (rmcp has not finished the handshake).
         let (_, lane) = pair(&url);
         assert!(matches!(
-            lane.request("tools/call", &params).await,
+            lane.request("tools/call", &params, None, &CancellationToken::new())
+                .await,
             Err(LaneError::Fallback)
         ));
     }
@@ -849,7 +858,12 @@ mod tests {
         let (url, gets) = dropping_server().await;
         let started = std::time::Instant::now();
         let got = lane_with_session(&url)
-            .request("tools/call", &json!({"name": "slow"}))
+            .request(
+                "tools/call",
+                &json!({"name": "slow"}),
+                None,
+                &CancellationToken::new(),
+            )
             .await;
         assert!(
             matches!(&got, Ok(v) if *v == json!({"resumed": true})),
@@ -885,7 +899,13 @@ mod tests {
         );
         recorder.note(&Some("s-1".into()), &None, &headers);
         assert!(matches!(
-            lane.request("tools/call", &json!({"name": "echo"})).await,
+            lane.request(
+                "tools/call",
+                &json!({"name": "echo"}),
+                None,
+                &CancellationToken::new()
+            )
+            .await,
             Err(LaneError::Fallback)
         ));
         assert!(is_per_request(&HeaderName::from_static("mcp-param-region")));
