@@ -120,6 +120,11 @@ impl ClientLink {
 
     /// Why the client cannot be asked `request`, if it cannot.
     fn refusal(&self, request: &ServerRequest) -> Option<String> {
+        if !self.legacy && !matches!(request, ServerRequest::PingRequest(_)) {
+            return Some(
+                "the client speaks 2026-07-28, which takes no requests from servers (a 2026 server asks with an input-required result)".into(),
+            );
+        }
         let caps = self.capabilities.clone().unwrap_or_default();
         let (needed, declared) = match request {
             ServerRequest::CreateMessageRequest(_) => ("sampling", caps.sampling.is_some()),
@@ -144,6 +149,10 @@ impl Downstream for ClientLink {
 
     fn wants_progress(&self) -> bool {
         self.progress.is_some()
+    }
+
+    fn can_answer(&self, request: &ServerRequest) -> bool {
+        self.refusal(request).is_none()
     }
 
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {

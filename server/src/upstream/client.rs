@@ -44,14 +44,18 @@ pub(crate) struct Handler {
 }
 
 impl Handler {
-    /// The client a server→client request raised on `context` is for: the request whose
-    /// stream it arrived on, else the latest one in flight.
-    fn client_of(&self, context: &RequestContext<RoleClient>) -> Option<Arc<dyn Downstream>> {
+    /// The client `request`, raised on `context`, is for: the request whose stream it
+    /// arrived on, else the latest one in flight whose client can answer it.
+    fn client_of(
+        &self,
+        request: &ServerRequest,
+        context: &RequestContext<RoleClient>,
+    ) -> Option<Arc<dyn Downstream>> {
         match context.extensions.get::<InboundStreamOrigin>() {
             Some(InboundStreamOrigin::OutboundRequest(id)) => self.relay.by_request(id),
             _ => None,
         }
-        .or_else(|| self.relay.latest())
+        .or_else(|| self.relay.latest_for(request))
     }
 
     /// Ask the client of `context` to answer `request`; an error at once when there is none.
@@ -60,7 +64,7 @@ impl Handler {
         request: ServerRequest,
         context: &RequestContext<RoleClient>,
     ) -> Result<ClientResult, ErrorData> {
-        match self.client_of(context) {
+        match self.client_of(&request, context) {
             Some(client) => client.request(request).await,
             None => Err(ErrorData::new(
                 rmcp::model::ErrorCode::METHOD_NOT_FOUND,
@@ -127,10 +131,10 @@ impl ClientHandler for Handler {
         &self,
         context: RequestContext<RoleClient>,
     ) -> Result<ListRootsResult, ErrorData> {
-        let Some(client) = self.client_of(&context) else {
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        let Some(client) = self.client_of(&request, &context) else {
             return Ok(ListRootsResult::default());
         };
-        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
         match client.request(request).await? {
             ClientResult::ListRootsResult(result) => Ok(result),
             _ => Err(unexpected("roots/list")),

@@ -50,6 +50,8 @@ pub trait Downstream: Send + Sync {
     fn takes_requests(&self) -> bool;
     /// Whether the client asked for progress.
     fn wants_progress(&self) -> bool;
+    /// Whether the client declared what `request` needs.
+    fn can_answer(&self, request: &ServerRequest) -> bool;
 }
 
 /// One forwarded request's link to its client.
@@ -234,13 +236,18 @@ impl Relay {
             .map(|e| e.downstream.clone())
     }
 
-    /// The client of the latest request in flight.
-    pub(crate) fn latest(&self) -> Option<Arc<dyn Downstream>> {
-        self.book()
-            .entries
-            .iter()
-            .max_by_key(|(key, _)| **key)
-            .map(|(_, e)| e.downstream.clone())
+    /// The client of the latest request in flight that can answer `request`, else of the
+    /// latest request at all (stdio says nothing about which call a request belongs to).
+    pub(crate) fn latest_for(&self, request: &ServerRequest) -> Option<Arc<dyn Downstream>> {
+        let book = self.book();
+        let latest = |able: bool| {
+            book.entries
+                .iter()
+                .filter(|(_, e)| !able || e.downstream.can_answer(request))
+                .max_by_key(|(key, _)| **key)
+                .map(|(_, e)| e.downstream.clone())
+        };
+        latest(true).or_else(|| latest(false))
     }
 
     /// Deliver a log message to the client of the request that went out as `id`, or
@@ -327,6 +334,9 @@ mod tests {
         fn wants_progress(&self) -> bool {
             false
         }
+        fn can_answer(&self, _: &ServerRequest) -> bool {
+            self.0 != "unable"
+        }
         fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
             let name = self.0;
             Box::pin(async move { Err(ErrorData::internal_error(name, None)) })
@@ -357,7 +367,16 @@ mod tests {
         let b = relay.register(Arc::new(Named("b")));
         b.bind(RequestId::Number(2), None);
         assert_eq!(name_of(relay.by_request(&RequestId::Number(1))).await, "a");
-        assert_eq!(name_of(relay.latest()).await, "b");
+        let ping = ServerRequest::PingRequest(Default::default());
+        assert_eq!(name_of(relay.latest_for(&ping)).await, "b");
+        let unable = relay.register(Arc::new(Named("unable")));
+        unable.bind(RequestId::Number(3), None);
+        assert_eq!(
+            name_of(relay.latest_for(&ping)).await,
+            "b",
+            "a later client that cannot answer is passed over"
+        );
+        drop(unable);
         let token = ProgressToken(NumberOrString::Number(10));
         let found = |relay: Arc<Relay>, token: ProgressToken| async move {
             relay.by_token(&token).await.map(|(client, _)| client)
@@ -372,7 +391,7 @@ mod tests {
             "none"
         );
         drop(b);
-        assert_eq!(name_of(relay.latest()).await, "none");
+        assert_eq!(name_of(relay.latest_for(&ping)).await, "none");
     }
 
     #[tokio::test]
