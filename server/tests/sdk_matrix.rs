@@ -10,7 +10,9 @@
 //! - [`sdk_clients_through_the_proxy`]: client 2025-11-25 or 2026-07-28 × upstream 2025-11-25
 //!   (`--legacy-only`) or 2026-07-28 × HTTP (`/mcp/servers/{name}`, the transparent endpoint)
 //!   or stdio (`mcpproxy serve --stdio` with `routing_mode: direct`, tools as `up__tool`), for
-//!   both SDKs. Each cell also checks which revision the upstream itself was spoken to with.
+//!   both SDKs. Each cell also checks which revision the upstream itself was spoken to with
+//!   (a 2026 upstream cell sets `handshake: discover-first`: a server that speaks both is
+//!   otherwise held on 2025-11-25). What does not pass yet is listed in [`known_gap`].
 //!
 //! Cells run in parallel (bounded); the table (one row per cell, a mark per exercise, then
 //! what failed) is printed on stderr, and in the assertion message on failure.
@@ -408,6 +410,12 @@ async fn proxied_report(cell: &Cell, marker: &Path) -> Result<Value, String> {
             )
         }
     };
+    let mut entry = entry;
+    if cell.upstream == Rev::R2026 {
+        // A server that speaks both revisions is held on 2025-11-25 unless told otherwise;
+        // this cell is about a 2026-07-28 upstream.
+        entry["handshake"] = json!("discover-first");
+    }
     let mut config = config_with(json!([entry]));
     // The stdio front serves what `/mcp` serves: the direct surface (`server__tool`) here.
     config["routing_mode"] = json!("direct");
@@ -511,23 +519,41 @@ async fn sdk_clients_against_the_upstream_directly() {
     assert!(outcomes.iter().all(Outcome::passed), "{report}");
 }
 
+/// What does not pass through the proxy yet, and why: a 2026-07-28 client takes no
+/// requests from servers, and a server held on a 2025-11-25 session asks for sampling and
+/// elicitation with requests; turning those into input-required results for the client
+/// (and its retry back into the answers the server waits for) is not built. Every other
+/// exercise of these cells, and every exercise of the other twelve cells, passes.
+fn known_gap(cell: &Cell, exercise: &str) -> bool {
+    cell.client == Rev::R2026
+        && cell.upstream == Rev::R2025
+        && matches!(exercise, "sample" | "elicit")
+}
+
 /// The matrix through the proxy: 16 cells (2 SDKs × client revision × upstream revision ×
-/// HTTP/stdio); each passes exactly as the same client passes directly.
-///
-/// Ignored until the proxy passes it (`cargo test -p mcpproxy --test sdk_matrix -- --ignored`).
-/// Before the relay of issue 12: 0 of 16 cells. With main at dc5a039: 4 of 16, every
-/// client-2025 × upstream-2025 cell; progress, cancellation, list_changed and both sides'
-/// revisions pass in all 16. What fails: across revisions nothing is translated (a 2025
-/// client gets the upstream's input-required result, a 2026 client gets server-to-client
-/// sampling/elicitation requests); a 2026 client's per-request log level
-/// (`io.modelcontextprotocol/logLevel` in `_meta`) is not applied (it gets debug too) nor
-/// passed to a 2026 upstream (no messages at all); on the stdio front (direct surface) an
-/// input-required result is refused ("use the transparent endpoint").
+/// HTTP/stdio); each passes as the same client passes directly, but for [`known_gap`]
+/// (the test fails as well when a known gap starts passing: take it off the list).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "4 of 16 cells pass until MRTR translation across revisions and per-request log levels land"]
 async fn sdk_clients_through_the_proxy() {
     let outcomes = run_all(cells(true), proxied).await;
     let report = table(&outcomes);
     eprintln!("{report}");
-    assert!(outcomes.iter().all(Outcome::passed), "{report}");
+    let mut unexpected = Vec::new();
+    for outcome in &outcomes {
+        for (exercise, ok, detail) in outcome.exercises() {
+            let known = known_gap(&outcome.cell, exercise);
+            if ok == known {
+                let what = if ok {
+                    "passes now (known gap)"
+                } else {
+                    "fails"
+                };
+                unexpected.push(format!("{} / {exercise} {what}: {detail}", outcome.cell));
+            }
+        }
+        if let Err(e) = outcome.revisions() {
+            unexpected.push(format!("{} / revisions: {e}", outcome.cell));
+        }
+    }
+    assert!(unexpected.is_empty(), "{}\n{report}", unexpected.join("\n"));
 }

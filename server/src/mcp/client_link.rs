@@ -72,6 +72,8 @@ pub struct ClientLink {
     level: Arc<SessionLevel>,
     /// Whether the client's session is on a 2025 revision (takes server→client requests).
     legacy: bool,
+    /// The log level this request asked for (2026-07-28 `_meta`), over the session's.
+    request_level: Option<LoggingLevel>,
     /// Whether log messages go to a client that chose no level (the transparent surface:
     /// as the server itself would; elsewhere only to clients that asked, so a chatty
     /// server does not flood an agent that never wanted its log).
@@ -93,6 +95,7 @@ impl ClientLink {
             legacy: context
                 .protocol_version()
                 .is_none_or(|v| v.as_str() < ProtocolVersion::V_2026_07_28.as_str()),
+            request_level: context.meta.log_level(),
             level,
             logs_by_default,
         }
@@ -113,6 +116,7 @@ impl ClientLink {
             progress: None,
             capabilities,
             legacy,
+            request_level: None,
             level,
             logs_by_default: false,
         }
@@ -155,6 +159,10 @@ impl Downstream for ClientLink {
         self.refusal(request).is_none()
     }
 
+    fn log_level(&self) -> Option<LoggingLevel> {
+        self.request_level.or_else(|| self.level.chosen())
+    }
+
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
         let Some(token) = self.progress.clone() else {
             return Box::pin(async {});
@@ -168,7 +176,11 @@ impl Downstream for ClientLink {
     }
 
     fn log(&self, message: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
-        if !self.level.admits(message.level, self.logs_by_default) {
+        let admitted = match self.request_level {
+            Some(asked) => rank(message.level) >= rank(asked),
+            None => self.level.admits(message.level, self.logs_by_default),
+        };
+        if !admitted {
             return Box::pin(async {});
         }
         let peer = self.peer.clone();

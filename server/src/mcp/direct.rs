@@ -4,8 +4,7 @@
 //! (as `call_tool` gives them); a name that is no tool is a protocol error.
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{CallToolResult, Tool};
-use serde_json::{Map, Value};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, Tool};
 
 use super::dispatch::tool_error;
 use super::surface::{joined, split_joined};
@@ -25,14 +24,16 @@ pub fn list(app: &App, origin: &CallOrigin) -> Vec<Tool> {
     tools
 }
 
-/// Call `server__tool` for `origin`.
+/// Call `server__tool` for `origin`; the server's whole answer (a 2026-07-28 client gets an
+/// input-required result as it is).
 pub async fn call(
     app: &App,
     origin: &CallOrigin,
-    name: &str,
-    args: Map<String, Value>,
+    request: CallToolRequestParams,
     link: &CallLink,
-) -> Result<CallToolResult, McpError> {
+) -> Result<CallToolResponse, McpError> {
+    let name = request.name.to_string();
+    let name = name.as_str();
     let servers = app.reachable_servers(origin.token.as_deref());
     let Some((server, tool)) = split_joined(name, &servers) else {
         return Err(McpError::invalid_params(
@@ -42,13 +43,13 @@ pub async fn call(
     };
     let routed = format!("{server}:{tool}");
     let recorded = app
-        .call_and_record(&routed, Some(args), Intent::Any, origin, None, link)
+        .call_and_record_response(&routed, request, Intent::Any, origin, None, link)
         .await;
     match recorded.outcome {
-        Ok(result) => Ok(result),
+        Ok(response) => Ok(response),
         Err(error @ CallError::UnknownTool { .. }) => {
             Err(McpError::invalid_params(error.to_string(), None))
         }
-        Err(error) => Ok(tool_error(&format!("{name}: {error}"))),
+        Err(error) => Ok(tool_error(&format!("{name}: {error}")).into()),
     }
 }

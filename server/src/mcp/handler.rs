@@ -305,10 +305,10 @@ impl ServerHandler for ProxyMcp {
                     .call(&origin, &request.name, args, &link)
                     .await?
             }
-            Surface::All => {
-                let args = request.arguments.unwrap_or_default();
-                super::direct::call(&self.app, &origin, &request.name, args, &link).await?
-            }
+            Surface::All => match super::direct::call(&self.app, &origin, request, &link).await? {
+                CallToolResponse::Complete(result) => result,
+                other => return Ok(other),
+            },
             Surface::Server(server) => {
                 match self
                     .call_transparent(server, request, &origin, &link)

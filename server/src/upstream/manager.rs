@@ -642,11 +642,17 @@ async fn send_linked(
     let mut options = PeerRequestOptions::no_options();
     // A 2026-07-28 server judges each request by the capabilities it carries: the client's,
     // not the proxy's (which can do everything a client can).
+    // A 2026-07-28 server sends log messages only at the level a request asks for.
     if speaks_2026(peer)
-        && let Some(capabilities) = link.downstream.as_ref().and_then(|d| d.capabilities())
+        && let Some(client) = &link.downstream
     {
         let mut meta = RequestMetaObject::new();
-        meta.set_client_capabilities(capabilities);
+        if let Some(capabilities) = client.capabilities() {
+            meta.set_client_capabilities(capabilities);
+        }
+        if let Some(level) = client.log_level() {
+            meta.set_log_level(level);
+        }
         options.meta = Some(meta);
     }
     let handle = peer.send_cancellable_request(request, options).await?;

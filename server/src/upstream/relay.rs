@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rmcp::ErrorData;
 use rmcp::model::{
-    ClientCapabilities, ClientResult, LoggingMessageNotificationParam, ProgressNotificationParam,
-    ProgressToken, RequestId, ServerRequest,
+    ClientCapabilities, ClientResult, LoggingLevel, LoggingMessageNotificationParam,
+    ProgressNotificationParam, ProgressToken, RequestId, ServerRequest,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +52,8 @@ pub trait Downstream: Send + Sync {
     fn wants_progress(&self) -> bool;
     /// Whether the client declared what `request` needs.
     fn can_answer(&self, request: &ServerRequest) -> bool;
+    /// The log level the client asked for (its session's, or this request's at 2026-07-28).
+    fn log_level(&self) -> Option<LoggingLevel>;
 }
 
 /// One forwarded request's link to its client.
@@ -336,6 +338,9 @@ mod tests {
         }
         fn can_answer(&self, _: &ServerRequest) -> bool {
             self.0 != "unable"
+        }
+        fn log_level(&self) -> Option<LoggingLevel> {
+            None
         }
         fn request(&self, _: ServerRequest) -> BoxFuture<'static, Result<ClientResult, ErrorData>> {
             let name = self.0;
