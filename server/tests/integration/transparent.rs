@@ -463,3 +463,52 @@ async fn a_client_that_drops_its_request_cancels_the_upstream_call_at_both_revis
         "the 2025 session's call is among them"
     );
 }
+
+#[tokio::test]
+async fn a_2026_client_listening_hears_that_the_tools_changed() {
+    let server = TestServer::start(config_with(json!([
+        everything_server("everything"),
+        everything_server("other")
+    ])))
+    .await;
+    wait_ready(&server, "everything").await;
+    wait_ready(&server, "other").await;
+    let listen = json!({"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen", "params": {
+    "notifications": {"toolsListChanged": true},
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "listener", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    }}});
+    let response = reqwest::Client::new()
+        .post(format!("{}/mcp/all", server.url()))
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "subscriptions/listen")
+        .json(&listen)
+        .send()
+        .await
+        .expect("listen");
+    assert_eq!(response.status(), 200);
+    let mut body = Box::pin(response.bytes_stream());
+    let mut seen = String::new();
+    let mut next_until = async |what: &str, seen: &mut String| {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !seen.contains(what) {
+            let chunk = tokio::time::timeout_at(deadline, body.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} in 20 s: {seen}"))
+                .unwrap_or_else(|| panic!("the stream ended before {what}: {seen}"))
+                .expect("chunk");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    next_until("notifications/subscriptions/acknowledged", &mut seen).await;
+    server
+        .client()
+        .server_disable("other")
+        .await
+        .expect("disable");
+    next_until("notifications/tools/list_changed", &mut seen).await;
+}
