@@ -189,8 +189,8 @@ async fn call(
     client.call_tool(params).await
 }
 
-#[tokio::test]
-async fn sessions_hear_list_changes_and_upstream_log_messages() {
+/// A proxy with two server-everything upstreams, `everything` and `other`, both ready.
+async fn two_servers() -> TestServer {
     let server = TestServer::start(config_with(json!([
         everything_server("everything"),
         everything_server("other")
@@ -198,6 +198,12 @@ async fn sessions_hear_list_changes_and_upstream_log_messages() {
     .await;
     wait_ready(&server, "everything").await;
     wait_ready(&server, "other").await;
+    server
+}
+
+#[tokio::test]
+async fn sessions_hear_list_changes_and_upstream_log_messages() {
+    let server = two_servers().await;
     let heard = Heard::default();
     let client = heard_client(format!("{}/mcp/servers/everything", server.url()), &heard).await;
     let all_heard = Heard::default();
@@ -466,13 +472,7 @@ async fn a_client_that_drops_its_request_cancels_the_upstream_call_at_both_revis
 
 #[tokio::test]
 async fn a_2026_client_listening_hears_that_the_tools_changed() {
-    let server = TestServer::start(config_with(json!([
-        everything_server("everything"),
-        everything_server("other")
-    ])))
-    .await;
-    wait_ready(&server, "everything").await;
-    wait_ready(&server, "other").await;
+    let server = two_servers().await;
     let listen = json!({"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen", "params": {
     "notifications": {"toolsListChanged": true},
     "_meta": {
