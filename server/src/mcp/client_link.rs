@@ -5,7 +5,7 @@
 //! client's request — or at once an error when the client did not declare the capability,
 //! so an upstream never waits for an answer that cannot come.
 
-#![allow(
+#![expect(
     deprecated,
     reason = "sampling, roots and logging are deprecated by SEP-2577 but today's servers use them"
 )]
@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use rmcp::model::{
     ClientCapabilities, ClientResult, ErrorCode, LoggingLevel, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ProgressToken, ProtocolVersion, RequestId, ServerRequest,
+    ProgressNotificationParam, ProgressToken, RequestId, ServerRequest,
 };
 use rmcp::service::{OriginatingRequestId, Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer};
 
-use crate::upstream::Downstream;
+use crate::upstream::{Downstream, is_legacy_revision};
 
 /// What a session chose: its logging level (none chosen: everything its requests cause).
 #[derive(Debug, Default)]
@@ -94,7 +94,7 @@ impl ClientLink {
             capabilities: context.client_capabilities(),
             legacy: context
                 .protocol_version()
-                .is_none_or(|v| v.as_str() < ProtocolVersion::V_2026_07_28.as_str()),
+                .is_none_or(|v| is_legacy_revision(v.as_str())),
             request_level: context.meta.log_level(),
             level,
             logs_by_default,
@@ -107,9 +107,7 @@ impl ClientLink {
     pub fn session(peer: Peer<RoleServer>, level: Arc<SessionLevel>) -> Self {
         let info = peer.peer_info();
         let capabilities = info.as_ref().map(|info| info.capabilities.clone());
-        let legacy = info.is_none_or(|info| {
-            info.protocol_version.as_str() < ProtocolVersion::V_2026_07_28.as_str()
-        });
+        let legacy = info.is_none_or(|info| is_legacy_revision(info.protocol_version.as_str()));
         Self {
             peer,
             request: None,

@@ -24,6 +24,15 @@ pub fn list(app: &App, origin: &CallOrigin) -> Vec<Tool> {
     tools
 }
 
+/// The offered tool `server__tool` of a server that is reachable at all, as listed.
+pub fn tool(app: &App, name: &str) -> Option<Tool> {
+    let servers = app.reachable_servers(None);
+    let (server, bare) = split_joined(name, &servers)?;
+    let mut tool = app.offered_tool(server, bare)?;
+    tool.name = name.to_string().into();
+    Some(tool)
+}
+
 /// Call `server__tool` for `origin`; the server's whole answer (a 2026-07-28 client gets an
 /// input-required result as it is).
 pub async fn call(

@@ -5,7 +5,7 @@
 //! [`Catalog`], and links each request to the upstream request it causes ([`ClientLink`]),
 //! limited by the request's agent token (see [`super::auth`]) when it has one.
 
-#![allow(
+#![expect(
     deprecated,
     reason = "logging and resources/subscribe are deprecated by SEP-2577 but today's clients use them"
 )]
@@ -285,9 +285,7 @@ impl ServerHandler for ProxyMcp {
                 .list(&CallOrigin::default())
                 .into_iter()
                 .find(|t| t.name == name),
-            Surface::All => super::direct::list(&self.app, &CallOrigin::default())
-                .into_iter()
-                .find(|t| t.name == name),
+            Surface::All => super::direct::tool(&self.app, name),
             Surface::Server(server) => self.app.offered_tool(server, name),
         }
     }

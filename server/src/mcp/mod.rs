@@ -173,9 +173,10 @@ impl McpEndpoint {
     /// Serve one request on `path` under `/mcp`.
     pub async fn handle(&self, mut req: Request<Incoming>, path: &McpPath) -> Response<McpBody> {
         let inner = &self.inner;
-        let surface = path.surface(&inner.app.config().routing_mode);
+        let config = inner.app.config();
+        let surface = path.surface(&config.routing_mode);
         if let Surface::Server(name) = &surface
-            && !inner.app.config().servers.iter().any(|s| &s.name == name)
+            && !config.servers.iter().any(|s| &s.name == name)
         {
             return plain(
                 StatusCode::NOT_FOUND,

@@ -5,7 +5,7 @@
 //! 2025 session hears them on its standalone stream; a 2026-07-28 client through
 //! `subscriptions/listen` (log messages have no place there).
 
-#![allow(
+#![expect(
     deprecated,
     reason = "logging is deprecated by SEP-2577 but today's servers use it"
 )]

@@ -5,7 +5,7 @@
 //! `notifications/tools/list_changed` wake-up — and discovery (server identity and the full
 //! tool list, following `nextCursor`).
 
-#![allow(
+#![expect(
     deprecated,
     reason = "sampling, roots and logging are deprecated by SEP-2577 but today's servers use them"
 )]

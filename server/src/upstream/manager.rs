@@ -622,9 +622,8 @@ impl From<ServiceError> for CallFailure {
 
 /// Whether the server negotiated 2026-07-28 or later (per-request metadata).
 fn speaks_2026(peer: &rmcp::service::Peer<rmcp::RoleClient>) -> bool {
-    peer.peer_info().is_some_and(|info| {
-        info.protocol_version.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str()
-    })
+    peer.peer_info()
+        .is_some_and(|info| !super::transport::lifecycle::is_legacy(info.protocol_version.as_str()))
 }
 
 /// Send `request` through rmcp, routing what the server says about it to `link`'s client

@@ -28,3 +28,4 @@ pub use manager::UpstreamManager;
 pub use relay::{CallLink, Downstream, Notice};
 pub use state::ConnectionState;
 pub use status::UpstreamSnapshot;
+pub(crate) use transport::lifecycle::is_legacy as is_legacy_revision;

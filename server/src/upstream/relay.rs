@@ -9,7 +9,7 @@
 //! association; the spec's servers raise such requests only while serving one).
 //! Messages that belong to no request in flight are [`Notice`]s for every session.
 
-#![allow(
+#![expect(
     deprecated,
     reason = "logging is deprecated by SEP-2577 but today's servers use it"
 )]

@@ -159,7 +159,7 @@ impl ClientHandler for Heard {
         }
     }
 
-    #[allow(
+    #[expect(
         deprecated,
         reason = "logging is deprecated by SEP-2577 but servers still send it"
     )]
