@@ -159,42 +159,38 @@ impl Catalog {
         Ok(result)
     }
 
-    /// The servers of an aggregated listing: reachable, ready and offering `has`.
-    fn servers_with(
-        &self,
-        grant: Option<&Grant>,
-        has: impl Fn(&ServerCapabilities) -> bool,
-    ) -> Vec<String> {
-        self.app
-            .reachable_servers(grant)
-            .into_iter()
-            .filter(|s| self.app.capabilities_of(s, grant).is_some_and(|c| has(&c)))
-            .collect()
-    }
-
-    /// Every page of a list request on `server`, for an aggregated listing. A server that
+    /// An aggregated listing: every page of a list request on each server the caller
+    /// reaches that is ready and offers `has`, with the server of each item. A server that
     /// fails is left out (it shows in the server list as unhealthy).
-    async fn all_pages<T>(
+    async fn gather<T>(
         &self,
-        server: &str,
         asker: &Asker<'_>,
+        has: impl Fn(&ServerCapabilities) -> bool,
         request: impl Fn(PaginatedRequestParams) -> ClientRequest,
         page: impl Fn(ServerResult) -> Option<(Vec<T>, Option<String>)>,
-    ) -> Vec<T> {
+    ) -> Vec<(String, T)> {
+        let grant = asker.grant;
+        let servers = self
+            .app
+            .reachable_servers(grant)
+            .into_iter()
+            .filter(|s| self.app.capabilities_of(s, grant).is_some_and(|c| has(&c)));
         let mut items = Vec::new();
-        let mut cursor = None;
-        for _ in 0..MAX_PAGES {
-            let params = PaginatedRequestParams::default().with_cursor(cursor.take());
-            let Ok(result) = self.forward(server, request(params), asker).await else {
-                break;
-            };
-            let Some((mut more, next)) = page(result) else {
-                break;
-            };
-            items.append(&mut more);
-            match next {
-                Some(next) => cursor = Some(next),
-                None => break,
+        for server in servers {
+            let mut cursor = None;
+            for _ in 0..MAX_PAGES {
+                let params = PaginatedRequestParams::default().with_cursor(cursor.take());
+                let Ok(result) = self.forward(&server, request(params), asker).await else {
+                    break;
+                };
+                let Some((more, next)) = page(result) else {
+                    break;
+                };
+                items.extend(more.into_iter().map(|item| (server.clone(), item)));
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
             }
         }
         items
@@ -222,22 +218,20 @@ impl Catalog {
             };
         }
         let mut all = Vec::new();
-        for server in self.servers_with(asker.grant, |c| c.resources.is_some()) {
-            let resources = self
-                .all_pages(
-                    &server,
-                    asker,
-                    |p| ClientRequest::ListResourcesRequest(ListResourcesRequest::with_param(p)),
-                    |r| match r {
-                        ServerResult::ListResourcesResult(r) => Some((r.resources, r.next_cursor)),
-                        _ => None,
-                    },
-                )
-                .await;
-            for resource in resources {
-                self.routes.learn(&resource.uri, &server);
-                all.push(resource);
-            }
+        let listed = self
+            .gather(
+                asker,
+                |c| c.resources.is_some(),
+                |p| ClientRequest::ListResourcesRequest(ListResourcesRequest::with_param(p)),
+                |r| match r {
+                    ServerResult::ListResourcesResult(r) => Some((r.resources, r.next_cursor)),
+                    _ => None,
+                },
+            )
+            .await;
+        for (server, resource) in listed {
+            self.routes.learn(&resource.uri, &server);
+            all.push(resource);
         }
         Ok(ListResourcesResult::with_all_items(all))
     }
@@ -260,28 +254,26 @@ impl Catalog {
             };
         }
         let mut all = Vec::new();
-        for server in self.servers_with(asker.grant, |c| c.resources.is_some()) {
-            let templates = self
-                .all_pages(
-                    &server,
-                    asker,
-                    |p| {
-                        ClientRequest::ListResourceTemplatesRequest(
-                            ListResourceTemplatesRequest::with_param(p),
-                        )
-                    },
-                    |r| match r {
-                        ServerResult::ListResourceTemplatesResult(r) => {
-                            Some((r.resource_templates, r.next_cursor))
-                        }
-                        _ => None,
-                    },
-                )
-                .await;
-            for template in templates {
-                self.routes.learn_template(&template.uri_template, &server);
-                all.push(template);
-            }
+        let listed = self
+            .gather(
+                asker,
+                |c| c.resources.is_some(),
+                |p| {
+                    ClientRequest::ListResourceTemplatesRequest(
+                        ListResourceTemplatesRequest::with_param(p),
+                    )
+                },
+                |r| match r {
+                    ServerResult::ListResourceTemplatesResult(r) => {
+                        Some((r.resource_templates, r.next_cursor))
+                    }
+                    _ => None,
+                },
+            )
+            .await;
+        for (server, template) in listed {
+            self.routes.learn_template(&template.uri_template, &server);
+            all.push(template);
         }
         Ok(ListResourceTemplatesResult::with_all_items(all))
     }
@@ -356,22 +348,20 @@ impl Catalog {
             };
         }
         let mut all = Vec::new();
-        for server in self.servers_with(asker.grant, |c| c.prompts.is_some()) {
-            let prompts = self
-                .all_pages(
-                    &server,
-                    asker,
-                    |p| ClientRequest::ListPromptsRequest(ListPromptsRequest::with_param(p)),
-                    |r| match r {
-                        ServerResult::ListPromptsResult(r) => Some((r.prompts, r.next_cursor)),
-                        _ => None,
-                    },
-                )
-                .await;
-            for mut prompt in prompts {
-                prompt.name = joined(&server, &prompt.name);
-                all.push(prompt);
-            }
+        let listed = self
+            .gather(
+                asker,
+                |c| c.prompts.is_some(),
+                |p| ClientRequest::ListPromptsRequest(ListPromptsRequest::with_param(p)),
+                |r| match r {
+                    ServerResult::ListPromptsResult(r) => Some((r.prompts, r.next_cursor)),
+                    _ => None,
+                },
+            )
+            .await;
+        for (server, mut prompt) in listed {
+            prompt.name = joined(&server, &prompt.name);
+            all.push(prompt);
         }
         Ok(ListPromptsResult::with_all_items(all))
     }
