@@ -215,10 +215,13 @@ impl McpEndpoint {
                     return self.finish(resp, session, caller, is_delete);
                 }
                 malformed::Checked::Read(req) => req,
-                malformed::Checked::Answered(resp) => return resp,
+                malformed::Checked::Answered(resp) => {
+                    // An oversized body left unread must close the connection (finish).
+                    return self.finish(resp, session, caller, is_delete);
+                }
             },
             fast::Fast::Declined(req) => match malformed::check_bytes(req.body()) {
-                Some(resp) => return resp,
+                Some(resp) => return self.finish(resp, session, caller, is_delete),
                 None => req,
             },
         };
