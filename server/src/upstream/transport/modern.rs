@@ -165,6 +165,13 @@ impl Companion {
             self.ct.clone(),
         )
         .await?;
+        // rmcp computes each call's `Mcp-Param-*` headers from the tool schemas it listed
+        // on this client; without a listing a tool with `x-mcp-header` arguments is refused.
+        if let Err(error) = crate::upstream::client::list_tools(client.peer()).await {
+            self.log.info(&format!(
+                "tools/list on the 2026-07-28 session failed: {error}"
+            ));
+        }
         Ok(Opened { client, relay })
     }
 }
