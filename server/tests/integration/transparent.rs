@@ -540,8 +540,7 @@ async fn call_2026(url: &str, mut params: Value, capabilities: Value) -> Value {
     let last = text
         .lines()
         .filter_map(|l| l.strip_prefix("data:"))
-        .filter(|l| !l.trim().is_empty())
-        .next_back()
+        .rfind(|l| !l.trim().is_empty())
         .map_or(text.as_str(), str::trim);
     serde_json::from_str(last).unwrap_or_else(|e| panic!("JSON-RPC answer ({e}): {text}"))
 }
