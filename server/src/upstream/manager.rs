@@ -392,14 +392,22 @@ impl UpstreamManager {
         let ready = self.ready(server)?;
         let tool = params.name.to_string();
         let plain = params.input_responses.is_none() && params.request_state.is_none();
+        // A 2026-07-28 client of a 2025 session goes where the server answers at 2026-07-28.
+        let modern_client = link.downstream.as_ref().is_some_and(|c| !c.takes_requests());
+        let lane = ready
+            .link
+            .direct
+            .as_ref()
+            .filter(|_| plain && !speaks_2026(&ready.link.peer))
+            .filter(|_| !(modern_client && ready.link.modern.is_some()));
         let attempt = async {
-            match (&ready.link.direct, &link.downstream) {
-                // The lane reads one answer; a call whose client may be asked things or told
-                // progress goes through rmcp, which carries them.
-                (Some(lane), None) if plain => call_direct(lane, &ready, &params, link)
+            match lane {
+                // The lane carries a 2025 session's call and what the server says on its
+                // stream to the call's client (2026-07-28 requests need rmcp's headers).
+                Some(lane) => call_direct(lane, &ready, &params, link)
                     .await
                     .map(Into::into),
-                _ => call_answering(&ready, params, link).await,
+                None => call_answering(&ready, params, link).await,
             }
         };
         let outcome = tokio::time::timeout(timeout, attempt).await;
