@@ -393,7 +393,10 @@ impl UpstreamManager {
         let tool = params.name.to_string();
         let plain = params.input_responses.is_none() && params.request_state.is_none();
         // A 2026-07-28 client of a 2025 session goes where the server answers at 2026-07-28.
-        let modern_client = link.downstream.as_ref().is_some_and(|c| !c.takes_requests());
+        let modern_client = link
+            .downstream
+            .as_ref()
+            .is_some_and(|c| !c.takes_requests());
         let lane = ready
             .link
             .direct
@@ -768,6 +771,15 @@ async fn call_direct(
         name: &params.name,
         arguments: params.arguments.as_ref(),
     };
+    // The lane relays what comes on the call's stream; what the server sends elsewhere
+    // (a request on its GET stream) reaches the client through the relay.
+    let in_flight = link
+        .downstream
+        .clone()
+        .map(|client| ready.shared.relay.register(client));
+    if let Some(in_flight) = &in_flight {
+        in_flight.bind_outside_rmcp();
+    }
     match lane
         .request(
             "tools/call",

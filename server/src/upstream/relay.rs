@@ -166,6 +166,14 @@ impl InFlight {
         self.relay.bound.notify_waiters();
     }
 
+    /// The request went out where rmcp does not see it (the direct HTTP lane): bound to an
+    /// id of its own, so a server request that arrives outside the call's stream (rmcp's
+    /// GET stream) still finds its client, and nothing waits for a binding that never comes.
+    pub(crate) fn bind_outside_rmcp(&self) {
+        let id = RequestId::String(format!("mcpproxy-lane-{}", self.key).into());
+        self.bind(id, None);
+    }
+
     /// Let the progress and log messages the server sent before its answer reach the
     /// client first: rmcp
     /// hands each notification to a task of its own, which may not have run yet.
