@@ -4,6 +4,7 @@ use mcpproxy_api::{ApiError, types};
 
 use crate::app::{AppError, TokenError};
 use crate::config::ConfigError;
+use crate::oauth::OAuthError;
 use crate::upstream::UpstreamError;
 
 impl From<AppError> for ApiError {
@@ -88,6 +89,18 @@ impl From<AppError> for ApiError {
                 TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
                 TokenError::Exists(_) => ApiError::conflict(e.to_string()),
                 _ => ApiError::bad_request(e.to_string()),
+            },
+            AppError::OAuth(e) => match e {
+                OAuthError::NotHttp(_) | OAuthError::Rejected(_) | OAuthError::Callback(_) => {
+                    ApiError::bad_request(e.to_string())
+                }
+                OAuthError::NoFlow(_) => ApiError::not_found(e.to_string()),
+                OAuthError::Store(_) | OAuthError::Listener(_) => ApiError::internal(e.to_string()),
+                _ => ApiError::new(
+                    dropshot::ErrorStatusCode::BAD_GATEWAY,
+                    mcpproxy_api::codes::INTERNAL_ERROR,
+                    e.to_string(),
+                ),
             },
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))

@@ -40,7 +40,7 @@ pub(crate) async fn connect(
 ) -> Result<Connected, UpstreamError> {
     let headers = header_map(ctx.name, &ctx.config.headers)?;
     let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
-    let (client, lane) = super::http_lane::pair(url);
+    let (client, lane) = super::http_lane::pair(url, ctx.auth.clone());
     let transport = StreamableHttpClientTransport::with_client(client, config);
     let mut connected = super::handshake(ctx, transport, "streamable-http", attempt).await?;
     connected.direct = Some(lane);

@@ -74,11 +74,14 @@ struct Seen {
     headers: HashMap<HeaderName, HeaderValue>,
 }
 
-/// rmcp's reqwest client, remembering the session id and headers of each request.
+/// rmcp's reqwest client, remembering the session id and headers of each request, with
+/// the OAuth bearer token (when the server has a source) on each one: a 401 or 403 is told
+/// to the source, and a 401 the source answers with a new token is sent once more.
 #[derive(Clone)]
 pub(crate) struct Recorder {
     inner: reqwest::Client,
     seen: Arc<Mutex<Seen>>,
+    auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 }
 
 /// How a lane call ended, when not with a result.
@@ -117,7 +120,10 @@ pub(crate) struct HttpLane {
 }
 
 /// rmcp's client for `url` and the lane beside it.
-pub(crate) fn pair(url: &str) -> (Recorder, Arc<HttpLane>) {
+pub(crate) fn pair(
+    url: &str,
+    auth: Option<Arc<dyn crate::oauth::BearerSource>>,
+) -> (Recorder, Arc<HttpLane>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     // rmcp's own settings for its client: no idle pooling, same-origin redirects only
     // (reqwest's default policy follows cross-origin ones; rmcp's is not public, so none).
@@ -136,10 +142,39 @@ pub(crate) fn pair(url: &str) -> (Recorder, Arc<HttpLane>) {
         seen: seen.clone(),
         next: AtomicU64::new(1),
     });
-    (Recorder { inner, seen }, lane)
+    (Recorder { inner, seen, auth }, lane)
+}
+
+/// The status and challenge of an OAuth refusal.
+fn auth_refusal<E: std::error::Error + Send + Sync + 'static>(
+    error: &StreamableHttpError<E>,
+) -> Option<(u16, String)> {
+    match error {
+        StreamableHttpError::AuthRequired(e) => Some((401, e.www_authenticate_header.clone())),
+        StreamableHttpError::InsufficientScope(e) => Some((403, e.www_authenticate_header.clone())),
+        _ => None,
+    }
 }
 
 impl Recorder {
+    /// The token to send: the OAuth source's, else what rmcp had.
+    async fn bearer(&self, rmcp_auth: Option<String>) -> Option<String> {
+        match &self.auth {
+            Some(source) => source.bearer().await.or(rmcp_auth),
+            None => rmcp_auth,
+        }
+    }
+
+    /// Tell the source about a refusal (status and challenge); whether to send again.
+    async fn retry_after(&self, refusal: Option<(u16, String)>, sent: &Option<String>) -> bool {
+        match (&self.auth, refusal) {
+            (Some(source), Some((status, header))) => {
+                source.challenged(status, header, sent.clone()).await
+            }
+            _ => false,
+        }
+    }
+
     fn note(
         &self,
         session: &Option<Arc<str>>,
@@ -188,17 +223,32 @@ impl StreamableHttpClient for Recorder {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.note(&session_id, &auth_header, &custom_headers);
-        self.inner
-            .post_message_with_response_limits(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                limits,
-            )
-            .await
+        let mut auth_header = self.bearer(auth_header).await;
+        // With OAuth a refused request is sent once more with the new token; without, once.
+        let mut again = self.auth.is_some();
+        loop {
+            self.note(&session_id, &auth_header, &custom_headers);
+            let answer = self
+                .inner
+                .post_message_with_response_limits(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    auth_header.clone(),
+                    custom_headers.clone(),
+                    limits,
+                )
+                .await;
+            if !again {
+                return answer;
+            }
+            again = false;
+            let refusal = answer.as_ref().err().and_then(auth_refusal);
+            if !self.retry_after(refusal, &auth_header).await {
+                return answer;
+            }
+            auth_header = self.bearer(None).await;
+        }
     }
 
     async fn delete_session(
@@ -211,6 +261,7 @@ impl StreamableHttpClient for Recorder {
         if let Ok(mut seen) = self.seen.lock() {
             seen.session = None;
         }
+        let auth_header = self.bearer(auth_header).await;
         self.inner
             .delete_session(uri, session_id, auth_header, custom_headers)
             .await
@@ -227,6 +278,7 @@ impl StreamableHttpClient for Recorder {
         BoxStream<'static, Result<sse_stream::Sse, SseError>>,
         StreamableHttpError<Self::Error>,
     > {
+        let auth_header = self.bearer(auth_header).await;
         self.inner
             .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
             .await
@@ -244,6 +296,7 @@ impl StreamableHttpClient for Recorder {
         BoxStream<'static, Result<sse_stream::Sse, SseError>>,
         StreamableHttpError<Self::Error>,
     > {
+        let auth_header = self.bearer(auth_header).await;
         self.inner
             .get_stream_with_max_sse_event_size(
                 uri,
@@ -741,7 +794,7 @@ mod tests {
     }
 
     fn lane_with_session(url: &str) -> Arc<HttpLane> {
-        let (recorder, lane) = pair(url);
+        let (recorder, lane) = pair(url, None);
         recorder.note(&Some("s-1".into()), &None, &HashMap::new());
         lane
     }
@@ -786,7 +839,7 @@ mod tests {
         assert!(matches!(got, Err(LaneError::Transport(_))));
 
         // No session yet (rmcp has not finished the handshake).
-        let (_, lane) = pair(&url);
+        let (_, lane) = pair(&url, None);
         assert!(matches!(
             lane.request("tools/call", &params, None, &CancellationToken::new())
                 .await,
@@ -887,7 +940,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":"{id}","result":{}}"#,
         )
         .await;
-        let (recorder, lane) = pair(&url);
+        let (recorder, lane) = pair(&url, None);
         let mut headers = HashMap::new();
         headers.insert(
             HeaderName::from_static("mcp-protocol-version"),
