@@ -15,6 +15,9 @@ use super::{
     tokens::{TokenAnswer, TokenSet},
 };
 
+/// The JWT bearer grant type (RFC 7523).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// The scope that asks for a refresh token.
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
@@ -152,6 +155,8 @@ pub enum GrantRequest<'a> {
     Refresh(&'a str),
     /// Client credentials.
     ClientCredentials,
+    /// A JWT bearer assertion (RFC 7523 §2.1).
+    JwtBearer(&'a str),
 }
 
 /// POST to the token endpoint; the token set.
@@ -187,8 +192,13 @@ pub async fn token_request(
             form.push(("refresh_token", refresh.to_string()));
             Some(refresh.to_string())
         }
-        GrantRequest::ClientCredentials => {
-            form.push(("grant_type", "client_credentials".into()));
+        GrantRequest::ClientCredentials | GrantRequest::JwtBearer(_) => {
+            if let GrantRequest::JwtBearer(assertion) = &grant {
+                form.push(("grant_type", JWT_BEARER.into()));
+                form.push(("assertion", assertion.to_string()));
+            } else {
+                form.push(("grant_type", "client_credentials".into()));
+            }
             if !scopes.is_empty() {
                 form.push(("scope", scopes.join(" ")));
             }

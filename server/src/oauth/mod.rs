@@ -302,8 +302,8 @@ impl OAuth {
         if current.is_some() && current.as_deref() != sent {
             return true; // refreshed or signed in meanwhile
         }
-        if grant == Grant::ClientCredentials {
-            return self.client_credentials(name, &challenge).await.is_ok();
+        if grant.is_machine() {
+            return self.machine_grant(name, &challenge).await.is_ok();
         }
         if has_refresh {
             return self.refresh(name, sent).await.is_ok();
@@ -441,8 +441,8 @@ impl OAuth {
         let expires_at = Utc::now() + chrono::Duration::seconds(LOGIN_TTL.as_secs() as i64);
         let discovered = discovery::discover(&self.http, &url, &challenge).await?;
         self.with(name, |e| e.issuer = Some(discovered.server.issuer.clone()));
-        if settings.grant() == Grant::ClientCredentials {
-            self.client_credentials(name, &challenge).await?;
+        if settings.grant().is_machine() {
+            self.machine_grant(name, &challenge).await?;
             return Ok(LoginStarted {
                 auth_url: None,
                 expires_at,
@@ -630,12 +630,9 @@ impl OAuth {
         )
     }
 
-    /// Get tokens with the client credentials grant (no browser).
-    async fn client_credentials(
-        &self,
-        name: &str,
-        challenge: &Challenge,
-    ) -> Result<(), OAuthError> {
+    /// Get tokens with the client credentials or JWT bearer grant (no browser). A failure
+    /// is final until the next login or restart: no retry, no other grant.
+    async fn machine_grant(&self, name: &str, challenge: &Challenge) -> Result<(), OAuthError> {
         let (url, settings) = self.with(name, |e| (e.url.clone(), e.settings.clone()));
         let result = async {
             let discovered = discovery::discover(&self.http, &url, challenge).await?;
@@ -646,7 +643,17 @@ impl OAuth {
             })?;
             let private_key = settings.private_key(store);
             let secret = settings.secret(store);
-            let auth_method = if private_key.is_some() {
+            let assertion = match settings.grant() {
+                Grant::JwtBearer => Some(settings.assertion(store).ok_or_else(|| {
+                    OAuthError::Token(
+                        "the jwt_bearer grant needs oauth.assertion or oauth.assertion_file".into(),
+                    )
+                })?),
+                _ => None,
+            };
+            let auth_method = if assertion.is_some() && secret.is_none() && private_key.is_none() {
+                client_id::AUTH_NONE
+            } else if private_key.is_some() {
                 client_id::AUTH_PRIVATE_KEY_JWT
             } else if server.supports_auth_method(client_id::AUTH_BASIC)
                 || !server.supports_auth_method(client_id::AUTH_POST)
@@ -670,7 +677,10 @@ impl OAuth {
                 &server.issuer,
                 &client,
                 private_key.as_deref(),
-                GrantRequest::ClientCredentials,
+                match &assertion {
+                    Some(assertion) => GrantRequest::JwtBearer(assertion),
+                    None => GrantRequest::ClientCredentials,
+                },
                 &discovered.resource,
                 &scopes,
             )

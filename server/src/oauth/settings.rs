@@ -26,6 +26,16 @@ pub enum Grant {
     AuthorizationCode,
     /// Client credentials (machine-to-machine, no browser).
     ClientCredentials,
+    /// A workload identity JWT exchanged for a token (RFC 7523 JWT bearer grant,
+    /// workload identity federation; no browser).
+    JwtBearer,
+}
+
+impl Grant {
+    /// Whether tokens come without a person (no browser step).
+    pub fn is_machine(self) -> bool {
+        !matches!(self, Self::AuthorizationCode)
+    }
 }
 
 /// The typed `oauth` block.
@@ -49,6 +59,10 @@ pub struct Settings {
     pub private_key_pem: Option<String>,
     /// Its JWS algorithm (only `ES256`).
     pub signing_algorithm: Option<String>,
+    /// The workload identity JWT for the `jwt_bearer` grant (or a `${…}` reference).
+    pub assertion: Option<String>,
+    /// A file holding that JWT (read at each use: platforms rotate it).
+    pub assertion_file: Option<String>,
 }
 
 impl Settings {
@@ -63,6 +77,7 @@ impl Settings {
     pub fn grant(&self) -> Grant {
         match self.grant_type.as_deref() {
             Some("client_credentials") => Grant::ClientCredentials,
+            Some("jwt_bearer" | "urn:ietf:params:oauth:grant-type:jwt-bearer") => Grant::JwtBearer,
             _ => Grant::AuthorizationCode,
         }
     }
@@ -70,6 +85,17 @@ impl Settings {
     /// The secret with references resolved (unresolvable → none).
     pub fn secret(&self, store: &dyn SecretStore) -> Option<String> {
         resolve(self.client_secret.as_deref(), store)
+    }
+
+    /// The workload JWT: the file's content, else the setting with references resolved.
+    pub fn assertion(&self, store: &dyn SecretStore) -> Option<String> {
+        if let Some(path) = &self.assertion_file {
+            return std::fs::read_to_string(path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+        }
+        resolve(self.assertion.as_deref(), store)
     }
 
     /// The private key with references resolved.

@@ -8,7 +8,7 @@
 use crate::conformance_client::{run_lines, scenario_log};
 
 /// Scenarios that do not pass yet, with the reason.
-const KNOWN_GAPS: [(&str, &str); 4] = [
+const KNOWN_GAPS: [(&str, &str); 3] = [
     (
         "auth/enterprise-managed-authorization",
         "SEP-990 (ID-JAG token exchange with an enterprise IdP) is not implemented",
@@ -18,10 +18,6 @@ const KNOWN_GAPS: [(&str, &str); 4] = [
         "DPoP-bound tokens (RFC 9449 proofs on token and resource requests) are not implemented",
     ),
     ("auth/dpop-nonce", "DPoP is not implemented (see auth/dpop)"),
-    (
-        "auth/wif-jwt-bearer",
-        "workload identity federation (RFC 7523 JWT bearer grant) is not implemented",
-    ),
 ];
 
 /// Run every auth scenario at `revision` and compare with [`KNOWN_GAPS`].
