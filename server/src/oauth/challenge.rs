@@ -1,5 +1,6 @@
-//! `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1): the parameters a
-//! 401 or 403 carries — `resource_metadata`, `scope`, `error`.
+//! `WWW-Authenticate: Bearer …` (or `DPoP …`, RFC 9449 §7.1) challenges (RFC 6750 §3,
+//! RFC 9728 §5.1): the parameters a 401 or 403 carries — `resource_metadata`, `scope`,
+//! `error`.
 
 use std::collections::HashMap;
 
@@ -50,7 +51,8 @@ fn bearer_params(header: &str) -> HashMap<String, String> {
     else {
         return out;
     };
-    if !trimmed[..scheme_end].eq_ignore_ascii_case("bearer") {
+    let scheme = &trimmed[..scheme_end];
+    if !scheme.eq_ignore_ascii_case("bearer") && !scheme.eq_ignore_ascii_case("dpop") {
         return out;
     }
     let mut rest = &trimmed[scheme_end..];

@@ -38,6 +38,9 @@ pub struct Registration {
     /// Whether it came from dynamic registration (and may be stored and reused).
     #[serde(default)]
     pub dynamic: bool,
+    /// The client's DPoP key (base64 PKCS#8), where the server binds tokens to one.
+    #[serde(default)]
+    pub dpop_key: Option<String>,
 }
 
 impl std::fmt::Debug for Registration {
@@ -74,6 +77,7 @@ pub async fn identify(
             auth_method: auth_method.into(),
             redirect_uri: None,
             dynamic: false,
+            dpop_key: None,
         });
     }
     if let Some(url) = &settings.client_metadata_url
@@ -86,6 +90,7 @@ pub async fn identify(
             auth_method: AUTH_NONE.into(),
             redirect_uri: None,
             dynamic: false,
+            dpop_key: None,
         });
     }
     if let Some(stored) = stored
@@ -158,5 +163,6 @@ async fn register(
         auth_method,
         redirect_uri: Some(redirect_uri.to_string()),
         dynamic: true,
+        dpop_key: None,
     })
 }

@@ -50,6 +50,17 @@ pub struct ServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// Grant types the server supports.
     pub grant_types_supported: Option<Vec<String>>,
+    /// DPoP proof algorithms the server accepts (RFC 9449 §5.1): it binds tokens to keys.
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+}
+
+impl ServerMetadata {
+    /// Whether tokens are to be bound to a DPoP key (the server takes ES256 proofs).
+    pub fn wants_dpop(&self) -> bool {
+        self.dpop_signing_alg_values_supported
+            .as_ref()
+            .is_some_and(|algs| algs.iter().any(|a| a == "ES256"))
+    }
 }
 
 impl ServerMetadata {

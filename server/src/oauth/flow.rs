@@ -255,10 +255,60 @@ pub async fn revoke(
 async fn post_form(
     http: &reqwest::Client,
     endpoint: &str,
+    form: Vec<(&str, String)>,
+    client: &Registration,
+    private_key: Option<&str>,
+    issuer: &str,
+) -> Result<reqwest::Response, String> {
+    let Some(key) = &client.dpop_key else {
+        return post_form_once(http, endpoint, form, client, private_key, issuer, None).await;
+    };
+    let proof = |nonce: Option<&str>| {
+        super::jwt::dpop_proof(key, "POST", endpoint, None, nonce).map_err(|e| e.to_string())
+    };
+    let first = post_form_once(
+        http,
+        endpoint,
+        form.clone(),
+        client,
+        private_key,
+        issuer,
+        Some(proof(None)?),
+    )
+    .await?;
+    // RFC 9449 §8: a server that wants a nonce answers 400 use_dpop_nonce with DPoP-Nonce.
+    let nonce = first
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match nonce {
+        Some(nonce) if first.status() == reqwest::StatusCode::BAD_REQUEST => {
+            let proof = proof(Some(&nonce))?;
+            post_form_once(
+                http,
+                endpoint,
+                form,
+                client,
+                private_key,
+                issuer,
+                Some(proof),
+            )
+            .await
+        }
+        _ => Ok(first),
+    }
+}
+
+/// One POST of `form` with the client's authentication (and a DPoP proof).
+async fn post_form_once(
+    http: &reqwest::Client,
+    endpoint: &str,
     mut form: Vec<(&str, String)>,
     client: &Registration,
     private_key: Option<&str>,
     issuer: &str,
+    dpop: Option<String>,
 ) -> Result<reqwest::Response, String> {
     let mut request = http
         .post(endpoint)
@@ -293,6 +343,9 @@ async fn post_form(
             form.push(("client_assertion", assertion));
         }
         _ => form.push(("client_id", client.client_id.clone())),
+    }
+    if let Some(proof) = dpop {
+        request = request.header("DPoP", proof);
     }
     let body = form
         .iter()

@@ -117,6 +117,9 @@ pub struct LoginStarted {
 pub trait BearerSource: Send + Sync {
     /// The bearer token to send (refreshed first when it is about to expire).
     fn bearer(&self) -> BoxFuture<'_, Option<String>>;
+    /// The DPoP proof for a `method` request to `url` carrying `token`, when the token is
+    /// DPoP-bound (then it goes as `Authorization: DPoP …` with the proof in `DPoP`).
+    fn dpop(&self, method: &str, url: &str, token: &str) -> Option<String>;
     /// The server answered `status` (401 or 403) with `www_authenticate` to a request that
     /// carried `sent`; whether to send it again with a new token.
     fn challenged(
@@ -163,6 +166,8 @@ struct Entry {
     refresh: Arc<tokio::sync::Mutex<()>>,
     /// The issuer and whether it advertised `iss` (kept across logins for status).
     issuer: Option<String>,
+    /// The DPoP nonce the server asked resource requests to carry (RFC 9449 §9).
+    resource_nonce: Option<String>,
 }
 
 /// The OAuth client of every upstream server.
@@ -275,6 +280,60 @@ impl OAuth {
         })
     }
 
+    /// The DPoP proof for a `method` request to `url` carrying `token`, when `name`'s
+    /// tokens are DPoP-bound (none for bearer tokens).
+    pub fn dpop_proof(&self, name: &str, method: &str, url: &str, token: &str) -> Option<String> {
+        let (key, nonce) = self.with(name, |entry| {
+            let record = entry.record.as_ref()?;
+            let key = record
+                .tokens
+                .token_type
+                .eq_ignore_ascii_case("dpop")
+                .then(|| record.client.dpop_key.clone())??;
+            Some((key, entry.resource_nonce.clone()))
+        })?;
+        jwt::dpop_proof(&key, method, url, Some(token), nonce.as_deref()).ok()
+    }
+
+    /// The server refused a DPoP proof for want of a nonce (RFC 9449 §9); learn it (from
+    /// the `DPoP-Nonce` of a second refusal, since rmcp keeps only `WWW-Authenticate`) and
+    /// whether to send again.
+    async fn learn_resource_nonce(&self, name: &str, sent: Option<&str>) -> bool {
+        let (url, before) = self.with(name, |e| (e.url.clone(), e.resource_nonce.clone()));
+        let Some(token) = sent else { return false };
+        let Some(proof) = self.dpop_proof(name, "POST", &url, token) else {
+            return false;
+        };
+        let ping = json!({"jsonrpc": "2.0", "id": "mcpproxy-dpop-nonce", "method": "ping"});
+        let Ok(response) = self
+            .http
+            .post(&url)
+            .header(reqwest::header::AUTHORIZATION, format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, text/event-stream",
+            )
+            .json(&ping)
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let nonce = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match nonce {
+            Some(nonce) if Some(&nonce) != before.as_ref() => {
+                self.with(name, |e| e.resource_nonce = Some(nonce));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A 401 or 403 from `name` to a request that carried `sent`; whether to retry.
     pub async fn challenged(
         &self,
@@ -284,6 +343,9 @@ impl OAuth {
         sent: Option<&str>,
     ) -> bool {
         let challenge = Challenge::parse(header);
+        if challenge.error.as_deref() == Some("use_dpop_nonce") {
+            return self.learn_resource_nonce(name, sent).await;
+        }
         if status == 403 || challenge.insufficient_scope() {
             self.step_up(name, challenge);
             return false;
@@ -480,6 +542,7 @@ impl OAuth {
             &scopes,
         )
         .await?;
+        let client = with_dpop_key(client, &discovered.server)?;
         if client.dynamic {
             tokens::save(store, &tokens::client_key(name, &client.issuer), &client)?;
         }
@@ -669,7 +732,9 @@ impl OAuth {
                 auth_method: auth_method.into(),
                 redirect_uri: None,
                 dynamic: false,
+                dpop_key: None,
             };
+            let client = with_dpop_key(client, server)?;
             let scopes = flow::select_scopes(&challenge.scopes, &[], &discovered, &settings.scopes);
             let tokens = flow::token_request(
                 &self.http,
@@ -737,6 +802,17 @@ impl OAuth {
     }
 }
 
+/// `client` with a DPoP key when `server` binds tokens to keys (a new one if it has none).
+fn with_dpop_key(
+    mut client: Registration,
+    server: &discovery::ServerMetadata,
+) -> Result<Registration, OAuthError> {
+    if server.wants_dpop() && client.dpop_key.is_none() {
+        client.dpop_key = Some(jwt::new_dpop_key()?);
+    }
+    Ok(client)
+}
+
 /// [`OAuth`] as the upstream layer's provider.
 impl AuthProvider for Arc<OAuth> {
     fn source(&self, name: &str, config: &ServerConfig) -> Option<Arc<dyn BearerSource>> {
@@ -760,6 +836,10 @@ struct ServerBearer {
 impl BearerSource for ServerBearer {
     fn bearer(&self) -> BoxFuture<'_, Option<String>> {
         Box::pin(self.oauth.bearer(&self.name))
+    }
+
+    fn dpop(&self, method: &str, url: &str, token: &str) -> Option<String> {
+        self.oauth.dpop_proof(&self.name, method, url, token)
     }
 
     fn challenged(

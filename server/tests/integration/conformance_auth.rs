@@ -8,17 +8,10 @@
 use crate::conformance_client::{run_lines, scenario_log};
 
 /// Scenarios that do not pass yet, with the reason.
-const KNOWN_GAPS: [(&str, &str); 3] = [
-    (
-        "auth/enterprise-managed-authorization",
-        "SEP-990 (ID-JAG token exchange with an enterprise IdP) is not implemented",
-    ),
-    (
-        "auth/dpop",
-        "DPoP-bound tokens (RFC 9449 proofs on token and resource requests) are not implemented",
-    ),
-    ("auth/dpop-nonce", "DPoP is not implemented (see auth/dpop)"),
-];
+const KNOWN_GAPS: [(&str, &str); 1] = [(
+    "auth/enterprise-managed-authorization",
+    "SEP-990 (ID-JAG token exchange with an enterprise IdP) is not implemented",
+)];
 
 /// Run every auth scenario at `revision` and compare with [`KNOWN_GAPS`].
 async fn auth_scenarios(revision: &str) {

@@ -57,6 +57,9 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 /// How many times one call's stream is resumed.
 const MAX_RESUMPTIONS: usize = 5;
 
+/// The DPoP proof header (RFC 9449): one per request, so the lane never copies it.
+const DPOP: &str = "dpop";
+
 /// The first protocol revision whose requests carry the standard `Mcp-*` headers.
 const STANDARD_HEADERS_REVISION: &str = "2026-07-28";
 
@@ -165,6 +168,34 @@ impl Recorder {
         }
     }
 
+    /// With a DPoP-bound token, the token goes as `Authorization: DPoP …` with a fresh proof
+    /// for this `method` request to `uri` in `DPoP`, instead of rmcp's bearer header.
+    fn bind(
+        &self,
+        auth: Option<String>,
+        mut headers: HashMap<HeaderName, HeaderValue>,
+        method: &str,
+        uri: &str,
+    ) -> (Option<String>, HashMap<HeaderName, HeaderValue>) {
+        let (Some(source), Some(token)) = (&self.auth, &auth) else {
+            return (auth, headers);
+        };
+        let Some(proof) = source.dpop(method, uri, token) else {
+            return (auth, headers);
+        };
+        match (
+            HeaderValue::from_str(&format!("DPoP {token}")),
+            HeaderValue::from_str(&proof),
+        ) {
+            (Ok(authorization), Ok(proof)) => {
+                headers.insert(header::AUTHORIZATION, authorization);
+                headers.insert(HeaderName::from_static(DPOP), proof);
+                (None, headers)
+            }
+            _ => (auth, headers),
+        }
+    }
+
     /// Tell the source about a refusal (status and challenge); whether to send again.
     async fn retry_after(&self, refusal: Option<(u16, String)>, sent: &Option<String>) -> bool {
         match (&self.auth, refusal) {
@@ -227,15 +258,17 @@ impl StreamableHttpClient for Recorder {
         // With OAuth a refused request is sent once more with the new token; without, once.
         let mut again = self.auth.is_some();
         loop {
-            self.note(&session_id, &auth_header, &custom_headers);
+            let (auth, headers) =
+                self.bind(auth_header.clone(), custom_headers.clone(), "POST", &uri);
+            self.note(&session_id, &auth, &headers);
             let answer = self
                 .inner
                 .post_message_with_response_limits(
                     uri.clone(),
                     message.clone(),
                     session_id.clone(),
-                    auth_header.clone(),
-                    custom_headers.clone(),
+                    auth,
+                    headers,
                     limits,
                 )
                 .await;
@@ -262,6 +295,7 @@ impl StreamableHttpClient for Recorder {
             seen.session = None;
         }
         let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "DELETE", &uri);
         self.inner
             .delete_session(uri, session_id, auth_header, custom_headers)
             .await
@@ -279,6 +313,7 @@ impl StreamableHttpClient for Recorder {
         StreamableHttpError<Self::Error>,
     > {
         let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "GET", &uri);
         self.inner
             .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
             .await
@@ -297,6 +332,7 @@ impl StreamableHttpClient for Recorder {
         StreamableHttpError<Self::Error>,
     > {
         let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "GET", &uri);
         self.inner
             .get_stream_with_max_sse_event_size(
                 uri,
@@ -339,6 +375,9 @@ impl HttpLane {
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return;
         };
+        if seen.headers.contains_key(DPOP) {
+            return; // no proof for this request; the call ends anyway
+        }
         let notice = serde_json::json!({
             "jsonrpc": "2.0",
             "method": "notifications/cancelled",
@@ -368,6 +407,10 @@ impl HttpLane {
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return Err(LaneError::Fallback);
         };
+        // A DPoP-bound token needs a fresh proof per request, which only rmcp's path makes.
+        if seen.headers.contains_key(DPOP) {
+            return Err(LaneError::Fallback);
+        }
         let revision = seen
             .headers
             .get(&HeaderName::from_static("mcp-protocol-version"))
