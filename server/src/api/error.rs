@@ -90,17 +90,14 @@ impl From<AppError> for ApiError {
                 TokenError::Exists(_) => ApiError::conflict(e.to_string()),
                 _ => ApiError::bad_request(e.to_string()),
             },
+            // Signing in failed for a reason of the server or its authorization server (not
+            // HTTP, refused metadata, discovery, registration or token errors): the request
+            // cannot succeed as it is, 400 with the reason. Only our own store and listener
+            // are server errors.
             AppError::OAuth(e) => match e {
-                OAuthError::NotHttp(_) | OAuthError::Rejected(_) | OAuthError::Callback(_) => {
-                    ApiError::bad_request(e.to_string())
-                }
                 OAuthError::NoFlow(_) => ApiError::not_found(e.to_string()),
                 OAuthError::Store(_) | OAuthError::Listener(_) => ApiError::internal(e.to_string()),
-                _ => ApiError::new(
-                    dropshot::ErrorStatusCode::BAD_GATEWAY,
-                    mcpproxy_api::codes::INTERNAL_ERROR,
-                    e.to_string(),
-                ),
+                _ => ApiError::bad_request(e.to_string()),
             },
             AppError::Config(other) => {
                 ApiError::internal(format!("configuration storage failed: {other}"))

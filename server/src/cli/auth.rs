@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use mcpproxy_client::{Client, types};
-use tokio::io::AsyncBufReadExt;
 
 use super::commands::{FAILED, checked_name, describe, finish};
 use super::output::{self, Format};
@@ -22,30 +21,60 @@ const POLL: Duration = Duration::from_millis(500);
 pub enum AuthCommand {
     /// Sign a server in: print (and open) the authorization URL, wait for the browser.
     Login {
-        /// Server name.
-        name: String,
+        #[command(flatten)]
+        server: ServerArg,
         /// Do not open a browser; print the URL and accept the callback URL pasted back.
         #[arg(long)]
         no_browser: bool,
     },
     /// Sign a server out (revoke and delete its tokens).
     Logout {
-        /// Server name.
-        name: String,
+        #[command(flatten)]
+        server: ServerArg,
     },
     /// OAuth state of one server, or of every server.
     Status {
-        /// Server name (all servers when absent).
-        name: Option<String>,
+        #[command(flatten)]
+        server: ServerArg,
     },
+}
+
+/// The server: `NAME`, or `--server NAME` as the Go original spells it.
+#[derive(Debug, clap::Args)]
+pub struct ServerArg {
+    /// Server name.
+    name: Option<String>,
+    /// Server name (same as NAME).
+    #[arg(long = "server", conflicts_with = "name")]
+    server: Option<String>,
+}
+
+impl ServerArg {
+    fn get(&self) -> Option<&str> {
+        self.name.as_deref().or(self.server.as_deref())
+    }
+
+    /// The name, or the exit code after saying one is needed.
+    fn required(&self) -> Result<&str, i32> {
+        match self.get() {
+            Some(name) => checked_name(name),
+            None => {
+                output::error("name the server: mcpproxy auth … NAME");
+                Err(FAILED)
+            }
+        }
+    }
 }
 
 /// Run an `auth` command; the exit code.
 pub async fn run(client: &Client, command: &AuthCommand, format: Format) -> i32 {
     match command {
-        AuthCommand::Login { name, no_browser } => login(client, name, *no_browser, format).await,
-        AuthCommand::Logout { name } => {
-            let name = match checked_name(name) {
+        AuthCommand::Login { server, no_browser } => match server.required() {
+            Ok(name) => login(client, name, *no_browser, format).await,
+            Err(code) => code,
+        },
+        AuthCommand::Logout { server } => {
+            let name = match server.required() {
                 Ok(name) => name,
                 Err(code) => return code,
             };
@@ -55,15 +84,11 @@ pub async fn run(client: &Client, command: &AuthCommand, format: Format) -> i32 
                 Format::Table => println!("{}: signed out", done.data.server),
             })
         }
-        AuthCommand::Status { name } => status(client, name.as_deref(), format).await,
+        AuthCommand::Status { server } => status(client, server.get(), format).await,
     }
 }
 
 async fn login(client: &Client, name: &str, no_browser: bool, format: Format) -> i32 {
-    let name = match checked_name(name) {
-        Ok(name) => name,
-        Err(code) => return code,
-    };
     let started = match client.server_login(name).await {
         Ok(r) => r.into_inner().data,
         Err(e) => {
@@ -82,14 +107,18 @@ async fn login(client: &Client, name: &str, no_browser: bool, format: Format) ->
     } else if open_browser(&url).is_err() {
         eprintln!("(no browser could be opened; open the URL yourself)");
     }
-    let mut pasted = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut pasted = if no_browser {
+        pasted_lines()
+    } else {
+        tokio::sync::mpsc::unbounded_channel().1
+    };
     let mut stdin_open = no_browser;
     loop {
         tokio::select! {
-            line = pasted.next_line(), if stdin_open => match line {
-                Ok(Some(line)) if line.trim().starts_with("http") => deliver(line.trim()).await,
-                Ok(Some(_)) => {}
-                _ => stdin_open = false,
+            line = pasted.recv(), if stdin_open => match line {
+                Some(line) if line.trim().starts_with("http") => deliver(line.trim()).await,
+                Some(_) => {}
+                None => stdin_open = false,
             },
             () = tokio::time::sleep(POLL) => {
                 let state = match client.server_auth(name).await {
@@ -114,6 +143,21 @@ async fn login(client: &Client, name: &str, no_browser: bool, format: Format) ->
             }
         }
     }
+}
+
+/// Lines typed on stdin, read on a thread of their own: a read still blocked when the
+/// login ends must not keep the process (tokio's stdin would, at runtime shutdown).
+fn pasted_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { return };
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
 }
 
 /// Hand a pasted callback URL to the daemon's loopback listener.

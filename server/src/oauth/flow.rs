@@ -224,6 +224,58 @@ pub async fn token_request(
     Ok(answer.into_set(scopes, previous_refresh))
 }
 
+/// Exchange the user's `id_token` at the enterprise IdP for an ID-JAG for `audience` (the
+/// authorization server) and `resource` (RFC 8693, SEP-990).
+pub async fn id_jag(
+    http: &reqwest::Client,
+    idp_token_endpoint: &str,
+    idp_client_id: Option<&str>,
+    id_token: &str,
+    audience: &str,
+    resource: &str,
+    scopes: &[String],
+) -> Result<String, OAuthError> {
+    let mut form = vec![
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange".to_string(),
+        ),
+        (
+            "requested_token_type",
+            "urn:ietf:params:oauth:token-type:id-jag".into(),
+        ),
+        ("subject_token", id_token.to_string()),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:id_token".into(),
+        ),
+        ("audience", audience.to_string()),
+        ("resource", resource.to_string()),
+    ];
+    if let Some(id) = idp_client_id {
+        form.push(("client_id", id.to_string()));
+    }
+    if !scopes.is_empty() {
+        form.push(("scope", scopes.join(" ")));
+    }
+    let request = http
+        .post(idp_token_endpoint)
+        .header(reqwest::header::ACCEPT, "application/json");
+    let response = with_form(request, &form)
+        .send()
+        .await
+        .map_err(|e| OAuthError::Token(format!("{idp_token_endpoint}: {e}")))?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    match answer["access_token"].as_str() {
+        Some(jag) if status.is_success() => Ok(jag.to_string()),
+        _ => Err(OAuthError::Token(format!(
+            "{idp_token_endpoint}: HTTP {status} ({})",
+            answer["error"].as_str().unwrap_or("no ID-JAG")
+        ))),
+    }
+}
+
 /// Revoke `token` (RFC 7009); best effort.
 pub async fn revoke(
     http: &reqwest::Client,
@@ -347,6 +399,14 @@ async fn post_form_once(
     if let Some(proof) = dpop {
         request = request.header("DPoP", proof);
     }
+    with_form(request, &form)
+        .send()
+        .await
+        .map_err(|e| format!("{endpoint}: {e}"))
+}
+
+/// `request` with `form` as its `application/x-www-form-urlencoded` body.
+fn with_form(request: reqwest::RequestBuilder, form: &[(&str, String)]) -> reqwest::RequestBuilder {
     let body = form
         .iter()
         .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
@@ -358,9 +418,6 @@ async fn post_form_once(
             "application/x-www-form-urlencoded",
         )
         .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("{endpoint}: {e}"))
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.

@@ -706,12 +706,34 @@ impl OAuth {
             })?;
             let private_key = settings.private_key(store);
             let secret = settings.secret(store);
+            let scopes = flow::select_scopes(&challenge.scopes, &[], &discovered, &settings.scopes);
             let assertion = match settings.grant() {
                 Grant::JwtBearer => Some(settings.assertion(store).ok_or_else(|| {
                     OAuthError::Token(
                         "the jwt_bearer grant needs oauth.assertion or oauth.assertion_file".into(),
                     )
                 })?),
+                Grant::IdJag => {
+                    let (Some(endpoint), Some(id_token)) =
+                        (&settings.idp_token_endpoint, settings.id_token(store))
+                    else {
+                        return Err(OAuthError::Token(
+                            "enterprise-managed authorization needs oauth.idp_token_endpoint and oauth.id_token".into(),
+                        ));
+                    };
+                    Some(
+                        flow::id_jag(
+                            &self.http,
+                            endpoint,
+                            settings.idp_client_id.as_deref(),
+                            &id_token,
+                            &server.issuer,
+                            &discovered.resource,
+                            &scopes,
+                        )
+                        .await?,
+                    )
+                }
                 _ => None,
             };
             let auth_method = if assertion.is_some() && secret.is_none() && private_key.is_none() {
@@ -735,7 +757,6 @@ impl OAuth {
                 dpop_key: None,
             };
             let client = with_dpop_key(client, server)?;
-            let scopes = flow::select_scopes(&challenge.scopes, &[], &discovered, &settings.scopes);
             let tokens = flow::token_request(
                 &self.http,
                 &server.token_endpoint,

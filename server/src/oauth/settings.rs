@@ -29,6 +29,9 @@ pub enum Grant {
     /// A workload identity JWT exchanged for a token (RFC 7523 JWT bearer grant,
     /// workload identity federation; no browser).
     JwtBearer,
+    /// Enterprise-managed authorization (SEP-990): the enterprise IdP exchanges the user's
+    /// ID token for an ID-JAG (RFC 8693), which the JWT bearer grant turns into a token.
+    IdJag,
 }
 
 impl Grant {
@@ -63,6 +66,12 @@ pub struct Settings {
     pub assertion: Option<String>,
     /// A file holding that JWT (read at each use: platforms rotate it).
     pub assertion_file: Option<String>,
+    /// Enterprise-managed: the IdP's token endpoint (RFC 8693 token exchange).
+    pub idp_token_endpoint: Option<String>,
+    /// Enterprise-managed: this client's id at the IdP.
+    pub idp_client_id: Option<String>,
+    /// Enterprise-managed: the user's ID token from the IdP (or a `${…}` reference).
+    pub id_token: Option<String>,
 }
 
 impl Settings {
@@ -78,6 +87,7 @@ impl Settings {
         match self.grant_type.as_deref() {
             Some("client_credentials") => Grant::ClientCredentials,
             Some("jwt_bearer" | "urn:ietf:params:oauth:grant-type:jwt-bearer") => Grant::JwtBearer,
+            Some("id_jag" | "enterprise") => Grant::IdJag,
             _ => Grant::AuthorizationCode,
         }
     }
@@ -96,6 +106,11 @@ impl Settings {
                 .filter(|s| !s.is_empty());
         }
         resolve(self.assertion.as_deref(), store)
+    }
+
+    /// The ID token with references resolved.
+    pub fn id_token(&self, store: &dyn SecretStore) -> Option<String> {
+        resolve(self.id_token.as_deref(), store)
     }
 
     /// The private key with references resolved.

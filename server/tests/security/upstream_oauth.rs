@@ -1,12 +1,13 @@
 //! Upstream OAuth end to end, against a real OAuth-protected MCP server written with the
 //! official Python SDK's auth support (`tests/sdk/oauth_upstream.py`: its token verifier,
-//! and an in-test authorization server): the server waits for a login, the login's browser
-//! step (followed here with an HTTP client, as a headless browser would: the test
-//! authorization server approves at once) signs it in, a call succeeds, the short-lived
-//! token is refreshed, the tokens survive a restart of the proxy, logout revokes them and the
-//! server waits for a login again. And the tokens never show up where they must not: the
-//! config (API and file), the server list, the auth status, the events, the server's log,
-//! the proxy's own log and the call history.
+//! and an in-test authorization server): the server waits for a login; `mcpproxy auth
+//! login NAME --no-browser` prints the URL, the browser step is done with an HTTP client
+//! (as a headless browser would: the test authorization server approves at once) and the
+//! callback address pasted back; a call succeeds, the short-lived token is refreshed once
+//! for concurrent calls, the tokens survive a restart of the proxy, `auth status` shows it,
+//! `auth logout` revokes them and the server waits for a login again. And the tokens never
+//! show up where they must not: the config (API and file), the server list, the auth
+//! status, the events, the server's log, the proxy's own log and the call history.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -148,8 +149,9 @@ fn record_events(server: &TestServer) -> (Arc<Mutex<String>>, tokio::task::JoinH
     (seen, task)
 }
 
-/// The browser step: follow the authorization URL to the proxy's loopback callback.
-async fn browser(auth_url: &str) -> String {
+/// The browser step up to the redirect: the authorization server approves at once and
+/// sends the browser to the proxy's loopback callback; that URL.
+async fn authorize(auth_url: &str) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -163,9 +165,81 @@ async fn browser(auth_url: &str) -> String {
         .expect("redirect to the callback")
         .to_string();
     assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
-    let page = client.get(&callback).send().await.expect("callback");
-    assert_eq!(page.status(), 200);
-    page.text().await.expect("page")
+    callback
+}
+
+/// `mcpproxy --data-dir DATA ARGS` (the CLI over the daemon's socket), spawned with pipes.
+fn cli(data: &str, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"))
+        .args(["--data-dir", data])
+        .args(args)
+        .env_remove("MCPPROXY_API_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the CLI")
+}
+
+/// Run the CLI to its end; exit code and stdout.
+async fn cli_output(data: &str, args: &[&str]) -> (i32, String) {
+    let out = tokio::time::timeout(Duration::from_secs(60), cli(data, args).wait_with_output())
+        .await
+        .expect("the CLI finished")
+        .expect("CLI output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `mcpproxy auth login NAME --no-browser` on a headless machine: the URL is printed, opened
+/// elsewhere, and the address the browser ended up at is pasted back; the CLI waits until
+/// the daemon says the server is signed in. Its exit code and stdout.
+async fn cli_login(data: &str) -> (i32, String) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut child = cli(data, &["auth", "login", NAME, "--no-browser"]);
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let auth_url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            if let Some(url) = line.trim().strip_prefix("http") {
+                return Some(format!("http{url}"));
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("the CLI printed the authorization URL");
+    assert!(
+        auth_url.contains("code_challenge_method=S256"),
+        "{auth_url}"
+    );
+    let callback = authorize(&auth_url).await;
+    let rest = tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{callback}\n").as_bytes())
+        .await
+        .expect("paste the callback");
+    let out = match tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await {
+        Ok(out) => out.expect("CLI output"),
+        Err(_) => panic!("the CLI did not finish: {}", rest.await.unwrap_or_default()),
+    };
+    drop(stdin);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -198,15 +272,12 @@ async fn test_upstream_oauth_login_call_refresh_restart_logout_and_no_token_leak
     let (code, _) = call(&server).await;
     assert!(code >= 400, "a call before the login fails");
 
-    // Login: discovery, registration, the browser step, the code exchange, a reconnect.
-    let (code, login) = post(&server, &format!("/api/v1/servers/{NAME}/login"), json!({})).await;
-    assert_eq!(code, 200, "{login}");
-    let auth_url = login["data"]["auth_url"].as_str().expect("auth_url");
-    assert!(
-        auth_url.contains("code_challenge_method=S256"),
-        "{auth_url}"
-    );
-    assert!(browser(auth_url).await.contains("You can close this tab"));
+    // Login from the CLI: discovery, registration, the browser step, the code exchange, a
+    // reconnect.
+    let data = server.dir.path().join("data").display().to_string();
+    let (code, out) = cli_login(&data).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("authenticated"), "{out}");
     wait_status(&server, "ready").await;
     assert_eq!(auth_state(&server).await, "authenticated");
     let (code, answer) = call(&server).await;
@@ -248,14 +319,14 @@ async fn test_upstream_oauth_login_call_refresh_restart_logout_and_no_token_leak
         .count();
     assert_eq!(authorizations, 1, "{:?}", marker(&marker_path));
 
-    // Logout revokes and deletes the tokens; the server waits for a login again.
-    let (code, out) = post(
-        &server,
-        &format!("/api/v1/servers/{NAME}/logout"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(code, 200, "{out}");
+    // `auth status` shows every server; logout (from the CLI) revokes and deletes the
+    // tokens; the server waits for a login again.
+    let data = server.dir.path().join("data").display().to_string();
+    let (code, out) = cli_output(&data, &["auth", "status"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(NAME) && out.contains("authenticated"), "{out}");
+    let (code, out) = cli_output(&data, &["auth", "logout", "--server", NAME]).await;
+    assert_eq!(code, 0, "{out}");
     assert!(
         marker(&marker_path).iter().any(|l| l.starts_with("revoke")),
         "{:?}",
