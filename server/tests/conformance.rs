@@ -155,50 +155,19 @@ fn the_fixture_passes_every_scored_scenario_on_both_revisions() {
     );
 }
 
-/// Scenarios that pass directly but not through the proxy, and why. The test fails when
-/// one of them starts passing (take it off the list) as much as when anything else
-/// differs. docs/conformance.md shows the same.
-///
-/// A server that speaks both revisions is held on one 2025-11-25 session
-/// (`upstream/transport/lifecycle.rs`), so a 2026-07-28 client cannot get what only a
-/// 2026-07-28 session carries: input-required results (the fixture's `test_input_required_*`
-/// tools answer with them, which rmcp refuses on a 2025 session) and per-request client
-/// capabilities (`server-stateless` checks a tool refuses a client without sampling; the
-/// upstream judges the proxy's session, which has it). Closing this needs a second, 2026
-/// session per such server for 2026 clients.
-const KNOWN_GAPS: [(&str, &str); 11] = [
-    ("2026-07-28", "input-required-result-basic-elicitation"),
-    ("2026-07-28", "input-required-result-basic-list-roots"),
-    ("2026-07-28", "input-required-result-basic-sampling"),
-    ("2026-07-28", "input-required-result-capability-check"),
-    ("2026-07-28", "input-required-result-multi-round"),
-    (
-        "2026-07-28",
-        "input-required-result-multiple-input-requests",
-    ),
-    ("2026-07-28", "input-required-result-non-tool-request"),
-    ("2026-07-28", "input-required-result-request-state"),
-    ("2026-07-28", "input-required-result-result-type"),
-    ("2026-07-28", "input-required-result-tampered-state"),
-    ("2026-07-28", "server-stateless"),
-];
-
 /// Transparency: through `/mcp/servers/fixture` (HTTP upstream) and
-/// `/mcp/servers/fixture-stdio` (stdio upstream) exactly what passed directly passes, but
-/// for the [`KNOWN_GAPS`].
+/// `/mcp/servers/fixture-stdio` (stdio upstream) exactly what passed directly passes, at
+/// both revisions (a 2026-07-28 client of the dual-revision fixture is served at 2026-07-28:
+/// a companion session over HTTP, inline per-request revision over stdio).
 #[test]
 fn through_the_proxy_the_same_scenarios_pass_as_directly() {
     let mut diff = BTreeMap::new();
-    let mut closed = Vec::new();
     for rev in revisions() {
         for scenario in scored(&rev) {
             let (direct, _) = outcome(&rev, "direct", &scenario);
-            let known = KNOWN_GAPS.contains(&(rev.as_str(), scenario.as_str()));
             for target in ["proxy", "proxy-stdio"] {
                 let (proxy, why) = outcome(&rev, target, &scenario);
-                if known && direct && proxy {
-                    closed.push(format!("{rev} {scenario} ({target})"));
-                } else if direct != proxy && !(known && direct && !proxy) {
+                if direct != proxy {
                     diff.insert(
                         (rev.clone(), scenario.clone(), target),
                         (direct, proxy, why),
@@ -207,10 +176,6 @@ fn through_the_proxy_the_same_scenarios_pass_as_directly() {
             }
         }
     }
-    assert!(
-        closed.is_empty(),
-        "known gaps that pass now (take them off KNOWN_GAPS and docs/conformance.md): {closed:?}"
-    );
     let table: Vec<String> = diff
         .iter()
         .map(|((rev, s, target), (d, p, why))| {

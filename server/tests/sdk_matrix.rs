@@ -12,7 +12,7 @@
 //!   or stdio (`mcpproxy serve --stdio` with `routing_mode: direct`, tools as `up__tool`), for
 //!   both SDKs. Each cell also checks which revision the upstream itself was spoken to with
 //!   (a 2026 upstream cell sets `handshake: discover-first`: a server that speaks both is
-//!   otherwise held on 2025-11-25). What does not pass yet is listed in [`known_gap`].
+//!   otherwise held on 2025-11-25).
 //!
 //! Cells run in parallel (bounded); the table (one row per cell, a mark per exercise, then
 //! what failed) is printed on stderr, and in the assertion message on failure.
@@ -507,20 +507,11 @@ async fn sdk_clients_against_the_upstream_directly() {
     assert!(outcomes.iter().all(Outcome::passed), "{report}");
 }
 
-/// What does not pass through the proxy yet, and why: a 2026-07-28 client takes no
-/// requests from servers, and a server held on a 2025-11-25 session asks for sampling and
-/// elicitation with requests; turning those into input-required results for the client
-/// (and its retry back into the answers the server waits for) is not built. Every other
-/// exercise of these cells, and every exercise of the other twelve cells, passes.
-fn known_gap(cell: &Cell, exercise: &str) -> bool {
-    cell.client == Rev::R2026
-        && cell.upstream == Rev::R2025
-        && matches!(exercise, "sample" | "elicit")
-}
-
 /// The matrix through the proxy: 16 cells (2 SDKs × client revision × upstream revision ×
-/// HTTP/stdio); each passes as the same client passes directly, but for [`known_gap`]
-/// (the test fails as well when a known gap starts passing: take it off the list).
+/// HTTP/stdio); each passes every exercise, as the same client does directly. A 2026-07-28
+/// client of a server held on 2025-11-25 (the `--legacy-only` upstream) is asked for
+/// sampling and elicitation with input-required results that the proxy turns into the
+/// answers the server's requests wait for (`mcp/parked.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_clients_through_the_proxy() {
     let outcomes = run_all(cells(true), proxied).await;
@@ -529,14 +520,8 @@ async fn sdk_clients_through_the_proxy() {
     let mut unexpected = Vec::new();
     for outcome in &outcomes {
         for (exercise, ok, detail) in outcome.exercises() {
-            let known = known_gap(&outcome.cell, exercise);
-            if ok == known {
-                let what = if ok {
-                    "passes now (known gap)"
-                } else {
-                    "fails"
-                };
-                unexpected.push(format!("{} / {exercise} {what}: {detail}", outcome.cell));
+            if !ok {
+                unexpected.push(format!("{} / {exercise} fails: {detail}", outcome.cell));
             }
         }
         if let Err(e) = outcome.revisions() {

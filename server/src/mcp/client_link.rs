@@ -127,6 +127,12 @@ impl ClientLink {
                 "the client speaks 2026-07-28, which takes no requests from servers (a 2026 server asks with an input-required result)".into(),
             );
         }
+        self.missing_capability(request)
+    }
+
+    /// Why the client cannot answer `request` whatever its revision: it did not declare
+    /// the capability `request` needs.
+    pub fn missing_capability(&self, request: &ServerRequest) -> Option<String> {
         let caps = self.capabilities.clone().unwrap_or_default();
         let (needed, declared) = match request {
             ServerRequest::CreateMessageRequest(_) => ("sampling", caps.sampling.is_some()),

@@ -24,8 +24,10 @@ pub fn to_mcp(error: CallError) -> McpError {
         | CallError::AboveTier { .. } => McpError::invalid_request(message, None),
         CallError::Upstream(UpstreamError::Refused { error, .. }) => error,
         CallError::Upstream(UpstreamError::ToolCall {
-            code: Some(code), ..
-        }) => McpError::new(ErrorCode(code), message, None),
+            code: Some(code),
+            data,
+            ..
+        }) => McpError::new(ErrorCode(code), message, data),
         CallError::Upstream(_) => McpError::internal_error(message, None),
     }
 }

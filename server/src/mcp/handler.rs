@@ -30,10 +30,11 @@ use super::client_link::{ClientLink, SessionLevel};
 use super::dispatch::{Builtins, tool_error};
 use super::errors::to_mcp;
 use super::notices::{self, Sink, Subscriptions};
+use super::parked::Parked;
 use super::sessions::{FastLink, Sessions};
 use super::surface::Surface;
 use crate::app::{App, CallError, CallOrigin, Intent};
-use crate::upstream::CallLink;
+use crate::upstream::{CallLink, Downstream};
 
 /// What the session's surface is for, in a sentence the agent reads.
 const RETRIEVE_INSTRUCTIONS: &str = "mcpproxy fronts many MCP servers. Find tools with retrieve_tools, then call them by `server:tool` name with call_tool_read / call_tool_write / call_tool_destructive (as retrieve_tools' call_with says).";
@@ -45,6 +46,7 @@ pub struct ProxyMcp {
     builtins: Arc<Builtins>,
     catalog: Arc<Catalog>,
     sessions: Arc<Sessions>,
+    parked: Arc<Parked>,
     surface: Surface,
     level: Arc<SessionLevel>,
     subscriptions: Arc<Subscriptions>,
@@ -62,6 +64,7 @@ impl ProxyMcp {
         builtins: Arc<Builtins>,
         catalog: Arc<Catalog>,
         sessions: Arc<Sessions>,
+        parked: Arc<Parked>,
         surface: Surface,
     ) -> Self {
         Self {
@@ -69,6 +72,7 @@ impl ProxyMcp {
             builtins,
             catalog,
             sessions,
+            parked,
             surface,
             level: Arc::default(),
             subscriptions: Arc::default(),
@@ -162,42 +166,26 @@ impl ProxyMcp {
 
     /// The request's origin and its link to the client, after noting the session.
     fn start(&self, context: &RequestContext<RoleServer>) -> (CallOrigin, CallLink) {
+        let (origin, client) = self.client_of(context);
+        (origin, CallLink::new(client, context.ct.clone()))
+    }
+
+    /// The request's origin and its client, after noting the session.
+    fn client_of(&self, context: &RequestContext<RoleServer>) -> (CallOrigin, Arc<ClientLink>) {
         self.note_session(&context.extensions, &context.peer);
         let origin = self.origin(&context.extensions);
         let transparent = matches!(self.surface, Surface::Server(_));
         let client = ClientLink::of(context, self.level.clone(), transparent);
-        (origin, CallLink::new(Arc::new(client), context.ct.clone()))
+        (origin, Arc::new(client))
     }
 
-    /// A call on the transparent surface: the upstream's own tool name, and its whole
-    /// answer (a 2026-07-28 input-required result and the client's retry pass through);
-    /// policy refusals as tool errors, the upstream's protocol errors as they are.
-    async fn call_transparent(
-        &self,
-        server: &str,
-        request: CallToolRequestParams,
-        origin: &CallOrigin,
-        link: &CallLink,
-    ) -> Result<CallToolResponse, McpError> {
-        let name = format!("{server}:{}", request.name);
-        let recorded = self
-            .app
-            .call_and_record_response(&name, request, Intent::Any, origin, None, link)
-            .await;
-        match recorded.outcome {
-            Ok(response) => {
-                if let CallToolResponse::Complete(result) = &response {
-                    self.catalog.routes().learn_from(server, &result.content);
-                }
-                Ok(response)
-            }
-            Err(
-                error @ (CallError::UnknownTool { .. }
-                | CallError::UnknownServer(_)
-                | CallError::OutOfScope { .. }
-                | CallError::Upstream(_)),
-            ) => Err(to_mcp(error)),
-            Err(refused) => Ok(tool_error(&refused.to_string()).into()),
+    /// What a tool call needs of this handler, owned.
+    fn tool_calls(&self) -> ToolCalls {
+        ToolCalls {
+            app: self.app.clone(),
+            builtins: self.builtins.clone(),
+            catalog: self.catalog.clone(),
+            surface: self.surface.clone(),
         }
     }
 
@@ -295,34 +283,30 @@ impl ServerHandler for ProxyMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (origin, link) = self.start(&context);
-        let mut result = match &self.surface {
-            Surface::Retrieve => {
-                let args = request.arguments.unwrap_or_default();
-                self.builtins
-                    .call(&origin, &request.name, args, &link)
-                    .await?
-            }
-            Surface::All => match super::direct::call(&self.app, &origin, request, &link).await? {
-                CallToolResponse::Complete(result) => result,
-                other => return Ok(other),
-            },
-            Surface::Server(server) => {
-                match self
-                    .call_transparent(server, request, &origin, &link)
-                    .await?
-                {
-                    CallToolResponse::Complete(result) => result,
-                    other => return Ok(other),
-                }
-            }
-        };
-        // Upstream results from older servers carry no resultType; 2026-07-28 clients require
-        // it (rmcp strips it again for peers on older revisions).
-        if result.result_type.is_none() {
-            result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        let (origin, client) = self.client_of(&context);
+        let calls = self.tool_calls();
+        let upstream_state =
+            request.request_state.is_some() && !Parked::owns(request.request_state.as_ref());
+        if client.takes_requests() || upstream_state {
+            let link = CallLink::new(client, context.ct.clone());
+            return calls.call(request, &origin, &link).await;
         }
-        Ok(result.into())
+        // A 2026-07-28 client: what a 2025 upstream asks becomes an input-required result.
+        let (state, responses) = (
+            request.request_state.clone(),
+            request.input_responses.clone(),
+        );
+        let name = request.name.to_string();
+        self.parked
+            .call(
+                &name,
+                state.as_ref(),
+                responses.as_ref(),
+                client,
+                &context.ct,
+                move |link| Box::pin(async move { calls.call(request, &origin, &link).await }),
+            )
+            .await
     }
 
     async fn list_resources(
@@ -473,6 +457,83 @@ impl ProxyMcp {
             surface: &self.surface,
             grant: origin.token.as_deref(),
             link,
+        }
+    }
+}
+
+/// What a tool call needs of its session's handler, owned: a 2026-07-28 client's call runs
+/// on a task of its own ([`Parked`]).
+#[derive(Clone)]
+struct ToolCalls {
+    app: Arc<App>,
+    builtins: Arc<Builtins>,
+    catalog: Arc<Catalog>,
+    surface: Surface,
+}
+
+impl ToolCalls {
+    /// `tools/call` on the surface: the built-in tools, `server__tool`, or one server's own.
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        origin: &CallOrigin,
+        link: &CallLink,
+    ) -> Result<CallToolResponse, McpError> {
+        let mut result = match &self.surface {
+            Surface::Retrieve => {
+                let args = request.arguments.unwrap_or_default();
+                self.builtins
+                    .call(origin, &request.name, args, link)
+                    .await?
+            }
+            Surface::All => match super::direct::call(&self.app, origin, request, link).await? {
+                CallToolResponse::Complete(result) => result,
+                other => return Ok(other),
+            },
+            Surface::Server(server) => {
+                match self.call_transparent(server, request, origin, link).await? {
+                    CallToolResponse::Complete(result) => result,
+                    other => return Ok(other),
+                }
+            }
+        };
+        // Upstream results from older servers carry no resultType; 2026-07-28 clients require
+        // it (rmcp strips it again for peers on older revisions).
+        if result.result_type.is_none() {
+            result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        }
+        Ok(result.into())
+    }
+
+    /// A call on the transparent surface: the upstream's own tool name, and its whole
+    /// answer (a 2026-07-28 input-required result and the client's retry pass through);
+    /// policy refusals as tool errors, the upstream's protocol errors as they are.
+    async fn call_transparent(
+        &self,
+        server: &str,
+        request: CallToolRequestParams,
+        origin: &CallOrigin,
+        link: &CallLink,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = format!("{server}:{}", request.name);
+        let recorded = self
+            .app
+            .call_and_record_response(&name, request, Intent::Any, origin, None, link)
+            .await;
+        match recorded.outcome {
+            Ok(response) => {
+                if let CallToolResponse::Complete(result) = &response {
+                    self.catalog.routes().learn_from(server, &result.content);
+                }
+                Ok(response)
+            }
+            Err(
+                error @ (CallError::UnknownTool { .. }
+                | CallError::UnknownServer(_)
+                | CallError::OutOfScope { .. }
+                | CallError::Upstream(_)),
+            ) => Err(to_mcp(error)),
+            Err(refused) => Ok(tool_error(&refused.to_string()).into()),
         }
     }
 }

@@ -35,6 +35,7 @@ mod handler;
 mod malformed;
 mod manage;
 mod notices;
+mod parked;
 mod search;
 mod sessions;
 mod stdio;
@@ -86,6 +87,7 @@ struct Inner {
     served: Mutex<HashMap<Surface, Served>>,
     fast: fast::FastPath,
     sessions: Arc<sessions::Sessions>,
+    parked: Arc<parked::Parked>,
 }
 
 /// rmcp's streamable HTTP service of one surface, and its sessions.
@@ -118,6 +120,7 @@ pub fn endpoint(
         served: Mutex::new(HashMap::new()),
         fast: fast::FastPath::new(builtins, sessions.clone()),
         sessions,
+        parked: Arc::default(),
     });
     tokio::spawn(sweep_idle(inner.clone(), shutdown));
     McpEndpoint { inner }
@@ -136,11 +139,12 @@ impl Inner {
         manager.session_config.keep_alive = None;
         let manager = Arc::new(manager);
         let rmcp = {
-            let (app, builtins, catalog, sessions, surface) = (
+            let (app, builtins, catalog, sessions, parked, surface) = (
                 self.app.clone(),
                 self.builtins.clone(),
                 self.catalog.clone(),
                 self.sessions.clone(),
+                self.parked.clone(),
                 surface.clone(),
             );
             StreamableHttpService::new(
@@ -150,6 +154,7 @@ impl Inner {
                         builtins.clone(),
                         catalog.clone(),
                         sessions.clone(),
+                        parked.clone(),
                         surface.clone(),
                     ))
                 },

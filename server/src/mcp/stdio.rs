@@ -41,7 +41,8 @@ pub async fn serve_stdio(
     let surface = McpPath::Default.surface(&app.config().routing_mode);
     let catalog = Arc::new(Catalog::new(app.clone(), Arc::default()));
     let sessions = Arc::new(Sessions::default());
-    let handler = ProxyMcp::new(app, builtins, catalog, sessions, surface).with_session_id(id);
+    let handler = ProxyMcp::new(app, builtins, catalog, sessions, Arc::default(), surface)
+        .with_session_id(id);
     let running = tokio::select! {
         served = handler.serve(rmcp::transport::io::stdio_pipes()) => {
             served.map_err(|e| StdioError::Handshake(e.to_string()))?

@@ -88,6 +88,11 @@ fn unexpected(kind: &str) -> ErrorData {
     )
 }
 
+/// Who the proxy says it is to upstream servers.
+pub(crate) fn identity_of_proxy() -> Implementation {
+    Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION"))
+}
+
 impl ClientHandler for Handler {
     fn get_info(&self) -> ClientConfig {
         let capabilities = ClientCapabilities::builder()
@@ -96,11 +101,8 @@ impl ClientHandler for Handler {
             .enable_elicitation()
             .build();
         // The revision `initialize` asks for; 2026-07-28 is reached with `server/discover`.
-        ClientConfig::new(
-            capabilities,
-            Implementation::new("mcpproxy", env!("CARGO_PKG_VERSION")),
-        )
-        .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
+        ClientConfig::new(capabilities, identity_of_proxy())
+            .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
     }
 
     async fn create_message(

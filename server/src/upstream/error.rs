@@ -14,6 +14,7 @@ impl UpstreamError {
             tool: tool.to_string(),
             message: "the server asked for input or started a task, which needs a client that can answer (use the transparent endpoint /mcp/servers/NAME)".into(),
             code: None,
+            data: None,
         }
     }
 }
@@ -79,6 +80,8 @@ pub enum UpstreamError {
         message: String,
         /// The JSON-RPC error code, when the server answered with one.
         code: Option<i32>,
+        /// The JSON-RPC error's data, as the server sent it (redacted).
+        data: Option<serde_json::Value>,
     },
     /// The per-server log could not be read.
     #[error("log of server `{server}`: {message}")]

@@ -14,8 +14,9 @@ use rmcp::{
     model::RequestMetaObject,
     model::{
         CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
-        CancelledNotificationParam, ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputRequest,
-        InputResponses, ServerCapabilities, ServerRequest, ServerResult, Tool,
+        CancelledNotificationParam, ClientCapabilities, ClientRequest, DEFAULT_MRTR_MAX_ROUNDS,
+        InputRequest, InputResponses, ProtocolVersion, ServerCapabilities, ServerRequest,
+        ServerResult, Tool,
     },
     service::PeerRequestOptions,
 };
@@ -25,7 +26,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{
     error::UpstreamError,
     logs::{self, LogLine, ServerLog},
-    relay::{CallLink, Notice},
+    relay::{CallLink, Downstream, Notice},
     status::{Desired, Link, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
     transport::http_lane::{HttpLane, LaneError},
@@ -401,14 +402,25 @@ impl UpstreamManager {
         let ready = self.ready(server)?;
         let tool = params.name.to_string();
         let plain = params.input_responses.is_none() && params.request_state.is_none();
+        // A 2026-07-28 client of a 2025 session goes where the server answers at 2026-07-28.
+        let modern_client = link
+            .downstream
+            .as_ref()
+            .is_some_and(|c| !c.takes_requests());
+        let lane = ready
+            .link
+            .direct
+            .as_ref()
+            .filter(|_| plain && !speaks_2026(&ready.link.peer))
+            .filter(|_| !(modern_client && ready.link.modern.is_some()));
         let attempt = async {
-            match (&ready.link.direct, &link.downstream) {
-                // The lane reads one answer; a call whose client may be asked things or told
-                // progress goes through rmcp, which carries them.
-                (Some(lane), None) if plain => call_direct(lane, &ready, &params, link)
+            match lane {
+                // The lane carries a 2025 session's call and what the server says on its
+                // stream to the call's client (2026-07-28 requests need rmcp's headers).
+                Some(lane) => call_direct(lane, &ready, &params, link)
                     .await
                     .map(Into::into),
-                _ => call_answering(&ready, params, link).await,
+                None => call_answering(&ready, params, link).await,
             }
         };
         let outcome = tokio::time::timeout(timeout, attempt).await;
@@ -421,9 +433,7 @@ impl UpstreamManager {
             }),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(CallFailure::NeedsInput)) => Err(UpstreamError::needs_a_client(server, &tool)),
-            Ok(Err(CallFailure::Rpc(error))) => {
-                Err(ready.failure(&tool, error.message.to_string(), Some(error.code.0)))
-            }
+            Ok(Err(CallFailure::Rpc(error))) => Err(ready.failure(&tool, error)),
             Ok(Err(failure)) => Err(ready.fail(&method, failure)),
         }
     }
@@ -500,20 +510,27 @@ struct Ready {
 }
 
 impl Ready {
-    /// A tool call's failure, with no secret of the server in it: errors go back to the
-    /// agent and into the call history.
-    fn failure(&self, tool: &str, message: String, code: Option<i32>) -> UpstreamError {
+    /// A tool call's JSON-RPC error, with no secret of the server in it: errors go back to
+    /// the agent and into the call history.
+    fn failure(&self, tool: &str, error: rmcp::ErrorData) -> UpstreamError {
+        let error = self.redact_error(error);
         UpstreamError::ToolCall {
             server: self.shared.name.clone(),
             tool: tool.to_string(),
-            message: self.shared.log.redact(&message),
-            code,
+            message: error.message.into_owned(),
+            code: Some(error.code.0),
+            data: error.data,
         }
     }
 
-    /// The server's error, with no secret of the server in its message.
+    /// The server's error, with no secret of the server in its message or data (data that
+    /// no longer parses once redacted is dropped).
     fn redact_error(&self, mut error: rmcp::ErrorData) -> rmcp::ErrorData {
         error.message = self.shared.log.redact(&error.message).into();
+        error.data = error.data.take().and_then(|data| {
+            let redacted = self.shared.log.redact(&data.to_string());
+            serde_json::from_str(&redacted).ok()
+        });
         error
     }
 
@@ -636,6 +653,76 @@ fn speaks_2026(peer: &rmcp::service::Peer<rmcp::RoleClient>) -> bool {
         .is_some_and(|info| !super::transport::lifecycle::is_legacy(info.protocol_version.as_str()))
 }
 
+/// The per-request metadata `client`'s requests carry on `session`, if any.
+///
+/// - A 2026-07-28 session: the client's capabilities (the server judges each request by
+///   them, not by the proxy's, which can do everything a client can) and its log level (the
+///   server sends log messages only at the level a request asks for).
+/// - A 2026-07-28 request on a 2025 session (inline, SEP-2575): the same and the request's
+///   own revision, so the server answers it as the 2026-07-28 request it is (input-required
+///   results, -32021 for a missing capability).
+fn request_meta(session: &Session<'_>, client: &dyn Downstream) -> Option<RequestMetaObject> {
+    let modern_session = speaks_2026(session.peer);
+    if !(modern_session || session.inline) {
+        return None;
+    }
+    let mut meta = RequestMetaObject::new();
+    if session.inline {
+        meta.set_protocol_version(ProtocolVersion::LATEST);
+    }
+    if let Some(capabilities) = client.capabilities() {
+        meta.set_client_capabilities(capabilities);
+    } else if session.inline {
+        // The revision requires the key; a client that declared nothing can do nothing.
+        meta.set_client_capabilities(ClientCapabilities::default());
+    }
+    if let Some(level) = client.log_level() {
+        meta.set_log_level(level);
+    }
+    Some(meta)
+}
+
+/// The rmcp session a request goes out on, and the relay of its requests.
+struct Session<'a> {
+    peer: &'a rmcp::service::Peer<rmcp::RoleClient>,
+    relay: &'a Arc<super::relay::Relay>,
+    /// A 2026-07-28 request on a 2025 session (its revision in its `_meta`).
+    inline: bool,
+}
+
+/// The session for requests of `link`'s client: the server's own, or, for a 2026-07-28
+/// client of a 2025 session whose server takes 2026-07-28 requests, the way it takes them
+/// ([`Modern`](super::transport::Modern)).
+async fn session_for<'a>(ready: &'a Ready, link: &CallLink) -> Session<'a> {
+    use super::transport::Modern;
+    let own = Session {
+        peer: &ready.link.peer,
+        relay: &ready.shared.relay,
+        inline: false,
+    };
+    let modern_client = link
+        .downstream
+        .as_ref()
+        .is_some_and(|c| !c.takes_requests());
+    let Some(modern) = ready.link.modern.as_deref().filter(|_| modern_client) else {
+        return own;
+    };
+    match modern {
+        Modern::Companion(companion) => match companion.get().await {
+            Some(opened) => Session {
+                peer: opened.peer(),
+                relay: &opened.relay,
+                inline: false,
+            },
+            None => own,
+        },
+        Modern::Inline(probe) => Session {
+            inline: probe.accepts(own.peer, &ready.shared.log).await,
+            ..own
+        },
+    }
+}
+
 /// Send `request` through rmcp, routing what the server says about it to `link`'s client
 /// and telling the server when the client calls it off.
 async fn send_linked(
@@ -643,26 +730,15 @@ async fn send_linked(
     request: ClientRequest,
     link: &CallLink,
 ) -> Result<ServerResult, CallFailure> {
-    let peer = &ready.link.peer;
+    let session = session_for(ready, link).await;
+    let peer = session.peer;
     let in_flight = link
         .downstream
         .clone()
-        .map(|client| ready.shared.relay.register(client));
+        .map(|client| session.relay.register(client));
     let mut options = PeerRequestOptions::no_options();
-    // A 2026-07-28 server judges each request by the capabilities it carries: the client's,
-    // not the proxy's (which can do everything a client can).
-    // A 2026-07-28 server sends log messages only at the level a request asks for.
-    if speaks_2026(peer)
-        && let Some(client) = &link.downstream
-    {
-        let mut meta = RequestMetaObject::new();
-        if let Some(capabilities) = client.capabilities() {
-            meta.set_client_capabilities(capabilities);
-        }
-        if let Some(level) = client.log_level() {
-            meta.set_log_level(level);
-        }
-        options.meta = Some(meta);
+    if let Some(client) = &link.downstream {
+        options.meta = request_meta(&session, client.as_ref());
     }
     let handle = peer.send_cancellable_request(request, options).await?;
     let id = handle.id.clone();

@@ -141,6 +141,9 @@ struct Entry {
 struct Deliveries {
     pending: AtomicUsize,
     done: Notify,
+    /// The last progress value delivered; held while one is delivered, so they go out one
+    /// at a time and in order.
+    last: tokio::sync::Mutex<Option<f64>>,
 }
 
 /// How long the answer to a request waits for its progress still being delivered.
@@ -224,7 +227,16 @@ impl Relay {
             return;
         };
         deliveries.pending.fetch_add(1, Ordering::SeqCst);
-        client.progress(progress).await;
+        {
+            // rmcp handles each notification on a task of its own, so two that arrive close
+            // together can reach this point in either order. Progress only ever increases
+            // (the spec requires it): one overtaken by a later value is stale and dropped.
+            let mut last = deliveries.last.lock().await;
+            if last.is_none_or(|last| progress.progress > last) {
+                *last = Some(progress.progress);
+                client.progress(progress).await;
+            }
+        }
         deliveries.pending.fetch_sub(1, Ordering::SeqCst);
         deliveries.done.notify_waiters();
     }

@@ -52,6 +52,8 @@ pub(crate) struct Link {
     pub peer: Peer<RoleClient>,
     /// `tools/call` on a pooled connection beside rmcp's client.
     pub direct: Option<Arc<super::transport::http_lane::HttpLane>>,
+    /// How a 2025 session serves 2026-07-28 clients.
+    pub modern: Option<Arc<super::transport::Modern>>,
 }
 
 /// The mutable part.

@@ -121,6 +121,7 @@ impl Supervisor {
                     let link = super::status::Link {
                         peer: peer.clone(),
                         direct: connected.direct.clone(),
+                        modern: connected.modern.clone(),
                     };
                     let session = self.shared.ready(link, tools, connected.transport);
                     reply(&mut waiters, &Ok(()));

@@ -512,3 +512,93 @@ async fn a_2026_client_listening_hears_that_the_tools_changed() {
         .expect("disable");
     next_until("notifications/tools/list_changed", &mut seen).await;
 }
+
+/// A 2026-07-28 `tools/call` on `url` with `params` (name, arguments and what else), as a
+/// client declaring `capabilities`; the JSON-RPC response (the last SSE `data:` line).
+async fn call_2026(url: &str, mut params: Value, capabilities: Value) -> Value {
+    let name = params["name"].as_str().unwrap_or_default().to_string();
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "mrtr-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
+    let text = reqwest::Client::new()
+        .post(url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/call")
+        .header("Mcp-Name", name)
+        .timeout(Duration::from_secs(60))
+        .json(&body)
+        .send()
+        .await
+        .expect("tools/call")
+        .text()
+        .await
+        .expect("body");
+    let last = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .rfind(|l| !l.trim().is_empty())
+        .map_or(text.as_str(), str::trim);
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("JSON-RPC answer ({e}): {text}"))
+}
+
+/// server-everything speaks 2025 only and asks for sampling with a request; a 2026-07-28
+/// client gets that as an input-required result, and its retry with the proxy's
+/// `requestState` answers the waiting upstream. The state is good once, for that tool only.
+#[tokio::test]
+async fn a_2025_upstream_asks_a_2026_client_with_an_input_required_result() {
+    let server = TestServer::start(config_with(json!([everything_server("everything")]))).await;
+    wait_ready(&server, "everything").await;
+    let url = format!("{}/mcp/servers/everything", server.url());
+    let sample = json!({"name": "trigger-sampling-request", "arguments": {"prompt": "hello", "maxTokens": 5}});
+    let caps = json!({"sampling": {}});
+
+    let asked = call_2026(&url, sample.clone(), caps.clone()).await;
+    let result = &asked["result"];
+    assert_eq!(result["resultType"], "input_required", "{asked}");
+    let state = result["requestState"]
+        .as_str()
+        .expect("requestState")
+        .to_string();
+    let requests = result["inputRequests"].as_object().expect("inputRequests");
+    assert_eq!(requests.len(), 1, "{asked}");
+    let (key, request) = requests.iter().next().expect("one request");
+    assert_eq!(request["method"], "sampling/createMessage", "{asked}");
+
+    // A forged state and the right state for another tool are refused.
+    let mut forged = sample.clone();
+    forged["requestState"] = json!("mcpproxy-mrtr-forged");
+    forged["inputResponses"] = json!({});
+    let refused = call_2026(&url, forged, caps.clone()).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let mut other = json!({"name": "echo", "arguments": {"message": "hi"}});
+    other["requestState"] = json!(state);
+    let refused = call_2026(&url, other, caps.clone()).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+
+    // The answer reaches the upstream, whose result comes back.
+    let mut retry = sample.clone();
+    retry["requestState"] = json!(state);
+    retry["inputResponses"] = json!({key.as_str(): {
+        "role": "assistant", "model": "test-model",
+        "content": {"type": "text", "text": "sampled-by-the-2026-client"}}});
+    let done = call_2026(&url, retry.clone(), caps.clone()).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert!(
+        done.to_string().contains("sampled-by-the-2026-client"),
+        "the upstream got the client's answer: {done}"
+    );
+
+    // Good once.
+    let again = call_2026(&url, retry, caps).await;
+    assert_eq!(again["error"]["code"], -32602, "{again}");
+
+    // A client that cannot sample is not asked: the upstream is refused at once.
+    let started = Instant::now();
+    let plain = call_2026(&url, sample, json!({})).await;
+    assert_ne!(plain["result"]["resultType"], "input_required", "{plain}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -8,7 +8,9 @@ use rmcp::transport::{
     StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 
-use super::{Connected, Context, lifecycle::Attempt};
+use std::sync::Arc;
+
+use super::{Companion, Connected, Context, Modern, lifecycle::Attempt};
 use crate::upstream::error::UpstreamError;
 
 /// Parse the configured headers.
@@ -39,10 +41,20 @@ pub(crate) async fn connect(
     attempt: Attempt,
 ) -> Result<Connected, UpstreamError> {
     let headers = header_map(ctx.name, &ctx.config.headers)?;
-    let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
+    let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers.clone());
     let (client, lane) = super::http_lane::pair(url, ctx.auth.clone());
     let transport = StreamableHttpClientTransport::with_client(client, config);
+    let companion =
+        Companion::new(url, headers, &ctx.handler, ctx.log, &ctx.ct).with_auth(ctx.auth.clone());
     let mut connected = super::handshake(ctx, transport, "streamable-http", attempt).await?;
     connected.direct = Some(lane);
+    let legacy = connected
+        .client
+        .peer()
+        .peer_info()
+        .is_some_and(|info| super::lifecycle::is_legacy(info.protocol_version.as_str()));
+    if legacy {
+        connected.modern = Some(Arc::new(Modern::Companion(Box::new(companion))));
+    }
     Ok(connected)
 }

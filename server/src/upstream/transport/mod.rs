@@ -8,6 +8,7 @@ mod http;
 pub(crate) mod http_lane;
 pub(crate) mod lifecycle;
 mod listen;
+mod modern;
 pub(crate) mod process;
 mod sse;
 mod stdio;
@@ -24,6 +25,7 @@ use super::{
 };
 use crate::config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig, Transport};
 use lifecycle::Attempt;
+pub(crate) use modern::{Companion, InlineProbe, Modern};
 use process::ProcessGroup;
 
 /// A connected MCP client session to one upstream server.
@@ -39,6 +41,8 @@ pub(crate) struct Connected {
     pub transport: &'static str,
     /// The direct lane for tool calls, on streamable HTTP.
     pub direct: Option<Arc<http_lane::HttpLane>>,
+    /// How a 2025 session serves 2026-07-28 clients.
+    pub modern: Option<Arc<Modern>>,
 }
 
 /// Everything a transport needs to connect.
@@ -98,6 +102,7 @@ where
         process: None,
         transport: kind,
         direct: None,
+        modern: None,
     })
 }
 

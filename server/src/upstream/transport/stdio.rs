@@ -148,12 +148,20 @@ pub(crate) async fn connect(
         tokio::spawn(copy_stderr(stderr, ctx.log.clone(), last_stderr.clone()));
     }
     match super::serve(ctx.handler, (stdout, stdin), attempt, ctx.ct).await {
-        Ok(client) => Ok(Connected {
-            client,
-            process: Some(process),
-            transport: "stdio",
-            direct: None,
-        }),
+        Ok(client) => {
+            let legacy = client
+                .peer()
+                .peer_info()
+                .is_some_and(|info| super::lifecycle::is_legacy(info.protocol_version.as_str()));
+            Ok(Connected {
+                client,
+                process: Some(process),
+                transport: "stdio",
+                direct: None,
+                modern: legacy
+                    .then(|| Arc::new(super::Modern::Inline(super::InlineProbe::default()))),
+            })
+        }
         Err(error) => {
             // Say why when the process died under us (the common case: it failed to start).
             let mut message = format!("initialize: {}", error_chain(&error));
