@@ -4,8 +4,10 @@
 //! - [`challenge`] reads `WWW-Authenticate`; [`discovery`] finds the protected resource
 //!   and authorization server metadata; [`client_id`] picks or registers the client;
 //!   [`flow`] builds the authorization request and talks to the token endpoint; [`jwt`]
-//!   signs client assertions; [`listener`] is the loopback redirect listener; [`tokens`]
-//!   is what is stored; [`settings`] is the server's `oauth` block.
+//!   signs client assertions and DPoP proofs; [`listener`] is the loopback redirect
+//!   listener; [`tokens`] is what is stored; [`settings`] is the server's `oauth` block;
+//!   `login` is the browser sign-in (URL, callback, code exchange) and `machine` the grants
+//!   without a person (client credentials, JWT bearer, enterprise-managed).
 //! - [`OAuth`] holds the per-server state: the last challenge, the login in progress, the
 //!   tokens (in the secret store, never in the configuration, never in an API answer or a
 //!   log line). Transports ask it for a bearer token per request through [`BearerSource`]
@@ -24,6 +26,8 @@ mod error;
 pub mod flow;
 mod jwt;
 pub mod listener;
+mod login;
+mod machine;
 pub mod settings;
 pub mod tokens;
 
@@ -46,7 +50,7 @@ use crate::secrets::SecretStore;
 use client_id::Registration;
 use discovery::Discovered;
 use flow::GrantRequest;
-use settings::{Grant, Settings};
+use settings::Settings;
 use tokens::Record;
 
 /// How long a login waits for its browser step.
@@ -466,323 +470,6 @@ impl OAuth {
         self.with(name, |entry| entry.record = None);
     }
 
-    /// Start signing `name` in (its configuration `config`): discovery, client identity,
-    /// the authorization URL and the loopback listener waiting for the callback. A client
-    /// credentials server is signed in at once.
-    pub async fn login(
-        self: &Arc<Self>,
-        name: &str,
-        config: &ServerConfig,
-    ) -> Result<LoginStarted, OAuthError> {
-        if config.url.is_none() || config.transport() == Transport::Stdio {
-            return Err(OAuthError::NotHttp(name.into()));
-        }
-        self.configure(name, config);
-        let result = self.start_login(name).await;
-        if let Err(error) = &result {
-            self.set_state(name, AuthState::Failed, Some(error.to_string()));
-        }
-        result
-    }
-
-    async fn start_login(self: &Arc<Self>, name: &str) -> Result<LoginStarted, OAuthError> {
-        let (url, settings, mut challenge, previous) = self.with(name, |entry| {
-            if let Some(old) = entry.flow.take() {
-                old.stop.cancel();
-            }
-            (
-                entry.url.clone(),
-                entry.settings.clone(),
-                entry.challenge.clone(),
-                entry.requested.clone(),
-            )
-        });
-        if challenge == Challenge::default() {
-            challenge = self.probe(&url).await;
-        }
-        let expires_at = Utc::now() + chrono::Duration::seconds(LOGIN_TTL.as_secs() as i64);
-        let discovered = discovery::discover(&self.http, &url, &challenge).await?;
-        self.with(name, |e| e.issuer = Some(discovered.server.issuer.clone()));
-        if settings.grant().is_machine() {
-            self.machine_grant(name, &challenge).await?;
-            return Ok(LoginStarted {
-                auth_url: None,
-                expires_at,
-            });
-        }
-        let endpoint = discovered
-            .server
-            .authorization_endpoint
-            .clone()
-            .ok_or_else(|| OAuthError::Discovery("no authorization_endpoint".into()))?;
-        let store = self.store.as_ref();
-        let stored: Option<Registration> =
-            tokens::load(store, &tokens::client_key(name, &discovered.server.issuer));
-        let port = settings.redirect_port.or_else(|| {
-            stored
-                .as_ref()
-                .and_then(|r| r.redirect_uri.as_deref())
-                .and_then(|u| reqwest::Url::parse(u).ok())
-                .and_then(|u| u.port())
-        });
-        let (socket, redirect_uri) = match listener::bind(port).await {
-            Ok(bound) => bound,
-            Err(_) if settings.redirect_port.is_none() => listener::bind(None).await?,
-            Err(error) => return Err(error),
-        };
-        let scopes =
-            flow::select_scopes(&challenge.scopes, &previous, &discovered, &settings.scopes);
-        let client = client_id::identify(
-            &self.http,
-            &settings,
-            settings.secret(store),
-            &discovered.server,
-            &redirect_uri,
-            stored,
-            &scopes,
-        )
-        .await?;
-        let client = with_dpop_key(client, &discovered.server)?;
-        if client.dynamic {
-            tokens::save(store, &tokens::client_key(name, &client.issuer), &client)?;
-        }
-        let verifier = flow::random_token(32);
-        let state = flow::random_token(24);
-        let auth_url = flow::authorization_url(
-            &endpoint,
-            &client,
-            &redirect_uri,
-            &verifier,
-            &state,
-            &discovered.resource,
-            &scopes,
-        )?;
-        let stop = CancellationToken::new();
-        self.with(name, |entry| {
-            entry.requested = scopes.clone();
-            entry.flow = Some(Flow {
-                state,
-                verifier,
-                redirect_uri,
-                discovered,
-                client,
-                scopes,
-                stop: stop.clone(),
-            });
-        });
-        self.set_state(name, AuthState::InProgress, None);
-        let oauth = self.clone();
-        let server = name.to_string();
-        listener::serve(socket, stop.clone(), move |params| {
-            let oauth = oauth.clone();
-            let server = server.clone();
-            async move { oauth.complete(&server, params).await }
-        });
-        let oauth = self.clone();
-        let server = name.to_string();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = stop.cancelled() => {}
-                () = tokio::time::sleep(LOGIN_TTL) => {
-                    stop.cancel();
-                    let expired = oauth.with(&server, |e| {
-                        let mine = e.flow.as_ref().is_some_and(|f| f.stop.is_cancelled());
-                        if mine { e.flow = None; }
-                        mine
-                    });
-                    if expired {
-                        oauth.set_state(&server, AuthState::NeedsLogin, Some("the login expired before the browser step finished".into()));
-                    }
-                }
-            }
-        });
-        Ok(LoginStarted {
-            auth_url: Some(auth_url),
-            expires_at,
-        })
-    }
-
-    /// The challenge `url` answers an unauthenticated request with (empty if none).
-    async fn probe(&self, url: &str) -> Challenge {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": client_id::CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")}}});
-        let Ok(response) = self
-            .http
-            .post(url)
-            .header(
-                reqwest::header::ACCEPT,
-                "application/json, text/event-stream",
-            )
-            .json(&body)
-            .send()
-            .await
-        else {
-            return Challenge::default();
-        };
-        response
-            .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .map(Challenge::parse)
-            .unwrap_or_default()
-    }
-
-    /// The browser came back to the listener of `name`'s login.
-    async fn complete(&self, name: &str, params: HashMap<String, String>) -> listener::Outcome {
-        let flow = self.with(name, |entry| {
-            let ours = entry
-                .flow
-                .as_ref()
-                .is_some_and(|f| params.get("state") == Some(&f.state));
-            if ours { entry.flow.take() } else { None }
-        });
-        let Some(flow) = flow else {
-            return listener::Outcome::NotOurs;
-        };
-        match self.exchange(name, &flow, &params).await {
-            Ok(()) => {
-                let _ = self.reconnect.send(name.to_string());
-                listener::Outcome::Done
-            }
-            Err(error) => {
-                let message = error.to_string();
-                self.set_state(name, AuthState::Failed, Some(message.clone()));
-                listener::Outcome::Failed(message)
-            }
-        }
-    }
-
-    async fn exchange(
-        &self,
-        name: &str,
-        flow: &Flow,
-        params: &HashMap<String, String>,
-    ) -> Result<(), OAuthError> {
-        let server = &flow.discovered.server;
-        let code = flow::check_response(
-            params,
-            &flow.state,
-            &server.issuer,
-            server.authorization_response_iss_parameter_supported,
-        )?;
-        let private_key = self.with(name, |e| e.settings.private_key(self.store.as_ref()));
-        let tokens = flow::token_request(
-            &self.http,
-            &server.token_endpoint,
-            &server.issuer,
-            &flow.client,
-            private_key.as_deref(),
-            GrantRequest::Code {
-                code: &code,
-                redirect_uri: &flow.redirect_uri,
-                verifier: &flow.verifier,
-            },
-            &flow.discovered.resource,
-            &flow.scopes,
-        )
-        .await?;
-        self.keep(
-            name,
-            Record::new(
-                server,
-                &flow.discovered.resource,
-                flow.client.clone(),
-                tokens,
-            ),
-        )
-    }
-
-    /// Get tokens with the client credentials or JWT bearer grant (no browser). A failure
-    /// is final until the next login or restart: no retry, no other grant.
-    async fn machine_grant(&self, name: &str, challenge: &Challenge) -> Result<(), OAuthError> {
-        let (url, settings) = self.with(name, |e| (e.url.clone(), e.settings.clone()));
-        let result = async {
-            let discovered = discovery::discover(&self.http, &url, challenge).await?;
-            let server = &discovered.server;
-            let store = self.store.as_ref();
-            let client_id = settings.client_id.clone().ok_or_else(|| {
-                OAuthError::Registration("client credentials need oauth.client_id".into())
-            })?;
-            let private_key = settings.private_key(store);
-            let secret = settings.secret(store);
-            let scopes = flow::select_scopes(&challenge.scopes, &[], &discovered, &settings.scopes);
-            let assertion = match settings.grant() {
-                Grant::JwtBearer => Some(settings.assertion(store).ok_or_else(|| {
-                    OAuthError::Token(
-                        "the jwt_bearer grant needs oauth.assertion or oauth.assertion_file".into(),
-                    )
-                })?),
-                Grant::IdJag => {
-                    let (Some(endpoint), Some(id_token)) =
-                        (&settings.idp_token_endpoint, settings.id_token(store))
-                    else {
-                        return Err(OAuthError::Token(
-                            "enterprise-managed authorization needs oauth.idp_token_endpoint and oauth.id_token".into(),
-                        ));
-                    };
-                    Some(
-                        flow::id_jag(
-                            &self.http,
-                            endpoint,
-                            settings.idp_client_id.as_deref(),
-                            &id_token,
-                            &server.issuer,
-                            &discovered.resource,
-                            &scopes,
-                        )
-                        .await?,
-                    )
-                }
-                _ => None,
-            };
-            let auth_method = if assertion.is_some() && secret.is_none() && private_key.is_none() {
-                client_id::AUTH_NONE
-            } else if private_key.is_some() {
-                client_id::AUTH_PRIVATE_KEY_JWT
-            } else if server.supports_auth_method(client_id::AUTH_BASIC)
-                || !server.supports_auth_method(client_id::AUTH_POST)
-            {
-                client_id::AUTH_BASIC
-            } else {
-                client_id::AUTH_POST
-            };
-            let client = Registration {
-                issuer: server.issuer.clone(),
-                client_id,
-                client_secret: secret,
-                auth_method: auth_method.into(),
-                redirect_uri: None,
-                dynamic: false,
-                dpop_key: None,
-            };
-            let client = with_dpop_key(client, server)?;
-            let tokens = flow::token_request(
-                &self.http,
-                &server.token_endpoint,
-                &server.issuer,
-                &client,
-                private_key.as_deref(),
-                match &assertion {
-                    Some(assertion) => GrantRequest::JwtBearer(assertion),
-                    None => GrantRequest::ClientCredentials,
-                },
-                &discovered.resource,
-                &scopes,
-            )
-            .await?;
-            self.keep(
-                name,
-                Record::new(server, &discovered.resource, client, tokens),
-            )
-        }
-        .await;
-        if let Err(error) = &result {
-            self.set_state(name, AuthState::Failed, Some(error.to_string()));
-        }
-        result
-    }
-
     /// Sign `name` out: revoke its tokens where the server supports revocation (RFC 7009),
     /// delete them, and reconnect it (it will then wait for a login).
     pub async fn logout(&self, name: &str) -> Result<(), OAuthError> {
@@ -821,17 +508,6 @@ impl OAuth {
         let _ = self.reconnect.send(name.to_string());
         Ok(())
     }
-}
-
-/// `client` with a DPoP key when `server` binds tokens to keys (a new one if it has none).
-fn with_dpop_key(
-    mut client: Registration,
-    server: &discovery::ServerMetadata,
-) -> Result<Registration, OAuthError> {
-    if server.wants_dpop() && client.dpop_key.is_none() {
-        client.dpop_key = Some(jwt::new_dpop_key()?);
-    }
-    Ok(client)
 }
 
 /// [`OAuth`] as the upstream layer's provider.
