@@ -14,6 +14,7 @@ pub mod docker;
 pub mod events;
 pub mod index;
 pub mod mcp;
+pub mod oauth;
 pub mod secrets;
 pub mod security;
 pub mod storage;

@@ -33,7 +33,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
@@ -245,20 +244,9 @@ async fn start_http_upstream(cell: &Cell, marker: &Path) -> Result<(Child, Strin
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("spawn upstream: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(UPSTREAM_READY, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.strip_prefix("READY ") {
-                return Some(url.to_string());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .ok_or("the HTTP upstream did not announce READY")?;
+    let url = common::announced_url(&mut child, UPSTREAM_READY)
+        .await
+        .ok_or("the HTTP upstream did not announce READY")?;
     Ok((child, url))
 }
 

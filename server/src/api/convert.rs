@@ -186,6 +186,41 @@ pub fn action(server: String, action: &str) -> types::ServerActionResponse {
     }
 }
 
+/// A started login.
+pub fn login(server: String, started: crate::oauth::LoginStarted) -> types::ServerLoginResponse {
+    types::ServerLoginResponse {
+        success: true,
+        data: types::ServerLogin {
+            server,
+            auth_url: started.auth_url,
+            expires_at: started.expires_at,
+        },
+    }
+}
+
+/// A server's OAuth state (never its tokens).
+pub fn auth(server: String, view: crate::oauth::AuthView) -> types::ServerAuthResponse {
+    use crate::oauth::AuthState;
+    let state = match view.state {
+        AuthState::None => types::ServerAuthState::None,
+        AuthState::NeedsLogin => types::ServerAuthState::NeedsLogin,
+        AuthState::InProgress => types::ServerAuthState::InProgress,
+        AuthState::Authenticated => types::ServerAuthState::Authenticated,
+        AuthState::Failed => types::ServerAuthState::Failed,
+    };
+    types::ServerAuthResponse {
+        success: true,
+        data: types::ServerAuth {
+            server,
+            state,
+            issuer: view.issuer,
+            scopes: view.scopes,
+            expires_at: view.expires_at,
+            last_error: view.last_error,
+        },
+    }
+}
+
 /// A bulk action's answer.
 pub fn bulk(outcome: BulkOutcome) -> types::BulkOperationResponse {
     types::BulkOperationResponse {

@@ -4,6 +4,7 @@ use mcpproxy_api::{ApiError, types};
 
 use crate::app::{AppError, TokenError};
 use crate::config::ConfigError;
+use crate::oauth::OAuthError;
 use crate::upstream::UpstreamError;
 
 impl From<AppError> for ApiError {
@@ -87,6 +88,15 @@ impl From<AppError> for ApiError {
             AppError::Token(e) => match e {
                 TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
                 TokenError::Exists(_) => ApiError::conflict(e.to_string()),
+                _ => ApiError::bad_request(e.to_string()),
+            },
+            // Signing in failed for a reason of the server or its authorization server (not
+            // HTTP, refused metadata, discovery, registration or token errors): the request
+            // cannot succeed as it is, 400 with the reason. Only our own store and listener
+            // are server errors.
+            AppError::OAuth(e) => match e {
+                OAuthError::NoFlow(_) => ApiError::not_found(e.to_string()),
+                OAuthError::Store(_) | OAuthError::Listener(_) => ApiError::internal(e.to_string()),
                 _ => ApiError::bad_request(e.to_string()),
             },
             AppError::Config(other) => {

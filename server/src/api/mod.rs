@@ -232,6 +232,30 @@ impl ProxyBackend for ServerCtx {
         Ok(convert::action(path.name, "restart"))
     }
 
+    async fn server_login(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerLoginPath,
+    ) -> Result<types::ServerLoginResponse, ApiError> {
+        let started = rqctx.context().app.auth_login(&path.name).await?;
+        Ok(convert::login(path.name, started))
+    }
+
+    async fn server_logout(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerLogoutPath,
+    ) -> Result<types::ServerActionResponse, ApiError> {
+        rqctx.context().app.auth_logout(&path.name).await?;
+        Ok(convert::action(path.name, "logout"))
+    }
+
+    async fn server_auth(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerAuthPath,
+    ) -> Result<types::ServerAuthResponse, ApiError> {
+        let view = rqctx.context().app.auth_status(&path.name)?;
+        Ok(convert::auth(path.name, view))
+    }
+
     async fn server_tools(
         rqctx: &RequestContext<Self>,
         path: params::ServerToolsPath,

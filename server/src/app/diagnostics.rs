@@ -185,7 +185,7 @@ impl App {
                             error.map(|e| format!(": {e}")).unwrap_or_default()
                         ),
                         format!(
-                            "Log in: mcpproxy auth login --server={name}, then restart the server"
+                            "Log in: mcpproxy auth login --server={name} (the server reconnects once signed in)"
                         ),
                     ));
                 }

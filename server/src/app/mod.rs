@@ -18,6 +18,7 @@ mod secrets;
 mod servers;
 mod settle;
 mod tokens;
+mod upstream_auth;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -102,6 +103,9 @@ pub enum AppError {
     /// An agent token could not be created, found or revoked.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// Signing a server in or out failed.
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 /// The running proxy's state.
@@ -134,6 +138,10 @@ pub struct App {
     ops: ops::OpsState,
     /// Agent tokens for `/mcp`.
     tokens: tokens::TokenStore,
+    /// The OAuth client of the upstream servers.
+    oauth: Arc<crate::oauth::OAuth>,
+    /// Servers to reconnect after a login or logout (taken by `start`).
+    oauth_reconnects: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
 }
 
 impl App {
@@ -151,6 +159,9 @@ impl App {
             resolved.log_dir.clone(),
             log.new(slog::o!("component" => "upstream")),
         );
+        let secret_store = crate::secrets::default_store(&resolved.data_dir);
+        let (oauth, oauth_reconnects) = crate::oauth::OAuth::new(secret_store.clone(), bus.clone());
+        upstreams.set_auth(Arc::new(oauth.clone()));
         let tokens = tokens::TokenStore::new(storage.tokens().unwrap_or_else(|e| {
             // Fail closed: no token is accepted until the database reads again.
             slog::error!(log, "cannot read agent tokens"; "error" => %e);
@@ -171,7 +182,9 @@ impl App {
             storage,
             blocked: RwLock::default(),
             sessions: std::sync::Mutex::default(),
-            ops: ops::OpsState::new(crate::secrets::default_store(&resolved.data_dir)),
+            ops: ops::OpsState::new(secret_store),
+            oauth,
+            oauth_reconnects: std::sync::Mutex::new(Some(oauth_reconnects)),
             resolved,
             log,
         }
@@ -181,6 +194,7 @@ impl App {
     /// wait for them) and keep the tool index in step with their tools.
     pub fn start(self: &Arc<Self>) {
         indexer::spawn(self.clone());
+        self.spawn_auth_reconnects();
         self.reconcile();
     }
 

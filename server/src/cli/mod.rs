@@ -3,6 +3,7 @@
 //! `version` answers locally; every other command talks to the running daemon through the
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
+mod auth;
 mod commands;
 mod connect;
 mod inspect;
@@ -88,6 +89,9 @@ pub enum Command {
     /// Agent tokens for `/mcp`, limited to servers and a permission tier.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Sign upstream servers in and out with OAuth.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
 }
 
 /// `mcpproxy secrets …`.
@@ -281,6 +285,7 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
             commands::secrets_delete(&client, name, format).await
         }
         Command::Token(command) => tokens::run(&client, command, format).await,
+        Command::Auth(command) => auth::run(&client, command, format).await,
         Command::Serve(_) | Command::Version | Command::Config(_) => exit::GENERAL,
     }
 }

@@ -26,6 +26,8 @@ pub mod kinds {
     pub const SECRETS_CHANGED: &str = "secrets.changed";
     /// A pinned tool's description or schema changed and awaits approval.
     pub const TOOLS_CHANGED: &str = "tools.changed";
+    /// A server's OAuth state changed (login started, signed in, refresh failed, logout).
+    pub const AUTH_CHANGED: &str = "auth.changed";
 }
 
 /// One event: a kind, a JSON payload and the Unix time it was published.

@@ -75,6 +75,8 @@ struct Inner {
     /// Parent of every supervisor's token.
     root: CancellationToken,
     tracker: TaskTracker,
+    /// The OAuth client HTTP transports get their bearer tokens from.
+    auth: std::sync::OnceLock<Arc<dyn crate::oauth::AuthProvider>>,
 }
 
 /// One configured server.
@@ -107,10 +109,17 @@ impl UpstreamManager {
             removed: Mutex::new(BTreeMap::new()),
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            auth: std::sync::OnceLock::new(),
         };
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Give HTTP transports their OAuth bearer tokens from `provider` (set once, before
+    /// the first `apply`).
+    pub fn set_auth(&self, provider: Arc<dyn crate::oauth::AuthProvider>) {
+        let _ = self.inner.auth.set(provider);
     }
 
     fn servers(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -207,6 +216,7 @@ impl UpstreamManager {
                 config: config.clone(),
                 env: environment.clone(),
                 docker: docker.clone(),
+                auth: self.inner.auth.get().cloned(),
             });
             match (config.should_connect(), entry.runner.as_ref()) {
                 (true, None) => self.start(entry),

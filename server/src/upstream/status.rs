@@ -95,6 +95,8 @@ pub(crate) struct Desired {
     pub config: ServerConfig,
     pub env: EnvironmentConfig,
     pub docker: DockerIsolationConfig,
+    /// Supplies OAuth bearer tokens to HTTP transports (none in tests without OAuth).
+    pub auth: Option<Arc<dyn crate::oauth::AuthProvider>>,
 }
 
 impl Shared {
@@ -132,6 +134,7 @@ impl Shared {
                 config,
                 env,
                 docker: DockerIsolationConfig::default(),
+                auth: None,
             }),
         }
     }

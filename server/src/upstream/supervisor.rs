@@ -350,6 +350,10 @@ async fn attempt(
         handler,
         ct,
         last_revision: shared.last_revision(),
+        auth: desired
+            .auth
+            .as_ref()
+            .and_then(|provider| provider.source(&shared.name, &desired.config)),
     };
     let mut connected = transport::connect(ctx).await?;
     let peer = connected.client.peer().clone();
@@ -369,6 +373,13 @@ async fn attempt(
             let _ = connected.client.close_with_timeout(CLOSE_WAIT).await;
             if let Some(process) = connected.process.as_mut() {
                 process.terminate(TERM_GRACE).await;
+            }
+            // A server may let the handshake through and demand a token for its tools.
+            if super::error::looks_like_auth(&message) {
+                return Err(UpstreamError::Auth {
+                    server: shared.name.clone(),
+                    message,
+                });
             }
             Err(UpstreamError::Transport {
                 server: shared.name.clone(),

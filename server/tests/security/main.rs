@@ -28,3 +28,4 @@ mod raw;
 mod review;
 mod slow;
 mod tokens;
+mod upstream_oauth;

@@ -42,9 +42,10 @@ pub(crate) async fn connect(
 ) -> Result<Connected, UpstreamError> {
     let headers = header_map(ctx.name, &ctx.config.headers)?;
     let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers.clone());
-    let (client, lane) = super::http_lane::pair(url);
+    let (client, lane) = super::http_lane::pair(url, ctx.auth.clone());
     let transport = StreamableHttpClientTransport::with_client(client, config);
-    let companion = Companion::new(url, headers, &ctx.handler, ctx.log, &ctx.ct);
+    let companion =
+        Companion::new(url, headers, &ctx.handler, ctx.log, &ctx.ct).with_auth(ctx.auth.clone());
     let mut connected = super::handshake(ctx, transport, "streamable-http", attempt).await?;
     connected.direct = Some(lane);
     let legacy = connected

@@ -57,6 +57,9 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 /// How many times one call's stream is resumed.
 const MAX_RESUMPTIONS: usize = 5;
 
+/// The DPoP proof header (RFC 9449): one per request, so the lane never copies it.
+const DPOP: &str = "dpop";
+
 /// The first protocol revision whose requests carry the standard `Mcp-*` headers.
 const STANDARD_HEADERS_REVISION: &str = "2026-07-28";
 
@@ -74,11 +77,14 @@ struct Seen {
     headers: HashMap<HeaderName, HeaderValue>,
 }
 
-/// rmcp's reqwest client, remembering the session id and headers of each request.
+/// rmcp's reqwest client, remembering the session id and headers of each request, with
+/// the OAuth bearer token (when the server has a source) on each one: a 401 or 403 is told
+/// to the source, and a 401 the source answers with a new token is sent once more.
 #[derive(Clone)]
 pub(crate) struct Recorder {
     inner: reqwest::Client,
     seen: Arc<Mutex<Seen>>,
+    auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 }
 
 /// How a lane call ended, when not with a result.
@@ -117,7 +123,10 @@ pub(crate) struct HttpLane {
 }
 
 /// rmcp's client for `url` and the lane beside it.
-pub(crate) fn pair(url: &str) -> (Recorder, Arc<HttpLane>) {
+pub(crate) fn pair(
+    url: &str,
+    auth: Option<Arc<dyn crate::oauth::BearerSource>>,
+) -> (Recorder, Arc<HttpLane>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     // rmcp's own settings for its client: no idle pooling, same-origin redirects only
     // (reqwest's default policy follows cross-origin ones; rmcp's is not public, so none).
@@ -136,10 +145,67 @@ pub(crate) fn pair(url: &str) -> (Recorder, Arc<HttpLane>) {
         seen: seen.clone(),
         next: AtomicU64::new(1),
     });
-    (Recorder { inner, seen }, lane)
+    (Recorder { inner, seen, auth }, lane)
+}
+
+/// The status and challenge of an OAuth refusal.
+fn auth_refusal<E: std::error::Error + Send + Sync + 'static>(
+    error: &StreamableHttpError<E>,
+) -> Option<(u16, String)> {
+    match error {
+        StreamableHttpError::AuthRequired(e) => Some((401, e.www_authenticate_header.clone())),
+        StreamableHttpError::InsufficientScope(e) => Some((403, e.www_authenticate_header.clone())),
+        _ => None,
+    }
 }
 
 impl Recorder {
+    /// The token to send: the OAuth source's, else what rmcp had.
+    async fn bearer(&self, rmcp_auth: Option<String>) -> Option<String> {
+        match &self.auth {
+            Some(source) => source.bearer().await.or(rmcp_auth),
+            None => rmcp_auth,
+        }
+    }
+
+    /// With a DPoP-bound token, the token goes as `Authorization: DPoP …` with a fresh proof
+    /// for this `method` request to `uri` in `DPoP`, instead of rmcp's bearer header.
+    fn bind(
+        &self,
+        auth: Option<String>,
+        mut headers: HashMap<HeaderName, HeaderValue>,
+        method: &str,
+        uri: &str,
+    ) -> (Option<String>, HashMap<HeaderName, HeaderValue>) {
+        let (Some(source), Some(token)) = (&self.auth, &auth) else {
+            return (auth, headers);
+        };
+        let Some(proof) = source.dpop(method, uri, token) else {
+            return (auth, headers);
+        };
+        match (
+            HeaderValue::from_str(&format!("DPoP {token}")),
+            HeaderValue::from_str(&proof),
+        ) {
+            (Ok(authorization), Ok(proof)) => {
+                headers.insert(header::AUTHORIZATION, authorization);
+                headers.insert(HeaderName::from_static(DPOP), proof);
+                (None, headers)
+            }
+            _ => (auth, headers),
+        }
+    }
+
+    /// Tell the source about a refusal (status and challenge); whether to send again.
+    async fn retry_after(&self, refusal: Option<(u16, String)>, sent: &Option<String>) -> bool {
+        match (&self.auth, refusal) {
+            (Some(source), Some((status, header))) => {
+                source.challenged(status, header, sent.clone()).await
+            }
+            _ => false,
+        }
+    }
+
     fn note(
         &self,
         session: &Option<Arc<str>>,
@@ -188,17 +254,34 @@ impl StreamableHttpClient for Recorder {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.note(&session_id, &auth_header, &custom_headers);
-        self.inner
-            .post_message_with_response_limits(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                limits,
-            )
-            .await
+        let mut auth_header = self.bearer(auth_header).await;
+        // With OAuth a refused request is sent once more with the new token; without, once.
+        let mut again = self.auth.is_some();
+        loop {
+            let (auth, headers) =
+                self.bind(auth_header.clone(), custom_headers.clone(), "POST", &uri);
+            self.note(&session_id, &auth, &headers);
+            let answer = self
+                .inner
+                .post_message_with_response_limits(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    auth,
+                    headers,
+                    limits,
+                )
+                .await;
+            if !again {
+                return answer;
+            }
+            again = false;
+            let refusal = answer.as_ref().err().and_then(auth_refusal);
+            if !self.retry_after(refusal, &auth_header).await {
+                return answer;
+            }
+            auth_header = self.bearer(None).await;
+        }
     }
 
     async fn delete_session(
@@ -211,6 +294,8 @@ impl StreamableHttpClient for Recorder {
         if let Ok(mut seen) = self.seen.lock() {
             seen.session = None;
         }
+        let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "DELETE", &uri);
         self.inner
             .delete_session(uri, session_id, auth_header, custom_headers)
             .await
@@ -227,6 +312,8 @@ impl StreamableHttpClient for Recorder {
         BoxStream<'static, Result<sse_stream::Sse, SseError>>,
         StreamableHttpError<Self::Error>,
     > {
+        let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "GET", &uri);
         self.inner
             .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
             .await
@@ -244,6 +331,8 @@ impl StreamableHttpClient for Recorder {
         BoxStream<'static, Result<sse_stream::Sse, SseError>>,
         StreamableHttpError<Self::Error>,
     > {
+        let auth_header = self.bearer(auth_header).await;
+        let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "GET", &uri);
         self.inner
             .get_stream_with_max_sse_event_size(
                 uri,
@@ -286,6 +375,9 @@ impl HttpLane {
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return;
         };
+        if seen.headers.contains_key(DPOP) {
+            return; // no proof for this request; the call ends anyway
+        }
         let notice = serde_json::json!({
             "jsonrpc": "2.0",
             "method": "notifications/cancelled",
@@ -315,6 +407,10 @@ impl HttpLane {
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return Err(LaneError::Fallback);
         };
+        // A DPoP-bound token needs a fresh proof per request, which only rmcp's path makes.
+        if seen.headers.contains_key(DPOP) {
+            return Err(LaneError::Fallback);
+        }
         let revision = seen
             .headers
             .get(&HeaderName::from_static("mcp-protocol-version"))
@@ -741,7 +837,7 @@ mod tests {
     }
 
     fn lane_with_session(url: &str) -> Arc<HttpLane> {
-        let (recorder, lane) = pair(url);
+        let (recorder, lane) = pair(url, None);
         recorder.note(&Some("s-1".into()), &None, &HashMap::new());
         lane
     }
@@ -786,7 +882,7 @@ mod tests {
         assert!(matches!(got, Err(LaneError::Transport(_))));
 
         // No session yet (rmcp has not finished the handshake).
-        let (_, lane) = pair(&url);
+        let (_, lane) = pair(&url, None);
         assert!(matches!(
             lane.request("tools/call", &params, None, &CancellationToken::new())
                 .await,
@@ -887,7 +983,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":"{id}","result":{}}"#,
         )
         .await;
-        let (recorder, lane) = pair(&url);
+        let (recorder, lane) = pair(&url, None);
         let mut headers = HashMap::new();
         headers.insert(
             HeaderName::from_static("mcp-protocol-version"),

@@ -63,6 +63,8 @@ pub(crate) struct Context<'a> {
     pub ct: CancellationToken,
     /// The protocol revision the previous connection negotiated.
     pub last_revision: Option<String>,
+    /// OAuth bearer tokens for HTTP transports.
+    pub auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 }
 
 impl Context<'_> {
@@ -76,6 +78,7 @@ impl Context<'_> {
             handler: self.handler.clone(),
             ct: self.ct.clone(),
             last_revision: self.last_revision.clone(),
+            auth: self.auth.clone(),
         }
     }
 }

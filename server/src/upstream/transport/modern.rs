@@ -103,6 +103,8 @@ pub(crate) struct Companion {
     log: ServerLog,
     ct: CancellationToken,
     opened: OnceCell<Option<Opened>>,
+    /// OAuth tokens for its requests, as on the main session.
+    auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 }
 
 impl Companion {
@@ -126,7 +128,14 @@ impl Companion {
             log: log.clone(),
             ct: ct.child_token(),
             opened: OnceCell::new(),
+            auth: None,
         }
+    }
+
+    /// Its requests carry the OAuth tokens of `auth` (as the main session's do).
+    pub(crate) fn with_auth(mut self, auth: Option<Arc<dyn crate::oauth::BearerSource>>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// The open companion; opened on first use. `None` when the server does not speak
@@ -154,9 +163,25 @@ impl Companion {
     }
 
     async fn open(&self) -> Result<Opened, rmcp::service::ClientInitializeError> {
+        match &self.auth {
+            Some(auth) => {
+                let (http, _) = super::http_lane::pair(&self.url, Some(auth.clone()));
+                self.open_on(http).await
+            }
+            None => self.open_on(reqwest::Client::new()).await,
+        }
+    }
+
+    async fn open_on<C>(&self, http: C) -> Result<Opened, rmcp::service::ClientInitializeError>
+    where
+        C: rmcp::transport::streamable_http_client::StreamableHttpClient<Error = reqwest::Error>
+            + Send
+            + Sync
+            + 'static,
+    {
         let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str())
             .custom_headers(self.headers.clone());
-        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        let transport = StreamableHttpClientTransport::with_client(http, config);
         let relay = self.handler.relay.clone();
         let client = super::serve(
             self.handler.clone(),

@@ -214,7 +214,14 @@ pub(crate) fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, SseErr
 
 /// Connect with legacy SSE and run the MCP handshake.
 pub(crate) async fn connect(ctx: Context<'_>, url: &str) -> Result<Connected, UpstreamError> {
-    let headers = header_map(ctx.name, &ctx.config.headers)?;
+    let mut headers = header_map(ctx.name, &ctx.config.headers)?;
+    // OAuth: the token current at connect time (legacy SSE has no per-request hook).
+    if let Some(auth) = &ctx.auth
+        && let Some(token) = auth.bearer().await
+        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+    {
+        headers.insert(header::AUTHORIZATION, value);
+    }
     let transport = open(url, headers, ctx.log.clone()).await.map_err(|error| {
         let message = format!("SSE: {error}");
         match error {
