@@ -16,6 +16,7 @@ pub mod front;
 mod inspect_convert;
 mod ops_convert;
 mod route;
+mod servers_convert;
 mod swagger;
 mod tokens_convert;
 mod tools_convert;
@@ -39,6 +40,8 @@ pub struct ServerCtx {
     pub internal_secret: String,
     /// Cancelled at shutdown; ends open event streams.
     pub shutdown: CancellationToken,
+    /// The built-in MCP tools, which `POST /api/v1/tools/call` also takes by name.
+    pub builtins: Arc<crate::mcp::Builtins>,
 }
 
 /// The type that ties the generated trait to [`ServerCtx`].
@@ -160,6 +163,43 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ServerListResponse, ApiError> {
         Ok(convert::server_list(&rqctx.context().app))
+    }
+
+    async fn server_add(
+        rqctx: &RequestContext<Self>,
+        body: types::ServerAddRequest,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let server = servers_convert::new_server(body)?;
+        let name = server.name.clone();
+        let app = &rqctx.context().app;
+        app.add_server(server).await?;
+        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
+    }
+
+    async fn server_update(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerUpdatePath,
+        body: types::ServerPatchRequest,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let (server, changed) = rqctx
+            .context()
+            .app
+            .update_server(&path.name, |server| {
+                servers_convert::apply(server, body);
+                Ok(())
+            })
+            .await?;
+        Ok(servers_convert::change(&server, "update", &changed))
+    }
+
+    async fn server_delete(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerDeletePath,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let server = app.configured(&path.name)?;
+        app.remove_server(&path.name).await?;
+        Ok(servers_convert::change(&server, "remove", &[]))
     }
 
     async fn servers_bulk(
@@ -345,21 +385,39 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         body: types::ToolCallRequest,
     ) -> Result<types::ToolCallResponse, ApiError> {
-        let app = &rqctx.context().app;
+        let ctx = rqctx.context();
         let origin = crate::app::CallOrigin::default();
-        let recorded = app
-            .call_and_record(
-                &body.tool_name,
-                body.arguments,
-                crate::app::Intent::Any,
-                &origin,
-                None,
-                &crate::upstream::CallLink::default(),
-            )
-            .await;
+        let link = crate::upstream::CallLink::default();
+        let is_builtin = ctx
+            .builtins
+            .list(&origin)
+            .iter()
+            .any(|t| t.name == body.tool_name);
+        let data = if is_builtin {
+            let args = body.arguments.unwrap_or_default();
+            let result = ctx
+                .builtins
+                .call(&origin, &body.tool_name, args, &link)
+                .await
+                .map_err(|e| ApiError::bad_request(e.message.to_string()))?;
+            tools_convert::result_object(result)?
+        } else {
+            let recorded = ctx
+                .app
+                .call_and_record(
+                    &body.tool_name,
+                    body.arguments,
+                    crate::app::Intent::Any,
+                    &origin,
+                    None,
+                    &link,
+                )
+                .await;
+            tools_convert::call_result(recorded)?
+        };
         Ok(types::ToolCallResponse {
             success: true,
-            data: tools_convert::call_result(recorded)?,
+            data,
         })
     }
 

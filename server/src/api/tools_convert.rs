@@ -121,7 +121,11 @@ pub fn call_error(e: CallError) -> ApiError {
 
 /// The result of a call: the upstream CallToolResult as an object.
 pub fn call_result(recorded: RecordedCall) -> Result<Map<String, Value>, ApiError> {
-    let result = recorded.outcome.map_err(call_error)?;
+    result_object(recorded.outcome.map_err(call_error)?)
+}
+
+/// A CallToolResult (an upstream's or a built-in tool's) as an object.
+pub fn result_object(result: rmcp::model::CallToolResult) -> Result<Map<String, Value>, ApiError> {
     match serde_json::to_value(result) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal("cannot serialize the tool result")),

@@ -50,6 +50,9 @@ pub enum AppError {
     /// No server by that name.
     #[error("server not found: {0}")]
     ServerNotFound(String),
+    /// A server by that name exists already.
+    #[error("a server named {0} already exists")]
+    ServerExists(String),
     /// The resulting configuration would be invalid.
     #[error("configuration is invalid")]
     Invalid(Vec<Problem>),

@@ -8,6 +8,7 @@ mod config;
 mod conformance_client;
 mod events;
 mod lifecycle;
+mod manage;
 mod mcp;
 mod ops;
 mod results;
