@@ -9,6 +9,7 @@ mod conformance_client;
 mod events;
 mod lifecycle;
 mod manage;
+mod manage_cli;
 mod mcp;
 mod ops;
 mod results;
