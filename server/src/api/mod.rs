@@ -205,9 +205,28 @@ impl ProxyBackend for ServerCtx {
     async fn servers_bulk(
         rqctx: &RequestContext<Self>,
         path: params::ServersBulkPath,
+        body: types::ServersImportRequest,
     ) -> Result<types::BulkOperationResponse, ApiError> {
         let app = &rqctx.context().app;
         let outcome = match path.name {
+            types::BulkAction::Import => {
+                let content = body
+                    .content
+                    .filter(|c| !c.trim().is_empty())
+                    .ok_or_else(|| {
+                        ApiError::bad_request("`content` (the file's text) is required")
+                    })?;
+                let parsed = crate::config::import::parse(&content, body.format.as_deref())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let outcome = app
+                    .import_servers(
+                        parsed,
+                        body.server_names.as_deref(),
+                        body.preview != Some(true),
+                    )
+                    .await?;
+                return Ok(servers_convert::imported(outcome));
+            }
             types::BulkAction::EnableAll => app.set_all_enabled(true).await?,
             types::BulkAction::DisableAll => app.set_all_enabled(false).await?,
             types::BulkAction::RestartAll | types::BulkAction::Reconnect => app.restart_all().await,

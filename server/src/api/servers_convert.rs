@@ -5,6 +5,7 @@
 use mcpproxy_api::{ApiError, types};
 use serde_json::{Value, json};
 
+use crate::app::ImportOutcome;
 use crate::config::ServerConfig;
 
 /// A new server from an add request: enabled and not quarantined unless the body says so.
@@ -74,6 +75,50 @@ pub fn change(
             enabled: server.enabled,
             quarantined: server.quarantined,
             changed: changed.iter().map(|c| c.to_string()).collect(),
+        },
+    }
+}
+
+/// The answer to an import: the bulk result's counters (`total` entries considered,
+/// `successful` imported) with what was imported and what was skipped, and why.
+pub fn imported(outcome: ImportOutcome) -> types::BulkOperationResponse {
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let imported: Vec<types::ImportedServer> = outcome
+        .imported
+        .iter()
+        .map(|s| types::ImportedServer {
+            name: s.name.clone(),
+            protocol: s.protocol_name().to_string(),
+            command: s.command.clone(),
+            args: s.args.clone(),
+            url: s.url.clone(),
+            enabled: s.enabled,
+            quarantined: s.quarantined,
+        })
+        .collect();
+    let skipped: Vec<types::SkippedServer> = outcome
+        .skipped
+        .iter()
+        .map(|s| types::SkippedServer {
+            name: s.name.clone(),
+            reason: s.reason.clone(),
+        })
+        .collect();
+    types::BulkOperationResponse {
+        success: true,
+        data: types::BulkOperationResult {
+            total: count(imported.len() + skipped.len()),
+            successful: count(imported.len()),
+            failed: count(skipped.len()),
+            errors: outcome
+                .skipped
+                .into_iter()
+                .map(|s| (s.name, s.reason))
+                .collect(),
+            format: Some(outcome.format),
+            preview: Some(!outcome.applied),
+            imported: Some(imported),
+            skipped: Some(skipped),
         },
     }
 }

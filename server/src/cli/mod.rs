@@ -5,6 +5,7 @@
 
 mod commands;
 mod connect;
+mod import;
 mod inspect;
 mod local;
 mod manage;
@@ -131,6 +132,8 @@ pub enum UpstreamCommand {
     List,
     /// Add a server: `add NAME -- COMMAND ARGS…` (stdio) or `add NAME --url URL` (HTTP).
     Add(manage::AddArgs),
+    /// Import the servers of another MCP client's configuration (quarantined for review).
+    Import(import::ImportArgs),
     /// Remove a server (it stops).
     Remove {
         /// Server name.
@@ -300,6 +303,9 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Info => commands::info(&client, format).await,
         Command::Upstream(UpstreamCommand::List) => commands::upstream_list(&client, format).await,
         Command::Upstream(UpstreamCommand::Add(args)) => manage::add(&client, args, format).await,
+        Command::Upstream(UpstreamCommand::Import(args)) => {
+            import::run(&client, args, format).await
+        }
         Command::Upstream(UpstreamCommand::Remove { name }) => {
             manage::remove(&client, name, format).await
         }

@@ -11,6 +11,7 @@ mod connection;
 mod duration;
 mod env;
 mod exposure;
+pub mod import;
 mod listen;
 mod load;
 mod mask;

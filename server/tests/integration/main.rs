@@ -7,6 +7,7 @@ mod common;
 mod config;
 mod conformance_client;
 mod events;
+mod import;
 mod lifecycle;
 mod manage;
 mod manage_cli;
