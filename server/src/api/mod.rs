@@ -9,6 +9,7 @@
 mod auth;
 mod boundary;
 mod conn;
+mod connect_convert;
 mod convert;
 mod error;
 mod events;
@@ -163,6 +164,33 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ServerListResponse, ApiError> {
         Ok(convert::server_list(&rqctx.context().app))
+    }
+
+    async fn connect_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::ConnectListResponse, ApiError> {
+        Ok(connect_convert::list(&rqctx.context().app))
+    }
+
+    async fn connect_preview(
+        rqctx: &RequestContext<Self>,
+        path: params::ConnectPreviewPath,
+    ) -> Result<types::ConnectResponse, ApiError> {
+        connect_convert::preview(&rqctx.context().app, &path.client)
+    }
+
+    async fn connect_apply(
+        rqctx: &RequestContext<Self>,
+        path: params::ConnectApplyPath,
+    ) -> Result<types::ConnectResponse, ApiError> {
+        connect_convert::apply(&rqctx.context().app, &path.client)
+    }
+
+    async fn connect_undo(
+        _rqctx: &RequestContext<Self>,
+        path: params::ConnectUndoPath,
+    ) -> Result<types::ConnectUndoResponse, ApiError> {
+        connect_convert::undo(&path.client)
     }
 
     async fn server_add(

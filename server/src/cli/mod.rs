@@ -3,6 +3,7 @@
 //! `version` answers locally; every other command talks to the running daemon through the
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
+mod client_connect;
 mod commands;
 mod connect;
 mod import;
@@ -93,6 +94,8 @@ pub enum Command {
     /// Agent tokens for `/mcp`, limited to servers and a permission tier.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Point another MCP client (Claude, Cursor, VS Code, Codex, Gemini) at the proxy.
+    Connect(client_connect::ConnectArgs),
     /// Print a shell completion script.
     Completion {
         /// bash, zsh or fish.
@@ -349,6 +352,7 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
             commands::secrets_delete(&client, name, format).await
         }
         Command::Token(command) => tokens::run(&client, command, format).await,
+        Command::Connect(args) => client_connect::run(&client, args, format).await,
         Command::Serve(_) | Command::Version | Command::Config(_) | Command::Completion { .. } => {
             exit::GENERAL
         }

@@ -7,6 +7,7 @@
 //! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
 //! `env.rs` reads environment variables.
 
+pub mod connect;
 mod connection;
 mod duration;
 mod env;

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod config;
 mod conformance_client;
+mod connect;
 mod events;
 mod import;
 mod lifecycle;
