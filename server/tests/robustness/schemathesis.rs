@@ -48,6 +48,19 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id = "server_update"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# /api/v1/connect/{client}: the client is one of six names (an enum here would refuse them in
+# the router before the handler could say which are known); another name is a 400, a client
+# file that does not parse a 409 (left alone).
+[[operations]]
+include-operation-id = "connect_apply"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+[[operations]]
+include-operation-id = "connect_preview"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+[[operations]]
+include-operation-id = "connect_undo"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
 # POST /api/v1/tools/call: `tool_name` must be `server:tool`; a pattern would not round-trip
 # either (typify turns it into a newtype whose derived schema drops the pattern). A name
 # without a colon is refused with 400.
