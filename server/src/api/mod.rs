@@ -409,7 +409,7 @@ impl ProxyBackend for ServerCtx {
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(tools_convert::call_record)
+                    .map(|r| tools_convert::call_record(r, app.config_path()))
                     .collect(),
             },
         })
@@ -425,7 +425,10 @@ impl ProxyBackend for ServerCtx {
             Some(q) => app.search_tools(q, limit),
             None => app.all_tools(limit),
         };
-        Ok(tools_convert::tool_search(hits))
+        Ok(tools_convert::tool_search(
+            hits,
+            tools_convert::tool_stats(app),
+        ))
     }
 
     async fn tool_call(
@@ -507,7 +510,7 @@ impl ProxyBackend for ServerCtx {
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(tools_convert::call_record)
+                    .map(|r| tools_convert::call_record(r, rqctx.context().app.config_path()))
                     .collect(),
             },
         })
@@ -521,7 +524,7 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ToolCallDetailResponse {
             success: true,
             data: types::ToolCallDetail {
-                tool_call: tools_convert::call_record(record),
+                tool_call: tools_convert::call_record(record, rqctx.context().app.config_path()),
             },
         })
     }
@@ -535,9 +538,13 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ReplayResponse {
             success: true,
             data: types::ReplayResult {
+                success: !record.is_error,
                 new_call_id: record.id.clone(),
                 replayed_from: path.id,
-                new_tool_call: tools_convert::call_record(record),
+                new_tool_call: tools_convert::call_record(
+                    record,
+                    rqctx.context().app.config_path(),
+                ),
             },
         })
     }

@@ -282,3 +282,72 @@ async fn test_tools_call_accepts_builtin_tool_names() {
         .into_inner();
     assert!(upstream.data["content"].to_string().contains("direct"));
 }
+
+#[tokio::test]
+async fn test_go_compat_fields_through_the_generated_client() {
+    let mut fx = fixture_server("fx");
+    fx["env"] = json!({"FX_TOKEN": "very-secret-value", "REF": "${env:HOME}"});
+    fx["headers"] = json!({});
+    let server = TestServer::start(config_with(json!([fx]))).await;
+    wait_ready(&server, "fx").await;
+    let client = server.client();
+    client
+        .tool_call(&types::ToolCallRequest {
+            tool_name: "fx:echo".into(),
+            arguments: json!({"message": "compat"}).as_object().cloned(),
+        })
+        .await
+        .expect("call");
+    let page = client
+        .tool_call_list(None, None, None)
+        .await
+        .expect("calls")
+        .into_inner();
+    let record = page.data.tool_calls.first().expect("recorded").clone();
+    // Go's fields beside the seed's: nanoseconds, the server identity hash, the config file.
+    assert_eq!(
+        record.duration,
+        (record.duration_ms * 1_000_000.0).round() as i64
+    );
+    assert!(record.duration > 0);
+    assert_eq!(record.server_id.len(), 16);
+    assert!(record.server_id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(
+        record.config_path,
+        server.config_path().display().to_string()
+    );
+    let replay = client
+        .tool_call_replay(&record.id, &types::ReplayRequest { arguments: None })
+        .await
+        .expect("replay")
+        .into_inner();
+    assert!(replay.data.success);
+    assert_eq!(replay.data.new_tool_call.server_id, record.server_id);
+
+    // GET /api/v1/tools: the seed's `tools` and the Go envelope with the same list.
+    let tools = client
+        .tool_search(Some(1000), None)
+        .await
+        .expect("tools")
+        .into_inner();
+    assert!(tools.success);
+    assert!(!tools.tools.is_empty());
+    assert_eq!(
+        serde_json::to_value(&tools.tools).expect("json"),
+        serde_json::to_value(&tools.data.tools).expect("json")
+    );
+    let stats = &tools.data.stats;
+    assert_eq!(stats.total, tools.tools.len() as u64);
+    assert_eq!(
+        (stats.enabled, stats.disabled, stats.pending_approval),
+        (stats.total, 0, 0)
+    );
+
+    // upstream_servers list shows env and headers, masked.
+    let listed = call_builtin(&server, "upstream_servers", json!({"operation": "list"})).await;
+    let entry = &listed["servers"][0];
+    assert_eq!(entry["env"]["FX_TOKEN"], "********");
+    assert_eq!(entry["env"]["REF"], "${env:HOME}");
+    assert!(entry["headers"].is_object());
+    assert!(!listed.to_string().contains("very-secret-value"));
+}
