@@ -16,6 +16,7 @@ mod events;
 pub mod front;
 mod inspect_convert;
 mod ops_convert;
+mod registries_convert;
 mod route;
 mod servers_convert;
 mod swagger;
@@ -191,6 +192,68 @@ impl ProxyBackend for ServerCtx {
         path: params::ConnectUndoPath,
     ) -> Result<types::ConnectUndoResponse, ApiError> {
         connect_convert::undo(&path.client)
+    }
+
+    async fn registry_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::RegistryListResponse, ApiError> {
+        Ok(registries_convert::list(rqctx.context().app.registries()))
+    }
+
+    async fn registry_servers(
+        rqctx: &RequestContext<Self>,
+        path: params::RegistryServersPath,
+        query: params::RegistryServersQuery,
+    ) -> Result<types::RegistryServersResponse, ApiError> {
+        let servers = rqctx
+            .context()
+            .app
+            .search_registry(
+                &path.id,
+                query.q.as_deref(),
+                query.tag.as_deref(),
+                query.limit.map(|l| l as usize),
+            )
+            .await?;
+        Ok(types::RegistryServersResponse {
+            success: true,
+            data: types::RegistryServers {
+                registry_id: path.id,
+                query: query.q,
+                tag: query.tag,
+                total: convert::count(servers.len()),
+                servers: servers
+                    .into_iter()
+                    .map(registries_convert::server)
+                    .collect(),
+            },
+        })
+    }
+
+    async fn registry_server_add(
+        rqctx: &RequestContext<Self>,
+        path: params::RegistryServerAddPath,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let wanted = path.server.as_str();
+        let short = wanted.rsplit('/').next().unwrap_or(wanted);
+        let listed = app
+            .search_registry(&path.id, Some(short), None, Some(100))
+            .await?;
+        let found = listed
+            .into_iter()
+            .find(|s| s.id == wanted || s.name == wanted)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("registry {} lists no server {wanted}", path.id))
+            })?;
+        let server = found.to_config().ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{wanted} has neither a package nor a remote mcpproxy can run"
+            ))
+        })?;
+        let name = server.name.clone();
+        app.add_server(server).await?;
+        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
     }
 
     async fn server_add(

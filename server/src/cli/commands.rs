@@ -26,6 +26,18 @@ pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
     }
 }
 
+/// The answer of one API call, or its error described for a person.
+pub(super) async fn ask<T>(
+    call: impl std::future::Future<
+        Output = Result<
+            mcpproxy_client::ResponseValue<T>,
+            mcpproxy_client::Error<types::ErrorResponse>,
+        >,
+    >,
+) -> Result<T, String> {
+    call.await.map(|r| r.into_inner()).map_err(describe)
+}
+
 /// Print the result of a call, or report its error; returns the exit code.
 pub(super) fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
     match result {

@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use mcpproxy_client::{Client, types};
 use serde_json::json;
 
-use super::commands::{FAILED, checked_name, describe, finish};
+use super::commands::{FAILED, ask, checked_name, describe, finish};
 use super::output::{self, Format};
 
 /// `mcpproxy upstream add …`.
@@ -122,11 +122,7 @@ pub async fn add(client: &Client, args: &AddArgs, format: Format) -> i32 {
         enabled: Some(!args.disabled),
         quarantined: Some(args.quarantined),
     };
-    let result = client
-        .server_add(&body)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(describe);
+    let result = ask(client.server_add(&body)).await;
     finish(result, |added| print_change(&added, format))
 }
 
@@ -135,11 +131,7 @@ pub async fn remove(client: &Client, name: &str, format: Format) -> i32 {
     if let Err(code) = checked_name(name) {
         return code;
     }
-    let result = client
-        .server_delete(name)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(describe);
+    let result = ask(client.server_delete(name)).await;
     finish(result, |removed| print_change(&removed, format))
 }
 
@@ -170,11 +162,7 @@ pub async fn approve(client: &Client, name: &str, format: Format) -> i32 {
     let reviewed = types::ReviewRequest {
         fingerprint: Some(plan.fingerprint),
     };
-    let result = client
-        .server_unquarantine(name, &reviewed)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(describe);
+    let result = ask(client.server_unquarantine(name, &reviewed)).await;
     finish(result, |approved| match format {
         Format::Json => output::json(&approved.data),
         Format::Table => {
@@ -264,11 +252,7 @@ async fn approve_tools(client: &Client, server: &str, tool: Option<&str>, format
         tools: tool.map(|t| vec![t.to_string()]),
         approve_all: Some(tool.is_none()),
     };
-    let result = client
-        .server_tools_approve(server, &body)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(describe);
+    let result = ask(client.server_tools_approve(server, &body)).await;
     finish(result, |done| match format {
         Format::Json => output::json(&done.data),
         Format::Table => println!(

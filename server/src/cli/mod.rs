@@ -11,6 +11,7 @@ mod inspect;
 mod local;
 mod manage;
 mod output;
+mod registry;
 mod serve;
 mod tokens;
 
@@ -94,6 +95,9 @@ pub enum Command {
     /// Agent tokens for `/mcp`, limited to servers and a permission tier.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// MCP server registries: list, search, add (quarantined).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Point another MCP client (Claude, Cursor, VS Code, Codex, Gemini) at the proxy.
     Connect(client_connect::ConnectArgs),
     /// Print a shell completion script.
@@ -353,6 +357,7 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         }
         Command::Token(command) => tokens::run(&client, command, format).await,
         Command::Connect(args) => client_connect::run(&client, args, format).await,
+        Command::Registry(command) => registry::run(&client, command, format).await,
         Command::Serve(_) | Command::Version | Command::Config(_) | Command::Completion { .. } => {
             exit::GENERAL
         }

@@ -14,6 +14,7 @@ mod manage;
 mod manage_cli;
 mod mcp;
 mod ops;
+mod registry;
 mod results;
 mod revisions;
 mod secrets;
