@@ -55,8 +55,13 @@ fn optional_request_bodies_are_exactly_the_ones_the_front_door_fills_in() {
     assert_eq!(optional, filled);
     assert_eq!(
         filled,
-        ["server_inspect", "server_quarantine", "server_unquarantine"],
-        "the spec's optional bodies (quarantine's flag, a reviewed plan's fingerprint)"
+        [
+            "server_inspect",
+            "server_quarantine",
+            "server_unquarantine",
+            "servers_bulk"
+        ],
+        "the spec's optional bodies (quarantine's flag, a reviewed plan's fingerprint, the bulk operations' none beside import's file)"
     );
 }
 

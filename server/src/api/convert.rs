@@ -230,6 +230,10 @@ pub fn bulk(outcome: BulkOutcome) -> types::BulkOperationResponse {
             successful: count(outcome.successful),
             failed: count(outcome.errors.len()),
             errors: outcome.errors.into_iter().collect(),
+            format: None,
+            preview: None,
+            imported: None,
+            skipped: None,
         },
     }
 }

@@ -13,6 +13,7 @@ impl From<AppError> for ApiError {
             AppError::ServerNotFound(name) => {
                 ApiError::not_found(format!("Server not found: {name}"))
             }
+            AppError::ServerExists(_) => ApiError::conflict(e.to_string()),
             AppError::Invalid(problems) => {
                 let summary = problems
                     .iter()

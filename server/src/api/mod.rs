@@ -9,13 +9,16 @@
 mod auth;
 mod boundary;
 mod conn;
+mod connect_convert;
 mod convert;
 mod error;
 mod events;
 pub mod front;
 mod inspect_convert;
 mod ops_convert;
+mod registries_convert;
 mod route;
+mod servers_convert;
 mod swagger;
 mod tokens_convert;
 mod tools_convert;
@@ -39,6 +42,8 @@ pub struct ServerCtx {
     pub internal_secret: String,
     /// Cancelled at shutdown; ends open event streams.
     pub shutdown: CancellationToken,
+    /// The built-in MCP tools, which `POST /api/v1/tools/call` also takes by name.
+    pub builtins: Arc<crate::mcp::Builtins>,
 }
 
 /// The type that ties the generated trait to [`ServerCtx`].
@@ -162,12 +167,157 @@ impl ProxyBackend for ServerCtx {
         Ok(convert::server_list(&rqctx.context().app))
     }
 
+    async fn connect_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::ConnectListResponse, ApiError> {
+        Ok(connect_convert::list(&rqctx.context().app))
+    }
+
+    async fn connect_preview(
+        rqctx: &RequestContext<Self>,
+        path: params::ConnectPreviewPath,
+    ) -> Result<types::ConnectResponse, ApiError> {
+        connect_convert::preview(&rqctx.context().app, &path.client)
+    }
+
+    async fn connect_apply(
+        rqctx: &RequestContext<Self>,
+        path: params::ConnectApplyPath,
+    ) -> Result<types::ConnectResponse, ApiError> {
+        connect_convert::apply(&rqctx.context().app, &path.client)
+    }
+
+    async fn connect_undo(
+        _rqctx: &RequestContext<Self>,
+        path: params::ConnectUndoPath,
+    ) -> Result<types::ConnectUndoResponse, ApiError> {
+        connect_convert::undo(&path.client)
+    }
+
+    async fn registry_list(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::RegistryListResponse, ApiError> {
+        Ok(registries_convert::list(rqctx.context().app.registries()))
+    }
+
+    async fn registry_servers(
+        rqctx: &RequestContext<Self>,
+        path: params::RegistryServersPath,
+        query: params::RegistryServersQuery,
+    ) -> Result<types::RegistryServersResponse, ApiError> {
+        let servers = rqctx
+            .context()
+            .app
+            .search_registry(
+                &path.id,
+                query.q.as_deref(),
+                query.tag.as_deref(),
+                query.limit.map(|l| l as usize),
+            )
+            .await?;
+        Ok(types::RegistryServersResponse {
+            success: true,
+            data: types::RegistryServers {
+                registry_id: path.id,
+                query: query.q,
+                tag: query.tag,
+                total: convert::count(servers.len()),
+                servers: servers
+                    .into_iter()
+                    .map(registries_convert::server)
+                    .collect(),
+            },
+        })
+    }
+
+    async fn registry_server_add(
+        rqctx: &RequestContext<Self>,
+        path: params::RegistryServerAddPath,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let wanted = path.server.as_str();
+        let short = wanted.rsplit('/').next().unwrap_or(wanted);
+        let listed = app
+            .search_registry(&path.id, Some(short), None, Some(100))
+            .await?;
+        let found = listed
+            .into_iter()
+            .find(|s| s.id == wanted || s.name == wanted)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("registry {} lists no server {wanted}", path.id))
+            })?;
+        let server = found.to_config().ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{wanted} has neither a package nor a remote mcpproxy can run"
+            ))
+        })?;
+        let name = server.name.clone();
+        app.add_server(server).await?;
+        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
+    }
+
+    async fn server_add(
+        rqctx: &RequestContext<Self>,
+        body: types::ServerAddRequest,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let server = servers_convert::new_server(body)?;
+        let name = server.name.clone();
+        let app = &rqctx.context().app;
+        app.add_server(server).await?;
+        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
+    }
+
+    async fn server_update(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerUpdatePath,
+        body: types::ServerPatchRequest,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let (server, changed) = rqctx
+            .context()
+            .app
+            .update_server(&path.name, |server| {
+                servers_convert::apply(server, body);
+                Ok(())
+            })
+            .await?;
+        Ok(servers_convert::change(&server, "update", &changed))
+    }
+
+    async fn server_delete(
+        rqctx: &RequestContext<Self>,
+        path: params::ServerDeletePath,
+    ) -> Result<types::ServerChangeResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let server = app.configured(&path.name)?;
+        app.remove_server(&path.name).await?;
+        Ok(servers_convert::change(&server, "remove", &[]))
+    }
+
     async fn servers_bulk(
         rqctx: &RequestContext<Self>,
         path: params::ServersBulkPath,
+        body: types::ServersImportRequest,
     ) -> Result<types::BulkOperationResponse, ApiError> {
         let app = &rqctx.context().app;
         let outcome = match path.name {
+            types::BulkAction::Import => {
+                let content = body
+                    .content
+                    .filter(|c| !c.trim().is_empty())
+                    .ok_or_else(|| {
+                        ApiError::bad_request("`content` (the file's text) is required")
+                    })?;
+                let parsed = crate::config::import::parse(&content, body.format.as_deref())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let outcome = app
+                    .import_servers(
+                        parsed,
+                        body.server_names.as_deref(),
+                        body.preview != Some(true),
+                    )
+                    .await?;
+                return Ok(servers_convert::imported(outcome));
+            }
             types::BulkAction::EnableAll => app.set_all_enabled(true).await?,
             types::BulkAction::DisableAll => app.set_all_enabled(false).await?,
             types::BulkAction::RestartAll | types::BulkAction::Reconnect => app.restart_all().await,
@@ -346,7 +496,7 @@ impl ProxyBackend for ServerCtx {
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(tools_convert::call_record)
+                    .map(|r| tools_convert::call_record(r, app.config_path()))
                     .collect(),
             },
         })
@@ -362,28 +512,49 @@ impl ProxyBackend for ServerCtx {
             Some(q) => app.search_tools(q, limit),
             None => app.all_tools(limit),
         };
-        Ok(tools_convert::tool_search(hits))
+        Ok(tools_convert::tool_search(
+            hits,
+            tools_convert::tool_stats(app),
+        ))
     }
 
     async fn tool_call(
         rqctx: &RequestContext<Self>,
         body: types::ToolCallRequest,
     ) -> Result<types::ToolCallResponse, ApiError> {
-        let app = &rqctx.context().app;
+        let ctx = rqctx.context();
         let origin = crate::app::CallOrigin::default();
-        let recorded = app
-            .call_and_record(
-                &body.tool_name,
-                body.arguments,
-                crate::app::Intent::Any,
-                &origin,
-                None,
-                &crate::upstream::CallLink::default(),
-            )
-            .await;
+        let link = crate::upstream::CallLink::default();
+        let is_builtin = ctx
+            .builtins
+            .list(&origin)
+            .iter()
+            .any(|t| t.name == body.tool_name);
+        let data = if is_builtin {
+            let args = body.arguments.unwrap_or_default();
+            let result = ctx
+                .builtins
+                .call(&origin, &body.tool_name, args, &link)
+                .await
+                .map_err(|e| ApiError::bad_request(e.message.to_string()))?;
+            tools_convert::result_object(result)?
+        } else {
+            let recorded = ctx
+                .app
+                .call_and_record(
+                    &body.tool_name,
+                    body.arguments,
+                    crate::app::Intent::Any,
+                    &origin,
+                    None,
+                    &link,
+                )
+                .await;
+            tools_convert::call_result(recorded)?
+        };
         Ok(types::ToolCallResponse {
             success: true,
-            data: tools_convert::call_result(recorded)?,
+            data,
         })
     }
 
@@ -426,7 +597,7 @@ impl ProxyBackend for ServerCtx {
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(tools_convert::call_record)
+                    .map(|r| tools_convert::call_record(r, rqctx.context().app.config_path()))
                     .collect(),
             },
         })
@@ -440,7 +611,7 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ToolCallDetailResponse {
             success: true,
             data: types::ToolCallDetail {
-                tool_call: tools_convert::call_record(record),
+                tool_call: tools_convert::call_record(record, rqctx.context().app.config_path()),
             },
         })
     }
@@ -454,9 +625,13 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ReplayResponse {
             success: true,
             data: types::ReplayResult {
+                success: !record.is_error,
                 new_call_id: record.id.clone(),
                 replayed_from: path.id,
-                new_tool_call: tools_convert::call_record(record),
+                new_tool_call: tools_convert::call_record(
+                    record,
+                    rqctx.context().app.config_path(),
+                ),
             },
         })
     }

@@ -8,9 +8,21 @@ use crate::app::{CallError, RecordedCall};
 use crate::index::SearchHit;
 use crate::storage::{SessionRecord, ToolCallRecord};
 
-/// A recorded call on the wire.
-pub fn call_record(r: ToolCallRecord) -> types::ToolCallRecord {
+/// A server's identity hash in call records: the first 16 hex characters of the SHA-256 of
+/// its name (stable across restarts and edits, as the Go original's `server_id` is for a name).
+fn server_id(server: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(server.as_bytes()))[..16].to_string()
+}
+
+/// A recorded call on the wire; `config_path` is the file the proxy runs with.
+pub fn call_record(r: ToolCallRecord, config_path: &std::path::Path) -> types::ToolCallRecord {
+    // Whole nanoseconds of the measured wall time (milliseconds with a fraction).
+    let duration = (r.duration_ms * 1_000_000.0).round() as i64;
     types::ToolCallRecord {
+        duration,
+        server_id: server_id(&r.server),
+        config_path: config_path.display().to_string(),
         id: r.id,
         server_name: r.server,
         tool_name: r.tool,
@@ -43,18 +55,54 @@ pub fn session(s: SessionRecord) -> types::Session {
     }
 }
 
-/// `GET /api/v1/tools`.
-pub fn tool_search(hits: Vec<(SearchHit, rmcp::model::Tool)>) -> types::ToolSearchResponse {
+/// `GET /api/v1/tools`: the seed's `tools` and the Go envelope with the same list.
+pub fn tool_search(
+    hits: Vec<(SearchHit, rmcp::model::Tool)>,
+    stats: types::ToolStats,
+) -> types::ToolSearchResponse {
+    let tools: Vec<types::ToolSearchHit> = hits
+        .into_iter()
+        .map(|(hit, tool)| types::ToolSearchHit {
+            name: format!("{}:{}", hit.server, hit.name),
+            server: hit.server,
+            description: tool.description.as_deref().unwrap_or_default().to_string(),
+            score: hit.score,
+        })
+        .collect();
     types::ToolSearchResponse {
-        tools: hits
-            .into_iter()
-            .map(|(hit, tool)| types::ToolSearchHit {
-                name: format!("{}:{}", hit.server, hit.name),
-                server: hit.server,
-                description: tool.description.as_deref().unwrap_or_default().to_string(),
-                score: hit.score,
+        success: true,
+        data: types::ToolSearchData {
+            tools: tools.clone(),
+            stats,
+        },
+        tools,
+    }
+}
+
+/// Counters over every tool of every connected server: those waiting for approval of a
+/// change, and the others.
+pub fn tool_stats(app: &crate::app::App) -> types::ToolStats {
+    let (mut total, mut pending) = (0usize, 0usize);
+    for view in app.servers() {
+        let Ok(tools) = app.server_tools(&view.config.name) else {
+            continue;
+        };
+        let approvals = app.tool_approvals(&view.config.name);
+        total += tools.len();
+        pending += tools
+            .iter()
+            .filter(|t| {
+                approvals
+                    .get(t.name.as_ref())
+                    .is_some_and(|a| a.status.as_str() == "changed")
             })
-            .collect(),
+            .count();
+    }
+    types::ToolStats {
+        total: count(total),
+        enabled: count(total - pending),
+        disabled: 0,
+        pending_approval: count(pending),
     }
 }
 
@@ -121,7 +169,11 @@ pub fn call_error(e: CallError) -> ApiError {
 
 /// The result of a call: the upstream CallToolResult as an object.
 pub fn call_result(recorded: RecordedCall) -> Result<Map<String, Value>, ApiError> {
-    let result = recorded.outcome.map_err(call_error)?;
+    result_object(recorded.outcome.map_err(call_error)?)
+}
+
+/// A CallToolResult (an upstream's or a built-in tool's) as an object.
+pub fn result_object(result: rmcp::model::CallToolResult) -> Result<Map<String, Value>, ApiError> {
     match serde_json::to_value(result) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal("cannot serialize the tool result")),

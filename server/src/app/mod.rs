@@ -10,9 +10,11 @@ mod calls;
 mod diagnostics;
 mod forward;
 mod history;
+mod import;
 mod indexer;
 mod inspect;
 mod ops;
+mod registries;
 mod reload;
 mod secrets;
 mod servers;
@@ -35,7 +37,9 @@ pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::{RecordedCall, RecordedResponse};
+pub use import::ImportOutcome;
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
+pub use registries::{Registry, RegistryError, RegistryServer};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 pub use settle::SEARCH_WAIT;
@@ -51,6 +55,9 @@ pub enum AppError {
     /// No server by that name.
     #[error("server not found: {0}")]
     ServerNotFound(String),
+    /// A server by that name exists already.
+    #[error("a server named {0} already exists")]
+    ServerExists(String),
     /// The resulting configuration would be invalid.
     #[error("configuration is invalid")]
     Invalid(Vec<Problem>),

@@ -1,10 +1,14 @@
 //! Server views and the per-server management actions (enable, disable, quarantine, bulk).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::config::{ServerConfig, check_server_name, escaped, mask_server, redact};
+use crate::config::{
+    Config, ConnectionSettings, ServerConfig, check_server_name, escaped, mask_server, redact,
+};
 use crate::events::kinds;
 use crate::upstream::{ConnectionState, Health, HealthInput, health};
 
@@ -168,25 +172,28 @@ impl App {
         Ok(())
     }
 
+    /// Change server `name` with `edit` (validated, saved); the configurations before and
+    /// after.
     async fn edit_server(
         &self,
         name: &str,
         edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(Arc<Config>, Arc<Config>), AppError> {
         existing_name(name)?;
         let now = now();
-        self.update_config(|config| {
-            let server = config
-                .servers
-                .iter_mut()
-                .find(|s| s.name == name)
-                .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
-            edit(server)?;
-            server.updated = Some(now);
-            Ok(())
-        })
-        .await?;
-        Ok(())
+        let ((), old, new) = self
+            .update_config(|config| {
+                let server = config
+                    .servers
+                    .iter_mut()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
+                edit(server)?;
+                server.updated = Some(now);
+                Ok(())
+            })
+            .await?;
+        Ok((old, new))
     }
 
     /// Enable (or disable) every server that is not already so, in one atomic write.
@@ -216,7 +223,8 @@ impl App {
 }
 
 impl App {
-    pub(super) fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
+    /// The configuration entry of `name` (secrets in the clear: not for display).
+    pub fn configured(&self, name: &str) -> Result<ServerConfig, AppError> {
         existing_name(name)?;
         self.config()
             .servers
@@ -298,6 +306,16 @@ pub(super) fn existing_name(name: &str) -> Result<(), AppError> {
     check_server_name(name).map_err(|_| AppError::ServerNotFound(escaped(name)))
 }
 
+/// Server `name`'s entry in `config`.
+fn saved_entry(config: &Config, name: &str) -> Result<ServerConfig, AppError> {
+    config
+        .servers
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| AppError::ServerNotFound(name.to_string()))
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -312,10 +330,7 @@ impl App {
         let name = server.name.clone();
         self.update_config(|config| {
             if config.servers.iter().any(|s| s.name == server.name) {
-                return Err(AppError::Malformed(format!(
-                    "a server named {} already exists",
-                    server.name
-                )));
+                return Err(AppError::ServerExists(server.name.clone()));
             }
             config.servers.push(server);
             Ok(())
@@ -350,30 +365,49 @@ impl App {
         Ok(())
     }
 
-    /// Change one server with `edit` (validated, persisted); returns the new entry.
+    /// Change one server with `edit` (validated, persisted); returns the new entry as saved
+    /// (masks sent back restored to the real values).
     pub async fn edit_server_with(
         &self,
         name: &str,
         edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
     ) -> Result<ServerConfig, AppError> {
-        existing_name(name)?;
-        let now = now();
-        let (updated, _, _) = self
-            .update_config(|config| {
-                let server = config
-                    .servers
-                    .iter_mut()
-                    .find(|s| s.name == name)
-                    .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
-                edit(server)?;
-                server.updated = Some(now);
-                Ok(server.clone())
-            })
-            .await?;
+        let (_, new) = self.edit_server(name, edit).await?;
+        let updated = saved_entry(&new, name)?;
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "updated", "server": name}),
         );
         Ok(updated)
+    }
+}
+
+impl App {
+    /// A person's change of one server (REST, CLI): `edit` applies, the result is validated
+    /// and saved, and only this server restarts, only when what it runs or contacts changed.
+    /// The quarantine flag stays as `edit` leaves it (a person is trusted); notes of an
+    /// earlier inspection no longer describe the server when its connection changed.
+    /// Returns the new entry and the connection settings that changed.
+    pub async fn update_server(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut ServerConfig) -> Result<(), AppError>,
+    ) -> Result<(ServerConfig, Vec<&'static str>), AppError> {
+        let (old, new) = self.edit_server(name, edit).await?;
+        // Compared as saved: masks sent back were restored to the real values by then.
+        let entry = |config: &Config| config.servers.iter().find(|s| s.name == name).cloned();
+        let (Some(before), Some(after)) = (entry(&old), entry(&new)) else {
+            return Err(AppError::ServerNotFound(name.to_string()));
+        };
+        let changed =
+            ConnectionSettings::of(&before).changed_fields(&ConnectionSettings::of(&after));
+        if !changed.is_empty() {
+            self.forget_review(name, false);
+        }
+        self.bus.publish(
+            kinds::SERVERS_CHANGED,
+            json!({"reason": "updated", "server": name, "changed": changed}),
+        );
+        Ok((after, changed))
     }
 }

@@ -26,6 +26,18 @@ pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
     }
 }
 
+/// The answer of one API call, or its error described for a person.
+pub(super) async fn ask<T>(
+    call: impl std::future::Future<
+        Output = Result<
+            mcpproxy_client::ResponseValue<T>,
+            mcpproxy_client::Error<types::ErrorResponse>,
+        >,
+    >,
+) -> Result<T, String> {
+    call.await.map(|r| r.into_inner()).map_err(describe)
+}
+
 /// Print the result of a call, or report its error; returns the exit code.
 pub(super) fn finish<T>(result: Result<T, String>, print: impl FnOnce(T)) -> i32 {
     match result {
@@ -57,7 +69,14 @@ pub async fn status(client: &Client, format: Format) -> i32 {
         .map(|r| r.into_inner())
         .map_err(describe);
     finish(result, |s| match format {
-        Format::Json => output::json(&s),
+        // The seed's fields and the Go `data`, without a second `success`.
+        Format::Json => {
+            let mut value = serde_json::to_value(&s).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.remove("success");
+            }
+            output::json(&value)
+        }
         Format::Table => output::table(
             &[
                 "status",
@@ -89,7 +108,7 @@ pub async fn info(client: &Client, format: Format) -> i32 {
         .map(|r| r.into_inner())
         .map_err(describe);
     finish(result, |i| match format {
-        Format::Json => output::json(&i),
+        Format::Json => output::json(&i.data),
         Format::Table => {
             let update = match &i.data.update {
                 Some(u) if u.available => {
@@ -123,7 +142,7 @@ pub async fn upstream_list(client: &Client, format: Format) -> i32 {
         .map(|r| r.into_inner())
         .map_err(describe);
     finish(result, |list| match format {
-        Format::Json => output::json(&list),
+        Format::Json => output::json(&list.data),
         Format::Table => {
             let rows: Vec<Vec<String>> = list
                 .data
@@ -175,7 +194,7 @@ pub async fn upstream_action(client: &Client, action: &str, name: &str, format: 
     finish(
         result.map(|r| r.into_inner()).map_err(describe),
         |done| match format {
-            Format::Json => output::json(&done),
+            Format::Json => output::json(&done.data),
             Format::Table => println!("{}: {} done", done.data.server, done.data.action),
         },
     )
@@ -216,7 +235,7 @@ pub async fn upstream_logs(
             .map_or(0, |i| i + 1);
         for line in logs.iter().skip(start) {
             match format {
-                Format::Json => println!("{}", serde_json::to_string(line).unwrap_or_default()),
+                Format::Json => output::json_line(line),
                 Format::Table => println!(
                     "{} {:<6} {}",
                     line.timestamp.to_rfc3339(),
@@ -425,14 +444,7 @@ pub async fn secrets_list(client: &Client, format: Format) -> i32 {
                 .data
                 .secrets
                 .into_iter()
-                .map(|s| {
-                    vec![
-                        s.name,
-                        s.type_,
-                        if s.is_set { "yes".into() } else { "no".into() },
-                        s.used_by.join(", "),
-                    ]
-                })
+                .map(|s| vec![s.name, s.type_, s.is_set.to_string(), s.used_by.join(", ")])
                 .collect();
             output::table(&["name", "type", "set", "used by"], &rows);
         }

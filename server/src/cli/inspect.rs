@@ -16,15 +16,9 @@ const FAILED: i32 = 1;
 
 /// Run the command; returns the exit code.
 pub async fn run(client: &Client, name: &str, yes: bool, format: Format) -> i32 {
-    if let Err(code) = super::commands::checked_name(name) {
-        return code;
-    }
-    let plan = match client.server_inspect_plan(name).await {
-        Ok(r) => r.into_inner().data,
-        Err(e) => {
-            output::error(describe(e));
-            return FAILED;
-        }
+    let plan = match plan(client, name).await {
+        Ok(plan) => plan,
+        Err(code) => return code,
     };
     if !yes {
         // The plan goes to stderr so that stdout holds only the result.
@@ -67,6 +61,19 @@ pub async fn run(client: &Client, name: &str, yes: bool, format: Format) -> i32 
         Err(e) => {
             output::error(describe(e));
             FAILED
+        }
+    }
+}
+
+/// What connecting to `name` would run (never connects); a failure is reported and its
+/// exit code returned.
+pub async fn plan(client: &Client, name: &str) -> Result<types::InspectionPlan, i32> {
+    super::commands::checked_name(name)?;
+    match client.server_inspect_plan(name).await {
+        Ok(r) => Ok(r.into_inner().data),
+        Err(e) => {
+            output::error(describe(e));
+            Err(FAILED)
         }
     }
 }

@@ -4,10 +4,15 @@
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
 mod auth;
+mod client_connect;
 mod commands;
 mod connect;
+mod import;
 mod inspect;
+mod local;
+mod manage;
 mod output;
+mod registry;
 mod serve;
 mod tokens;
 
@@ -45,7 +50,9 @@ pub struct Cli {
     #[arg(long = "log-level", global = true)]
     pub log_level: Option<String>,
     /// Talk to a daemon at this URL (e.g. http://127.0.0.1:8080) instead of the unix socket.
-    #[arg(long, global = true)]
+    /// Given before the command (`mcpproxy --url URL status`): after it, `--url` is the
+    /// command's own (`upstream add NAME --url URL` is the server's URL).
+    #[arg(long)]
     pub url: Option<String>,
     /// API key for --url (default: MCPPROXY_API_KEY).
     #[arg(long = "api-key", global = true)]
@@ -92,6 +99,17 @@ pub enum Command {
     /// Sign upstream servers in and out with OAuth.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// MCP server registries: list, search, add (quarantined).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Point another MCP client (Claude, Cursor, VS Code, Codex, Gemini) at the proxy.
+    Connect(client_connect::ConnectArgs),
+    /// Print a shell completion script.
+    Completion {
+        /// bash, zsh or fish.
+        #[arg(value_enum)]
+        shell: local::Shell,
+    },
 }
 
 /// `mcpproxy secrets …`.
@@ -123,6 +141,21 @@ pub enum SecretsCommand {
 pub enum UpstreamCommand {
     /// List servers with their health.
     List,
+    /// Add a server: `add NAME -- COMMAND ARGS…` (stdio) or `add NAME --url URL` (HTTP).
+    Add(manage::AddArgs),
+    /// Import the servers of another MCP client's configuration (quarantined for review).
+    Import(import::ImportArgs),
+    /// Remove a server (it stops).
+    Remove {
+        /// Server name.
+        name: String,
+    },
+    /// Approve a quarantined server as it is configured now.
+    #[command(alias = "unquarantine")]
+    Approve {
+        /// Server name.
+        name: String,
+    },
     /// Enable a server.
     Enable {
         /// Server name.
@@ -171,6 +204,9 @@ pub enum ToolsCommand {
         #[arg(long, default_value_t = 15)]
         limit: u32,
     },
+    /// Pinning: list, approve and diff a server's tools.
+    #[command(flatten)]
+    Manage(manage::ToolsManageCommand),
 }
 
 /// `mcpproxy call …`.
@@ -195,11 +231,18 @@ pub enum ConfigCommand {
         /// The file to check locally.
         file: Option<PathBuf>,
     },
+    /// The running configuration, secrets masked.
+    Show,
+    /// Where the configuration file is.
+    Path,
+    /// Write the default configuration file (an existing one is kept).
+    Init,
 }
 
 /// Parse the command line, run it, and return the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    output::set_format(cli.output);
     match &cli.command {
         Some(Command::Serve(args)) => serve::run(&cli, args),
         None => {
@@ -212,6 +255,13 @@ pub fn run() -> i32 {
         Some(Command::Version) => {
             commands::version(cli.output);
             0
+        }
+        Some(Command::Completion { shell }) => local::completion(*shell),
+        Some(Command::Config(ConfigCommand::Path)) => {
+            local::config_path(&config_path(&cli), cli.output)
+        }
+        Some(Command::Config(ConfigCommand::Init)) => {
+            local::config_init(&config_path(&cli), cli.output)
         }
         Some(command) => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -229,16 +279,28 @@ pub fn run() -> i32 {
     }
 }
 
+/// The configuration file this command line means: `--config`, else the default.
+fn config_path(cli: &Cli) -> PathBuf {
+    cli.config
+        .clone()
+        .unwrap_or_else(crate::config::default_config_path)
+}
+
 async fn client_command(cli: &Cli, command: &Command) -> i32 {
     let format = cli.output;
     if let Command::Config(ConfigCommand::Validate { file }) = command {
-        let config_path = cli
-            .config
-            .clone()
-            .unwrap_or_else(crate::config::default_config_path);
         let client = connect::client(cli).ok();
-        return commands::config_validate(client.as_ref(), file.as_deref(), &config_path, format)
-            .await;
+        return commands::config_validate(
+            client.as_ref(),
+            file.as_deref(),
+            &config_path(cli),
+            format,
+        )
+        .await;
+    }
+    if let Command::Config(ConfigCommand::Show) = command {
+        let client = connect::client(cli).ok();
+        return local::config_show(client.as_ref(), &config_path(cli), format).await;
     }
     let client = match connect::client(cli) {
         Ok(c) => c,
@@ -251,6 +313,16 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Status => commands::status(&client, format).await,
         Command::Info => commands::info(&client, format).await,
         Command::Upstream(UpstreamCommand::List) => commands::upstream_list(&client, format).await,
+        Command::Upstream(UpstreamCommand::Add(args)) => manage::add(&client, args, format).await,
+        Command::Upstream(UpstreamCommand::Import(args)) => {
+            import::run(&client, args, format).await
+        }
+        Command::Upstream(UpstreamCommand::Remove { name }) => {
+            manage::remove(&client, name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Approve { name }) => {
+            manage::approve(&client, name, format).await
+        }
         Command::Upstream(UpstreamCommand::Enable { name }) => {
             commands::upstream_action(&client, "enable", name, format).await
         }
@@ -269,6 +341,9 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Tools(ToolsCommand::Search { query, limit }) => {
             commands::tools_search(&client, query, *limit, format).await
         }
+        Command::Tools(ToolsCommand::Manage(command)) => {
+            manage::tools(&client, command, format).await
+        }
         Command::Call(CallCommand::Tool {
             tool_name,
             json_args,
@@ -286,6 +361,10 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         }
         Command::Token(command) => tokens::run(&client, command, format).await,
         Command::Auth(command) => auth::run(&client, command, format).await,
-        Command::Serve(_) | Command::Version | Command::Config(_) => exit::GENERAL,
+        Command::Connect(args) => client_connect::run(&client, args, format).await,
+        Command::Registry(command) => registry::run(&client, command, format).await,
+        Command::Serve(_) | Command::Version | Command::Config(_) | Command::Completion { .. } => {
+            exit::GENERAL
+        }
     }
 }

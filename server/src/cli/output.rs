@@ -1,9 +1,22 @@
 //! Everything the CLI prints: aligned tables for people, JSON for scripts (`-o json`),
 //! a spinner on stderr for waits longer than a second, and error messages. Nothing else in
 //! `cli` prints.
+//!
+//! `-o json` has one shape on every command, the REST API's envelope: `{"success": true,
+//! "data": …}` on stdout, and on failure `{"success": false, "error": "…", "code": "…"}`
+//! on stdout (the message also on stderr) with exit code 1. Flags are JSON booleans.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The format chosen for this run (set once at start).
+static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Remember the run's output format: errors follow it.
+pub fn set_format(format: Format) {
+    let _ = FORMAT.set(format);
+}
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -15,8 +28,23 @@ pub enum Format {
     Json,
 }
 
-/// Print `value` as pretty JSON.
+/// Print `value` as the data of a successful answer: `{"success": true, "data": value}`.
 pub fn json(value: &impl serde::Serialize) {
+    match serde_json::to_value(value) {
+        Ok(data) => pretty(&serde_json::json!({"success": true, "data": data})),
+        Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
+    }
+}
+
+/// Print one line of a stream of JSON answers (`--follow`), in the same envelope.
+pub fn json_line(value: &impl serde::Serialize) {
+    match serde_json::to_value(value) {
+        Ok(data) => println!("{}", serde_json::json!({"success": true, "data": data})),
+        Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
+    }
+}
+
+fn pretty(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
@@ -66,9 +94,30 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// An error for a person, on stderr.
+/// An error for a person, on stderr; with `-o json` also the error envelope on stdout
+/// (`code` is the API's code when the message carries one, else `ERROR`).
 pub fn error(message: impl std::fmt::Display) {
+    let message = message.to_string();
     eprintln!("mcpproxy: {message}");
+    if FORMAT.get() == Some(&Format::Json) {
+        pretty(&serde_json::json!({
+            "success": false,
+            "error": message,
+            "code": error_code(&message),
+        }));
+    }
+}
+
+/// The API's error code in a message made by `commands::describe` (`… (CODE, HTTP n)`).
+fn error_code(message: &str) -> String {
+    message
+        .lines()
+        .next()
+        .and_then(|first| first.rsplit_once(" ("))
+        .and_then(|(_, tail)| tail.split_once(", HTTP "))
+        .map(|(code, _)| code.to_string())
+        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .unwrap_or_else(|| "ERROR".into())
 }
 
 /// Run `future`; if it takes longer than a second and stderr is a terminal, show a
@@ -102,6 +151,15 @@ pub async fn with_spinner<T>(label: &str, future: impl std::future::Future<Outpu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_come_from_the_api_message() {
+        assert_eq!(
+            error_code("Server not found: x (NOT_FOUND, HTTP 404)\n  a: b"),
+            "NOT_FOUND"
+        );
+        assert_eq!(error_code("cannot reach the daemon (socket)"), "ERROR");
+    }
 
     #[test]
     fn printable_escapes_control_characters_only() {

@@ -152,10 +152,12 @@ async fn serve(
             return exit::GENERAL;
         }
     };
+    let cache = Arc::new(crate::mcp::ResponseCache::default());
     let ctx = ServerCtx {
         app: app.clone(),
         internal_secret: internal_secret.clone(),
         shutdown: shutdown.clone(),
+        builtins: Arc::new(crate::mcp::Builtins::new(app.clone(), cache.clone())),
     };
     let dropshot_config = dropshot::ConfigDropshot {
         bind_address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -178,7 +180,6 @@ async fn serve(
         }
     };
 
-    let cache = Arc::new(crate::mcp::ResponseCache::default());
     let mcp = crate::mcp::endpoint(app.clone(), cache.clone(), shutdown.clone());
     let front = front::FrontDoor::new(
         mcp,

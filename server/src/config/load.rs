@@ -35,6 +35,15 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
+    /// Another MCP client's file (`mcpServers` as a map of name → server): it is imported,
+    /// not loaded.
+    #[error(
+        "{path} is another MCP client's configuration: its `mcpServers` is a map of name → server (as Claude Desktop, Cursor and Gemini write it), while mcpproxy's is an array of servers with a `name` each. Import its servers with `mcpproxy upstream import --from {path}` (they land quarantined for review)"
+    )]
+    ClientFormat {
+        /// The file.
+        path: PathBuf,
+    },
     /// The document parsed but breaks the rules.
     #[error("invalid configuration: {}", .0.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Problem>),
@@ -187,6 +196,7 @@ impl ConfigStore {
                 return Ok(());
             }
             Err(ConfigError::Parse { source, .. }) => return Err(invalid(source.to_string())),
+            Err(e @ ConfigError::ClientFormat { .. }) => return Err(invalid(e.to_string())),
             Err(other) => return Err(other),
         };
         let problems = super::validate(&config);
@@ -220,9 +230,18 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Config::default());
     }
-    serde_json::from_slice(bytes).map_err(|source| ConfigError::Parse {
-        path: path.to_path_buf(),
-        source,
+    serde_json::from_slice(bytes).map_err(|source| {
+        let map_form = serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|doc| doc.get("mcpServers").is_some_and(|s| s.is_object()));
+        match map_form {
+            true => ConfigError::ClientFormat {
+                path: path.to_path_buf(),
+            },
+            false => ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
     })
 }
 

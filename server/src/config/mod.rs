@@ -7,10 +7,12 @@
 //! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
 //! `env.rs` reads environment variables.
 
+pub mod connect;
 mod connection;
 mod duration;
 mod env;
 mod exposure;
+pub mod import;
 mod listen;
 mod load;
 mod mask;

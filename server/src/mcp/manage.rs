@@ -45,6 +45,9 @@ fn server_json(view: &ServerView) -> Value {
         "command": c.command,
         "args": c.args,
         "url": c.url,
+        // Masked (the view's config is): the Go original lists them.
+        "env": c.env,
+        "headers": c.headers,
         "enabled": c.enabled,
         "quarantined": c.quarantined,
         "created": c.created,

@@ -61,6 +61,7 @@ use tower_service::Service;
 use crate::app::App;
 
 pub use auth::OwnerSocket;
+pub use dispatch::Builtins;
 pub use handler::ProxyMcp;
 pub use stdio::{StdioError, serve_stdio};
 pub use surface::{McpPath, Surface};

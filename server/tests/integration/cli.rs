@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// Run `mcpproxy ARGS` and return (exit code, stdout, stderr).
-async fn cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+pub async fn cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     use tokio::io::AsyncWriteExt;
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
     cmd.args(args)
@@ -53,7 +53,9 @@ async fn test_cli_every_command_against_a_running_daemon() {
     let (code, out, _) = run(sock(&["-o", "json", "status"])).await;
     assert_eq!(code, 0);
     let status: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(status["servers"]["total"], 2);
+    // `-o json` is the API envelope on every command: the answer under `data`.
+    assert_eq!(status["success"], true);
+    assert_eq!(status["data"]["servers"]["total"], 2);
 
     let (code, out, _) = run(sock(&["info"])).await;
     assert_eq!(
@@ -148,7 +150,7 @@ async fn test_cli_every_command_against_a_running_daemon() {
     let (code, out, _) = run(sock(&["-o", "json", "secrets", "get", "cli-token"])).await;
     assert_eq!(code, 0);
     assert_eq!(
-        serde_json::from_str::<Value>(&out).expect("json")["is_set"],
+        serde_json::from_str::<Value>(&out).expect("json")["data"]["is_set"],
         true
     );
     let (code, _, _) = run(sock(&["secrets", "del", "cli-token"])).await;
@@ -212,7 +214,7 @@ async fn test_cli_config_validate_and_no_daemon_message() {
     .await;
     assert_eq!(code, 0);
     assert_eq!(
-        serde_json::from_str::<Value>(&out).expect("json")["valid"],
+        serde_json::from_str::<Value>(&out).expect("json")["data"]["valid"],
         true
     );
 

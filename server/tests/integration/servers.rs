@@ -220,7 +220,7 @@ async fn test_servers_bulk_enable_and_disable_all() {
     .await;
     let client = server.client();
     let enabled = client
-        .servers_bulk(types::BulkAction::EnableAll)
+        .servers_bulk(types::BulkAction::EnableAll, &Default::default())
         .await
         .expect("enable_all")
         .into_inner();
@@ -233,7 +233,7 @@ async fn test_servers_bulk_enable_and_disable_all() {
         (2, 2, 0)
     );
     let disabled = client
-        .servers_bulk(types::BulkAction::DisableAll)
+        .servers_bulk(types::BulkAction::DisableAll, &Default::default())
         .await
         .expect("disable_all")
         .into_inner();
@@ -312,7 +312,7 @@ async fn test_servers_restart_reconnect_tools_and_logs_with_a_live_upstream() {
     );
     for action in [types::BulkAction::Reconnect, types::BulkAction::RestartAll] {
         let bulk = client
-            .servers_bulk(action)
+            .servers_bulk(action, &Default::default())
             .await
             .expect("bulk")
             .into_inner();

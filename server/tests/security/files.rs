@@ -316,5 +316,6 @@ async fn test_files_bare_command_prints_help_and_version_answers_locally() {
     );
     let out = run(&["-o", "json", "version"]).await;
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // `-o json` is the API envelope on every command.
+    assert_eq!(v["data"]["version"], env!("CARGO_PKG_VERSION"));
 }

@@ -1,0 +1,114 @@
+//! `/api/v1/connect`: other MCP clients' files pointed at the proxy (`config::connect`), on
+//! the wire. The files are the daemon user's (`$HOME`), the URL the proxy's `/mcp`.
+
+use std::path::PathBuf;
+
+use mcpproxy_api::{ApiError, types};
+
+use crate::app::App;
+use crate::config::connect::{self, ConnectError, ConnectPlan};
+use crate::config::import::CLIENTS;
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Client(_) => ApiError::bad_request(e.to_string()),
+            ConnectError::Unreadable { .. } => ApiError::conflict(e.to_string()),
+            ConnectError::NothingToUndo(_) => ApiError::not_found(e.to_string()),
+            ConnectError::Io { .. } => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// The endpoint clients are pointed at.
+fn mcp_url(app: &App) -> String {
+    super::convert::mcp_endpoints(app).default
+}
+
+fn plan_view(plan: ConnectPlan, action: &str) -> types::ConnectResponse {
+    types::ConnectResponse {
+        success: true,
+        data: types::ConnectPlan {
+            client: plan.client,
+            path: plan.path.display().to_string(),
+            exists: plan.exists,
+            connected: plan.connected,
+            entry: plan.entry,
+            after: plan.after,
+            backup: plan.backup.display().to_string(),
+            action: action.into(),
+        },
+    }
+}
+
+/// `GET /api/v1/connect`.
+pub fn list(app: &App) -> types::ConnectListResponse {
+    let url = mcp_url(app);
+    let clients = CLIENTS
+        .iter()
+        .map(|client| match connect::plan(client, &home(), &url) {
+            Ok(plan) => types::ConnectClient {
+                client: client.to_string(),
+                path: plan.path.display().to_string(),
+                exists: plan.exists,
+                connected: plan.connected,
+                error: None,
+            },
+            Err(e) => types::ConnectClient {
+                client: client.to_string(),
+                path: crate::config::import::client_path(client, &home())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                exists: true,
+                connected: false,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect();
+    types::ConnectListResponse {
+        success: true,
+        data: types::ConnectList {
+            mcp_url: url,
+            clients,
+        },
+    }
+}
+
+/// `GET /api/v1/connect/{client}/preview`.
+pub fn preview(app: &App, client: &str) -> Result<types::ConnectResponse, ApiError> {
+    Ok(plan_view(
+        connect::plan(client, &home(), &mcp_url(app))?,
+        "preview",
+    ))
+}
+
+/// `POST /api/v1/connect/{client}`.
+pub fn apply(app: &App, client: &str) -> Result<types::ConnectResponse, ApiError> {
+    let plan = connect::plan(client, &home(), &mcp_url(app))?;
+    connect::apply(&plan)?;
+    let action = if plan.connected {
+        "already_connected"
+    } else {
+        "connected"
+    };
+    Ok(plan_view(plan, action))
+}
+
+/// `POST /api/v1/connect/{client}/undo`.
+pub fn undo(client: &str) -> Result<types::ConnectUndoResponse, ApiError> {
+    let path = connect::undo(client, &home())?;
+    Ok(types::ConnectUndoResponse {
+        success: true,
+        data: types::ConnectUndone {
+            client: client.to_string(),
+            path: path.display().to_string(),
+            action: "undone".into(),
+        },
+    })
+}
