@@ -408,6 +408,7 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
             &types::ApproveToolsRequest {
                 tools: None,
                 approve_all: None,
+                reason: None,
             },
         )
         .await;
@@ -419,6 +420,7 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
             &types::ApproveToolsRequest {
                 tools: Some(vec!["echo".into()]),
                 approve_all: None,
+                reason: None,
             },
         )
         .await

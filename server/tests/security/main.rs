@@ -26,5 +26,6 @@ mod masking;
 mod paths;
 mod raw;
 mod review;
+mod scanner;
 mod slow;
 mod tokens;

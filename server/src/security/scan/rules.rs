@@ -209,6 +209,15 @@ fn secrets(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Findi
             secret.push((s, e, sentence_at(f, s), true));
         }
     }
+    // `~/.ssh/id_rsa` is one mention, not three.
+    secret.sort_unstable();
+    secret.dedup_by(|next, kept| {
+        let joins = next.0 <= kept.1;
+        if joins {
+            kept.1 = kept.1.max(next.1);
+        }
+        joins
+    });
     for (i, t) in f.tokens.iter().enumerate() {
         let word = f.word(i);
         let hit = lx::SECRET_WORDS
