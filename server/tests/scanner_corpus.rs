@@ -52,18 +52,18 @@ fn ratio(a: usize, b: usize) -> String {
     }
 }
 
-#[test]
-fn corpus_scores_meet_the_thresholds() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/scanner_corpus.json"
-    );
-    let corpus: Corpus =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("corpus")).expect("corpus JSON");
-    assert!(
-        corpus.entries.len() >= 150,
-        "the corpus has at least 150 entries"
-    );
+/// Scores of one labelled file: rows by category, the total, and every miss.
+struct Scores {
+    entries: usize,
+    rows: BTreeMap<String, Row>,
+    total: Row,
+    misses: Vec<String>,
+}
+
+fn score(file: &str) -> Scores {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let corpus: Corpus = serde_json::from_str(&std::fs::read_to_string(&path).expect("corpus"))
+        .expect("corpus JSON");
     let ctx = ScanContext::with_other_tools(&corpus.other_server_tools);
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     let mut misses = Vec::new();
@@ -117,20 +117,7 @@ fn corpus_scores_meet_the_thresholds() {
         }
     }
     let mut total = Row::default();
-    println!(
-        "| category | malicious | recall (block) | recall (block+review) | hard negatives | FP block | FP review |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (cat, r) in &rows {
-        println!(
-            "| {cat} | {} | {} | {} | {} | {} | {} |",
-            r.malicious,
-            ratio(r.caught_block, r.malicious),
-            ratio(r.caught_any, r.malicious),
-            r.hard,
-            ratio(r.hard_block, r.hard),
-            ratio(r.hard_review, r.hard),
-        );
+    for r in rows.values() {
         total.malicious += r.malicious;
         total.caught_block += r.caught_block;
         total.caught_any += r.caught_any;
@@ -140,27 +127,53 @@ fn corpus_scores_meet_the_thresholds() {
         total.benign += r.benign;
         total.benign_block += r.benign_block;
     }
+    Scores {
+        entries: corpus.entries.len(),
+        rows,
+        total,
+        misses,
+    }
+}
+
+fn print(title: &str, s: &Scores) {
+    println!("\n{title}\n");
     println!(
-        "| **all** | {} | {} | {} | {} | {} | {} |",
-        total.malicious,
-        ratio(total.caught_block, total.malicious),
-        ratio(total.caught_any, total.malicious),
-        total.hard,
-        ratio(total.hard_block, total.hard),
-        ratio(total.hard_review, total.hard),
+        "| category | malicious | recall (block) | recall (block+review) | hard negatives | FP block | FP review |"
     );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let line = |name: &str, r: &Row| {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            r.malicious,
+            ratio(r.caught_block, r.malicious),
+            ratio(r.caught_any, r.malicious),
+            r.hard,
+            ratio(r.hard_block, r.hard),
+            ratio(r.hard_review, r.hard),
+        );
+    };
+    for (cat, r) in s.rows.iter().filter(|(_, r)| r.malicious + r.hard > 0) {
+        line(cat, r);
+    }
+    line("**all**", &s.total);
     println!(
-        "\n{} entries; benign blocked: {}/{}",
-        corpus.entries.len(),
-        total.benign_block,
-        total.benign
+        "\n{} entries; every benign entry (plain tools included) blocked: {}/{}",
+        s.entries, s.total.benign_block, s.total.benign
     );
-    for m in &misses {
+    for m in &s.misses {
         println!("{m}");
     }
-    let recall_block = total.caught_block as f64 / total.malicious as f64;
-    let recall_any = total.caught_any as f64 / total.malicious as f64;
-    let fp_block = total.hard_block as f64 / total.hard as f64;
+}
+
+#[test]
+fn corpus_scores_meet_the_thresholds() {
+    let s = score("scanner_corpus.json");
+    print("scanner_corpus.json (the thresholds apply here)", &s);
+    assert!(s.entries >= 150, "the corpus has at least 150 entries");
+    let t = &s.total;
+    let recall_block = t.caught_block as f64 / t.malicious as f64;
+    let recall_any = t.caught_any as f64 / t.malicious as f64;
+    let fp_block = t.hard_block as f64 / t.hard as f64;
     assert!(
         recall_block >= 0.90,
         "block-tier recall {recall_block:.3} < 0.90"
@@ -172,5 +185,20 @@ fn corpus_scores_meet_the_thresholds() {
     assert!(
         fp_block <= 0.05,
         "hard-negative block FP {fp_block:.3} > 0.05"
+    );
+}
+
+/// The held-out set is scored and printed, not held to the thresholds: it was written after
+/// the rules, and its misses are the honest picture of what the rules do not cover yet.
+#[test]
+fn holdout_scores_are_printed() {
+    let s = score("scanner_holdout.json");
+    print(
+        "scanner_holdout.json (written after the rules; printed, not asserted)",
+        &s,
+    );
+    assert!(
+        s.total.malicious > 0 && s.total.hard > 0,
+        "the held-out set loads"
     );
 }
