@@ -250,10 +250,15 @@ impl App {
             }
         }
         for (server, tools) in self.blocked_tools() {
-            let scans = self.tool_scans(&server);
+            // Held only by the scanner (unchanged since approval): reported above.
+            let approvals = self.tool_approvals(&server);
             let tools: Vec<String> = tools
                 .into_iter()
-                .filter(|t| !scans.get(t).is_some_and(|s| s.held()))
+                .filter(|t| {
+                    approvals
+                        .get(t)
+                        .is_some_and(|a| a.status == crate::storage::ApprovalStatus::Changed)
+                })
                 .collect();
             if tools.is_empty() {
                 continue;

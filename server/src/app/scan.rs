@@ -198,6 +198,14 @@ impl App {
         );
     }
 
+    /// Forget the overrides and scans of `server` (removed, or added anew under its name).
+    pub(super) fn forget_overrides(&self, server: &str) {
+        self.set_note(server, NOTE_OVERRIDES, None);
+        if let Ok(mut by_server) = self.scans.by_server.write() {
+            by_server.remove(server);
+        }
+    }
+
     /// Of `wanted` tools of `server` (`None`: all), those the scanner holds back. With
     /// some held and no reason, [`AppError::ScanBlocked`]; the reason, trimmed, otherwise.
     pub(super) fn held_among(

@@ -323,6 +323,7 @@ impl App {
         .await?;
         // Notes of an earlier server of that name say nothing about this one.
         self.forget_review(&name, true);
+        self.forget_overrides(&name);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "added", "server": name}),
@@ -343,6 +344,7 @@ impl App {
         })
         .await?;
         self.forget_review(name, true);
+        self.forget_overrides(name);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "removed", "server": name}),
