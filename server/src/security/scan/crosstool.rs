@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::lexicon as lx;
 use super::normalise::Folded;
-use super::phrase::any_in;
+use super::phrase::{Lazy, any_in, step};
 use super::rules::before;
 use super::{Category, Field, Finding, ScanContext, Tier, ToolText, scan_field};
 
@@ -59,6 +59,11 @@ pub(super) fn shadowing(
     }
 }
 
+static CLAIMS: Lazy = Lazy::new(&[
+    &[step(0, lx::CLAIM_READ_ONLY)],
+    &[step(0, lx::CLAIM_OFFLINE)],
+]);
+
 /// Claims ("read-only", "no network", `readOnlyHint`) that the input schema contradicts.
 pub(super) fn capability(tool: &ToolText<'_>, found: &mut Vec<Finding>) {
     let hint = |k: &str| {
@@ -67,12 +72,20 @@ pub(super) fn capability(tool: &ToolText<'_>, found: &mut Vec<Finding>) {
             .and_then(Value::as_bool)
             .unwrap_or(false)
     };
-    let desc = Folded::new(tool.description);
-    let claims = |alts: &[&str]| {
-        (0..desc.tokens.len()).any(|i| any_in(&desc, alts, i, i + 1, desc.tokens[i].sentence))
+    let has_props = tool
+        .input_schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty());
+    let (read_only, offline) = if has_props {
+        let found = CLAIMS.get().find(&Folded::new(tool.description));
+        (
+            hint("readOnlyHint") || found.iter().any(|(p, _)| *p == 0),
+            found.iter().any(|(p, _)| *p == 1),
+        )
+    } else {
+        (hint("readOnlyHint"), false)
     };
-    let read_only = hint("readOnlyHint") || claims(lx::CLAIM_READ_ONLY);
-    let offline = claims(lx::CLAIM_OFFLINE);
     let field = Field {
         name: "annotations",
         text: "",

@@ -147,6 +147,8 @@ pub struct Folded {
     pub tag_text: String,
     /// Length of the original text.
     original_len: usize,
+    /// Which bytes occur in `text` (a needle with a missing byte is not searched for).
+    bytes_present: [u64; 4],
 }
 
 impl Folded {
@@ -234,7 +236,17 @@ impl Folded {
             }
         }
         out.tokenize(text);
+        for b in out.text.bytes() {
+            out.bytes_present[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
         out
+    }
+
+    /// Whether `needle` may occur in the folded text (every byte of it occurs somewhere).
+    pub fn may_contain(&self, needle: &str) -> bool {
+        needle
+            .bytes()
+            .all(|b| self.bytes_present[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
     }
 
     fn note_hidden(&mut self, kind: Hidden, ch: char, at: usize, benign: bool) {

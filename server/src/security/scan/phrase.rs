@@ -4,6 +4,7 @@
 //! `ignore|forget … previous|prior|your … instructions` without a literal list of phrasings.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::normalise::Folded;
@@ -32,16 +33,41 @@ pub struct Hit {
     pub end: usize,
 }
 
+/// FNV-1a: the index is probed once per word of every scanned field, and its keys are
+/// short constant words (no untrusted key chooses a bucket it could flood: lookups only).
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// A set of patterns, indexed by the first word of their first step.
 pub struct PatternSet {
     patterns: &'static [&'static [Step]],
-    by_first: HashMap<&'static str, Vec<usize>>,
+    by_first: HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>,
 }
 
 impl PatternSet {
     /// Index `patterns`.
     pub fn new(patterns: &'static [&'static [Step]]) -> Self {
-        let mut by_first: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        let mut by_first: HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>> =
+            HashMap::default();
         for (i, p) in patterns.iter().enumerate() {
             for alt in p[0].alts {
                 let first = alt.split([' ', '\'']).next().unwrap_or(alt);

@@ -6,7 +6,7 @@
 use super::context;
 use super::lexicon as lx;
 use super::normalise::{Folded, Hidden};
-use super::phrase::{Lazy, alt_at, any_in};
+use super::phrase::{Lazy, any_in};
 use super::{Category, Field, Finding, LONG_DESCRIPTION_CHARS, Tier};
 
 /// One phrase rule.
@@ -73,6 +73,7 @@ static PHRASES: Lazy = Lazy::new(&[
     lx::EVERY_TOOL,
 ]);
 static ADDRESSED: Lazy = Lazy::new(&[lx::ADDRESSED]);
+static SECRET_WORDS: Lazy = Lazy::new(&[&[super::phrase::step(0, lx::SECRET_WORDS)]]);
 
 /// Hidden characters and mixed-script words.
 pub(super) fn hidden(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) {
@@ -190,8 +191,12 @@ fn sentence_at(f: &Folded, at: usize) -> u32 {
 
 /// Occurrences of `needle` in the folded text: (start, end) in folded bytes.
 fn occurrences<'a>(f: &'a Folded, needle: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
-    f.text
-        .match_indices(needle)
+    let text = if f.may_contain(needle) {
+        f.text.as_str()
+    } else {
+        ""
+    };
+    text.match_indices(needle)
         .map(move |(i, m)| (i, i + m.len()))
 }
 
@@ -218,19 +223,15 @@ fn secrets(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Findi
         }
         joins
     });
-    for (i, t) in f.tokens.iter().enumerate() {
-        let word = f.word(i);
-        let hit = lx::SECRET_WORDS
-            .iter()
-            .find_map(|w| alt_at(f, w, i, t.sentence))
-            .or_else(|| {
-                lx::SECRET_SUFFIXES
-                    .iter()
-                    .any(|s| word.ends_with(s))
-                    .then_some(i + 1)
-            });
-        if let Some(end) = hit {
-            secret.push((t.start, f.tokens[end - 1].end, t.sentence, false));
+    for (_, hit) in SECRET_WORDS.get().find(f) {
+        let t = &f.tokens[hit.first];
+        secret.push((t.start, f.tokens[hit.end - 1].end, t.sentence, false));
+    }
+    if f.may_contain("_") {
+        for (i, t) in f.tokens.iter().enumerate() {
+            if lx::SECRET_SUFFIXES.iter().any(|s| f.word(i).ends_with(s)) {
+                secret.push((t.start, t.end, t.sentence, false));
+            }
         }
     }
     let verbs: Vec<u32> = f
