@@ -1424,16 +1424,7 @@ async fn bench_retrieve(env: &Env, rep: &mut Report) -> Result<()> {
     }
     // The search micro-bench (server/benches/search.rs), for context.
     if let Some(bin) = std::env::var_os("BENCH_SEARCH_BIN") {
-        let o = tokio::time::timeout(
-            Duration::from_secs(300),
-            Command::new(bin).kill_on_drop(true).output(),
-        )
-        .await
-        .context("search bench timed out")??;
-        let lines: Vec<Value> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let lines = json_lines_of(bin, "search").await?;
         for l in &lines {
             rep.row(
                 "3",
@@ -1450,8 +1441,39 @@ async fn bench_retrieve(env: &Env, rep: &mut Report) -> Result<()> {
         }
         out.insert("search_rs".into(), Value::Array(lines));
     }
+    // The tool-poisoning scanner at start (server/benches/scan.rs): issue 17's goal.
+    if let Some(bin) = std::env::var_os("BENCH_SCAN_BIN") {
+        let lines = json_lines_of(bin, "scan").await?;
+        for l in &lines {
+            let median = l["median_ms"].as_f64().unwrap_or(f64::NAN);
+            let goal_ms = l["goal_ms"].as_f64().unwrap_or(100.0);
+            rep.row(
+                "3",
+                &format!("scan.rs: scanner over {} tools at start", l["tools"]),
+                format!("{median:.1} ms (max {} ms)", l["max_ms"]),
+                format!("{} µs per tool", l["per_tool_us"]),
+                String::new(),
+                goal(median < goal_ms, &format!("< {goal_ms} ms")),
+            );
+        }
+        out.insert("scan_rs".into(), Value::Array(lines));
+    }
     rep.json.insert("retrieve_tools".into(), Value::Object(out));
     Ok(())
+}
+
+/// Run a micro-bench binary (`harness = false`) and collect the JSON lines it prints.
+async fn json_lines_of(bin: std::ffi::OsString, what: &str) -> Result<Vec<Value>> {
+    let o = tokio::time::timeout(
+        Duration::from_secs(300),
+        Command::new(bin).kill_on_drop(true).output(),
+    )
+    .await
+    .with_context(|| format!("{what} bench timed out"))??;
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------

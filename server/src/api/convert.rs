@@ -291,26 +291,33 @@ pub fn server_tools(
     server: String,
     tools: Vec<rmcp::model::Tool>,
     mut approvals: std::collections::HashMap<String, crate::storage::ToolApproval>,
+    scans: &std::collections::BTreeMap<String, crate::app::ToolScan>,
 ) -> types::ServerToolsResponse {
     let tools: Vec<types::Tool> = tools
         .into_iter()
-        .map(|t| types::Tool {
-            id: format!("{server}:{}", t.name),
-            name: t.name.to_string(),
-            server_name: server.clone(),
-            description: t.description.as_deref().unwrap_or_default().to_string(),
-            input_schema: (*t.input_schema).clone(),
-            output_schema: t.output_schema.as_deref().cloned(),
-            approval: approvals
-                .remove(t.name.as_ref())
-                .map(super::tools_convert::approval),
-            annotations: t
-                .annotations
-                .as_ref()
-                .and_then(|a| match serde_json::to_value(a) {
-                    Ok(serde_json::Value::Object(map)) => Some(map),
-                    _ => None,
-                }),
+        .map(|t| {
+            let (findings, scan_override) =
+                super::scan_convert::tool_scan(scans.get(t.name.as_ref()));
+            types::Tool {
+                findings,
+                scan_override,
+                id: format!("{server}:{}", t.name),
+                name: t.name.to_string(),
+                server_name: server.clone(),
+                description: t.description.as_deref().unwrap_or_default().to_string(),
+                input_schema: (*t.input_schema).clone(),
+                output_schema: t.output_schema.as_deref().cloned(),
+                approval: approvals
+                    .remove(t.name.as_ref())
+                    .map(super::tools_convert::approval),
+                annotations: t
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| match serde_json::to_value(a) {
+                        Ok(serde_json::Value::Object(map)) => Some(map),
+                        _ => None,
+                    }),
+            }
         })
         .collect();
     types::ServerToolsResponse {

@@ -45,7 +45,9 @@ impl From<AppError> for ApiError {
                 mcpproxy_api::codes::INTERNAL_ERROR,
                 message,
             ),
-            AppError::ReviewOutdated(_) => ApiError::conflict(e.to_string()),
+            AppError::ReviewOutdated(_) | AppError::ScanBlocked { .. } => {
+                ApiError::conflict(e.to_string())
+            }
             AppError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             AppError::Security(crate::security::SecurityError::UnknownTools { server, tools }) => {
                 ApiError::bad_request(format!(

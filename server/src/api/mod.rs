@@ -18,6 +18,7 @@ mod inspect_convert;
 mod ops_convert;
 mod registries_convert;
 mod route;
+mod scan_convert;
 mod servers_convert;
 mod swagger;
 mod tokens_convert;
@@ -346,11 +347,15 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerQuarantinePath,
         body: types::QuarantineRequest,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx
-            .context()
-            .app
-            .set_quarantined_reviewed(&path.name, body.quarantined, body.fingerprint.as_deref())
-            .await?;
+        let app = &rqctx.context().app;
+        if body.quarantined {
+            app.set_quarantined_reviewed(&path.name, true, body.fingerprint.as_deref())
+                .await?;
+        } else {
+            // An approval like unquarantine's: the scanner's block findings need a reason.
+            app.approve_server(&path.name, body.fingerprint.as_deref(), None)
+                .await?;
+        }
         Ok(convert::action(
             path.name,
             if body.quarantined {
@@ -369,7 +374,11 @@ impl ProxyBackend for ServerCtx {
         let approval = rqctx
             .context()
             .app
-            .approve_server(&path.name, body.fingerprint.as_deref())
+            .approve_server(
+                &path.name,
+                body.fingerprint.as_deref(),
+                body.override_reason.as_deref(),
+            )
             .await?;
         Ok(inspect_convert::approval_response(path.name, approval))
     }
@@ -413,7 +422,8 @@ impl ProxyBackend for ServerCtx {
         let app = &rqctx.context().app;
         let tools = app.server_tools(&path.name)?;
         let approvals = app.tool_approvals(&path.name);
-        Ok(convert::server_tools(path.name, tools, approvals))
+        let scans = app.tool_scans(&path.name);
+        Ok(convert::server_tools(path.name, tools, approvals, &scans))
     }
 
     async fn server_inspect_plan(
@@ -461,10 +471,11 @@ impl ProxyBackend for ServerCtx {
                 ));
             }
         };
-        let approved = rqctx
-            .context()
-            .app
-            .approve_tools(&path.name, tools.as_deref())?;
+        let approved = rqctx.context().app.approve_tools(
+            &path.name,
+            tools.as_deref(),
+            body.reason.as_deref(),
+        )?;
         Ok(types::ApproveToolsResponse {
             success: true,
             data: types::ApprovedTools {

@@ -212,7 +212,57 @@ impl App {
                 }
             }
         }
+        for (server, scans) in self.all_tool_scans() {
+            let held: Vec<&str> = scans
+                .iter()
+                .filter(|(_, s)| s.held())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let review: Vec<&str> = scans
+                .iter()
+                .filter(|(_, s)| !s.held() && !s.findings.is_empty())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            for (tools, severity, what) in [
+                (
+                    held,
+                    Severity::Error,
+                    "are held back: the tool-poisoning scanner found block-tier findings in",
+                ),
+                (
+                    review,
+                    Severity::Warning,
+                    "have tool-poisoning scanner findings to review:",
+                ),
+            ] {
+                if tools.is_empty() {
+                    continue;
+                }
+                issues.push(issue(
+                    Category::Security,
+                    severity,
+                    Some(&server),
+                    format!("Tools of {server} {what} {}", tools.join(", ")),
+                    format!(
+                        "Review the findings (GET /api/v1/servers/{server}/tools); to offer a held tool anyway: POST /api/v1/servers/{server}/tools/approve with a reason"
+                    ),
+                ));
+            }
+        }
         for (server, tools) in self.blocked_tools() {
+            // Held only by the scanner (unchanged since approval): reported above.
+            let approvals = self.tool_approvals(&server);
+            let tools: Vec<String> = tools
+                .into_iter()
+                .filter(|t| {
+                    approvals
+                        .get(t)
+                        .is_some_and(|a| a.status == crate::storage::ApprovalStatus::Changed)
+                })
+                .collect();
+            if tools.is_empty() {
+                continue;
+            }
             let list = tools.join(", ");
             issues.push(issue(
                 Category::ChangedTools,

@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::App;
 use crate::events::kinds;
 use crate::index::ToolDoc;
-use crate::security::PinnedTool;
+use crate::security::{PinVerdict, PinnedTool};
 use crate::upstream::ConnectionState;
 
 /// Run the index maintainer until the bus closes.
@@ -62,11 +62,26 @@ impl App {
         } else {
             let pinned: Vec<PinnedTool> = tools.iter().map(PinnedTool::from).collect();
             match self.pinning.check(server, &pinned) {
-                Ok(verdicts) => verdicts
-                    .iter()
-                    .filter(|v| v.is_changed())
-                    .map(|v| v.tool().to_string())
-                    .collect(),
+                Ok(verdicts) => {
+                    let changed: BTreeSet<String> = verdicts
+                        .iter()
+                        .filter(|v| v.is_changed())
+                        .map(|v| v.tool().to_string())
+                        .collect();
+                    // The scanner sees every tool at discovery; a `block` finding holds a
+                    // tool back as a change does, until a person approves it with a reason.
+                    let previous = verdicts
+                        .iter()
+                        .filter_map(|v| match v {
+                            PinVerdict::Changed { tool, approved, .. } => {
+                                Some((tool.clone(), approved.description.clone()))
+                            }
+                            PinVerdict::Approved { .. } => None,
+                        })
+                        .collect();
+                    let held = self.scan_discovered(server, &tools, &previous);
+                    changed.into_iter().chain(held).collect()
+                }
                 Err(e) => {
                     // Fail closed: without the pins, nothing of this server is offered.
                     slog::error!(self.log, "tool pinning unavailable; hiding the server's tools"; "server" => server, "error" => %e);
@@ -87,7 +102,7 @@ impl App {
         if !changed.is_empty() && previous.as_ref() != Some(&changed) {
             self.bus.publish(
                 kinds::TOOLS_CHANGED,
-                json!({"server": server, "tools": changed, "reason": "description or schema changed since approval; blocked until approved"}),
+                json!({"server": server, "tools": changed, "reason": "description or schema changed since approval, or the tool-poisoning scanner found block-tier findings; blocked until a person approves"}),
             );
         }
         tools
@@ -116,16 +131,26 @@ impl App {
             .is_ok_and(|b| b.get(server).is_some_and(|t| t.contains(tool)))
     }
 
-    /// Approve changed tools of a server (`None`: all of them) and offer them again.
+    /// Approve changed tools of a server (`None`: all of them, and every tool the scanner
+    /// holds back) and offer them again. A tool with `block` findings needs `reason`, which
+    /// is recorded as the override ([`super::AppError::ScanBlocked`] without it).
     pub fn approve_tools(
         &self,
         server: &str,
         tools: Option<&[String]>,
+        reason: Option<&str>,
     ) -> Result<Vec<String>, super::AppError> {
         if !self.config().servers.iter().any(|s| s.name == server) {
             return Err(super::AppError::ServerNotFound(server.to_string()));
         }
-        let approved = self.pinning.approve(server, tools)?;
+        let (held, reason) = self.held_among(server, tools, reason)?;
+        let mut approved = self.pinning.approve(server, tools)?;
+        if let Some(reason) = reason.filter(|_| !held.is_empty()) {
+            self.override_held(server, &held, &reason);
+            approved.extend(held);
+            approved.sort();
+            approved.dedup();
+        }
         self.reindex(server);
         self.bus.publish(
             kinds::SERVERS_CHANGED,

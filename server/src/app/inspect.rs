@@ -40,29 +40,64 @@ pub struct KnownTool {
     pub description: String,
     /// Input JSON Schema.
     pub input_schema: Value,
-    /// What the description scanner found suspicious.
+    /// What the scanner found suspicious, one line per finding.
     pub warnings: Vec<String>,
+    /// The scanner's findings (absent in notes kept before the scanner had tiers).
+    #[serde(default)]
+    pub findings: Vec<crate::security::Finding>,
 }
 
 impl KnownTool {
-    fn new(name: String, description: String, input_schema: Value) -> Self {
-        let warnings = crate::security::scan_description(&description);
+    fn new(
+        name: String,
+        description: String,
+        input_schema: Value,
+        findings: Vec<crate::security::Finding>,
+    ) -> Self {
         Self {
+            warnings: findings
+                .iter()
+                .map(crate::security::Finding::summary)
+                .collect(),
             name,
             description,
             input_schema,
-            warnings,
+            findings,
         }
     }
-}
 
-impl From<&rmcp::model::Tool> for KnownTool {
-    fn from(tool: &rmcp::model::Tool) -> Self {
+    /// A pinned tool, scanned.
+    fn scanned(
+        name: String,
+        description: String,
+        input_schema: Value,
+        ctx: &crate::security::ScanContext,
+    ) -> Self {
+        let findings = crate::security::scan_tool(
+            &crate::security::ToolText {
+                name: &name,
+                description: &description,
+                input_schema: Some(&input_schema),
+                ..Default::default()
+            },
+            ctx,
+        );
+        Self::new(name, description, input_schema, findings)
+    }
+
+    /// An MCP tool, scanned (annotations included).
+    fn of(tool: &rmcp::model::Tool, ctx: &crate::security::ScanContext) -> Self {
         Self::new(
             tool.name.to_string(),
             tool.description.as_deref().unwrap_or_default().to_string(),
             Value::Object((*tool.input_schema).clone()),
+            super::scan::scan_mcp_tool(tool, None, ctx),
         )
+    }
+
+    /// Whether a `block` finding needs a person's override.
+    fn blocks(&self) -> bool {
+        crate::security::verdict(&self.findings) == Some(crate::security::Tier::Block)
     }
 }
 
@@ -175,7 +210,11 @@ fn transport_name(server: &ServerConfig) -> &'static str {
 }
 
 impl App {
-    fn note<T: serde::de::DeserializeOwned>(&self, server: &str, kind: &str) -> Option<T> {
+    pub(super) fn note<T: serde::de::DeserializeOwned>(
+        &self,
+        server: &str,
+        kind: &str,
+    ) -> Option<T> {
         match self.storage.server_note(server, kind) {
             Ok(value) => value.and_then(|v| serde_json::from_value(v).ok()),
             Err(e) => {
@@ -185,7 +224,7 @@ impl App {
         }
     }
 
-    fn set_note(&self, server: &str, kind: &str, value: Option<Value>) {
+    pub(super) fn set_note(&self, server: &str, kind: &str, value: Option<Value>) {
         if let Err(e) = self.storage.set_server_note(server, kind, value.as_ref()) {
             slog::warn!(self.log, "server note not saved"; "server" => server, "kind" => kind, "error" => %e);
         }
@@ -302,10 +341,13 @@ impl App {
         {
             return (tools, Some("inspection"));
         }
+        let ctx = self.scan_context(&server.name);
         let mut pinned: Vec<KnownTool> = self
             .tool_approvals(&server.name)
             .into_values()
-            .map(|a| KnownTool::new(a.tool, a.current.description, a.current.input_schema))
+            .map(|a| {
+                KnownTool::scanned(a.tool, a.current.description, a.current.input_schema, &ctx)
+            })
             .collect();
         pinned.sort_by(|a, b| a.name.cmp(&b.name));
         match pinned.is_empty() {
@@ -360,13 +402,46 @@ impl App {
     /// against what was approved before.
     /// With `reviewed` (the fingerprint of the plan the person reviewed), settings changed
     /// since are refused ([`AppError::ReviewOutdated`]) and nothing is approved.
+    /// When the tools of the last inspection have `block` findings, the server stays
+    /// quarantined ([`AppError::ScanBlocked`]) unless `override_reason` says why; the reason
+    /// is then recorded as the override of those tools as inspected.
     pub async fn approve_server(
         &self,
         name: &str,
         reviewed: Option<&str>,
+        override_reason: Option<&str>,
     ) -> Result<Approval, AppError> {
         let plan = self.inspection_plan(name)?;
+        let blocking: Vec<&KnownTool> = match plan.last_known_tools_source.as_deref() {
+            Some("inspection") => plan
+                .last_known_tools
+                .iter()
+                .filter(|t| t.blocks())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if plan.quarantined && !blocking.is_empty() && reason.is_none() {
+            return Err(AppError::ScanBlocked {
+                server: name.to_string(),
+                tools: blocking.iter().map(|t| t.name.clone()).collect(),
+            });
+        }
         let reviewed = reviewed.or(Some(plan.fingerprint.as_str()));
+        check_reviewed(&self.configured(name)?, reviewed)?;
+        // Before the approval: the first cataloguing after it must see the override.
+        if let Some(reason) = reason.filter(|_| !blocking.is_empty()) {
+            self.record_overrides(
+                name,
+                blocking.iter().map(|t| {
+                    (
+                        t.name.as_str(),
+                        super::scan::scan_key(&t.description, &t.input_schema),
+                    )
+                }),
+                reason,
+            );
+        }
         self.set_quarantined_reviewed(name, false, reviewed).await?;
         Ok(Approval {
             approved: plan.current_connection,
@@ -435,7 +510,8 @@ impl App {
             }
         };
         manager.shutdown().await;
-        let tools: Vec<KnownTool> = outcome?.iter().map(KnownTool::from).collect();
+        let ctx = self.scan_context(name);
+        let tools: Vec<KnownTool> = outcome?.iter().map(|t| KnownTool::of(t, &ctx)).collect();
         self.set_note(name, NOTE_INSPECTED, serde_json::to_value(&tools).ok());
         Ok(Inspection { plan, tools })
     }

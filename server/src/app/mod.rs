@@ -16,6 +16,7 @@ mod inspect;
 mod ops;
 mod registries;
 mod reload;
+mod scan;
 mod secrets;
 mod servers;
 mod settle;
@@ -40,6 +41,7 @@ pub use history::{RecordedCall, RecordedResponse};
 pub use import::ImportOutcome;
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use registries::{Registry, RegistryError, RegistryServer};
+pub use scan::{ScanOverride, ToolScan, scan_key};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 pub use settle::SEARCH_WAIT;
@@ -90,6 +92,17 @@ pub enum AppError {
     /// Approving tools failed.
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
+    /// The tool-poisoning scanner holds tools back and no reason to override was given.
+    #[error(
+        "the tool-poisoning scanner found block-tier findings in {} of {server}; review them (GET /api/v1/servers/{server}/tools or /inspect) and approve again with a reason to override",
+        .tools.join(", ")
+    )]
+    ScanBlocked {
+        /// The server.
+        server: String,
+        /// The tools held back.
+        tools: Vec<String>,
+    },
     /// No such recorded call or session.
     #[error("{0} not found")]
     NotFound(String),
@@ -131,6 +144,8 @@ pub struct App {
     pinning: ToolPinning,
     /// Tools hidden because they changed since approval, by server.
     blocked: RwLock<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
+    /// What the tool-poisoning scanner found at the last cataloguing, by server.
+    scans: scan::ScanState,
     /// Live MCP sessions.
     sessions: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Offered tools by server, then by bare name.
@@ -188,6 +203,7 @@ impl App {
             pinning: ToolPinning::new(storage.clone()),
             storage,
             blocked: RwLock::default(),
+            scans: scan::ScanState::default(),
             sessions: std::sync::Mutex::default(),
             ops: ops::OpsState::new(secret_store),
             oauth,

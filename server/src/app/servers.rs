@@ -338,6 +338,7 @@ impl App {
         .await?;
         // Notes of an earlier server of that name say nothing about this one.
         self.forget_review(&name, true);
+        self.forget_overrides(&name);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "added", "server": name}),
@@ -358,6 +359,7 @@ impl App {
         })
         .await?;
         self.forget_review(name, true);
+        self.forget_overrides(name);
         self.bus.publish(
             kinds::SERVERS_CHANGED,
             json!({"reason": "removed", "server": name}),

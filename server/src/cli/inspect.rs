@@ -38,6 +38,7 @@ pub async fn run(client: &Client, name: &str, yes: bool, format: Format) -> i32 
     // Run exactly what was shown: settings changed since (an agent's edit) are refused.
     let reviewed = types::ReviewRequest {
         fingerprint: Some(plan.fingerprint.clone()),
+        override_reason: None,
     };
     let result = output::with_spinner(
         &format!("inspecting {name}"),

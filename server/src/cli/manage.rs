@@ -153,33 +153,6 @@ fn print_change(change: &types::ServerChangeResponse, format: Format) {
     }
 }
 
-/// `mcpproxy upstream approve|unquarantine NAME`: approve the settings the plan shows now.
-pub async fn approve(client: &Client, name: &str, format: Format) -> i32 {
-    let plan = match super::inspect::plan(client, name).await {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
-    let reviewed = types::ReviewRequest {
-        fingerprint: Some(plan.fingerprint),
-    };
-    let result = ask(client.server_unquarantine(name, &reviewed)).await;
-    finish(result, |approved| match format {
-        Format::Json => output::json(&approved.data),
-        Format::Table => {
-            let changed = &approved.data.changed_since_approval;
-            if changed.is_empty() {
-                println!("{}: approved", approved.data.server);
-            } else {
-                println!(
-                    "{}: approved, with changes since the previous approval: {}",
-                    approved.data.server,
-                    output::printable(&changed.join(", "))
-                );
-            }
-        }
-    })
-}
-
 /// Run a `tools list|approve|diff` command.
 pub async fn tools(client: &Client, command: &ToolsManageCommand, format: Format) -> i32 {
     match command {
@@ -249,6 +222,7 @@ async fn approve_tools(client: &Client, server: &str, tool: Option<&str>, format
         return code;
     }
     let body = types::ApproveToolsRequest {
+        reason: None,
         tools: tool.map(|t| vec![t.to_string()]),
         approve_all: Some(tool.is_none()),
     };

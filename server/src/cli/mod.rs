@@ -3,6 +3,7 @@
 //! `version` answers locally; every other command talks to the running daemon through the
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
+mod approve;
 mod auth;
 mod client_connect;
 mod commands;
@@ -150,12 +151,6 @@ pub enum UpstreamCommand {
         /// Server name.
         name: String,
     },
-    /// Approve a quarantined server as it is configured now.
-    #[command(alias = "unquarantine")]
-    Approve {
-        /// Server name.
-        name: String,
-    },
     /// Enable a server.
     Enable {
         /// Server name.
@@ -174,6 +169,26 @@ pub enum UpstreamCommand {
         /// Do not ask: the person already decided (required without a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Approve a quarantined server as it is configured now, or some of its tools;
+    /// `--reason` overrides the tool-poisoning scanner's block-tier findings (recorded
+    /// with them).
+    #[command(alias = "unquarantine")]
+    Approve {
+        /// Server name.
+        name: String,
+        /// Approve this tool (repeatable) instead of the server.
+        #[arg(long = "tool")]
+        tools: Vec<String>,
+        /// Approve every changed or held tool of the server.
+        #[arg(long, conflicts_with = "tools")]
+        all_tools: bool,
+        /// Why the scanner's block-tier findings are overridden.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The fingerprint of the inspection plan you reviewed (server approval).
+        #[arg(long)]
+        fingerprint: Option<String>,
     },
     /// Reconnect a server now.
     Restart {
@@ -320,9 +335,6 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         Command::Upstream(UpstreamCommand::Remove { name }) => {
             manage::remove(&client, name, format).await
         }
-        Command::Upstream(UpstreamCommand::Approve { name }) => {
-            manage::approve(&client, name, format).await
-        }
         Command::Upstream(UpstreamCommand::Enable { name }) => {
             commands::upstream_action(&client, "enable", name, format).await
         }
@@ -331,6 +343,22 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
         }
         Command::Upstream(UpstreamCommand::Restart { name }) => {
             commands::upstream_action(&client, "restart", name, format).await
+        }
+        Command::Upstream(UpstreamCommand::Approve {
+            name,
+            tools,
+            all_tools,
+            reason,
+            fingerprint,
+        }) => {
+            let what = approve::Approve {
+                name,
+                tools,
+                all_tools: *all_tools,
+                reason: reason.as_deref(),
+                fingerprint: fingerprint.as_deref(),
+            };
+            approve::run(&client, what, format).await
         }
         Command::Upstream(UpstreamCommand::Inspect { name, yes }) => {
             inspect::run(&client, name, *yes, format).await

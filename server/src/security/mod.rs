@@ -9,4 +9,7 @@ mod scan;
 
 pub use hash::{canonical_json, tool_hash};
 pub use pinning::{PinVerdict, PinnedTool, SecurityError, ToolPinning};
-pub use scan::{LONG_DESCRIPTION_CHARS, scan_description};
+pub use scan::{
+    Category, Finding, LONG_DESCRIPTION_CHARS, ScanContext, Tier, ToolText, scan_description,
+    scan_tool, verdict,
+};

@@ -408,10 +408,25 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
             &types::ApproveToolsRequest {
                 tools: None,
                 approve_all: None,
+                reason: None,
             },
         )
         .await;
     assert!(err.is_err());
+    // The new description is poisoned: the scanner's block finding needs a person's reason.
+    let err = server
+        .client()
+        .server_tools_approve(
+            "fx",
+            &types::ApproveToolsRequest {
+                tools: Some(vec!["echo".into()]),
+                approve_all: None,
+                reason: None,
+            },
+        )
+        .await
+        .expect_err("a poisoned change needs a reason");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409), "{err}");
     server
         .client()
         .server_tools_approve(
@@ -419,6 +434,7 @@ async fn test_mcp_changed_tool_is_blocked_until_approved() {
             &types::ApproveToolsRequest {
                 tools: Some(vec!["echo".into()]),
                 approve_all: None,
+                reason: Some("test: the description is the test's own".into()),
             },
         )
         .await

@@ -26,6 +26,7 @@ mod masking;
 mod paths;
 mod raw;
 mod review;
+mod scanner;
 mod slow;
 mod tokens;
 mod upstream_oauth;
