@@ -260,7 +260,7 @@ impl FrontDoor {
         if parts.headers.contains_key(header::UPGRADE) {
             return self.forward_upgrade(Request::from_parts(parts, body)).await;
         }
-        let body = match json_body(&mut parts, body, &path) {
+        let body = match json_body(&mut parts, body, &path).await {
             Ok(body) => body,
             Err(resp) => return resp,
         };
@@ -371,7 +371,7 @@ impl FrontDoor {
     clippy::result_large_err,
     reason = "the Err is the finished response, sent at once; boxing it would only add an allocation per refused request"
 )]
-fn json_body(
+async fn json_body(
     parts: &mut http::request::Parts,
     body: Incoming,
     path: &str,
@@ -405,7 +405,47 @@ fn json_body(
             "request body must be sent with Content-Type: application/json",
         ));
     }
-    Ok(body.map_err(Into::into).boxed())
+    object_body(body).await
+}
+
+/// Most blank bytes read ahead of a body's first character.
+const MAX_LEADING_BLANKS: usize = 64 * 1024;
+
+/// The body as it came, once its first character shows it is a JSON object. Every request
+/// body of the API is one (the spec says so), and serde would read a struct from a JSON
+/// array (`[null, null]` as a two-field struct), so an array or a scalar is refused here,
+/// before any handler sees it. Only the frames up to that first character are held.
+async fn object_body(mut body: Incoming) -> Result<Body, Response<Body>> {
+    let refuse =
+        |message: &str| error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message);
+    let mut read: Vec<Bytes> = Vec::new();
+    let mut blanks = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| refuse(&format!("cannot read the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
+        blanks += data.len();
+        read.push(data);
+        match first {
+            Some(b'{') => break,
+            Some(_) => return Err(refuse("request body must be a JSON object")),
+            None if blanks > MAX_LEADING_BLANKS => {
+                return Err(refuse("request body must be a JSON object"));
+            }
+            None => {}
+        }
+    }
+    let head = futures::stream::iter(
+        read.into_iter()
+            .map(|data| Ok::<_, hyper::Error>(hyper::body::Frame::data(data))),
+    );
+    let rest = http_body_util::BodyStream::new(body);
+    let stream = futures::StreamExt::chain(head, rest);
+    Ok(http_body_util::StreamBody::new(stream)
+        .map_err(Into::into)
+        .boxed())
 }
 
 fn empty() -> Body {

@@ -46,7 +46,7 @@ pub async fn call(
     let servers = app.reachable_servers(origin.token.as_deref());
     let Some((server, tool)) = split_joined(name, &servers) else {
         return Err(McpError::invalid_params(
-            format!("unknown tool: {name} (tools here are named server__tool)"),
+            format!("tool '{name}' not found (tools here are named server__tool)"),
             None,
         ));
     };

@@ -93,7 +93,7 @@ impl Builtins {
             }
             other => {
                 return Err(McpError::invalid_params(
-                    format!("unknown tool: {other}"),
+                    format!("tool '{other}' not found"),
                     None,
                 ));
             }

@@ -353,3 +353,33 @@ async fn test_servers_restart_racing_a_disable_is_a_conflict_not_a_503() {
     }
     server.stop().await;
 }
+
+/// Every request body of the API is a JSON object; serde alone would read a struct from an
+/// array (`[null, null]` filled a two-field body and approved a server), so anything else
+/// is a 400 in the API's envelope and changes nothing.
+#[tokio::test]
+async fn test_a_body_that_is_not_a_json_object_is_refused() {
+    let mut quarantined = fixture_server("held");
+    quarantined["quarantined"] = json!(true);
+    let server = TestServer::start(config_with(json!([quarantined]))).await;
+    let http = reqwest::Client::new();
+    for body in ["[null, null]", "  [\"x\"]", "42", "\"text\"", "null"] {
+        let resp = http
+            .post(format!("{}/api/v1/servers/held/unquarantine", server.url()))
+            .header("X-API-Key", KEY)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 400, "{body}");
+        let answer: serde_json::Value = resp.json().await.expect("envelope");
+        assert_eq!(answer["success"], false, "{body}: {answer}");
+    }
+    assert_eq!(
+        server.config_on_disk()["mcpServers"][0]["quarantined"],
+        true,
+        "still quarantined"
+    );
+    server.stop().await;
+}
