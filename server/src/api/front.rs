@@ -367,10 +367,6 @@ impl FrontDoor {
 /// browser's cross-site "simple request" cannot send that type); an empty one where the spec
 /// makes the body optional (quarantine: "quarantine it", as in the Go original) reads as
 /// `{}` — nowhere else, as an empty `config/apply` read as `{}` would drop every server.
-#[expect(
-    clippy::result_large_err,
-    reason = "the Err is the finished response, sent at once; boxing it would only add an allocation per refused request"
-)]
 async fn json_body(
     parts: &mut http::request::Parts,
     body: Incoming,
