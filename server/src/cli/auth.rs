@@ -195,16 +195,10 @@ async fn status(client: &Client, name: Option<&str>, format: Format) -> i32 {
             Ok(name) => vec![name.to_string()],
             Err(code) => return code,
         },
-        None => match client.server_list().await {
-            Ok(list) => list
-                .into_inner()
-                .data
-                .servers
-                .into_iter()
-                .map(|s| s.name)
-                .collect(),
+        None => match super::commands::server_names(client).await {
+            Ok(names) => names,
             Err(e) => {
-                output::error(describe(e));
+                output::error(e);
                 return FAILED;
             }
         },

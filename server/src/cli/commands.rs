@@ -26,6 +26,12 @@ pub fn describe(e: mcpproxy_client::Error<types::ErrorResponse>) -> String {
     }
 }
 
+/// The names of every configured server.
+pub async fn server_names(client: &Client) -> Result<Vec<String>, String> {
+    let list = client.server_list().await.map_err(describe)?.into_inner();
+    Ok(list.data.servers.into_iter().map(|s| s.name).collect())
+}
+
 /// The answer of one API call, or its error described for a person.
 pub(super) async fn ask<T>(
     call: impl std::future::Future<

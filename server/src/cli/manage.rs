@@ -170,16 +170,7 @@ pub async fn tools(client: &Client, command: &ToolsManageCommand, format: Format
 async fn tools_of(client: &Client, server: Option<&str>) -> Result<Vec<types::Tool>, String> {
     let servers = match server {
         Some(name) => vec![name.to_string()],
-        None => client
-            .server_list()
-            .await
-            .map_err(describe)?
-            .into_inner()
-            .data
-            .servers
-            .into_iter()
-            .map(|s| s.name)
-            .collect(),
+        None => super::commands::server_names(client).await?,
     };
     let mut tools = Vec::new();
     for name in servers {
