@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use mcpproxy::{
     config::{EnvironmentConfig, ServerConfig},
     events::{EventBus, kinds},
-    upstream::{ConnectionState, LogLine, UpstreamError, UpstreamManager, UpstreamSnapshot},
+    upstream::{
+        ConnectionState, LogLine, LogStart, UpstreamError, UpstreamManager, UpstreamSnapshot,
+    },
 };
 use serde_json::{Value, json};
 
@@ -109,8 +111,10 @@ impl Harness {
                 return s.clone();
             }
             if Instant::now() > deadline {
-                let log = self.manager.logs(name, 40).unwrap_or_default();
+                let log = self.manager.logs(name, LogStart::Tail, 40);
                 let log: Vec<String> = log
+                    .unwrap_or_default()
+                    .lines
                     .iter()
                     .map(|l| format!("{} {} {}", l.timestamp, l.level, l.message))
                     .collect();
@@ -166,8 +170,9 @@ impl Harness {
     /// Log lines containing `needle`.
     fn log_lines(&self, server: &str, needle: &str) -> Vec<LogLine> {
         self.manager
-            .logs(server, 10_000)
+            .logs(server, LogStart::Tail, 10_000)
             .expect("logs")
+            .lines
             .into_iter()
             .filter(|l| l.message.contains(needle))
             .collect()
@@ -935,17 +940,21 @@ async fn logs_return_the_servers_stderr() {
         h.log_lines("lg", "from the tool").len() == 3
     })
     .await;
-    let tail = h.manager.logs("lg", 2).expect("logs");
+    let tail = h.manager.logs("lg", LogStart::Tail, 2).expect("logs").lines;
     assert_eq!(tail.len(), 2);
     assert!(
         tail.iter().all(|l| l.message == "from the tool"),
         "{tail:?}"
     );
-    let all = h.manager.logs("lg", 1000).expect("logs");
+    let all = h
+        .manager
+        .logs("lg", LogStart::Tail, 1000)
+        .expect("logs")
+        .lines;
     assert_eq!(all[0].level, "INFO");
     assert!(all[0].message.starts_with("connecting"));
     assert!(matches!(
-        h.manager.logs("nope", 5),
+        h.manager.logs("nope", LogStart::Tail, 5),
         Err(UpstreamError::NotFound { .. })
     ));
     h.manager.shutdown().await;

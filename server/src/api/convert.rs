@@ -331,11 +331,9 @@ pub fn server_tools(
 }
 
 /// `GET /api/v1/servers/{name}/logs`.
-pub fn server_logs(
-    server: String,
-    lines: Vec<crate::upstream::LogLine>,
-) -> types::ServerLogsResponse {
-    let logs: Vec<types::LogEntry> = lines
+pub fn server_logs(server: String, read: crate::upstream::LogRead) -> types::ServerLogsResponse {
+    let logs: Vec<types::LogEntry> = read
+        .lines
         .into_iter()
         .map(|l| types::LogEntry {
             timestamp: l.timestamp,
@@ -349,6 +347,26 @@ pub fn server_logs(
             server_name: server,
             count: count(logs.len()),
             logs,
+            cursor: read.cursor.to_string(),
+            gap: read.gap,
         },
+    }
+}
+
+/// `GET /oauth/client-metadata.json`.
+pub fn client_metadata_document(
+    doc: crate::oauth::client_metadata::Document,
+) -> types::ClientMetadataDocument {
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+    types::ClientMetadataDocument {
+        client_id: doc.client_id,
+        client_name: doc.client_name.into(),
+        client_uri: doc.client_uri.into(),
+        redirect_uris: doc.redirect_uris,
+        grant_types: strings(doc.grant_types),
+        response_types: strings(doc.response_types),
+        token_endpoint_auth_method: doc.token_endpoint_auth_method.into(),
+        software_id: doc.client_name.into(),
+        software_version: doc.software_version.into(),
     }
 }

@@ -76,6 +76,23 @@ impl ProxyBackend for ServerCtx {
         })
     }
 
+    async fn oauth_client_metadata(
+        rqctx: &RequestContext<Self>,
+        query: params::OauthClientMetadataQuery,
+    ) -> Result<types::ClientMetadataDocument, ApiError> {
+        let own = || {
+            let listen = display_listen(&rqctx.context().app.resolved().listen);
+            format!(
+                "http://{listen}{}",
+                crate::oauth::client_metadata::DOCUMENT_PATH
+            )
+        };
+        let client_id = query.url.unwrap_or_else(own);
+        let document = crate::oauth::client_metadata::document(&client_id)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(convert::client_metadata_document(document))
+    }
+
     async fn health_ready(rqctx: &RequestContext<Self>) -> Result<types::ReadyzResponse, ApiError> {
         match rqctx.context().app.is_ready() {
             true => Ok(types::ReadyzResponse { ready: true }),
@@ -453,8 +470,15 @@ impl ProxyBackend for ServerCtx {
         query: params::ServerLogsQuery,
     ) -> Result<types::ServerLogsResponse, ApiError> {
         let tail = query.tail.map_or(100, |t| t.clamp(1, 10_000) as usize);
-        let lines = rqctx.context().app.server_logs(&path.name, tail)?;
-        Ok(convert::server_logs(path.name, lines))
+        let start =
+            match query.after.as_deref() {
+                None => crate::upstream::LogStart::Tail,
+                Some(after) => crate::upstream::LogStart::After(after.parse().map_err(
+                    |e: crate::upstream::BadCursor| ApiError::bad_request(e.to_string()),
+                )?),
+            };
+        let read = rqctx.context().app.server_logs(&path.name, start, tail)?;
+        Ok(convert::server_logs(path.name, read))
     }
 
     async fn server_tools_approve(

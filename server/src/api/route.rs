@@ -33,8 +33,9 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// Families served by dropshot that need the key unless the spec says otherwise.
-const SECURED_PREFIXES: [&str; 2] = ["api", "events"];
+/// Families served by dropshot that need the key unless the spec says otherwise (as it
+/// does for `/oauth/client-metadata.json`, which authorization servers fetch).
+const SECURED_PREFIXES: [&str; 3] = ["api", "events", "oauth"];
 
 /// The MCP endpoint's first segment.
 const MCP_PREFIX: &str = "mcp";

@@ -285,17 +285,18 @@ impl App {
         })
     }
 
-    /// The last `tail` lines of a server's log (empty when it never ran).
+    /// At most `n` lines of a server's log from `start` (none when it never ran).
     pub fn server_logs(
         &self,
         name: &str,
-        tail: usize,
-    ) -> Result<Vec<crate::upstream::LogLine>, AppError> {
+        start: crate::upstream::LogStart,
+        n: usize,
+    ) -> Result<crate::upstream::LogRead, AppError> {
         self.configured(name)?;
-        match self.upstreams.logs(name, tail) {
-            Ok(lines) => Ok(lines),
-            Err(crate::upstream::UpstreamError::NotFound { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
+        match self.upstreams.logs(name, start, n) {
+            // Never started: an empty log, whose cursor reads it from its first line.
+            Err(crate::upstream::UpstreamError::NotFound { .. }) => Ok(Default::default()),
+            other => Ok(other?),
         }
     }
 }

@@ -1,4 +1,5 @@
 //! `mcpproxy auth login|logout|status [NAME]`: signing upstream servers in with OAuth
+//! (and `auth client-metadata`, the document to host for URL client ids)
 //! through the daemon. `login` prints the authorization URL (and opens a browser unless
 //! `--no-browser`), then waits until the daemon says the server is signed in. On a machine
 //! without a browser, open the URL elsewhere and paste the address the browser ended up at
@@ -36,6 +37,14 @@ pub enum AuthCommand {
     Status {
         #[command(flatten)]
         server: ServerArg,
+    },
+    /// Print this proxy's Client ID Metadata Document, to host at a public HTTPS address
+    /// that servers' `oauth.client_metadata_url` then names.
+    ClientMetadata {
+        /// The address where the copy will be hosted (its `client_id`); by default where
+        /// the daemon serves it.
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -85,6 +94,17 @@ pub async fn run(client: &Client, command: &AuthCommand, format: Format) -> i32 
             })
         }
         AuthCommand::Status { server } => status(client, server.get(), format).await,
+        AuthCommand::ClientMetadata { url } => {
+            let result = client.oauth_client_metadata(url.as_deref()).await;
+            // For people, the document as it is served: it is meant to be saved and hosted.
+            finish(
+                result.map(|r| r.into_inner()).map_err(describe),
+                |doc| match format {
+                    Format::Json => output::json(&doc),
+                    Format::Table => output::document(&doc),
+                },
+            )
+        }
     }
 }
 

@@ -206,7 +206,9 @@ pub async fn upstream_action(client: &Client, action: &str, name: &str, format: 
     )
 }
 
-/// `mcpproxy upstream logs NAME [--tail N] [--follow]`.
+/// `mcpproxy upstream logs NAME [--tail N] [--follow]`. Following polls with the cursor of
+/// the previous answer, so every line written is printed once, across rotations; a loss the
+/// daemon reports (the log rotated twice between two polls) is said on stderr.
 pub async fn upstream_logs(
     client: &Client,
     name: &str,
@@ -217,29 +219,28 @@ pub async fn upstream_logs(
     if let Err(code) = checked_name(name) {
         return code;
     }
-    let mut last: Option<types::LogEntry> = None;
+    let mut after: Option<String> = None;
     loop {
+        // The first read is the tail; each next one asks for everything after it.
+        let limit = if after.is_some() { 10_000 } else { tail };
         let result = client
-            .server_logs(name, Some(tail))
+            .server_logs(name, after.as_deref(), Some(limit))
             .await
             .map(|r| r.into_inner())
             .map_err(describe);
         let logs = match result {
-            Ok(l) => l.data.logs,
+            Ok(l) => l.data,
             Err(message) => {
                 output::error(message);
                 return FAILED;
             }
         };
-        // When following, print only what came after the last line shown.
-        let start = last
-            .as_ref()
-            .and_then(|seen| {
-                logs.iter()
-                    .rposition(|l| l.timestamp == seen.timestamp && l.message == seen.message)
-            })
-            .map_or(0, |i| i + 1);
-        for line in logs.iter().skip(start) {
+        if logs.gap {
+            eprintln!(
+                "mcpproxy: some lines of {name}'s log were rotated away before they could be read"
+            );
+        }
+        for line in &logs.logs {
             match format {
                 Format::Json => output::json_line(line),
                 Format::Table => println!(
@@ -250,15 +251,17 @@ pub async fn upstream_logs(
                 ),
             }
         }
-        if let Some(newest) = logs.last() {
-            last = Some(newest.clone());
-        }
         if !follow {
             return 0;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-            _ = tokio::signal::ctrl_c() => return 0,
+        // A full page after a cursor means more is waiting: read on at once.
+        let more_waiting = after.is_some() && logs.logs.len() == limit as usize;
+        after = Some(logs.cursor);
+        if !more_waiting {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                _ = tokio::signal::ctrl_c() => return 0,
+            }
         }
     }
 }

@@ -30,16 +30,27 @@ pub enum Format {
 
 /// Print `value` as the data of a successful answer: `{"success": true, "data": value}`.
 pub fn json(value: &impl serde::Serialize) {
-    match serde_json::to_value(value) {
-        Ok(data) => pretty(&serde_json::json!({"success": true, "data": data})),
-        Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
-    }
+    as_json(value, |data| {
+        pretty(&serde_json::json!({"success": true, "data": data}))
+    });
 }
 
 /// Print one line of a stream of JSON answers (`--follow`), in the same envelope.
 pub fn json_line(value: &impl serde::Serialize) {
+    as_json(value, |data| {
+        println!("{}", serde_json::json!({"success": true, "data": data}))
+    });
+}
+
+/// Print a document as it is (pretty JSON, no envelope): something to save, not a report.
+pub fn document(value: &impl serde::Serialize) {
+    as_json(value, |document| pretty(&document));
+}
+
+/// `print` the JSON form of `value`, or say why there is none.
+fn as_json(value: &impl serde::Serialize, print: impl FnOnce(serde_json::Value)) {
     match serde_json::to_value(value) {
-        Ok(data) => println!("{}", serde_json::json!({"success": true, "data": data})),
+        Ok(json) => print(json),
         Err(e) => eprintln!("mcpproxy: cannot format output: {e}"),
     }
 }

@@ -266,9 +266,10 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
                 .and_then(Value::as_u64)
                 .unwrap_or(50)
                 .clamp(1, 500) as usize;
-            match app.server_logs(name, lines) {
+            match app.server_logs(name, crate::upstream::LogStart::Tail, lines) {
                 Ok(log) => {
                     let log_lines: Vec<String> = log
+                        .lines
                         .iter()
                         .map(|l| format!("{} {} {}", l.timestamp.to_rfc3339(), l.level, l.message))
                         .collect();

@@ -8,10 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{OAuthError, discovery::ServerMetadata, settings::Settings};
-
-/// The client name sent in registrations.
-pub const CLIENT_NAME: &str = "mcpproxy";
+use super::{OAuthError, client_metadata, discovery::ServerMetadata, settings::Settings};
 
 /// How the client authenticates at the token endpoint.
 pub const AUTH_NONE: &str = "none";
@@ -119,10 +116,11 @@ async fn register(
         .find(|m| server.supports_auth_method(m))
         .unwrap_or(AUTH_BASIC);
     let mut body = json!({
-        "client_name": CLIENT_NAME,
+        "client_name": client_metadata::CLIENT_NAME,
+        "client_uri": client_metadata::CLIENT_URI,
         "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
+        "grant_types": client_metadata::GRANT_TYPES,
+        "response_types": client_metadata::RESPONSE_TYPES,
         "token_endpoint_auth_method": method,
         "application_type": "native",
     });

@@ -9,8 +9,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    AuthState, Challenge, Flow, LOGIN_TTL, LoginStarted, OAuth, OAuthError, client_id, discovery,
-    flow, flow::GrantRequest, jwt, listener, tokens, tokens::Record,
+    AuthState, Challenge, Flow, LOGIN_TTL, LoginStarted, OAuth, OAuthError, client_id,
+    client_metadata, discovery, flow, flow::GrantRequest, jwt, listener, tokens, tokens::Record,
 };
 use crate::config::{ServerConfig, Transport};
 use client_id::Registration;
@@ -156,7 +156,7 @@ impl OAuth {
     async fn probe(&self, url: &str) -> Challenge {
         let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": client_id::CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")}}});
+            "clientInfo": {"name": client_metadata::CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")}}});
         let Ok(response) = self
             .http
             .post(url)

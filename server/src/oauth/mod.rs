@@ -2,7 +2,8 @@
 //! 2025-11-25 and 2026-07-28) and keeping it signed in.
 //!
 //! - [`challenge`] reads `WWW-Authenticate`; [`discovery`] finds the protected resource
-//!   and authorization server metadata; [`client_id`] picks or registers the client;
+//!   and authorization server metadata; [`client_id`] picks or registers the client with
+//!   the metadata of [`client_metadata`], which also serves as the proxy's own document;
 //!   [`flow`] builds the authorization request and talks to the token endpoint; [`jwt`]
 //!   signs client assertions and DPoP proofs; [`listener`] is the loopback redirect
 //!   listener; [`tokens`] is what is stored; [`settings`] is the server's `oauth` block;
@@ -21,6 +22,7 @@
 
 pub mod challenge;
 pub mod client_id;
+pub mod client_metadata;
 pub mod discovery;
 mod error;
 pub mod flow;

@@ -68,7 +68,6 @@ fn backup_path(path: &Path) -> PathBuf {
 #[derive(Clone)]
 pub(crate) struct ServerLog {
     sender: mpsc::UnboundedSender<String>,
-    path: Arc<PathBuf>,
     redactor: Arc<RwLock<Redactor>>,
 }
 
@@ -76,10 +75,9 @@ impl ServerLog {
     /// Start the writer task of `path`. Must be called inside a Tokio runtime.
     pub(crate) fn open(path: PathBuf, logger: slog::Logger) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(path.clone(), receiver, logger));
+        tokio::spawn(write_loop(path, receiver, logger));
         Self {
             sender,
-            path: Arc::new(path),
             redactor: Arc::default(),
         }
     }
@@ -96,11 +94,6 @@ impl ServerLog {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .apply(text)
-    }
-
-    /// The file this handle writes to.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Append one line; newlines inside `message` are flattened.
@@ -208,20 +201,80 @@ pub fn remove_logs(dir: &Path, server: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The last `n` lines of the log at `path` (reaching into the `.1` backup if the current file
-/// is short), oldest first. A missing file is an empty log.
-pub fn tail(path: &Path, n: usize) -> std::io::Result<Vec<LogLine>> {
-    if n == 0 {
-        return Ok(Vec::new());
+/// Where a reader of a log stopped: the file (by inode, which a rotation keeps for the
+/// backup) and the byte offset just after the last whole line read. Written `INODE-OFFSET`;
+/// inode 0 (the default) stands for a log that did not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogCursor {
+    inode: u64,
+    offset: u64,
+}
+
+impl std::fmt::Display for LogCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.inode, self.offset)
     }
-    let mut lines = tail_lines(path, n)?;
-    if lines.len() < n {
-        let mut older = tail_lines(&backup_path(path), n - lines.len())?;
-        older.append(&mut lines);
-        lines = older;
+}
+
+/// A cursor that is not `INODE-OFFSET`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a log cursor (use the `cursor` of an earlier answer)")]
+pub struct BadCursor(String);
+
+impl std::str::FromStr for LogCursor {
+    type Err = BadCursor;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || BadCursor(text.chars().take(64).collect());
+        let (inode, offset) = text.split_once('-').ok_or_else(bad)?;
+        Ok(Self {
+            inode: inode.parse().map_err(|_| bad())?,
+            offset: offset.parse().map_err(|_| bad())?,
+        })
     }
-    let mut out: Vec<LogLine> = Vec::with_capacity(lines.len());
-    for line in lines {
+}
+
+/// Where to start reading a log.
+#[derive(Debug, Clone, Copy)]
+pub enum LogStart {
+    /// The last lines.
+    Tail,
+    /// The lines written after an earlier read stopped.
+    After(LogCursor),
+}
+
+/// Lines read from a log, oldest first, and where to continue. The default is the empty
+/// read of a log not written yet, whose cursor reads it from its first line.
+#[derive(Debug, Clone, Default)]
+pub struct LogRead {
+    /// The lines.
+    pub lines: Vec<LogLine>,
+    /// Pass back as [`LogStart::After`] for only what comes next.
+    pub cursor: LogCursor,
+    /// Lines after the given cursor were lost (the log rotated twice since).
+    pub gap: bool,
+}
+
+/// At most `n` lines of the log at `path` from `start`, oldest first, with the cursor after
+/// the last whole line returned: reading on from it never misses or repeats a line, across
+/// rotations (the backup is read first when the cursor points into it).
+pub fn read(path: &Path, start: LogStart, n: usize) -> std::io::Result<LogRead> {
+    let current = open_existing(path)?;
+    let (raw, cursor, gap) = match start {
+        LogStart::Tail => {
+            let (mut lines, cursor) = tail_lines(current.as_ref(), n)?;
+            if lines.len() < n {
+                let backup = open_existing(&backup_path(path))?;
+                let (mut older, _) = tail_lines(backup.as_ref(), n - lines.len())?;
+                older.append(&mut lines);
+                lines = older;
+            }
+            (lines, cursor, false)
+        }
+        LogStart::After(cursor) => lines_after(path, current.as_ref(), cursor, n)?,
+    };
+    let mut out: Vec<LogLine> = Vec::with_capacity(raw.len());
+    for line in raw {
         let parsed = parse_line(&line).unwrap_or_else(|| LogLine {
             timestamp: out
                 .last()
@@ -232,7 +285,111 @@ pub fn tail(path: &Path, n: usize) -> std::io::Result<Vec<LogLine>> {
         });
         out.push(parsed);
     }
-    Ok(out)
+    Ok(LogRead {
+        lines: out,
+        cursor,
+        gap,
+    })
+}
+
+/// The file at `path`, or `None` when there is none.
+fn open_existing(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    match std::fs::File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn inode(file: Option<&std::fs::File>) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(match file {
+        Some(file) => file.metadata()?.ino(),
+        None => 0,
+    })
+}
+
+/// The lines after `cursor`: in the current file, or in the backup and then the current file
+/// when a rotation moved the cursor's file aside. `(lines, next cursor, gap)`.
+fn lines_after(
+    path: &Path,
+    current: Option<&std::fs::File>,
+    cursor: LogCursor,
+    n: usize,
+) -> std::io::Result<(Vec<String>, LogCursor, bool)> {
+    let current_inode = inode(current)?;
+    if current.is_some() && cursor.inode == current_inode {
+        return match current {
+            Some(file) if cursor.offset <= file.metadata()?.len() => {
+                let (lines, offset) = lines_from(file, cursor.offset, n)?;
+                Ok((lines, LogCursor { offset, ..cursor }, false))
+            }
+            // Shorter than where we stopped: the file was cut; read it again whole.
+            _ => {
+                let (lines, offset) = lines_from_optional(current, 0, n)?;
+                let next = LogCursor {
+                    inode: current_inode,
+                    offset,
+                };
+                Ok((lines, next, true))
+            }
+        };
+    }
+    let backup = open_existing(&backup_path(path))?;
+    let in_backup = backup.is_some() && cursor.inode == inode(backup.as_ref())?;
+    // The cursor's file is gone (rotated twice) unless it is the backup or there was none.
+    let gap = !in_backup && cursor.inode != 0;
+    let mut lines = Vec::new();
+    if in_backup || cursor.inode == 0 {
+        let from = if in_backup { cursor.offset } else { 0 };
+        let (older, offset) = lines_from_optional(backup.as_ref(), from, n)?;
+        lines = older;
+        if lines.len() == n {
+            let inode = inode(backup.as_ref())?;
+            return Ok((lines, LogCursor { inode, offset }, gap));
+        }
+    }
+    let (newer, offset) = lines_from_optional(current, 0, n - lines.len())?;
+    lines.extend(newer);
+    let next = LogCursor {
+        inode: current_inode,
+        offset,
+    };
+    Ok((lines, next, gap))
+}
+
+fn lines_from_optional(
+    file: Option<&std::fs::File>,
+    offset: u64,
+    n: usize,
+) -> std::io::Result<(Vec<String>, u64)> {
+    match file {
+        Some(file) => lines_from(file, offset, n),
+        None => Ok((Vec::new(), 0)),
+    }
+}
+
+/// Up to `n` whole non-empty lines of `file` from byte `offset`, and the offset after the
+/// last line taken (a line still being written is left for the next read).
+fn lines_from(file: &std::fs::File, offset: u64, n: usize) -> std::io::Result<(Vec<String>, u64)> {
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    // A log never grows past the cap; bound the read anyway against a foreign file.
+    reader.take(2 * MAX_LOG_BYTES).read_to_end(&mut bytes)?;
+    let mut lines = Vec::new();
+    let mut consumed = 0usize;
+    while lines.len() < n {
+        let Some(end) = bytes[consumed..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let line = &bytes[consumed..consumed + end];
+        consumed += end + 1;
+        if !line.is_empty() {
+            lines.push(String::from_utf8_lossy(line).into_owned());
+        }
+    }
+    Ok((lines, offset + consumed as u64))
 }
 
 /// Parse `TIMESTAMP LEVEL message`.
@@ -249,18 +406,24 @@ pub fn parse_line(line: &str) -> Option<LogLine> {
     })
 }
 
-/// The last `n` non-empty lines of a file, reading backwards in chunks.
-fn tail_lines(path: &Path, n: usize) -> std::io::Result<Vec<String>> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error),
+/// The last `n` whole non-empty lines of a file, reading backwards in chunks, and the cursor
+/// after them (a line still being written is left for the next read).
+fn tail_lines(file: Option<&std::fs::File>, n: usize) -> std::io::Result<(Vec<String>, LogCursor)> {
+    let Some(mut file) = file else {
+        return Ok((
+            Vec::new(),
+            LogCursor {
+                inode: 0,
+                offset: 0,
+            },
+        ));
     };
-    let mut pos = file.metadata()?.len();
+    let len = file.metadata()?.len();
+    let mut pos = len;
     let mut chunks: Vec<Vec<u8>> = Vec::new();
     let mut newlines = 0usize;
-    // n lines need n+1 newlines before them unless we reach the start of the file.
-    while pos > 0 && newlines <= n {
+    // n lines need n+1 newlines before them (and one after) unless we reach the start.
+    while pos > 0 && newlines <= n + 1 {
         let step = (TAIL_CHUNK as u64).min(pos);
         pos -= step;
         file.seek(SeekFrom::Start(pos))?;
@@ -269,7 +432,14 @@ fn tail_lines(path: &Path, n: usize) -> std::io::Result<Vec<String>> {
         newlines += chunk.iter().filter(|&&b| b == b'\n').count();
         chunks.push(chunk);
     }
-    let bytes: Vec<u8> = chunks.into_iter().rev().flatten().collect();
+    let mut bytes: Vec<u8> = chunks.into_iter().rev().flatten().collect();
+    // Only whole lines: what follows the last newline is still being written.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(whole);
+    let cursor = LogCursor {
+        inode: inode(Some(file))?,
+        offset: pos + whole as u64,
+    };
     let text = String::from_utf8_lossy(&bytes);
     let mut lines: Vec<&str> = text.lines().collect();
     // The first line may be cut in the middle if we did not reach the start.
@@ -282,12 +452,17 @@ fn tail_lines(path: &Path, n: usize) -> std::io::Result<Vec<String>> {
         .map(str::to_string)
         .collect();
     let skip = lines.len().saturating_sub(n);
-    Ok(lines.into_iter().skip(skip).collect())
+    Ok((lines.into_iter().skip(skip).collect(), cursor))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The last `n` lines, reaching into the backup when the current file is short.
+    fn tail(path: &Path, n: usize) -> std::io::Result<Vec<LogLine>> {
+        read(path, LogStart::Tail, n).map(|read| read.lines)
+    }
 
     fn logger() -> slog::Logger {
         slog::Logger::root(slog::Discard, slog::o!())
@@ -335,6 +510,76 @@ mod tests {
                 .expect("tail")
                 .is_empty()
         );
+    }
+
+    fn appended(path: &Path, text: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open");
+        file.write_all(text.as_bytes()).expect("append");
+    }
+
+    fn messages(read: &LogRead) -> Vec<&str> {
+        read.lines.iter().map(|l| l.message.as_str()).collect()
+    }
+
+    #[test]
+    fn a_cursor_reads_on_without_missing_or_repeating_across_a_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server-f.log");
+        let empty = read(&path, LogStart::Tail, 10).expect("read");
+        assert!(empty.lines.is_empty());
+        appended(
+            &path,
+            "2026-11-25T17:00:00.000Z INFO a\n2026-11-25T17:00:00.000Z INFO b\n",
+        );
+        // A line still being written is not returned, and not skipped later.
+        appended(&path, "2026-11-25T17:00:00.000Z INFO par");
+        let first = read(&path, LogStart::After(empty.cursor), 10).expect("read");
+        assert_eq!(messages(&first), ["a", "b"]);
+        assert!(!first.gap);
+        appended(&path, "tial\n2026-11-25T17:00:00.000Z INFO c\n");
+        let second = read(&path, LogStart::After(first.cursor), 10).expect("read");
+        assert_eq!(messages(&second), ["partial", "c"]);
+        // At most n lines per read; the cursor stops after the last one returned.
+        appended(&path, "2026-11-25T17:00:00.000Z INFO d\n");
+        std::fs::rename(&path, backup_path(&path)).expect("rotate");
+        appended(
+            &path,
+            "2026-11-25T17:00:00.000Z INFO e\n2026-11-25T17:00:00.000Z INFO f\n",
+        );
+        let third = read(&path, LogStart::After(second.cursor), 2).expect("read");
+        assert_eq!(messages(&third), ["d", "e"]);
+        let fourth = read(&path, LogStart::After(third.cursor), 10).expect("read");
+        assert_eq!(messages(&fourth), ["f"]);
+        assert!(!fourth.gap);
+        let idle = read(&path, LogStart::After(fourth.cursor), 10).expect("read");
+        assert!(idle.lines.is_empty());
+        assert_eq!(idle.cursor, fourth.cursor);
+        // Rotated twice since the cursor: what is left is returned, and the loss is said.
+        std::fs::rename(&path, backup_path(&path)).expect("rotate");
+        appended(&path, "2026-11-25T17:00:00.000Z INFO g\n");
+        std::fs::rename(&path, backup_path(&path)).expect("rotate");
+        appended(&path, "2026-11-25T17:00:00.000Z INFO h\n");
+        let lost = read(&path, LogStart::After(idle.cursor), 10).expect("read");
+        assert_eq!(messages(&lost), ["h"]);
+        assert!(lost.gap);
+        // The tail's cursor continues from the tail.
+        let tail = read(&path, LogStart::Tail, 1).expect("read");
+        appended(&path, "2026-11-25T17:00:00.000Z INFO i\n");
+        let after_tail = read(&path, LogStart::After(tail.cursor), 10).expect("read");
+        assert_eq!(messages(&after_tail), ["i"]);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor: LogCursor = "17-42".parse().expect("parses");
+        assert_eq!(cursor.to_string(), "17-42");
+        assert!("17".parse::<LogCursor>().is_err());
+        assert!("a-1".parse::<LogCursor>().is_err());
+        assert!("1--1".parse::<LogCursor>().is_err());
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     error::UpstreamError,
-    logs::{self, LogLine, ServerLog},
+    logs::{self, LogRead, LogStart, ServerLog},
     relay::{CallLink, Downstream, Notice},
     status::{Desired, Link, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
@@ -464,16 +464,15 @@ impl UpstreamManager {
         }
     }
 
-    /// The last `tail` lines of a server's log, oldest first.
-    pub fn logs(&self, name: &str, tail: usize) -> Result<Vec<LogLine>, UpstreamError> {
-        let path = {
-            let map = self.servers();
-            let entry = map.get(name).ok_or_else(|| UpstreamError::NotFound {
+    /// At most `n` lines of a server's log from `start`, oldest first, with where to go on.
+    pub fn logs(&self, name: &str, start: LogStart, n: usize) -> Result<LogRead, UpstreamError> {
+        if !self.servers().contains_key(name) {
+            return Err(UpstreamError::NotFound {
                 server: name.to_string(),
-            })?;
-            entry.shared.log.path().to_path_buf()
-        };
-        logs::tail(&path, tail).map_err(|e| UpstreamError::Log {
+            });
+        }
+        let path = logs::log_path(&self.inner.log_dir, name);
+        logs::read(&path, start, n).map_err(|e| UpstreamError::Log {
             server: name.to_string(),
             message: e.to_string(),
         })

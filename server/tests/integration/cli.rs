@@ -168,6 +168,18 @@ async fn test_cli_every_command_against_a_running_daemon() {
     .await;
     assert_eq!(code, 1);
     assert!(err.contains("UNAUTHORIZED"), "{err}");
+    // The client metadata document to host, as served (no envelope for people).
+    let (code, out, _) = run(sock(&[
+        "auth",
+        "client-metadata",
+        "--url",
+        "https://example.com/mcpproxy.json",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let doc: Value = serde_json::from_str(&out).expect("the document is JSON");
+    assert_eq!(doc["client_id"], "https://example.com/mcpproxy.json");
+    assert_eq!(doc["client_name"], "mcpproxy");
     server.stop().await;
 }
 
@@ -221,4 +233,66 @@ async fn test_cli_config_validate_and_no_daemon_message() {
     let (code, _, err) = cli(&["--data-dir", &data, "status"], None).await;
     assert_eq!(code, 1);
     assert!(err.contains("no mcpproxy daemon is running"), "{err}");
+}
+
+/// `upstream logs --follow` prints every line the log gains while it runs, once and in
+/// order: three restarts of a server that prints 40 stderr lines each write well over a
+/// poll's worth of lines between two polls.
+#[tokio::test]
+async fn test_upstream_logs_follow_prints_every_line_once() {
+    use tokio::io::AsyncBufReadExt;
+    let mut fx = fixture_server("fx");
+    fx["args"] = json!(["stdio", "--stderr-lines", "40"]);
+    let server = TestServer::start(config_with(json!([fx]))).await;
+    wait_ready(&server, "fx").await;
+    let data = server.dir.path().join("data").display().to_string();
+    let mut follower = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpproxy"))
+        .args(["--data-dir", &data, "-o", "json", "upstream", "logs", "fx"])
+        .args(["--tail", "1", "--follow"])
+        .env_remove("MCPPROXY_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn follower");
+    let stdout = follower.stdout.take().expect("stdout");
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let entry: Value = serde_json::from_str(&line).expect("a JSON line per log line");
+            let message = entry["data"]["message"].as_str().unwrap_or_default();
+            let _ = sender.send(message.to_string());
+        }
+    });
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), received.recv())
+        .await
+        .expect("the tail is printed")
+        .expect("a line");
+    let before = server_log(&server, "fx").await;
+    assert_eq!(
+        before.last(),
+        Some(&first),
+        "the tail's last line is printed first"
+    );
+    let client = server.client();
+    for _ in 0..3 {
+        client.server_restart("fx").await.expect("restart");
+        wait_ready(&server, "fx").await;
+    }
+    let log = server_log(&server, "fx").await;
+    let expected: Vec<String> = log[before.len()..].to_vec();
+    assert!(
+        expected.len() >= 120,
+        "three restarts wrote {} lines",
+        expected.len()
+    );
+    let mut followed: Vec<String> = Vec::new();
+    while followed.len() < expected.len() {
+        match tokio::time::timeout(std::time::Duration::from_secs(30), received.recv()).await {
+            Ok(Some(line)) => followed.push(line),
+            _ => break,
+        }
+    }
+    assert_eq!(followed, expected, "followed lines differ from the log");
+    server.stop().await;
 }

@@ -478,7 +478,7 @@ pub async fn wait_connected(server: &TestServer, name: &str) {
 pub async fn server_log(server: &TestServer, name: &str) -> Vec<String> {
     server
         .client()
-        .server_logs(name, Some(1000))
+        .server_logs(name, None, Some(1000))
         .await
         .expect("logs")
         .into_inner()

@@ -287,7 +287,7 @@ async fn test_servers_restart_reconnect_tools_and_logs_with_a_live_upstream() {
     );
 
     let logs = client
-        .server_logs("fx", Some(50))
+        .server_logs("fx", None, Some(50))
         .await
         .expect("logs")
         .into_inner();
@@ -322,7 +322,7 @@ async fn test_servers_restart_reconnect_tools_and_logs_with_a_live_upstream() {
         );
     }
     wait_ready(&server, "fx").await;
-    let unknown = client.server_logs("ghost", None).await;
+    let unknown = client.server_logs("ghost", None, None).await;
     assert!(matches!(unknown, Err(mcpproxy_client::Error::ErrorResponse(r)) if r.status() == 404));
     server.stop().await;
 }

@@ -182,19 +182,75 @@ async fn test_wire_no_wildcard_cors_and_options_is_not_answered_before_auth() {
     server.stop().await;
 }
 
+/// The probes and the OAuth client metadata document (which authorization servers fetch
+/// with no key) are the only operations open to anyone.
 #[test]
-fn test_wire_open_operations_are_exactly_the_probes() {
+fn test_wire_open_operations_are_exactly_the_probes_and_the_client_document() {
     let open: Vec<String> = all_operations()
         .into_iter()
         .filter(|o| !o.2)
         .map(|o| o.1)
         .collect();
-    assert_eq!(open, ["/healthz", "/readyz"]);
+    assert_eq!(open, ["/healthz", "/oauth/client-metadata.json", "/readyz"]);
     assert!(
         OPERATIONS
             .iter()
             .filter(|o| o.security == Security::None)
             .count()
-            == 2
+            == 3
     );
+}
+
+/// The document is served without a key, names its own URL (or the hosted copy's) as the
+/// client id; a bad `url` is a 400 in the envelope; anything else under `/oauth` needs the
+/// key (fail closed).
+#[tokio::test]
+async fn test_wire_the_client_metadata_document_is_open_and_nothing_else_under_oauth() {
+    let server = TestServer::start(config_with(serde_json::json!([]))).await;
+    let http = raw();
+    let own = format!("{}/oauth/client-metadata.json", server.url());
+    let doc: Value = http
+        .get(&own)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["client_id"], own.as_str());
+    assert_eq!(
+        doc["redirect_uris"],
+        serde_json::json!(["http://127.0.0.1/callback"])
+    );
+    assert_eq!(doc["token_endpoint_auth_method"], "none");
+    let hosted = http
+        .get(&own)
+        .query(&[("url", "https://example.com/mcpproxy.json")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(hosted.status(), 200);
+    let hosted: Value = hosted.json().await.expect("json");
+    assert_eq!(hosted["client_id"], "https://example.com/mcpproxy.json");
+    let bad = http
+        .get(&own)
+        .query(&[("url", "javascript:alert(1)")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.expect("json");
+    assert_eq!(
+        (bad["success"].clone(), bad["code"].clone()),
+        (serde_json::json!(false), serde_json::json!("BAD_REQUEST"))
+    );
+    for path in ["/oauth/other", "/oauth", "/oauth/client-metadata.json/x"] {
+        let resp = http
+            .get(format!("{}{path}", server.url()))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 401, "{path}");
+    }
+    server.stop().await;
 }
