@@ -102,6 +102,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = "oauth_client_metadata"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+# GET /api/v1/servers/{name}/logs: `after` must be a `cursor` of an earlier answer
+# (`INODE-OFFSET`); a pattern would not round-trip (see tools/call), so other strings are
+# refused with 400.
+[[operations]]
+include-operation-id = "server_logs"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 # POST /api/v1/tokens: the name's pattern, `expires_in`'s syntax (`30d`, `720h`) and that each
 # of `allowed_servers` is a configured server cannot be stated in a schema dropshot
 # round-trips (patterns become typify newtypes that drop them; the server list is live
