@@ -34,7 +34,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// Families served by dropshot that need the key unless the spec says otherwise.
-const SECURED_PREFIXES: [&str; 2] = ["api", "events"];
+const SECURED_PREFIXES: [&str; 3] = ["api", "events", "metrics"];
 
 /// The MCP endpoint's first segment.
 const MCP_PREFIX: &str = "mcp";
