@@ -149,6 +149,7 @@ mod tests {
         assert_eq!(api("GET", "/swagger/").0, "/swagger");
         assert_eq!(api("GET", "/%65vents").1, Security::ApiKey);
         assert_eq!(api("GET", "//events/ws").1, Security::ApiKey);
+        assert_eq!(api("GET", "/%6detrics").1, Security::ApiKey);
     }
 
     #[test]
