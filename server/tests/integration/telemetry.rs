@@ -131,18 +131,39 @@ async fn test_telemetry_prometheus_scrapes_the_call_count() {
     for _ in 0..3 {
         echo(&client, "fx").await;
     }
-    let query = format!(
-        "http://{web}/api/v1/query?query=mcpproxy_tool_calls_total%7Bserver%3D%22fx%22%2Ctool%3D%22echo%22%2Cstatus%3D%22success%22%7D"
-    );
-    let count = eventually(PATIENCE, "Prometheus to report 3 calls", || async {
-        let answer: Value = raw().get(&query).send().await.ok()?.json().await.ok()?;
-        let value = answer["data"]["result"][0]["value"][1]
-            .as_str()?
-            .to_string();
-        (value == "3").then_some(value)
-    })
+    // What Prometheus' query API answers for `promql`, once it equals `expected`.
+    let scraped = |promql: &'static str, expected: &'static str| {
+        let web = web.clone();
+        async move {
+            let what = format!("Prometheus to answer {promql} = {expected}");
+            eventually(PATIENCE, &what, || async {
+                let answer: Value = raw()
+                    .get(format!("http://{web}/api/v1/query"))
+                    .query(&[("query", promql)])
+                    .send()
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                let value = answer["data"]["result"][0]["value"][1].as_str()?;
+                (value == expected).then_some(())
+            })
+            .await;
+        }
+    };
+    scraped(
+        r#"mcpproxy_tool_calls_total{server="fx",tool="echo",status="success"}"#,
+        "3",
+    )
     .await;
-    assert_eq!(count, "3");
+    scraped(
+        r#"mcpproxy_tool_call_duration_seconds_count{server="fx"}"#,
+        "3",
+    )
+    .await;
+    scraped(r#"mcpproxy_upstream_state{server="fx",state="ready"}"#, "1").await;
+    scraped("mcpproxy_mcp_sessions", "1").await;
     let _ = client.cancel().await;
     server.stop().await;
 }
