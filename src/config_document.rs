@@ -10,7 +10,7 @@ use schemars::schema::{InstanceType, Metadata, ObjectValidation, Schema, SchemaO
 use serde::{Deserialize, Serialize};
 
 /// Description shared by the spec and the schema below (the drift test compares them).
-const DESCRIPTION: &str = "A complete `mcp_config.json` document. Known keys: listen, data_dir, api_key, enable_socket, socket_path, mcpServers (array of {name, protocol, command, args, env, headers, url, working_dir, enabled, quarantined, created, updated, isolation, oauth}), top_k, tools_limit, tool_response_limit, call_tool_timeout, environment, logging, docker_isolation, read_only_mode, disable_management, allow_server_add, allow_server_remove, history_max_calls, history_max_age, history_max_sessions, cors_allowed_origins, http_header_timeout, http_first_byte_timeout, max_connections, require_mcp_auth. Unknown keys are kept.";
+const DESCRIPTION: &str = "A complete `mcp_config.json` document. Known keys: listen, data_dir, api_key, enable_socket, socket_path, mcpServers (array of {name, protocol, command, args, env, headers, url, working_dir, enabled, quarantined, created, updated, isolation, oauth}), top_k, tools_limit, tool_response_limit, call_tool_timeout, environment, logging, docker_isolation, read_only_mode, disable_management, allow_server_add, allow_server_remove, history_max_calls, history_max_age, history_max_sessions, cors_allowed_origins, http_header_timeout, http_first_byte_timeout, max_connections, require_mcp_auth, otel ({endpoint, service_name}: OTLP trace export). Unknown keys are kept.";
 
 /// A complete configuration document, keys in file order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

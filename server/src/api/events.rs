@@ -88,7 +88,11 @@ async fn pump(
             received = bus.recv() => match received {
                 Ok(event) => frame(event.kind, &event_json(&event)),
                 // Fell behind the bus: drop this client rather than skip events silently.
-                Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    crate::telemetry::metrics().record_dropped_events(missed);
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
             },
         };
         if !send(bytes) {

@@ -278,7 +278,8 @@ impl FrontDoor {
         req: Request<Incoming>,
         path: &crate::mcp::McpPath,
     ) -> Response<Body> {
-        let resp = self.mcp.handle(req, path).await;
+        let resp =
+            crate::telemetry::trace::mcp_request(req, |req| self.mcp.handle(req, path)).await;
         resp.map(|b| b.map_err(|never| match never {}).boxed())
     }
 

@@ -15,6 +15,7 @@ mod error;
 mod events;
 pub mod front;
 mod inspect_convert;
+mod metrics;
 mod ops_convert;
 mod registries_convert;
 mod route;
@@ -60,6 +61,7 @@ pub fn api_description() -> Result<dropshot::ApiDescription<ServerCtx>, String> 
         mcpproxy_api::proxy_api_mod::api_description::<ApiImpl>().map_err(|e| e.to_string())?;
     events::register(&mut api).map_err(|e| e.to_string())?;
     swagger::register(&mut api).map_err(|e| e.to_string())?;
+    metrics::register(&mut api).map_err(|e| e.to_string())?;
     Ok(api)
 }
 

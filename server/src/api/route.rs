@@ -35,7 +35,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
 
 /// Families served by dropshot that need the key unless the spec says otherwise (as it
 /// does for `/oauth/client-metadata.json`, which authorization servers fetch).
-const SECURED_PREFIXES: [&str; 3] = ["api", "events", "oauth"];
+const SECURED_PREFIXES: [&str; 4] = ["api", "events", "metrics", "oauth"];
 
 /// The MCP endpoint's first segment.
 const MCP_PREFIX: &str = "mcp";
@@ -150,6 +150,7 @@ mod tests {
         assert_eq!(api("GET", "/swagger/").0, "/swagger");
         assert_eq!(api("GET", "/%65vents").1, Security::ApiKey);
         assert_eq!(api("GET", "//events/ws").1, Security::ApiKey);
+        assert_eq!(api("GET", "/%6detrics").1, Security::ApiKey);
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct CallOrigin {
     /// The agent token the session authenticated with; `None` means no limits (no
     /// credential, or the API key).
     pub token: Option<Arc<Grant>>,
+    /// The span the call continues (the `/mcp` request's, or the client's `_meta` one);
+    /// `None` when tracing is off.
+    pub trace: Option<crate::telemetry::TraceParent>,
 }
 
 impl CallOrigin {
@@ -256,6 +259,8 @@ impl App {
         params.name = tool.to_string().into();
         // The client's protocol metadata is its own; the upstream session has its own.
         params.meta = None;
+        // Only the proxy's own trace context goes on (when tracing is on).
+        params.meta = crate::telemetry::trace::upstream_meta();
         self.admit(server, grant)?;
         // A server still coming up is waited for, within the call's timeout.
         let started = tokio::time::Instant::now();

@@ -127,10 +127,11 @@ impl App {
             .clone()
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
-        let outcome = self
-            .call(name, params, intent, origin.token.as_deref(), link)
-            .await;
         let (server, tool) = split_name(name).unwrap_or((name, ""));
+        let span = crate::telemetry::trace::upstream_call(origin.trace.as_ref(), server, tool);
+        let outcome = span
+            .run(self.call(name, params, intent, origin.token.as_deref(), link))
+            .await;
         let response = outcome.as_ref().ok().and_then(|r| match r {
             CallToolResponse::Complete(result) => serde_json::to_value(result).ok(),
             CallToolResponse::InputRequired(result) => serde_json::to_value(result).ok(),
@@ -166,9 +167,21 @@ impl App {
             }
             _ => false,
         };
+        span.end(is_error.then(|| {
+            record
+                .error
+                .clone()
+                .unwrap_or_else(|| "the tool answered with an error".into())
+        }));
         if unknown {
             return RecordedResponse { id: None, outcome };
         }
+        crate::telemetry::metrics().record_call(
+            server,
+            (!matches!(outcome, Err(CallError::UnknownTool { .. }))).then_some(tool),
+            call_status(&outcome, is_error),
+            started.elapsed(),
+        );
         let id = record.id.clone();
         self.storage.record_call(record);
         RecordedResponse {
@@ -237,6 +250,19 @@ impl App {
         self.storage
             .get_session(id)?
             .ok_or_else(|| AppError::NotFound(format!("session {id}")))
+    }
+}
+
+/// How a call ended, for the call counter.
+fn call_status(
+    outcome: &Result<CallToolResponse, CallError>,
+    is_error: bool,
+) -> crate::telemetry::CallStatus {
+    use crate::telemetry::CallStatus;
+    match outcome {
+        Ok(_) if !is_error => CallStatus::Success,
+        Ok(_) | Err(CallError::Upstream(_)) => CallStatus::Error,
+        Err(_) => CallStatus::Refused,
     }
 }
 

@@ -264,7 +264,9 @@ impl App {
         query: &str,
         limit: usize,
     ) -> Vec<(crate::index::SearchHit, rmcp::model::Tool)> {
+        let started = std::time::Instant::now();
         let hits = self.with_index(|index| index.search(query, limit));
+        crate::telemetry::metrics().record_search(started.elapsed());
         hits.into_iter()
             .filter_map(|hit| {
                 let tool = self.offered_tool(&hit.server, &hit.name)?;

@@ -9,6 +9,7 @@ mod apply;
 mod calls;
 mod diagnostics;
 mod forward;
+mod gauges;
 mod history;
 mod import;
 mod indexer;

@@ -122,6 +122,11 @@ async fn serve(
     let resolved = loaded.resolved.clone();
     // Read once at start: the HTTP server's settings apply after a restart.
     let app_config = loaded.config.clone();
+    // Traces (off unless configured); a broken endpoint is reported, never fatal.
+    let tracing = crate::telemetry::trace::init(app_config.otel.as_ref()).unwrap_or_else(|e| {
+        warn!(log, "traces are off"; "error" => %e);
+        None
+    });
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
     let storage = match open_storage(&log, &db_path, loaded.config.retention()).await {
@@ -295,6 +300,9 @@ async fn serve(
         warn!(log, "API server did not close within 5 s");
     }
     app.shutdown().await;
+    if let Some(tracing) = tracing {
+        let _ = tokio::time::timeout(Duration::from_secs(5), tracing.shutdown()).await;
+    }
     if let Some(path) = &resolved.socket_path {
         let _ = std::fs::remove_file(path);
     }

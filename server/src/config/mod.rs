@@ -19,6 +19,7 @@ mod mask;
 mod name;
 mod origin;
 mod redact;
+mod telemetry;
 mod unmask;
 mod validate;
 
@@ -43,6 +44,7 @@ pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
 pub use name::{NameError, SERVER_NAME_PATTERN, check_server_name, escaped};
 pub use origin::{OriginError, WebOrigin, normalize_host};
 pub use redact::{Redactor, mask_parse_error, redact};
+pub use telemetry::{DEFAULT_OTEL_SERVICE_NAME, OtelConfig};
 pub use unmask::unmask;
 pub use validate::{Problem, validate};
 
@@ -200,6 +202,9 @@ pub struct Config {
     /// closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: i64,
+    /// OpenTelemetry trace export (off when absent and `OTEL_EXPORTER_OTLP_ENDPOINT` is unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otel: Option<OtelConfig>,
     /// Keys this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -75,6 +75,11 @@ impl EventBus {
         let _ = self.sender.send(Arc::new(event));
     }
 
+    /// How many subscriptions are open.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// A new subscription that sees every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()

@@ -9,6 +9,7 @@
 //! calls that ask for progress, 2026-07-28 requests with per-request metadata, sessions not
 //! registered yet — is handed to rmcp untouched (or re-assembled, once the body was read).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::client_link::ClientLink;
 use super::dispatch::Builtins;
 use super::sessions::{LiveSession, Sessions};
+use crate::app::CallOrigin;
 use crate::upstream::CallLink;
 
 /// Bodies larger than this take rmcp's path (which applies the same 4 MiB limit).
@@ -91,7 +93,8 @@ impl FastPath {
             // The client went away mid-body; rmcp would fail the same way.
             Err(_) => return Fast::Declined(Request::from_parts(parts, Bytes::new())),
         };
-        match self.answer(&session, &bytes).await {
+        let trace = parts.extensions.get::<crate::telemetry::TraceParent>();
+        match self.answer(&session, &bytes, trace).await {
             Some(body) => Fast::Answered(json_response(body)),
             None => Fast::Declined(Request::from_parts(parts, bytes)),
         }
@@ -131,7 +134,12 @@ impl FastPath {
     }
 
     /// The JSON-RPC reply to `body`, or `None` when rmcp should handle it.
-    async fn answer(&self, session: &LiveSession, body: &[u8]) -> Option<Vec<u8>> {
+    async fn answer(
+        &self,
+        session: &LiveSession,
+        body: &[u8],
+        trace: Option<&crate::telemetry::TraceParent>,
+    ) -> Option<Vec<u8>> {
         let request: RpcRequest = serde_json::from_slice(body).ok()?;
         if request.jsonrpc != "2.0" || !(request.id.is_string() || request.id.is_number()) {
             return None;
@@ -149,6 +157,15 @@ impl FastPath {
                     return None;
                 }
                 let params: CallToolRequestParams = serde_json::from_value(params).ok()?;
+                let trace = crate::telemetry::trace::from_meta(params.meta.as_deref())
+                    .or_else(|| trace.cloned());
+                let origin = match trace {
+                    Some(trace) => Cow::Owned(CallOrigin {
+                        trace: Some(trace),
+                        ..session.info.clone()
+                    }),
+                    None => Cow::Borrowed(&session.info),
+                };
                 if params.input_responses.is_some() || params.request_state.is_some() {
                     return None;
                 }
@@ -160,11 +177,7 @@ impl FastPath {
                     ),
                     None => CallLink::default(),
                 };
-                match self
-                    .builtins
-                    .call(&session.info, &params.name, args, &link)
-                    .await
-                {
+                match self.builtins.call(&origin, &params.name, args, &link).await {
                     Ok(mut result) => {
                         // These revisions predate resultType.
                         result.result_type = None;

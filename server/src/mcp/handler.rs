@@ -120,6 +120,7 @@ impl ProxyMcp {
                 client_name: client.map(|c| c.name.clone()),
                 client_version: client.map(|c| c.version.clone()),
                 token: caller_of(extensions).and_then(|c| c.grant()),
+                trace: None,
             };
             self.app.open_session(&id, &session);
             // Only the built-in tools are answered on the fast path.
@@ -151,6 +152,7 @@ impl ProxyMcp {
             client_name: None,
             client_version: None,
             token: None,
+            trace: None,
         };
         self.session.get().unwrap_or(&UNKNOWN)
     }
@@ -161,6 +163,7 @@ impl ProxyMcp {
     fn origin(&self, extensions: &rmcp::model::Extensions) -> CallOrigin {
         let mut origin = self.session().clone();
         origin.token = caller_of(extensions).and_then(|c| c.grant());
+        origin.trace = crate::telemetry::trace::of_request(extensions);
         origin
     }
 
@@ -283,7 +286,12 @@ impl ServerHandler for ProxyMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (origin, client) = self.client_of(&context);
+        let (mut origin, client) = self.client_of(&context);
+        // The request's own `_meta` trace context (rmcp keeps it in the context's meta).
+        let meta = request.meta.as_deref().unwrap_or(&context.meta);
+        if let Some(trace) = crate::telemetry::trace::from_meta(Some(meta)) {
+            origin.trace = Some(trace);
+        }
         let calls = self.tool_calls();
         let upstream_state =
             request.request_state.is_some() && !Parked::owns(request.request_state.as_ref());

@@ -286,6 +286,14 @@ impl Storage {
         let _ = progress.wait_for(|done| *done >= target).await;
     }
 
+    /// Tool-call records queued and not yet processed by the writer.
+    pub fn queued(&self) -> u64 {
+        let processed = *self.progress.borrow();
+        self.enqueued
+            .load(Ordering::Acquire)
+            .saturating_sub(processed)
+    }
+
     /// Counters of the background writer.
     pub fn writer_stats(&self) -> WriterStats {
         WriterStats {

@@ -92,7 +92,10 @@ impl Writer {
             });
             let n = batch.len();
             if n > 0 {
-                match commit(&self.db, batch, &self.retention) {
+                let started = Instant::now();
+                let committed = commit(&self.db, batch, &self.retention);
+                crate::telemetry::metrics().record_commit(started.elapsed());
+                match committed {
                     Ok(()) => {
                         self.shared.committed.fetch_add(n as u64, Ordering::Relaxed);
                         self.shared.batches.fetch_add(1, Ordering::Relaxed);

@@ -766,6 +766,9 @@ struct LaneCallParams<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     arguments: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The proxy's own `_meta` (trace context), when it has one.
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a rmcp::model::RequestMetaObject>,
 }
 
 /// `tools/call` on the direct lane (streamable HTTP); through rmcp when the lane cannot
@@ -779,6 +782,7 @@ async fn call_direct(
     let lane_params = LaneCallParams {
         name: &params.name,
         arguments: params.arguments.as_ref(),
+        meta: params.meta.as_ref(),
     };
     // The lane relays what comes on the call's stream; what the server sends elsewhere
     // (a request on its GET stream) reaches the client through the relay.

@@ -221,6 +221,9 @@ impl Shared {
             s.attempts
         };
         self.log.info(&format!("connecting (attempt {attempt})"));
+        if attempt > 1 {
+            crate::telemetry::metrics().record_reconnect(&self.name);
+        }
         self.transition(|s| {
             s.state = ConnectionState::Connecting;
             s.last_attempt_at = Some(Utc::now());

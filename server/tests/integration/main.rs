@@ -22,5 +22,6 @@ mod secrets;
 mod servers;
 mod status;
 mod stdio_front;
+mod telemetry;
 mod transparent;
 mod wire;

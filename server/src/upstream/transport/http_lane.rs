@@ -258,9 +258,11 @@ impl StreamableHttpClient for Recorder {
         // With OAuth a refused request is sent once more with the new token; without, once.
         let mut again = self.auth.is_some();
         loop {
-            let (auth, headers) =
+            let (auth, mut headers) =
                 self.bind(auth_header.clone(), custom_headers.clone(), "POST", &uri);
             self.note(&session_id, &auth, &headers);
+            // After `note`: the lane must not copy one call's trace context to the next.
+            headers.extend(crate::telemetry::trace::traceparent_header(&message));
             let answer = self
                 .inner
                 .post_message_with_response_limits(
@@ -422,7 +424,12 @@ impl HttpLane {
         if client.is_some_and(|c| c.wants_progress())
             && let Some(object) = params.as_object_mut()
         {
-            object.insert("_meta".into(), serde_json::json!({"progressToken": id}));
+            let meta = object
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert("progressToken".into(), Value::from(id));
+            }
         }
         let body = Request {
             jsonrpc: "2.0",
@@ -430,10 +437,14 @@ impl HttpLane {
             method,
             params: &params,
         };
-        let request = self
+        let mut request = self
             .with_session(self.client.post(url.clone()), session, &seen)
             .header(header::ACCEPT, "application/json, text/event-stream")
             .header(header::CONTENT_TYPE, "application/json");
+        if let Some((name, value)) = crate::telemetry::trace::traceparent_header_of_params(&params)
+        {
+            request = request.header(name, value);
+        }
         let body = serde_json::to_vec(&body).map_err(|_| LaneError::Fallback)?;
         // Not connected at all: the server never saw it.
         let response = match request.body(body).send().await {
