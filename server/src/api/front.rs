@@ -480,10 +480,10 @@ fn decorate(mut resp: Response<Body>, caller: &Caller) -> Response<Body> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/html"));
     if is_html {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(HTML_CSP),
-        );
+        // A page that brings its own (stricter) policy keeps it: the web UI's.
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(HTML_CSP));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::REFERRER_POLICY,
