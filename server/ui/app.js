@@ -3,7 +3,7 @@
 // whose event subscriptions end when the person navigates away.
 
 import { adoptKey, eventsUrl, call, ApiError } from "./api.js";
-import { h, fill } from "./dom.js";
+import { h, fill, toast } from "./dom.js";
 import * as live from "./live.js";
 
 const PAGES = {
@@ -96,6 +96,7 @@ async function boot() {
       return;
     }
   }
+  live.onRefreshError((e) => toast(`Could not refresh: ${e.message}`, "bad"));
   live.start(eventsUrl(), document.getElementById("live"));
   live.on("config.invalid", (event) => {
     const payload = event.payload || {};

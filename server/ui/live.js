@@ -65,14 +65,49 @@ export function on(kinds, fn) {
   return () => list.forEach((kind) => handlers.get(kind)?.delete(fn));
 }
 
-/** `fn` at most once per `ms`, trailing: bursts of events cost one refresh. */
+/**
+ * A refresh driven by events: `fn` at most once per `ms` (a burst costs one run), never two
+ * runs at once, and one more run when events came during a run. So answers are applied in
+ * order and the last run always starts after the last event: a slow older answer can never
+ * overwrite a newer one. `.now()` runs at once (after a run in flight) and rejects with
+ * the run's error; a scheduled run's error is shown as a toast.
+ * @param {() => Promise<any>} fn @param {number} [ms]
+ */
 export function coalesce(fn, ms = 150) {
   let timer = null;
-  return () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, ms);
+  let running = null;
+  let again = false;
+  const start = () => {
+    timer = null;
+    const done = (async () => fn())();
+    running = done.then(() => {}, () => {}).then(() => {
+      running = null;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    });
+    return done;
   };
+  const schedule = () => {
+    if (running) {
+      again = true;
+    } else if (!timer) {
+      timer = setTimeout(() => start().catch((e) => failed(e)), ms);
+    }
+  };
+  schedule.now = async () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    while (running) await running;
+    return start();
+  };
+  return schedule;
+}
+
+let failed = (e) => console.warn(e);
+
+/** Where a scheduled refresh's failure is shown (app.js sets a toast). */
+export function onRefreshError(fn) {
+  failed = fn;
 }

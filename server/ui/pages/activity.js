@@ -69,9 +69,8 @@ export async function render(main, ctx) {
         await openCall(replay.new_call_id);
       }, { id: "replay" }))));
   };
-  filters.addEventListener("input", coalesce(() => {
-    load();
-  }, 150));
+  const refresh = coalesce(load, 100);
+  filters.addEventListener("input", refresh);
   exportButton.addEventListener("click", () => {
     const blob = new Blob([json(shown())], { type: "application/json" });
     const link = h("a", { href: URL.createObjectURL(blob), download: "mcpproxy-tool-calls.json" });
@@ -80,8 +79,8 @@ export async function render(main, ctx) {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   });
-  ctx.on(["tool_call.recorded", "reconnected"], coalesce(load, 100));
-  await load();
+  ctx.on(["tool_call.recorded", "reconnected"], refresh);
+  await refresh.now();
   const wanted = ctx.query.get("id");
   if (wanted) await openCall(wanted);
 }

@@ -107,8 +107,10 @@ export async function render(main, ctx) {
   };
 
   ctx.on("status", (status) => showCounts(status.upstream_stats));
-  ctx.on(["servers.changed", "tools.changed", "config.reloaded", "config.invalid", "secrets.changed", "auth.changed", "reconnected"], coalesce(loadDiagnostics, 200));
-  ctx.on(["tool_call.recorded", "reconnected"], coalesce(loadCalls, 100));
+  const diagnosticsRefresh = coalesce(loadDiagnostics, 200);
+  const callsRefresh = coalesce(loadCalls, 100);
+  ctx.on(["servers.changed", "tools.changed", "config.reloaded", "config.invalid", "secrets.changed", "auth.changed", "reconnected"], diagnosticsRefresh);
+  ctx.on(["tool_call.recorded", "reconnected"], callsRefresh);
   ctx.on("reconnected", loadCounts);
-  await Promise.all([loadCounts(), loadDiagnostics(), loadCalls()]);
+  await Promise.all([loadCounts(), diagnosticsRefresh.now(), callsRefresh.now()]);
 }

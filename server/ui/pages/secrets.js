@@ -46,6 +46,7 @@ export async function render(main, ctx) {
       { empty: "No secrets referenced or stored." },
     ));
   };
-  ctx.on(["secrets.changed", "config.reloaded", "reconnected"], coalesce(load, 100));
-  await load();
+  const refresh = coalesce(load, 100);
+  ctx.on(["secrets.changed", "config.reloaded", "reconnected"], refresh);
+  await refresh.now();
 }

@@ -6,7 +6,7 @@
 import { call } from "../api.js";
 import { h, fill, badge, when, json, actionButton, toast, highlighted } from "../dom.js";
 import { coalesce } from "../live.js";
-import { stateBadge, serverActions } from "./servers.js";
+import { stateBadge, serverActions, openLogin } from "./servers.js";
 
 /** Line diff (longest common subsequence): [{op: " "|"-"|"+", line}]. */
 export function diffLines(before, after) {
@@ -55,15 +55,75 @@ function describedWith(description, findings) {
 
 const hasBlock = (findings) => (findings || []).some((f) => f.tier === "block");
 
+/** The edit form of a server's connection settings (PATCH: only what changed is sent). */
+function editForm(server, onSaved) {
+  const input = (id, label, value, props = {}) => [h("label", { for: id }, label),
+    h(props.multiline ? "textarea" : "input", { id, rows: props.multiline ? 3 : undefined, value: value ?? "" })];
+  const stdio = Boolean(server.command);
+  const form = h("form", { class: "panel", id: "edit-server", "aria-label": `Edit ${server.name}` },
+    h("h2", {}, "Edit"),
+    stdio ? [
+      input("edit-command", "Command", server.command),
+      input("edit-args", "Arguments, one per line", server.args.join("\n"), { multiline: true }),
+      input("edit-working-dir", "Working directory", server.working_dir),
+    ] : input("edit-url", "URL", server.url),
+    h("p", { class: "muted" }, "Secrets stay references (${keyring:NAME}); their values are never shown here."),
+    h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Save")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (id) => form.querySelector(`#${id}`)?.value;
+    const body = {};
+    if (stdio) {
+      const args = value("edit-args").split("\n").map((l) => l.trim()).filter(Boolean);
+      if (value("edit-command").trim() !== server.command) body.command = value("edit-command").trim();
+      if (JSON.stringify(args) !== JSON.stringify(server.args)) body.args = args;
+      if (value("edit-working-dir").trim() !== (server.working_dir || "")) body.working_dir = value("edit-working-dir").trim();
+    } else if (value("edit-url").trim() !== server.url) body.url = value("edit-url").trim();
+    if (!Object.keys(body).length) {
+      toast("Nothing changed");
+      return;
+    }
+    try {
+      await call("server_update", { path: { name: server.name }, body });
+      toast(`${server.name} saved`);
+      onSaved();
+    } catch (e) {
+      toast(e.message, "bad");
+    }
+  });
+  return form;
+}
+
+const AUTH_TONE = { authenticated: "ok", needs_login: "warn", in_progress: "info", failed: "bad", none: "" };
+
+/** OAuth state of an HTTP server, with Log in / Log out. */
+async function authPanel(name, refresh) {
+  const auth = (await call("server_auth", { path: { name } })).data;
+  if (auth.state === "none") return null;
+  return h("div", { class: "panel", id: "oauth" },
+    h("div", {}, h("strong", {}, "OAuth: "), badge(auth.state.replace("_", " "), AUTH_TONE[auth.state] || ""),
+      auth.issuer ? [" via ", h("code", {}, auth.issuer)] : null,
+      auth.expires_at ? ` · token expires ${when(auth.expires_at)}` : "",
+      auth.scopes.length ? ` · scopes: ${auth.scopes.join(" ")}` : ""),
+    auth.last_error ? h("div", { class: "log-ERROR" }, auth.last_error) : null,
+    h("div", { class: "row" },
+      auth.state === "authenticated"
+        ? actionButton("Log out", async () => { await call("server_logout", { path: { name } }); refresh(); })
+        : actionButton("Log in", () => openLogin(name))));
+}
+
 export async function render(main, ctx) {
   const name = ctx.params[0];
   const header = h("div", {});
+  // Outside the parts that live updates redraw: an open form survives them.
+  const editSlot = h("div", {});
+  let reviewing = false;
   const review = h("section", { id: "review", "aria-label": "Review" });
   const tools = h("section", { id: "tools", "aria-label": "Tools" });
   const logs = h("pre", { id: "logs", class: "logs", tabindex: "0", "aria-label": "Log tail" });
   fill(main,
     h("p", {}, h("a", { href: "#/servers" }, "← Servers")),
-    header, review, tools,
+    header, editSlot, review, tools,
     h("h2", {}, "Log"),
     h("div", { class: "row" }, actionButton("Refresh log", () => loadLogs())),
     logs);
@@ -85,9 +145,18 @@ export async function render(main, ctx) {
       toast(`${name} removed`);
       window.location.hash = "#/servers";
     }, { class: "danger", "aria-label": `Remove ${name}` });
+    const edit = h("button", { type: "button", "aria-expanded": String(editSlot.childElementCount > 0), onclick: () => {
+      const open = !editSlot.childElementCount;
+      edit.setAttribute("aria-expanded", String(open));
+      fill(editSlot, open ? editForm(server, () => { fill(editSlot); refreshAll(); }) : null);
+      editSlot.querySelector("input")?.focus();
+    } }, "Edit…");
+    const oauth = server.url ? await authPanel(name, refreshAll).catch(() => null) : null;
+    if (!ctx.current) return;
     fill(header,
       h("h1", {}, name, " ", stateBadge(server)),
-      h("div", { class: "row" }, serverActions(server, refreshAll), remove),
+      h("div", { class: "row" }, serverActions(server, refreshAll), edit, remove),
+      oauth,
       h("div", { class: "panel" },
         h("div", {}, h("strong", {}, "Health: "), `${server.health.level} — ${server.health.summary}`, server.health.detail ? ` (${server.health.detail})` : ""),
         h("div", {}, h("strong", {}, "Protocol: "), server.protocol, server.protocol_version ? ` (${server.protocol_version})` : ""),
@@ -95,8 +164,15 @@ export async function render(main, ctx) {
         server.url ? h("div", {}, h("strong", {}, "URL: "), h("code", {}, server.url)) : null,
         server.last_error ? h("div", {}, h("strong", {}, "Last error: "), h("span", { class: "log-ERROR" }, server.last_error)) : null,
         h("div", { class: "muted" }, `Tools: ${server.tool_count} · reconnects: ${server.reconnect_count} · updated ${when(server.updated)}`)));
-    if (server.quarantined) await loadReview();
-    else fill(review);
+    // The review is drawn once per quarantine: redrawing would drop an inspection's
+    // results and a typed reason.
+    if (server.quarantined && !reviewing) {
+      reviewing = true;
+      await loadReview();
+    } else if (!server.quarantined) {
+      reviewing = false;
+      fill(review);
+    }
   };
 
   const loadReview = async () => {
@@ -169,7 +245,7 @@ export async function render(main, ctx) {
                 if (reason.value.trim()) body.reason = reason.value.trim();
                 await call("server_tools_approve", { path: { name }, body });
                 toast(`${name}:${t.name} approved`);
-                loadTools();
+                refreshAll();
               }, { class: "primary" })));
         })) : null,
       h("table", {},
@@ -202,6 +278,5 @@ export async function render(main, ctx) {
     if (concerns(event)) refreshAll();
   });
   ctx.on("reconnected", refreshAll);
-  await loadServer();
-  await Promise.all([loadTools(), loadLogs()]);
+  await refreshAll.now();
 }

@@ -133,11 +133,42 @@ function addForm(onAdded) {
   return form;
 }
 
+/** Import another client's configuration: preview what would be added, then import. */
+function importForm(onImported) {
+  const content = h("textarea", { id: "import-content", rows: 8, placeholder: '{"mcpServers": {"name": {"command": "npx", "args": ["-y", "some-server"]}}}' });
+  const format = h("select", { id: "import-format" }, ["claude-desktop", "claude-code", "cursor", "vscode", "codex", "gemini"].map((f) => h("option", { value: f }, f)));
+  const result = h("div", { id: "import-result", "aria-live": "polite" });
+  const importButton = h("button", { type: "button", class: "primary", disabled: true }, "Import");
+  const body = (preview) => ({ content: content.value, format: format.value, preview });
+  const show = (data) => fill(result,
+    h("h3", {}, data.preview ? "Would import (quarantined until you review them)" : "Imported (quarantined until you review them)"),
+    (data.imported || []).length ? h("ul", {}, data.imported.map((s) => h("li", { dataset: { imported: s.name } }, h("code", {}, s.name), ` — ${s.protocol}: `, h("code", {}, s.command ? [s.command, ...s.args].join(" ") : s.url || "")))) : h("p", { class: "muted" }, "Nothing to import."),
+    (data.skipped || []).length ? [h("h3", {}, "Skipped"), h("ul", {}, data.skipped.map((s) => h("li", {}, h("code", {}, s.name), `: ${s.reason}`)))] : null);
+  const run = async (preview) => {
+    const data = (await call("servers_bulk", { path: { name: "import" }, body: body(preview) })).data;
+    show(data);
+    importButton.disabled = !preview || !(data.imported || []).length;
+    if (!preview) {
+      toast(`${(data.imported || []).length} server(s) imported`);
+      onImported();
+    }
+  };
+  content.addEventListener("input", () => { importButton.disabled = true; });
+  importButton.addEventListener("click", () => run(false).catch((e) => toast(e.message, "bad")));
+  return h("div", { class: "panel", id: "import-servers" },
+    h("h2", {}, "Import from another client"),
+    h("label", { for: "import-format" }, "Client"), format,
+    h("label", { for: "import-content" }, "Its configuration file (JSON or TOML)"), content,
+    h("div", { class: "row" }, h("button", { type: "button", id: "import-preview", onclick: () => run(true).catch((e) => toast(e.message, "bad")) }, "Preview"), importButton),
+    result);
+}
+
 export async function render(main, ctx) {
   const body = h("div", { id: "servers-table" }, h("p", { class: "muted" }, "Loading…"));
   const filter = h("input", { id: "server-filter", type: "search", placeholder: "Filter by name", "aria-label": "Filter servers by name" });
   const addButton = h("button", { type: "button", "aria-expanded": "false" }, "Add a server…");
   const addSlot = h("div", {});
+  const importButton = h("button", { type: "button", "aria-expanded": "false" }, "Import…");
   let servers = [];
   const draw = () => {
     const q = filter.value.trim().toLowerCase();
@@ -166,13 +197,24 @@ export async function render(main, ctx) {
   }, 50);
   filter.addEventListener("input", draw);
   addButton.addEventListener("click", () => {
-    const open = addSlot.childElementCount === 0;
+    const open = !addSlot.querySelector("#add-server");
+    importButton.setAttribute("aria-expanded", "false");
     addButton.setAttribute("aria-expanded", String(open));
     fill(addSlot, open ? addForm(() => refresh()) : null);
     addSlot.querySelector("input")?.focus();
   });
-  fill(main, h("h1", {}, "Servers"), h("div", { class: "row" }, filter, addButton), addSlot, body);
+  importButton.addEventListener("click", () => {
+    const open = !addSlot.querySelector("#import-servers");
+    importButton.setAttribute("aria-expanded", String(open));
+    addButton.setAttribute("aria-expanded", "false");
+    fill(addSlot, open ? importForm(() => refresh()) : null);
+    addSlot.querySelector("textarea")?.focus();
+  });
+  const reconnect = actionButton("Reconnect all", async () => {
+    const result = (await call("servers_bulk", { path: { name: "reconnect" } })).data;
+    toast(`${result.successful} of ${result.total} reconnecting`);
+  });
+  fill(main, h("h1", {}, "Servers"), h("div", { class: "row" }, filter, addButton, importButton, reconnect), addSlot, body);
   ctx.on(["servers.changed", "tools.indexed", "config.reloaded", "auth.changed", "reconnected"], refresh);
-  servers = (await call("server_list")).data.servers;
-  draw();
+  await refresh.now();
 }

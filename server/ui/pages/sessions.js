@@ -26,6 +26,7 @@ export async function render(main, ctx) {
       { empty: "No MCP sessions yet." },
     ));
   };
-  ctx.on(["tool_call.recorded", "reconnected"], coalesce(load, 300));
-  await load();
+  const refresh = coalesce(load, 300);
+  ctx.on(["tool_call.recorded", "reconnected"], refresh);
+  await refresh.now();
 }

@@ -93,7 +93,7 @@ export async function render(main, ctx) {
   const results = h("div", { id: "tool-results" });
   const detail = h("div", { id: "tool-detail" });
   fill(main, h("h1", {}, "Tools"),
-    h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); search(); } }, q, h("button", { type: "submit" }, "Search")),
+    h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); refresh.now().catch((err) => toast(err.message, "bad")); } }, q, h("button", { type: "submit" }, "Search")),
     h("div", { class: "split" }, results, detail));
 
   const open = async (id) => {
@@ -129,8 +129,9 @@ export async function render(main, ctx) {
         h("td", { class: "num" }, hit.score.toFixed(2)),
         h("td", {}, h("button", { type: "button", onclick: () => open(hit.name), "aria-label": `Open ${hit.name}` }, "Open")))))) : h("p", { class: "muted" }, "No tool matches."));
   };
-  ctx.on("tools.indexed", coalesce(search, 300));
-  await search();
+  const refresh = coalesce(search, 300);
+  ctx.on("tools.indexed", refresh);
+  await refresh.now();
   const wanted = ctx.query.get("tool");
   if (wanted) await open(wanted);
 }
