@@ -276,13 +276,15 @@ async fn the_panel_stays_responsive_with_200_servers_and_5000_tools() {
     assert!(timing("search_ms") < 10_000, "{report}");
 }
 
-/// At the same scale, a REST disable reaches the open 200-row servers page. Measured from
-/// 0.3 to 2.3 s on a loaded machine, but in some runs the page makes no refresh request at
-/// all within 8 s while its event stream shows live (at 2 servers this never happened in
-/// dozens of runs): not yet understood, so not yet part of the suite. Run it with
-/// `cargo test -p mcpproxy --test ui -- --ignored live_update_at_scale`.
+/// At the same scale, a REST disable reaches the open 200-row servers page. On the loaded
+/// 2-core machine it took 0.3 to 2.9 s in some runs, about 5 s in others (EventSource's
+/// `retry: 5000`: the stream looks dropped and re-opened, after which the page refreshes),
+/// and in a few runs more than 8 s while the page's stream showed live. At 2 servers a
+/// change arrives in 0.1-0.2 s in every run. Not yet understood, so not yet part of the
+/// suite; a failure prints every servers-list request of the page. Run it with
+/// `cargo test -p mcpproxy --test ui -- --ignored a_live_update --nocapture`.
 #[tokio::test]
-#[ignore = "intermittent at 200 servers: the open page sometimes misses the change (see the doc comment)"]
+#[ignore = "at 200 servers the change sometimes arrives after 5 s or later (see the doc comment)"]
 async fn a_live_update_reaches_the_servers_page_at_scale() {
     let _turn = ONE_BROWSER.lock().await;
     let server = proxy_at_scale().await;

@@ -11,6 +11,14 @@ let error = null;
 try {
   const page = await watchedPage(await browser.newContext({ viewport: { width: 1280, height: 860 } }));
 
+  // Every servers-list request with its start and end (ms from the page load; a failure
+  // of the live update below prints them).
+  const t0 = Date.now();
+  const lists = [];
+  page.on("request", (r) => r.url().endsWith("/api/v1/servers") && lists.push(`start@${Date.now() - t0}`));
+  page.on("requestfinished", (r) => r.url().endsWith("/api/v1/servers") && lists.push(`end@${Date.now() - t0}`));
+  page.on("requestfailed", (r) => r.url().endsWith("/api/v1/servers") && lists.push(`failed@${Date.now() - t0}`));
+
   run.step = "servers page";
   let started = Date.now();
   await page.goto(`${BASE}/ui/?apikey=${encodeURIComponent(KEY)}#/servers`);
@@ -30,17 +38,13 @@ try {
   // main.rs keeps it in an ignored test until that is understood.
   if (process.env.SCALE_LIVE) {
     run.step = "live update";
-    let disabledAt = Date.now();
-    const lists = [];
-    page.on("request", (r) => r.url().endsWith("/api/v1/servers") && lists.push(`start@${Date.now() - disabledAt}`));
-    page.on("requestfinished", (r) => r.url().endsWith("/api/v1/servers") && lists.push(`end@${Date.now() - disabledAt}`));
-    disabledAt = Date.now();
+    const disabledAt = Date.now() - t0;
     await rest("POST", "/api/v1/servers/big-0/disable");
     try {
       run.timings.live_update_ms = await pageShows(page, "tr[data-server=big-0] td.state", (t) => t === "disabled", "big-0 disabled", 8000);
     } catch (e) {
       const live = await page.evaluate(() => [document.querySelector("#live")?.dataset.state, document.getElementById("toasts").textContent]);
-      throw new Error(`${e.message}; live: ${live}; server lists (ms from the disable): ${lists.join(",")}`);
+      throw new Error(`${e.message}; live: ${live}; disabled at ${disabledAt}; server lists: ${lists.join(",")}`);
     }
   }
 
