@@ -19,5 +19,6 @@ pub mod secrets;
 pub mod security;
 pub mod storage;
 pub mod telemetry;
+pub mod ui;
 pub mod update;
 pub mod upstream;

@@ -1,7 +1,11 @@
 //! `/events`: the live event stream as Server-Sent Events (and `HEAD`), and `/events/ws`,
 //! the same events as WebSocket JSON messages.
 //!
-//! Every client gets every event (a broadcast subscription each). A client that stops
+//! Every client gets every event (a broadcast subscription each), and `status` first and
+//! again whenever a count in it changes: any bus event schedules one look at the counts
+//! [`STATUS_DEBOUNCE`] later (a burst costs one look), and a `status` goes out only when the
+//! running/connected/connecting/quarantined/tool counts or the phase differ from the last
+//! one that client was sent. A client that stops
 //! reading fills its bounded buffer and is then dropped; it never slows the bus or the other
 //! clients. Streams end when the server shuts down.
 
@@ -31,6 +35,8 @@ use crate::events::Event;
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Frames buffered per client before a non-reading client is dropped.
 const CLIENT_BUFFER: usize = 256;
+/// How long after a bus event the counts are looked at again.
+const STATUS_DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// Register the unpublished event endpoints.
 pub fn register(
@@ -60,6 +66,53 @@ fn status_payload(app: &App) -> serde_json::Value {
     serde_json::to_value(convert::status(app, super::VERSION).data).unwrap_or_default()
 }
 
+/// Re-sends `status` when its counts change (see the module docs).
+struct StatusWatch {
+    /// The counts and phase of the last `status` sent.
+    last: serde_json::Value,
+    /// When to look again, if a bus event asked for a look.
+    due: Option<tokio::time::Instant>,
+}
+
+impl StatusWatch {
+    fn new(sent: &serde_json::Value) -> Self {
+        Self {
+            last: Self::key(sent),
+            due: None,
+        }
+    }
+
+    /// What a `status` is compared by: every count and the phase (not the timestamp).
+    fn key(status: &serde_json::Value) -> serde_json::Value {
+        serde_json::json!([status["upstream_stats"], status["phase"]])
+    }
+
+    /// Something happened: look at the counts soon (once per burst).
+    fn poke(&mut self) {
+        self.due
+            .get_or_insert_with(|| tokio::time::Instant::now() + STATUS_DEBOUNCE);
+    }
+
+    /// Completes when a look is due; never when none is.
+    async fn due(due: Option<tokio::time::Instant>) {
+        match due {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The look: the new status if its counts changed since the last one sent.
+    fn changed(&mut self, app: &App) -> Option<serde_json::Value> {
+        self.due = None;
+        let now = status_payload(app);
+        let key = Self::key(&now);
+        (key != self.last).then(|| {
+            self.last = key;
+            now
+        })
+    }
+}
+
 fn event_json(event: &Event) -> serde_json::Value {
     serde_json::json!({ "payload": event.payload, "timestamp": event.timestamp })
 }
@@ -73,20 +126,30 @@ async fn pump(
     out: mpsc::Sender<Bytes>,
 ) {
     let send = |bytes: Bytes| out.try_send(bytes).is_ok();
+    let status = status_payload(&app);
     if !send(Bytes::from_static(
         b": SSE connection established\nretry: 5000\n\n",
-    )) || !send(frame("status", &status_payload(&app)))
+    )) || !send(frame("status", &status))
     {
         return;
     }
+    let mut watch = StatusWatch::new(&status);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
+        let due = watch.due;
         let bytes = tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = out.closed() => return,
             _ = ping.tick() => frame("ping", &serde_json::json!({"timestamp": chrono::Utc::now().timestamp()})),
+            _ = StatusWatch::due(due) => match watch.changed(&app) {
+                Some(status) => frame("status", &status),
+                None => continue,
+            },
             received = bus.recv() => match received {
-                Ok(event) => frame(event.kind, &event_json(&event)),
+                Ok(event) => {
+                    watch.poke();
+                    frame(event.kind, &event_json(&event))
+                }
                 // Fell behind the bus: drop this client rather than skip events silently.
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     crate::telemetry::metrics().record_dropped_events(missed);
@@ -151,18 +214,28 @@ async fn events_ws(
         Message::text(serde_json::json!({ "type": kind, "data": data }).to_string())
     };
     let mut bus = ctx.app.bus().subscribe();
-    ws.send(message("status", status_payload(&ctx.app))).await?;
+    let status = status_payload(&ctx.app);
+    let mut watch = StatusWatch::new(&status);
+    ws.send(message("status", status)).await?;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
+        let due = watch.due;
         let next = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
             _ = ping.tick() => message("ping", serde_json::json!({"timestamp": chrono::Utc::now().timestamp()})),
+            _ = StatusWatch::due(due) => match watch.changed(&ctx.app) {
+                Some(status) => message("status", status),
+                None => continue,
+            },
             incoming = futures::StreamExt::next(&mut ws) => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
             received = bus.recv() => match received {
-                Ok(event) => message(event.kind, event_json(&event)),
+                Ok(event) => {
+                    watch.poke();
+                    message(event.kind, event_json(&event))
+                }
                 Err(_) => break,
             },
         };

@@ -48,7 +48,8 @@ type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 /// Error bodies larger than this are passed through untouched.
 const MAX_REWRITE_BYTES: usize = 64 * 1024;
 
-/// The policy of HTML pages (Swagger UI, the web UI): own scripts only, no framing.
+/// The policy of HTML pages that bring none of their own (Swagger UI; the web UI sets a
+/// stricter one): own scripts only, no framing.
 const HTML_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
@@ -481,10 +482,10 @@ fn decorate(mut resp: Response<Body>, caller: &Caller) -> Response<Body> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/html"));
     if is_html {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(HTML_CSP),
-        );
+        // A page that brings its own (stricter) policy keeps it: the web UI's.
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(HTML_CSP));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::REFERRER_POLICY,

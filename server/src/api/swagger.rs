@@ -1,5 +1,6 @@
 //! Swagger UI at `/swagger/`, its assets embedded in the binary (works with no internet),
-//! and `/swagger/swagger.yaml`, the exact spec file. `/ui/` leads to it too. The page has no
+//! and `/swagger/swagger.yaml`, the exact spec file; and `/ui/`, the web control panel's
+//! embedded files ([`crate::ui`]). The Swagger page has no
 //! inline script (its set-up is `swagger-initializer.js`), so the front door's
 //! Content-Security-Policy can allow only the proxy's own scripts.
 
@@ -22,7 +23,7 @@ pub fn register(
 ) -> Result<(), dropshot::ApiDescriptionRegisterError> {
     api.register(swagger_asset)?;
     api.register(swagger_root)?;
-    api.register(ui_redirect)?;
+    api.register(ui_asset)?;
     Ok(())
 }
 
@@ -89,15 +90,23 @@ async fn swagger_root(
 }
 
 #[endpoint { method = GET, path = "/ui/{path:.*}", unpublished = true }]
-async fn ui_redirect(
+async fn ui_asset(
     rqctx: RequestContext<ServerCtx>,
-    _path: Path<AssetPath>,
+    path: Path<AssetPath>,
 ) -> Result<Response<dropshot::Body>, ApiError> {
-    let query = rqctx
-        .request
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    redirect(&format!("/swagger/{query}"))
+    let path = path.into_inner().path.join("/");
+    let header = |name| {
+        rqctx
+            .request
+            .headers()
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
+    let resp = crate::ui::respond(
+        &path,
+        header(http::header::ACCEPT_ENCODING),
+        header(http::header::IF_NONE_MATCH),
+    )
+    .ok_or_else(|| ApiError::not_found(format!("no such file of the web UI: {path}")))?;
+    Ok(resp.map(dropshot::Body::from))
 }

@@ -183,7 +183,14 @@ impl App {
             started.elapsed(),
         );
         let id = record.id.clone();
+        let announced = serde_json::json!({
+            "id": &record.id, "server_name": &record.server, "tool_name": &record.tool,
+            "is_error": record.is_error, "duration_ms": record.duration_ms,
+            "timestamp": record.timestamp.to_rfc3339(),
+        });
         self.storage.record_call(record);
+        self.bus
+            .publish(crate::events::kinds::TOOL_CALL_RECORDED, announced);
         RecordedResponse {
             id: Some(id),
             outcome,

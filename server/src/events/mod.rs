@@ -28,6 +28,8 @@ pub mod kinds {
     pub const TOOLS_CHANGED: &str = "tools.changed";
     /// A server's OAuth state changed (login started, signed in, refresh failed, logout).
     pub const AUTH_CHANGED: &str = "auth.changed";
+    /// A tool call was recorded in the history (id, server, tool, outcome; no arguments).
+    pub const TOOL_CALL_RECORDED: &str = "tool_call.recorded";
 }
 
 /// One event: a kind, a JSON payload and the Unix time it was published.
