@@ -18,5 +18,6 @@ pub mod oauth;
 pub mod secrets;
 pub mod security;
 pub mod storage;
+pub mod tokens;
 pub mod update;
 pub mod upstream;

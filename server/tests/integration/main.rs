@@ -22,5 +22,6 @@ mod secrets;
 mod servers;
 mod status;
 mod stdio_front;
+mod token_stats;
 mod transparent;
 mod wire;
