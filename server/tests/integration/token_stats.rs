@@ -98,6 +98,27 @@ async fn test_stats_tokens_count_answers_and_sessions_carry_tokens_and_capabilit
     assert!(!other.has_roots && !other.has_sampling, "{other:?}");
     assert!(other.total_tokens > 0);
 
+    // Upstream results on the direct surface are counted too.
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!(
+        "{}/mcp/all",
+        server.url()
+    ));
+    let direct = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("direct-client", "0.1.0"),
+    )
+    .serve(transport)
+    .await
+    .expect("MCP session on /mcp/all");
+    let direct_echo = mcp_call(&direct, "fx__echo", json!({"message": "direct"})).await;
+    assert_eq!(text_of(&direct_echo), "Echo: direct");
+    let after = rest.stats_tokens().await.expect("stats").into_inner().data;
+    assert_eq!(after.tool_results.answers, 2);
+    assert_eq!(after.tool_results.tokens, echo_t + tokens(&direct_echo));
+    let direct_session = session_of(&rest, "direct-client").await;
+    assert_eq!(direct_session.total_tokens, tokens(&direct_echo));
+    direct.cancel().await.ok();
+
     declaring.cancel().await.ok();
     plain.cancel().await.ok();
     server.stop().await;
