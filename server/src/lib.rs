@@ -20,5 +20,6 @@ pub mod security;
 pub mod storage;
 pub mod telemetry;
 pub mod ui;
+pub mod tokens;
 pub mod update;
 pub mod upstream;

@@ -704,6 +704,16 @@ impl ProxyBackend for ServerCtx {
         })
     }
 
+    async fn stats_tokens(
+        rqctx: &RequestContext<Self>,
+    ) -> Result<types::TokenStatsResponse, ApiError> {
+        let app = &rqctx.context().app;
+        let stats = app
+            .token_stats(|| crate::mcp::typical_answer_tokens(app))
+            .await?;
+        Ok(tools_convert::token_stats(stats))
+    }
+
     async fn token_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::TokenListResponse, ApiError> {

@@ -1,10 +1,10 @@
-//! Domain values → wire types for tools, search, calls, history and sessions.
+//! Domain values → wire types for tools, search, calls, history, sessions and token stats.
 
 use mcpproxy_api::{ApiError, types};
 use serde_json::{Map, Value};
 
 use super::convert::count;
-use crate::app::{CallError, RecordedCall};
+use crate::app::{CallError, QuerySizeSource, RecordedCall, TokenStats};
 use crate::index::SearchHit;
 use crate::storage::{SessionRecord, ToolCallRecord};
 
@@ -52,6 +52,38 @@ pub fn session(s: SessionRecord) -> types::Session {
         end_time: s.end_time,
         tool_call_count: s.tool_call_count,
         token_name: s.token_name,
+        total_tokens: s.total_tokens,
+        has_roots: s.has_roots,
+        has_sampling: s.has_sampling,
+    }
+}
+
+/// `GET /api/v1/stats/tokens`.
+pub fn token_stats(s: TokenStats) -> types::TokenStatsResponse {
+    let tally = |t: crate::tokens::Tally| types::TokenTally {
+        answers: t.answers,
+        tokens: t.tokens,
+    };
+    types::TokenStatsResponse {
+        success: true,
+        data: types::TokenStats {
+            total_server_tool_list_size: s.total_list,
+            average_query_result_size: s.average_query,
+            saved_tokens: s.saved(),
+            saved_tokens_percentage: s.saved_percentage(),
+            average_query_result_source: match s.average_source {
+                QuerySizeSource::Observed => types::QuerySizeSource::Observed,
+                QuerySizeSource::Estimate => types::QuerySizeSource::Estimate,
+            },
+            encoding: crate::tokens::ENCODING.into(),
+            model: crate::tokens::MODEL.into(),
+            retrieve_tools: tally(s.totals.retrieve),
+            tool_results: tally(s.totals.tool_results),
+            other_builtins: tally(s.totals.other),
+            uncounted_answers: s.totals.uncounted,
+            per_server_tool_list_sizes: s.per_server.into_iter().collect(),
+            per_session_tokens: s.per_session.into_iter().collect(),
+        },
     }
 }
 

@@ -35,20 +35,33 @@ pub struct RecordedCall {
 impl App {
     /// A session began (first request carrying its `Mcp-Session-Id`).
     pub fn open_session(&self, id: &str, origin: &CallOrigin) {
-        let now = Utc::now();
         self.persist_session(&SessionRecord {
-            id: id.to_string(),
             client_name: origin.client_name.clone(),
             client_version: origin.client_version.clone(),
             token_name: origin.token_name(),
-            status: session_status::ACTIVE.into(),
-            start_time: now,
-            last_activity: now,
-            end_time: None,
-            tool_call_count: 0,
+            ..SessionRecord::active(id.to_string(), Utc::now())
         });
         if let Ok(mut open) = self.sessions.lock() {
             open.insert(id.to_string());
+        }
+    }
+
+    /// Session `id`'s client declared `roots` / `sampling` (at `initialize`, or in a 2026-07-28
+    /// request's capabilities); a capability once declared stays recorded.
+    pub fn note_client_capabilities(&self, id: &str, roots: bool, sampling: bool) {
+        if !(roots || sampling) {
+            return;
+        }
+        match self.storage.get_session(id) {
+            Ok(Some(mut record))
+                if (roots && !record.has_roots) || (sampling && !record.has_sampling) =>
+            {
+                record.has_roots |= roots;
+                record.has_sampling |= sampling;
+                self.persist_session(&record);
+            }
+            Ok(_) => {}
+            Err(e) => slog::warn!(self.log, "cannot read session"; "session" => id, "error" => %e),
         }
     }
 
@@ -247,12 +260,14 @@ impl App {
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<SessionRecord>, usize), AppError> {
+        self.meter.flush().await;
         self.storage.flush().await;
         Ok(self.storage.list_sessions(limit, offset)?)
     }
 
     /// One session.
     pub async fn session(&self, id: &str) -> Result<SessionRecord, AppError> {
+        self.meter.flush().await;
         self.storage.flush().await;
         self.storage
             .get_session(id)?

@@ -177,8 +177,9 @@ impl App {
         if tools.is_empty() {
             catalog.remove(server);
         } else {
-            let map = tools.into_iter().map(|t| (t.name.to_string(), t)).collect();
-            catalog.insert(server.to_string(), Arc::new(map));
+            let map = Arc::new(tools.into_iter().map(|t| (t.name.to_string(), t)).collect());
+            self.meter.precount(server, Arc::clone(&map));
+            catalog.insert(server.to_string(), map);
         }
     }
 

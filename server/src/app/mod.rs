@@ -21,6 +21,7 @@ mod scan;
 mod secrets;
 mod servers;
 mod settle;
+mod token_stats;
 mod tokens;
 mod upstream_auth;
 
@@ -46,6 +47,7 @@ pub use scan::{ScanOverride, ToolScan, scan_key};
 pub use secrets::SecretView;
 pub use servers::{BulkOutcome, ServerView, StatusCounts};
 pub use settle::SEARCH_WAIT;
+pub use token_stats::{QuerySizeSource, TokenStats};
 pub use tokens::{
     ALL_SERVERS, CreatedToken, Grant, NewToken, TOKEN_PREFIX, Tier, TokenError, TokenRecord,
     TokenRefusal, permissions_of,
@@ -161,6 +163,8 @@ pub struct App {
     ops: ops::OpsState,
     /// Agent tokens for `/mcp`.
     tokens: tokens::TokenStore,
+    /// Token accounting of what agents receive (not to be confused with agent tokens).
+    meter: crate::tokens::TokenMeter,
     /// The OAuth client of the upstream servers.
     oauth: Arc<crate::oauth::OAuth>,
     /// Servers to reconnect after a login or logout (taken by `start`).
@@ -190,8 +194,13 @@ impl App {
             slog::error!(log, "cannot read agent tokens"; "error" => %e);
             Vec::new()
         }));
+        let meter = crate::tokens::TokenMeter::start(
+            storage.clone(),
+            log.new(slog::o!("component" => "tokens")),
+        );
         Self {
             tokens,
+            meter,
             bus,
             store,
             config: RwLock::new(Arc::new(config)),
@@ -228,12 +237,18 @@ impl App {
         self.ops.cancel.cancel();
         self.upstreams.shutdown().await;
         self.close_all_sessions();
+        self.meter.flush().await;
         self.storage.flush().await;
     }
 
     /// The upstream connections.
     pub fn upstreams(&self) -> &UpstreamManager {
         &self.upstreams
+    }
+
+    /// Token accounting of what agents receive.
+    pub fn meter(&self) -> &crate::tokens::TokenMeter {
+        &self.meter
     }
 
     /// The event bus.

@@ -15,14 +15,22 @@ struct EvalSet {
 
 /// One query and its correct `server:tool` answers.
 #[derive(Deserialize)]
-struct EvalQuery {
-    query: String,
+pub(crate) struct EvalQuery {
+    /// What an agent would type.
+    pub(crate) query: String,
     relevant: Vec<String>,
 }
 
 const EVAL_JSON: &str = include_str!("../../tests/data/search_eval.json");
 
-fn load() -> (ToolIndex, Vec<EvalQuery>) {
+/// The labelled set's tools (also the token benchmark's corpus).
+pub(crate) fn corpus_tools() -> Vec<ToolDoc> {
+    let set: EvalSet = serde_json::from_str(EVAL_JSON).expect("search_eval.json parses");
+    set.tools
+}
+
+/// The labelled set's tools, indexed, and its queries.
+pub(crate) fn load() -> (ToolIndex, Vec<EvalQuery>) {
     let set: EvalSet = serde_json::from_str(EVAL_JSON).expect("search_eval.json parses");
     let mut servers: Vec<String> = set.tools.iter().map(|t| t.server.clone()).collect();
     servers.sort();

@@ -39,7 +39,7 @@ mod tool_index;
 mod types;
 
 #[cfg(test)]
-mod eval;
+pub(crate) mod eval;
 
 pub use tool_index::ToolIndex;
 pub use types::{SearchHit, ToolDoc};

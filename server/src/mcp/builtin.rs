@@ -37,7 +37,8 @@ pub fn tools(config: &Config) -> Vec<Tool> {
                 "type": "object",
                 "properties": {
                     "query": {"type": "string", "description": "What you want to do, in plain words, e.g. \"create a github issue\"."},
-                    "limit": {"type": "integer", "description": "How many tools to return (default tools_limit, at most 100)."}
+                    "limit": {"type": "integer", "description": "How many tools to return (default tools_limit, at most 100)."},
+                    "detail": {"type": "string", "enum": ["compact", "full"], "description": "full (default): each tool's description, input schema and annotations; compact: its name, a one-line description and its argument names (* = required) — far fewer tokens; describe_tool gives a tool's full schema."}
                 },
                 "required": ["query"]
             })),

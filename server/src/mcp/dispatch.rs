@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
 use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
+use crate::tokens::Kind;
 use crate::upstream::CallLink;
 
 /// The built-in tools that change the proxy's configuration.
@@ -79,7 +80,7 @@ impl Builtins {
             let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
             self.app.settle(covers, SEARCH_WAIT).await;
         }
-        Ok(match name {
+        let result = match name {
             "retrieve_tools" => search::retrieve(&self.app, &args, grant),
             "describe_tool" => search::describe(&self.app, &args, grant),
             "call_tool" => self.proxy(session, &args, Intent::Any, link).await,
@@ -97,7 +98,16 @@ impl Builtins {
                     None,
                 ));
             }
-        })
+        };
+        let kind = match name {
+            "retrieve_tools" => Kind::Retrieve,
+            n if n.starts_with("call_tool") => Kind::ToolResult,
+            _ => Kind::OtherBuiltin,
+        };
+        self.app
+            .meter()
+            .observe(session.session_id.as_deref(), kind, &result);
+        Ok(result)
     }
 
     /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`.

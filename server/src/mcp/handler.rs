@@ -10,6 +10,7 @@
     reason = "logging and resources/subscribe are deprecated by SEP-2577 but today's clients use them"
 )]
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
@@ -55,7 +56,13 @@ pub struct ProxyMcp {
     fixed_id: Option<String>,
     /// Ends the session's notices.
     stop: CancellationToken,
+    /// The client capabilities recorded for the session so far ([`ROOTS`] | [`SAMPLING`]).
+    declared: AtomicU8,
 }
+
+/// `declared` bits.
+const ROOTS: u8 = 1;
+const SAMPLING: u8 = 2;
 
 impl ProxyMcp {
     /// A handler for a new session on `surface`.
@@ -79,6 +86,7 @@ impl ProxyMcp {
             session: OnceLock::new(),
             fixed_id: None,
             stop: CancellationToken::new(),
+            declared: AtomicU8::new(0),
         }
     }
 
@@ -143,6 +151,25 @@ impl ProxyMcp {
             ));
             session
         });
+        self.note_capabilities(peer.peer_info().map(|i| i.capabilities.clone()));
+    }
+
+    /// Record the roots / sampling capabilities the client declares (at `initialize`, or in
+    /// this 2026-07-28 request's `_meta`) the first time the session declares each.
+    fn note_capabilities(&self, caps: Option<rmcp::model::ClientCapabilities>) {
+        let Some(id) = self.session().session_id.as_deref() else {
+            return;
+        };
+        let Some(caps) = caps else {
+            return;
+        };
+        let bits = if caps.roots.is_some() { ROOTS } else { 0 }
+            | if caps.sampling.is_some() { SAMPLING } else { 0 };
+        let before = self.declared.fetch_or(bits, Ordering::AcqRel);
+        if bits & !before != 0 {
+            self.app
+                .note_client_capabilities(id, bits & ROOTS != 0, bits & SAMPLING != 0);
+        }
     }
 
     /// The session, as far as known.
@@ -176,6 +203,7 @@ impl ProxyMcp {
     /// The request's origin and its client, after noting the session.
     fn client_of(&self, context: &RequestContext<RoleServer>) -> (CallOrigin, Arc<ClientLink>) {
         self.note_session(&context.extensions, &context.peer);
+        self.note_capabilities(context.client_capabilities());
         let origin = self.origin(&context.extensions);
         let transparent = matches!(self.surface, Surface::Server(_));
         let client = ClientLink::of(context, self.level.clone(), transparent);
@@ -495,12 +523,12 @@ impl ToolCalls {
                     .await?
             }
             Surface::All => match super::direct::call(&self.app, origin, request, link).await? {
-                CallToolResponse::Complete(result) => result,
+                CallToolResponse::Complete(result) => self.counted(origin, result),
                 other => return Ok(other),
             },
             Surface::Server(server) => {
                 match self.call_transparent(server, request, origin, link).await? {
-                    CallToolResponse::Complete(result) => result,
+                    CallToolResponse::Complete(result) => self.counted(origin, result),
                     other => return Ok(other),
                 }
             }
@@ -511,6 +539,21 @@ impl ToolCalls {
             result.result_type = Some(rmcp::model::ResultType::COMPLETE);
         }
         Ok(result.into())
+    }
+
+    /// `result`, an upstream tool's answer, after handing it to token accounting (the
+    /// built-in tools' answers are counted by [`Builtins::call`]).
+    fn counted(
+        &self,
+        origin: &CallOrigin,
+        result: rmcp::model::CallToolResult,
+    ) -> rmcp::model::CallToolResult {
+        self.app.meter().observe(
+            origin.session_id.as_deref(),
+            crate::tokens::Kind::ToolResult,
+            &result,
+        );
+        result
     }
 
     /// A call on the transparent surface: the upstream's own tool name, and its whole

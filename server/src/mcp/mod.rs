@@ -36,6 +36,8 @@ mod malformed;
 mod manage;
 mod notices;
 mod parked;
+#[cfg(test)]
+mod retrieve_tokens;
 mod search;
 mod sessions;
 mod stdio;
@@ -63,6 +65,7 @@ use crate::app::App;
 pub use auth::OwnerSocket;
 pub use dispatch::Builtins;
 pub use handler::ProxyMcp;
+pub use search::typical_answer_tokens;
 pub use stdio::{StdioError, serve_stdio};
 pub use surface::{McpPath, Surface};
 pub use truncate::{Cut, ResponseCache};

@@ -386,8 +386,9 @@ impl Storage {
         }))
     }
 
-    /// Inserts or replaces a session (durably). `tool_call_count` and `last_activity` never go
-    /// backwards: the stored values win when larger, since recorded calls bump them.
+    /// Inserts or replaces a session (durably). `tool_call_count`, `total_tokens` and
+    /// `last_activity` never go backwards: the stored values win when larger, since recorded
+    /// calls and counted answers bump them; a declared capability stays declared.
     pub fn upsert_session(&self, s: &SessionRecord) -> Result<(), StorageError> {
         let max_sessions = self.retention.max_sessions;
         guard(AssertUnwindSafe(|| {
@@ -400,9 +401,33 @@ impl Storage {
                 if let Some(old) = existing {
                     merged.tool_call_count = merged.tool_call_count.max(old.tool_call_count);
                     merged.last_activity = merged.last_activity.max(old.last_activity);
+                    merged.total_tokens = merged.total_tokens.max(old.total_tokens);
+                    merged.has_roots |= old.has_roots;
+                    merged.has_sampling |= old.has_sampling;
                 }
                 sessions.insert(s.id.as_str(), serde_json::to_vec(&merged)?.as_slice())?;
                 tables::prune_sessions(&mut sessions, max_sessions)?;
+            }
+            txn.commit()?;
+            Ok(())
+        }))
+    }
+
+    /// Adds counted tokens to sessions (durably, in one transaction); a session no longer
+    /// kept is skipped.
+    pub fn add_session_tokens(&self, tokens: &[(String, u64)]) -> Result<(), StorageError> {
+        guard(AssertUnwindSafe(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut sessions = txn.open_table(SESSIONS)?;
+                for (id, n) in tokens {
+                    let existing: Option<SessionRecord> =
+                        read_json(sessions.get(id.as_str())?.as_ref().map(|g| g.value()))?;
+                    if let Some(mut s) = existing {
+                        s.total_tokens = s.total_tokens.saturating_add(*n);
+                        sessions.insert(id.as_str(), serde_json::to_vec(&s)?.as_slice())?;
+                    }
+                }
             }
             txn.commit()?;
             Ok(())
@@ -937,15 +962,8 @@ mod tests {
     async fn reopen_after_drop_keeps_everything() {
         let dir = tempfile::tempdir().expect("tempdir");
         let session = SessionRecord {
-            id: "s1".into(),
             client_name: Some("cursor".into()),
-            client_version: None,
-            status: session_status::ACTIVE.into(),
-            start_time: at(100),
-            last_activity: at(100),
-            end_time: None,
-            tool_call_count: 0,
-            token_name: None,
+            ..SessionRecord::active("s1".into(), at(100))
         };
         let approval = approval("github", "create_issue");
         {
@@ -1063,17 +1081,7 @@ mod tests {
             },
         );
         for i in 0..5 {
-            let s = SessionRecord {
-                id: format!("s{i}"),
-                client_name: None,
-                client_version: None,
-                status: session_status::ACTIVE.into(),
-                start_time: at(100 - i),
-                last_activity: at(100 - i),
-                end_time: None,
-                tool_call_count: 0,
-                token_name: None,
-            };
+            let s = SessionRecord::active(format!("s{i}"), at(100 - i));
             storage.upsert_session(&s).expect("upsert");
         }
         let (page, total) = storage.list_sessions(10, 0).expect("list");
@@ -1106,6 +1114,35 @@ mod tests {
             (1, Some("claude"))
         );
         assert_eq!(storage.list_sessions(10, 0).expect("list").1, 3);
+    }
+
+    #[tokio::test]
+    async fn session_tokens_add_up_and_capabilities_stay_declared() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = open_in(&dir, Retention::default());
+        // A record written before these fields existed still reads (as 0 / false).
+        let old = r#"{"id":"s","status":"active","start_time":"2026-01-01T00:00:00Z","last_activity":"2026-01-01T00:00:00Z","tool_call_count":2}"#;
+        let mut s: SessionRecord = serde_json::from_str(old).expect("old record parses");
+        assert_eq!(
+            (s.total_tokens, s.has_roots, s.has_sampling),
+            (0, false, false)
+        );
+        s.has_roots = true;
+        storage.upsert_session(&s).expect("upsert");
+        storage
+            .add_session_tokens(&[("s".into(), 40), ("gone".into(), 5)])
+            .expect("add");
+        storage.add_session_tokens(&[("s".into(), 2)]).expect("add");
+        // Closing with a stale copy lowers neither the tokens nor a declared capability.
+        s.has_roots = false;
+        s.has_sampling = true;
+        storage.upsert_session(&s).expect("close");
+        let s = storage.get_session("s").expect("get").expect("present");
+        assert_eq!(
+            (s.total_tokens, s.has_roots, s.has_sampling),
+            (42, true, true)
+        );
+        assert!(storage.get_session("gone").expect("get").is_none());
     }
 
     fn approval(server: &str, tool: &str) -> ToolApproval {

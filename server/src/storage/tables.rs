@@ -22,7 +22,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition, WriteTr
 use serde::Deserialize;
 
 use super::StorageError;
-use super::types::{Retention, SessionRecord, ToolCallRecord, session_status};
+use super::types::{Retention, SessionRecord, ToolCallRecord};
 
 /// A call's primary key.
 pub(crate) type CallKey = (i64, u64);
@@ -223,15 +223,11 @@ pub(crate) fn write_calls(
                     s
                 }
                 None => SessionRecord {
-                    id: id.clone(),
                     client_name: bump.client_name,
                     client_version: bump.client_version,
-                    status: session_status::ACTIVE.to_string(),
-                    start_time: bump.first,
                     last_activity: bump.last,
-                    end_time: None,
                     tool_call_count: bump.calls,
-                    token_name: None,
+                    ..SessionRecord::active(id.clone(), bump.first)
                 },
             };
             sessions.insert(id.as_str(), serde_json::to_vec(&session)?.as_slice())?;

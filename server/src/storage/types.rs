@@ -98,6 +98,35 @@ pub struct SessionRecord {
     /// The agent token the session authenticated with (its name, never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
+    /// Tokens of every tool answer the session received (absent in older databases: 0).
+    #[serde(default)]
+    pub total_tokens: u64,
+    /// The client declared the roots capability.
+    #[serde(default)]
+    pub has_roots: bool,
+    /// The client declared the sampling capability.
+    #[serde(default)]
+    pub has_sampling: bool,
+}
+
+impl SessionRecord {
+    /// A session `id` that began `at`, active, with nothing counted yet.
+    pub fn active(id: String, at: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            client_name: None,
+            client_version: None,
+            status: session_status::ACTIVE.into(),
+            start_time: at,
+            last_activity: at,
+            end_time: None,
+            tool_call_count: 0,
+            token_name: None,
+            total_tokens: 0,
+            has_roots: false,
+            has_sampling: false,
+        }
+    }
 }
 
 /// Session status values.

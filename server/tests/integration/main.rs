@@ -23,5 +23,6 @@ mod servers;
 mod status;
 mod stdio_front;
 mod telemetry;
+mod token_stats;
 mod transparent;
 mod wire;

@@ -1,0 +1,341 @@
+//! The counting thread, what it has counted, and the catalogue-cost cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolResult, Tool};
+use serde_json::json;
+
+use super::count_json;
+use crate::storage::Storage;
+
+/// Answers waiting to be counted, at most (each is a copy of what the agent received, cut
+/// to `tool_response_limit` on the built-in surface).
+const QUEUE: usize = 1024;
+/// Sessions' new tokens are written to storage at least this often while answers come.
+const PERSIST_EVERY: Duration = Duration::from_millis(500);
+
+/// One server's offered tools by bare name (the application's catalogue entry).
+pub type Catalogue = Arc<HashMap<String, Tool>>;
+
+/// What an answer was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `retrieve_tools` answer.
+    Retrieve,
+    /// An upstream tool's result, as the agent got it (after truncation).
+    ToolResult,
+    /// Any other built-in tool's answer (`describe_tool`, `read_cache`, management).
+    OtherBuiltin,
+}
+
+/// Answers of one kind and their tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Answers counted.
+    pub answers: u64,
+    /// Their tokens.
+    pub tokens: u64,
+}
+
+impl Tally {
+    fn add(&mut self, tokens: u64) {
+        self.answers += 1;
+        self.tokens = self.tokens.saturating_add(tokens);
+    }
+}
+
+/// Everything counted since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenTotals {
+    /// `retrieve_tools` answers.
+    pub retrieve: Tally,
+    /// Upstream tool results.
+    pub tool_results: Tally,
+    /// The other built-in tools' answers.
+    pub other: Tally,
+    /// Answers dropped uncounted because the queue was full.
+    pub uncounted: u64,
+}
+
+enum Job {
+    Answer {
+        session: Option<String>,
+        kind: Kind,
+        result: CallToolResult,
+    },
+    Catalogue {
+        server: String,
+        tools: Catalogue,
+    },
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+#[derive(Default)]
+struct Shared {
+    totals: TokenTotals,
+    /// Catalogue cost by server, with the catalogue it was counted of.
+    catalogues: HashMap<String, (Catalogue, u64)>,
+}
+
+/// Counts tokens of answers and catalogues on a thread of its own.
+pub struct TokenMeter {
+    jobs: mpsc::SyncSender<Job>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl std::fmt::Debug for TokenMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenMeter").finish_non_exhaustive()
+    }
+}
+
+impl TokenMeter {
+    /// A meter writing sessions' totals to `storage`; its thread ends when the meter is
+    /// dropped (after writing what it still holds).
+    pub fn start(storage: Arc<Storage>, log: slog::Logger) -> Self {
+        let (jobs, queue) = mpsc::sync_channel(QUEUE);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let worker = Worker {
+            shared: shared.clone(),
+            storage,
+            log: log.clone(),
+            pending: HashMap::new(),
+            last_persist: Instant::now(),
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("token-meter".into())
+            .spawn(move || worker.run(&queue))
+        {
+            slog::error!(log, "cannot start the token counter; nothing will be counted"; "error" => %e);
+        }
+        Self { jobs, shared }
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Count `result`, an answer `session` received (later, on the counting thread).
+    pub fn observe(&self, session: Option<&str>, kind: Kind, result: &CallToolResult) {
+        let job = Job::Answer {
+            session: session.map(str::to_string),
+            kind,
+            result: result.clone(),
+        };
+        if self.jobs.try_send(job).is_err() {
+            self.shared().totals.uncounted += 1;
+        }
+    }
+
+    /// Count `server`'s catalogue ahead of a stats request (later, on the counting thread).
+    pub fn precount(&self, server: &str, tools: Catalogue) {
+        let _ = self.jobs.try_send(Job::Catalogue {
+            server: server.to_string(),
+            tools,
+        });
+    }
+
+    /// Wait until everything observed before is counted and sessions' totals are stored.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let jobs = self.jobs.clone();
+        // `send` blocks while the queue is full: off the async workers.
+        let sent = tokio::task::spawn_blocking(move || jobs.send(Job::Flush(done)).is_ok()).await;
+        if matches!(sent, Ok(true)) {
+            let _ = wait.await;
+        }
+    }
+
+    /// What has been counted since start.
+    pub fn totals(&self) -> TokenTotals {
+        self.shared().totals.clone()
+    }
+
+    /// Tokens of `tools` as a `tools/list` result: cached while the catalogue is the same.
+    pub fn catalogue_cost(&self, server: &str, tools: &Catalogue) -> u64 {
+        if let Some((seen, cost)) = self.shared().catalogues.get(server)
+            && Arc::ptr_eq(seen, tools)
+        {
+            return *cost;
+        }
+        let cost = catalogue_tokens(tools);
+        self.shared()
+            .catalogues
+            .insert(server.to_string(), (tools.clone(), cost));
+        cost
+    }
+
+    /// Forget servers no longer offering tools.
+    pub fn retain_catalogues(&self, keep: impl Fn(&str) -> bool) {
+        self.shared().catalogues.retain(|server, _| keep(server));
+    }
+}
+
+/// Tokens of `tools` (sorted by name) as a `tools/list` result.
+fn catalogue_tokens(tools: &Catalogue) -> u64 {
+    let mut list: Vec<&Tool> = tools.values().collect();
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    count_json(&json!({ "tools": list }))
+}
+
+struct Worker {
+    shared: Arc<Mutex<Shared>>,
+    storage: Arc<Storage>,
+    log: slog::Logger,
+    /// Tokens counted for sessions and not yet stored.
+    pending: HashMap<String, u64>,
+    last_persist: Instant,
+}
+
+impl Worker {
+    fn run(mut self, queue: &mpsc::Receiver<Job>) {
+        loop {
+            match queue.recv_timeout(PERSIST_EVERY) {
+                Ok(Job::Answer {
+                    session,
+                    kind,
+                    mut result,
+                }) => {
+                    // Counted as every revision receives it: without 2026-07-28's marker.
+                    result.result_type = None;
+                    self.answer(session, kind, &result);
+                }
+                Ok(Job::Catalogue { server, tools }) => {
+                    let fresh = self
+                        .lock()
+                        .catalogues
+                        .get(&server)
+                        .is_some_and(|(seen, _)| Arc::ptr_eq(seen, &tools));
+                    if !fresh {
+                        let cost = catalogue_tokens(&tools);
+                        self.lock().catalogues.insert(server, (tools, cost));
+                    }
+                }
+                Ok(Job::Flush(done)) => {
+                    self.persist();
+                    let _ = done.send(());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => self.persist(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.persist();
+                    return;
+                }
+            }
+            if self.last_persist.elapsed() >= PERSIST_EVERY {
+                self.persist();
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn answer(&mut self, session: Option<String>, kind: Kind, result: &CallToolResult) {
+        let tokens = count_json(result);
+        {
+            let mut shared = self.lock();
+            let tally = match kind {
+                Kind::Retrieve => &mut shared.totals.retrieve,
+                Kind::ToolResult => &mut shared.totals.tool_results,
+                Kind::OtherBuiltin => &mut shared.totals.other,
+            };
+            tally.add(tokens);
+        }
+        if let Some(session) = session {
+            *self.pending.entry(session).or_default() += tokens;
+        }
+    }
+
+    fn persist(&mut self) {
+        self.last_persist = Instant::now();
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch: Vec<(String, u64)> = self.pending.drain().collect();
+        if let Err(e) = self.storage.add_session_tokens(&batch) {
+            slog::warn!(self.log, "cannot store sessions' token totals"; "error" => %e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Retention, SessionRecord};
+    use crate::tokens::count;
+    use rmcp::model::ContentBlock;
+
+    #[tokio::test]
+    async fn answers_add_to_their_kind_and_session() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage =
+            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
+        storage
+            .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
+            .expect("session");
+        let meter = TokenMeter::start(
+            storage.clone(),
+            slog::Logger::root(slog::Discard, slog::o!()),
+        );
+        let answer = CallToolResult::success(vec![ContentBlock::text("hello world")]);
+        let mut bare = answer.clone();
+        bare.result_type = None;
+        let each = count_json(&bare);
+        assert!(each < count_json(&answer), "the 2026 marker is not counted");
+        meter.observe(Some("s"), Kind::Retrieve, &answer);
+        meter.observe(Some("s"), Kind::ToolResult, &answer);
+        meter.observe(None, Kind::ToolResult, &answer);
+        meter.flush().await;
+        let totals = meter.totals();
+        assert_eq!(
+            totals.retrieve,
+            Tally {
+                answers: 1,
+                tokens: each
+            }
+        );
+        assert_eq!(
+            totals.tool_results,
+            Tally {
+                answers: 2,
+                tokens: 2 * each
+            }
+        );
+        assert_eq!(totals.uncounted, 0);
+        let stored = storage.get_session("s").expect("get").expect("present");
+        assert_eq!(stored.total_tokens, 2 * each);
+    }
+
+    #[test]
+    fn catalogue_cost_is_cached_per_catalogue() {
+        let tool = |name: &str| {
+            let schema: rmcp::model::JsonObject =
+                serde_json::from_value(json!({"type": "object"})).expect("schema");
+            Tool::new(name.to_string(), "does things", Arc::new(schema))
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage =
+            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
+        let meter = TokenMeter::start(storage, slog::Logger::root(slog::Discard, slog::o!()));
+        let one: Catalogue = Arc::new([("a".to_string(), tool("a"))].into_iter().collect());
+        let cost = meter.catalogue_cost("srv", &one);
+        assert_eq!(cost, count_json(&json!({"tools": [tool("a")]})));
+        let two: Catalogue = Arc::new(
+            [("a".to_string(), tool("a")), ("b".to_string(), tool("b"))]
+                .into_iter()
+                .collect(),
+        );
+        assert!(
+            meter.catalogue_cost("srv", &two) > cost,
+            "a new catalogue is counted again"
+        );
+        assert!(count("x") > 0);
+    }
+}
