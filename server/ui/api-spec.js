@@ -27,6 +27,7 @@ export const OPERATIONS = Object.freeze({
   "health_ready": {"body":"none","method":"GET","path":"/readyz","query":[],"response":"ReadyzResponse"},
   "index_search": {"body":"none","method":"GET","path":"/api/v1/index/search","query":["q","limit"],"response":"IndexSearchResponse"},
   "info_get": {"body":"none","method":"GET","path":"/api/v1/info","query":[],"response":"InfoResponse"},
+  "oauth_client_metadata": {"body":"none","method":"GET","path":"/oauth/client-metadata.json","query":["url"],"response":"ClientMetadataDocument"},
   "registry_list": {"body":"none","method":"GET","path":"/api/v1/registries","query":[],"response":"RegistryListResponse"},
   "registry_server_add": {"body":"none","method":"POST","path":"/api/v1/registries/{id}/servers/{server}/add","query":[],"response":"ServerChangeResponse"},
   "registry_servers": {"body":"none","method":"GET","path":"/api/v1/registries/{id}/servers","query":["q","tag","limit"],"response":"RegistryServersResponse"},
@@ -45,7 +46,7 @@ export const OPERATIONS = Object.freeze({
   "server_list": {"body":"none","method":"GET","path":"/api/v1/servers","query":[],"response":"ServerListResponse"},
   "server_login": {"body":"none","method":"POST","path":"/api/v1/servers/{name}/login","query":[],"response":"ServerLoginResponse"},
   "server_logout": {"body":"none","method":"POST","path":"/api/v1/servers/{name}/logout","query":[],"response":"ServerActionResponse"},
-  "server_logs": {"body":"none","method":"GET","path":"/api/v1/servers/{name}/logs","query":["tail"],"response":"ServerLogsResponse"},
+  "server_logs": {"body":"none","method":"GET","path":"/api/v1/servers/{name}/logs","query":["after","tail"],"response":"ServerLogsResponse"},
   "server_quarantine": {"body":"optional","method":"POST","path":"/api/v1/servers/{name}/quarantine","query":[],"response":"ServerActionResponse"},
   "server_restart": {"body":"none","method":"POST","path":"/api/v1/servers/{name}/restart","query":[],"response":"ServerActionResponse"},
   "server_tool_calls": {"body":"none","method":"GET","path":"/api/v1/servers/{name}/tool-calls","query":["limit"],"response":"ServerToolCallsResponse"},
@@ -56,6 +57,7 @@ export const OPERATIONS = Object.freeze({
   "servers_bulk": {"body":"optional","method":"POST","path":"/api/v1/servers/{name}","query":[],"response":"BulkOperationResponse"},
   "session_get": {"body":"none","method":"GET","path":"/api/v1/sessions/{id}","query":[],"response":"SessionDetailResponse"},
   "session_list": {"body":"none","method":"GET","path":"/api/v1/sessions","query":["limit","offset"],"response":"SessionListResponse"},
+  "stats_tokens": {"body":"none","method":"GET","path":"/api/v1/stats/tokens","query":[],"response":"TokenStatsResponse"},
   "status_get": {"body":"none","method":"GET","path":"/api/v1/status","query":[],"response":"StatusResponse"},
   "token_create": {"body":"required","method":"POST","path":"/api/v1/tokens","query":[],"response":null},
   "token_get": {"body":"none","method":"GET","path":"/api/v1/tokens/{name}","query":[],"response":"TokenResponse"},
@@ -76,6 +78,7 @@ export const SCHEMAS = Object.freeze({
   "ApprovedTools": {"fields":{"approved":"[string]","server_name":"string"},"required":["server_name","approved"]},
   "BulkOperationResponse": {"fields":{"data":"BulkOperationResult","success":"boolean"},"required":["success","data"]},
   "BulkOperationResult": {"fields":{"errors":"object","failed":"integer","format":"string","imported":"[ImportedServer]","preview":"boolean","skipped":"[SkippedServer]","successful":"integer","total":"integer"},"required":["total","successful","failed","errors"]},
+  "ClientMetadataDocument": {"fields":{"client_id":"string","client_name":"string","client_uri":"string","grant_types":"[string]","redirect_uris":"[string]","response_types":"[string]","software_id":"string","software_version":"string","token_endpoint_auth_method":"string"},"required":["client_id","client_name","client_uri","redirect_uris","grant_types","response_types","token_endpoint_auth_method","software_id","software_version"]},
   "ConfigApplyResponse": {"fields":{"data":"ConfigApplyResult","success":"boolean"},"required":["success","data"]},
   "ConfigApplyResult": {"fields":{"applied_immediately":"boolean","changed_fields":"[string]","requires_restart":"boolean","restart_reason":"string","success":"boolean"},"required":["success","applied_immediately","requires_restart","changed_fields"]},
   "ConfigResponse": {"fields":{"data":"ConfigView","success":"boolean"},"required":["success","data"]},
@@ -152,7 +155,7 @@ export const SCHEMAS = Object.freeze({
   "ServerListResponse": {"fields":{"data":"ServerListData","success":"boolean"},"required":["success","data"]},
   "ServerLogin": {"fields":{"auth_url":"string","expires_at":"string","server":"string"},"required":["server","expires_at"]},
   "ServerLoginResponse": {"fields":{"data":"ServerLogin","success":"boolean"},"required":["success","data"]},
-  "ServerLogs": {"fields":{"count":"integer","logs":"[LogEntry]","server_name":"string"},"required":["server_name","logs","count"]},
+  "ServerLogs": {"fields":{"count":"integer","cursor":"string","gap":"boolean","logs":"[LogEntry]","server_name":"string"},"required":["server_name","logs","count","cursor","gap"]},
   "ServerLogsResponse": {"fields":{"data":"ServerLogs","success":"boolean"},"required":["success","data"]},
   "ServerPatchRequest": {"fields":{"args":"[string]","command":"string","enabled":"boolean","env":"object","handshake":"string","headers":"object","isolation":"object","protocol":"string","quarantined":"boolean","url":"string","working_dir":"string"},"required":[]},
   "ServerStats": {"fields":{"connected_servers":"integer","docker_containers":"integer","quarantined_servers":"integer","total_servers":"integer","total_tools":"integer"},"required":["total_servers","connected_servers","quarantined_servers","total_tools","docker_containers"]},
@@ -161,7 +164,7 @@ export const SCHEMAS = Object.freeze({
   "ServerTools": {"fields":{"count":"integer","server_name":"string","tools":"[Tool]"},"required":["server_name","tools","count"]},
   "ServerToolsResponse": {"fields":{"data":"ServerTools","success":"boolean"},"required":["success","data"]},
   "ServersImportRequest": {"fields":{"content":"string","format":"string","preview":"boolean","server_names":"[string]"},"required":[]},
-  "Session": {"fields":{"client_name":"string","client_version":"string","end_time":"string","id":"string","last_activity":"string","start_time":"string","status":"string","token_name":"string","tool_call_count":"integer"},"required":["id","status","start_time","last_activity","tool_call_count"]},
+  "Session": {"fields":{"client_name":"string","client_version":"string","end_time":"string","has_roots":"boolean","has_sampling":"boolean","id":"string","last_activity":"string","start_time":"string","status":"string","token_name":"string","tool_call_count":"integer","total_tokens":"integer"},"required":["id","status","start_time","last_activity","tool_call_count","total_tokens","has_roots","has_sampling"]},
   "SessionDetail": {"fields":{"session":"Session"},"required":["session"]},
   "SessionDetailResponse": {"fields":{"data":"SessionDetail","success":"boolean"},"required":["success","data"]},
   "SessionListResponse": {"fields":{"data":"SessionPage","success":"boolean"},"required":["success","data"]},
@@ -178,6 +181,9 @@ export const SCHEMAS = Object.freeze({
   "TokenList": {"fields":{"tokens":"[TokenInfo]"},"required":["tokens"]},
   "TokenListResponse": {"fields":{"data":"TokenList","success":"boolean"},"required":["success","data"]},
   "TokenResponse": {"fields":{"data":"TokenInfo","success":"boolean"},"required":["success","data"]},
+  "TokenStats": {"fields":{"average_query_result_size":"integer","average_query_result_source":"QuerySizeSource","encoding":"string","model":"string","other_builtins":"TokenTally","per_server_tool_list_sizes":"object","per_session_tokens":"object","retrieve_tools":"TokenTally","saved_tokens":"integer","saved_tokens_percentage":"number","tool_results":"TokenTally","total_server_tool_list_size":"integer","uncounted_answers":"integer"},"required":["total_server_tool_list_size","average_query_result_size","saved_tokens","saved_tokens_percentage","per_server_tool_list_sizes","encoding","model","average_query_result_source","retrieve_tools","tool_results","other_builtins","uncounted_answers","per_session_tokens"]},
+  "TokenStatsResponse": {"fields":{"data":"TokenStats","success":"boolean"},"required":["success","data"]},
+  "TokenTally": {"fields":{"answers":"integer","tokens":"integer"},"required":["answers","tokens"]},
   "Tool": {"fields":{"annotations":"object","approval":"ToolApproval","description":"string","findings":"[ScanFinding]","id":"string","input_schema":"object","name":"string","output_schema":"object","scan_override":"ScanOverride","server_name":"string"},"required":["name","id","server_name","description","input_schema"]},
   "ToolApproval": {"fields":{"approved_at":"string","approved_description":"string","approved_hash":"string","approved_input_schema":"object","current_hash":"string","status":"string"},"required":["status","approved_hash","current_hash","approved_at","approved_description","approved_input_schema"]},
   "ToolCallDetail": {"fields":{"tool_call":"ToolCallRecord"},"required":["tool_call"]},
@@ -233,6 +239,18 @@ export const SCHEMAS = Object.freeze({
  * @property {Array<SkippedServer>} [skipped]
  * @property {number} successful
  * @property {number} total
+ */
+/**
+ * @typedef {object} ClientMetadataDocument
+ * @property {string} client_id
+ * @property {string} client_name
+ * @property {string} client_uri
+ * @property {Array<string>} grant_types
+ * @property {Array<string>} redirect_uris
+ * @property {Array<string>} response_types
+ * @property {string} software_id
+ * @property {string} software_version
+ * @property {string} token_endpoint_auth_method
  */
 /**
  * @typedef {object} ConfigApplyResponse
@@ -516,6 +534,7 @@ export const SCHEMAS = Object.freeze({
  * @property {string} [fingerprint]
  * @property {boolean} [quarantined]
  */
+/** @typedef {"estimate"|"observed"} QuerySizeSource */
 /**
  * @typedef {object} ReadyzResponse
  * @property {boolean} ready
@@ -774,6 +793,8 @@ export const SCHEMAS = Object.freeze({
 /**
  * @typedef {object} ServerLogs
  * @property {number} count
+ * @property {string} cursor
+ * @property {boolean} gap
  * @property {Array<LogEntry>} logs
  * @property {string} server_name
  */
@@ -838,12 +859,15 @@ export const SCHEMAS = Object.freeze({
  * @property {string} [client_name]
  * @property {string} [client_version]
  * @property {string} [end_time]
+ * @property {boolean} has_roots
+ * @property {boolean} has_sampling
  * @property {string} id
  * @property {string} last_activity
  * @property {string} start_time
  * @property {string} status
  * @property {string} [token_name]
  * @property {number} tool_call_count
+ * @property {number} total_tokens
  */
 /**
  * @typedef {object} SessionDetail
@@ -947,6 +971,32 @@ export const SCHEMAS = Object.freeze({
  * @typedef {object} TokenResponse
  * @property {TokenInfo} data
  * @property {boolean} success
+ */
+/**
+ * @typedef {object} TokenStats
+ * @property {number} average_query_result_size
+ * @property {QuerySizeSource} average_query_result_source
+ * @property {string} encoding
+ * @property {string} model
+ * @property {TokenTally} other_builtins
+ * @property {object} per_server_tool_list_sizes
+ * @property {object} per_session_tokens
+ * @property {TokenTally} retrieve_tools
+ * @property {number} saved_tokens
+ * @property {number} saved_tokens_percentage
+ * @property {TokenTally} tool_results
+ * @property {number} total_server_tool_list_size
+ * @property {number} uncounted_answers
+ */
+/**
+ * @typedef {object} TokenStatsResponse
+ * @property {TokenStats} data
+ * @property {boolean} success
+ */
+/**
+ * @typedef {object} TokenTally
+ * @property {number} answers
+ * @property {number} tokens
  */
 /**
  * @typedef {object} Tool
