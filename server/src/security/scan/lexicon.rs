@@ -78,8 +78,6 @@ pub static OVERRIDE: &[Step] = &[
             "programming",
             "context",
             "directions",
-            "commands",
-            "orders",
             "guardrails",
         ],
     ),
@@ -144,16 +142,15 @@ pub static RULES_VOID: &[Step] = &[
         0,
         &[
             "safety",
-            "safety policy",
             "content policy",
             "usage policy",
-            "instructions",
-            "guidelines",
-            "restrictions",
             "guardrails",
             "system prompt",
             "your rules",
             "your policy",
+            "your instructions",
+            "your guidelines",
+            "your restrictions",
         ],
     ),
     step(
@@ -211,18 +208,7 @@ pub static NEW_RULES: &[Step] = &[step(
 
 /// New rules handed to the model: "here are your new instructions", "follow the new policy".
 pub static NEW_RULES_GIVEN: &[Step] = &[
-    step(
-        0,
-        &[
-            "follow",
-            "obey",
-            "here are",
-            "these are",
-            "your",
-            "apply",
-            "use these",
-        ],
-    ),
+    step(0, &["follow", "obey", "here are", "these are", "your"]),
     step(
         2,
         &[
@@ -363,11 +349,6 @@ pub static SHADOW_CUE_BEFORE: &[&str] = &[
     "do not use",
     "don't use",
     "never use",
-    "avoid",
-    "avoid using",
-    "do not call",
-    "don't call",
-    "never call",
 ];
 /// How many words may separate a [`SHADOW_CUE_BEFORE`] cue from the tool's name.
 pub const SHADOW_CUE_GAP: usize = 4;
@@ -585,7 +566,6 @@ pub static EXEC_PARAMS: &[&str] = &[
     "script",
     "eval",
     "code_to_run",
-    "run",
     "cmdline",
     "command_line",
     "shell_command",
