@@ -123,7 +123,7 @@ pub enum CallError {
     /// The tool-poisoning scanner found `block`-tier findings in the tool and no person has
     /// overridden them.
     #[error(
-        "tool '{server}:{tool}' is held back by the tool-poisoning scanner (block-tier findings: {categories}); review them (GET /api/v1/servers/{server}/tools) and, to offer it anyway, approve it with a reason: mcpproxy upstream approve {server} --tool {tool} --reason \"…\" (or POST /api/v1/servers/{server}/tools/approve with {{\"tools\": [\"{tool}\"], \"reason\": \"…\"}})"
+        "tool '{server}:{tool}' {state} held back by the tool-poisoning scanner (block-tier findings: {categories}); review them (GET /api/v1/servers/{server}/tools) and, to offer it anyway, approve it with a reason: mcpproxy upstream approve {server} --tool {tool} --reason \"…\" (or POST /api/v1/servers/{server}/tools/approve with {{\"tools\": [\"{tool}\"], \"reason\": \"…\"}})"
     )]
     HeldByScanner {
         /// Server.
@@ -132,6 +132,8 @@ pub enum CallError {
         tool: String,
         /// The categories of its `block` findings, comma-separated.
         categories: String,
+        /// `is`, or `changed since it was approved and is` when it changed as well.
+        state: &'static str,
     },
     /// A read/write call aimed at a destructive tool.
     #[error(
@@ -251,10 +253,18 @@ impl App {
                     .collect();
                 categories.sort_unstable();
                 categories.dedup();
+                let changed = self
+                    .tool_approvals(server)
+                    .get(tool)
+                    .is_some_and(|a| a.status == crate::storage::ApprovalStatus::Changed);
                 CallError::HeldByScanner {
                     server: server.to_string(),
                     tool: tool.to_string(),
                     categories: categories.join(", "),
+                    state: match changed {
+                        true => "changed since it was approved and is",
+                        false => "is",
+                    },
                 }
             }
             None => CallError::Changed {
