@@ -179,6 +179,7 @@ pub fn call_error(e: CallError) -> ApiError {
         CallError::Quarantined(_)
         | CallError::Disabled(_)
         | CallError::Changed { .. }
+        | CallError::HeldByScanner { .. }
         | CallError::IntentMismatch { .. }
         | CallError::OutOfScope { .. }
         | CallError::AboveTier { .. } => ApiError::forbidden(e.to_string()),

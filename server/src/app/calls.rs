@@ -123,6 +123,21 @@ pub enum CallError {
         /// Tool.
         tool: String,
     },
+    /// The tool-poisoning scanner found `block`-tier findings in the tool and no person has
+    /// overridden them.
+    #[error(
+        "tool '{server}:{tool}' {state} held back by the tool-poisoning scanner (block-tier findings: {categories}); review them (GET /api/v1/servers/{server}/tools) and, to offer it anyway, approve it with a reason: mcpproxy upstream approve {server} --tool {tool} --reason \"…\" (or POST /api/v1/servers/{server}/tools/approve with {{\"tools\": [\"{tool}\"], \"reason\": \"…\"}})"
+    )]
+    HeldByScanner {
+        /// Server.
+        server: String,
+        /// Tool.
+        tool: String,
+        /// The categories of its `block` findings, comma-separated.
+        categories: String,
+        /// `is`, or `changed since it was approved and is` when it changed as well.
+        state: &'static str,
+    },
     /// A read/write call aimed at a destructive tool.
     #[error(
         "{intent} may not call '{server}:{tool}', which is annotated destructive; use call_tool_destructive"
@@ -227,6 +242,41 @@ impl App {
         Ok(())
     }
 
+    /// Why a blocked tool is refused: held by the scanner's `block` findings, or changed
+    /// since it was approved.
+    fn blocked_error(&self, server: &str, tool: &str) -> CallError {
+        let scans = self.tool_scans(server);
+        match scans.get(tool).filter(|s| s.held()) {
+            Some(scan) => {
+                let mut categories: Vec<&str> = scan
+                    .findings
+                    .iter()
+                    .filter(|f| f.tier == crate::security::Tier::Block)
+                    .map(|f| f.category.as_str())
+                    .collect();
+                categories.sort_unstable();
+                categories.dedup();
+                let changed = self
+                    .tool_approvals(server)
+                    .get(tool)
+                    .is_some_and(|a| a.status == crate::storage::ApprovalStatus::Changed);
+                CallError::HeldByScanner {
+                    server: server.to_string(),
+                    tool: tool.to_string(),
+                    categories: categories.join(", "),
+                    state: match changed {
+                        true => "changed since it was approved and is",
+                        false => "is",
+                    },
+                }
+            }
+            None => CallError::Changed {
+                server: server.to_string(),
+                tool: tool.to_string(),
+            },
+        }
+    }
+
     /// Check and route one call. `arguments` is the tool's argument object; `grant` limits
     /// an agent token's call; `link` is the client the upstream's messages about it go to.
     /// Only a complete result is a success (see [`Self::call`] for the whole answer).
@@ -271,10 +321,7 @@ impl App {
         if self.offers_tools(server) {
             let Some(found) = self.offered_tool(server, tool) else {
                 return Err(if self.is_blocked(server, tool) {
-                    CallError::Changed {
-                        server: server.to_string(),
-                        tool: tool.to_string(),
-                    }
+                    self.blocked_error(server, tool)
                 } else {
                     CallError::UnknownTool {
                         server: server.to_string(),

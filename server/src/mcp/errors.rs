@@ -20,6 +20,7 @@ pub fn to_mcp(error: CallError) -> McpError {
         CallError::Quarantined(_)
         | CallError::Disabled(_)
         | CallError::Changed { .. }
+        | CallError::HeldByScanner { .. }
         | CallError::IntentMismatch { .. }
         | CallError::AboveTier { .. } => McpError::invalid_request(message, None),
         CallError::Upstream(UpstreamError::Refused { error, .. }) => error,

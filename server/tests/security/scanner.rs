@@ -85,6 +85,21 @@ async fn call_add(server: &TestServer) -> (u16, Value) {
     .await
 }
 
+/// The refusal of a tool the scanner holds: the scanner, the category of its block finding
+/// and both ways to override.
+fn assert_held_wording(error: &str) {
+    for part in [
+        "poisoned:add",
+        "held back by the tool-poisoning scanner",
+        "tool_poisoning",
+        "mcpproxy upstream approve poisoned --tool add --reason",
+        "POST /api/v1/servers/poisoned/tools/approve",
+    ] {
+        assert!(error.contains(part), "{part:?} in {error}");
+    }
+    assert!(!error.contains("changed since"), "{error}");
+}
+
 async fn quarantined(server: &TestServer) -> bool {
     server_view(server, "poisoned").await.quarantined
 }
@@ -181,9 +196,22 @@ async fn test_scanner_at_discovery_holds_a_poisoned_tool_back_until_overridden_a
     assert_eq!(review["rule"], "secrets.mention", "{review}");
     assert_eq!(review["matched"], "~/.ssh/id_rsa", "{review}");
 
-    // Held back from agents; the clean tool is offered.
+    // Held back from agents, and the refusal says why and how to override (not the
+    // "changed since approved" text of a changed tool); the clean tool is offered.
     let (status, answer) = call_add(&server).await;
     assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["code"], "FORBIDDEN", "{answer}");
+    assert_held_wording(answer["error"].as_str().unwrap_or_default());
+    let mcp = mcp_client(&server).await;
+    let refused = mcp_call(
+        &mcp,
+        "call_tool_read",
+        json!({"name": "poisoned:add", "args": {"a": 2, "b": 3}}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true), "{}", text_of(&refused));
+    assert_held_wording(&text_of(&refused));
+    mcp.cancel().await.expect("close the MCP session");
     let (status, answer) = post(
         &server,
         "tools/call",

@@ -26,8 +26,11 @@ pub(super) fn shadowing(
         return;
     }
     for (i, t) in f.tokens.iter().enumerate() {
+        if !ctx.is_other_tool(f, i) {
+            continue;
+        }
         let word = f.word(i);
-        if word.eq_ignore_ascii_case(own) || !ctx.other_tools.contains(word) {
+        if word.eq_ignore_ascii_case(own) {
             continue;
         }
         let sentence_end = (i..f.tokens.len())
@@ -63,9 +66,12 @@ static CLAIMS: Lazy = Lazy::new(&[
     &[step(0, lx::CLAIM_READ_ONLY)],
     &[step(0, lx::CLAIM_OFFLINE)],
 ]);
+static EXEC_WORDS: Lazy = Lazy::new(&[&[step(0, lx::EXEC_WORDS)]]);
+static EXFIL_WORDS: Lazy = Lazy::new(&[&[step(0, lx::EXFIL_WORDS)]]);
+static DESTROY_WORDS: Lazy = Lazy::new(&[&[step(0, lx::DESTROY_WORDS)]]);
 
 /// Claims ("read-only", "no network", `readOnlyHint`) that the input schema contradicts.
-pub(super) fn capability(tool: &ToolText<'_>, found: &mut Vec<Finding>) {
+pub(super) fn capability(tool: &ToolText<'_>, description: &Folded, found: &mut Vec<Finding>) {
     let hint = |k: &str| {
         tool.annotations
             .and_then(|a| a.get(k))
@@ -78,7 +84,7 @@ pub(super) fn capability(tool: &ToolText<'_>, found: &mut Vec<Finding>) {
         .and_then(Value::as_object)
         .is_some_and(|p| !p.is_empty());
     let (read_only, offline) = if has_props {
-        let found = CLAIMS.get().find(&Folded::new(tool.description));
+        let found = CLAIMS.get().find(description);
         (
             hint("readOnlyHint") || found.iter().any(|(p, _)| *p == 0),
             found.iter().any(|(p, _)| *p == 1),
@@ -119,17 +125,14 @@ pub(super) fn capability(tool: &ToolText<'_>, found: &mut Vec<Finding>) {
             .and_then(Value::as_str)
             .map(Folded::new)
             .unwrap_or_default();
-        let says = |alts: &[&str]| {
-            (0..pdesc.tokens.len())
-                .any(|i| any_in(&pdesc, alts, i, i + 1, pdesc.tokens[i].sentence))
-        };
+        let says = |words: &Lazy| words.get().any(&pdesc);
         let named = |list: &[&str]| list.contains(&lname.as_str());
-        let (tier, what) = if named(lx::EXEC_PARAMS) || says(lx::EXEC_WORDS) {
+        let (tier, what) = if named(lx::EXEC_PARAMS) || says(&EXEC_WORDS) {
             (Tier::Block, "runs commands")
-        } else if named(lx::EXFIL_PARAMS) || says(lx::EXFIL_WORDS) {
+        } else if named(lx::EXFIL_PARAMS) || says(&EXFIL_WORDS) {
             (Tier::Block, "sends data out")
         } else if read_only
-            && (lx::DESTROY_WORDS.iter().any(|w| lname.contains(w)) || says(lx::DESTROY_WORDS))
+            && (lx::DESTROY_WORDS.iter().any(|w| lname.contains(w)) || says(&DESTROY_WORDS))
         {
             (Tier::Block, "destroys data")
         } else if named(lx::URL_PARAMS) || lname.ends_with("_url") {

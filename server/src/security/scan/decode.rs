@@ -7,6 +7,8 @@
 pub const MAX_DEPTH: usize = 3;
 /// Shortest encoded run worth decoding (`Y3VybA==` is four bytes).
 const MIN_RUN: usize = 8;
+/// Most plain bytes between two escapes decoded as one text.
+const ESCAPE_GAP: usize = 40;
 /// Longest encoded run decoded (longer ones are cut: a payload hides at the start as well).
 const MAX_RUN: usize = 16 * 1024;
 
@@ -56,21 +58,35 @@ pub fn find(text: &str) -> Vec<Decoded> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     // Escapes and percent-encoding first: their runs contain `\` and `%`.
-    if text.contains("\\u") || text.contains("\\x") {
-        runs(
-            bytes,
-            |b| b == b'\\' || b.is_ascii_hexdigit() || b == b'u' || b == b'x',
-            |s, e| {
-                if let Some(t) = unescape(&text[s..e]).filter(|t| readable(t)) {
-                    out.push(Decoded {
-                        encoding: Encoding::Escapes,
-                        start: s,
-                        end: e,
-                        text: t,
-                    });
+    // Escapes with the plain text between them (`\u003cIMPORTANT\u003e send …`): each
+    // cluster of escapes no further than [`ESCAPE_GAP`] apart is decoded as one text.
+    if bytes.contains(&b'\\') {
+        let mut cluster: Option<(usize, usize)> = None;
+        let flush = |c: (usize, usize), out: &mut Vec<Decoded>| {
+            if c.1 - c.0 >= MIN_RUN
+                && let Some(t) = unescape(&text[c.0..c.1]).filter(|t| readable(t))
+            {
+                out.push(Decoded {
+                    encoding: Encoding::Escapes,
+                    start: c.0,
+                    end: c.1,
+                    text: t,
+                });
+            }
+        };
+        for (s, e) in escapes(bytes) {
+            cluster = match cluster {
+                Some((cs, ce)) if s - ce <= ESCAPE_GAP => Some((cs, e)),
+                Some(c) => {
+                    flush(c, &mut out);
+                    Some((s, e))
                 }
-            },
-        );
+                None => Some((s, e)),
+            };
+        }
+        if let Some(c) = cluster {
+            flush(c, &mut out);
+        }
     }
     if text.contains('%') {
         runs(
@@ -97,6 +113,14 @@ pub fn find(text: &str) -> Vec<Decoded> {
         bytes,
         |b| b.is_ascii_alphanumeric() || b"+/-_=".contains(&b),
         |s, e| {
+            // Every decoder needs an uppercase letter, a digit or padding: plain words are
+            // passed over in one look.
+            if !bytes[s..e]
+                .iter()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'=')
+            {
+                return;
+            }
             // `init=PAYLOAD`: padding ends a piece; what follows an inner `=` is another piece.
             let mut piece = s;
             let mut i = s;
@@ -124,19 +148,18 @@ fn try_piece(text: &str, s: usize, e: usize, out: &mut Vec<Decoded>) {
     if run.trim_end_matches('=').len() < MIN_RUN {
         return;
     }
-    let found = if looks_base64(run)
+    let class = Class::of(run);
+    let found = if class.base64()
         && let Some(t) = base64(run).filter(|t| readable(t))
     {
         Some((Encoding::Base64, t))
     } else if run.len() >= 16
-        && run
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b) || b == b'=')
+        && class.base32
         && let Some(t) = base32(run).filter(|t| readable(t))
     {
         Some((Encoding::Base32, t))
     } else if run.len().is_multiple_of(2)
-        && run.bytes().all(|b| b.is_ascii_hexdigit())
+        && class.hex
         && let Some(t) = hex(run).filter(|t| readable(t))
     {
         Some((Encoding::Hex, t))
@@ -171,17 +194,48 @@ fn runs(bytes: &[u8], keep: impl Fn(u8) -> bool, mut each: impl FnMut(usize, usi
     }
 }
 
-/// Plain words (`Initialises`, `send_email`) are not tried: a base64 run mixes cases with
-/// digits or symbols, or ends in padding.
-fn looks_base64(run: &str) -> bool {
-    let upper = run.bytes().skip(1).filter(u8::is_ascii_uppercase).count();
-    let lower = run.bytes().filter(u8::is_ascii_lowercase).count();
-    let other = run
-        .bytes()
-        .filter(|b| b.is_ascii_digit() || b"+/=".contains(b))
-        .count();
-    !run.contains("__")
-        && (run.ends_with('=') || (upper > 0 && lower > 0 && (other > 0 || upper >= 2)))
+/// What a candidate run is made of, in one pass: which decoders are worth trying.
+struct Class {
+    /// Uppercase letters after the first byte.
+    upper: usize,
+    lower: bool,
+    /// Digits, `+`, `/` or `=`.
+    other: bool,
+    double_underscore: bool,
+    padded: bool,
+    /// Only base32 characters.
+    base32: bool,
+    /// Only hex digits.
+    hex: bool,
+}
+
+impl Class {
+    fn of(run: &str) -> Self {
+        let mut c = Class {
+            upper: 0,
+            lower: false,
+            other: false,
+            double_underscore: run.contains("__"),
+            padded: run.ends_with('='),
+            base32: true,
+            hex: true,
+        };
+        for (i, b) in run.bytes().enumerate() {
+            c.upper += usize::from(i > 0 && b.is_ascii_uppercase());
+            c.lower |= b.is_ascii_lowercase();
+            c.other |= b.is_ascii_digit() || b"+/=".contains(&b);
+            c.base32 &= b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b) || b == b'=';
+            c.hex &= b.is_ascii_hexdigit();
+        }
+        c
+    }
+
+    /// Plain words (`Initialises`, `send_email`) are not tried: a base64 run mixes cases
+    /// with digits or symbols, or ends in padding.
+    fn base64(&self) -> bool {
+        !self.double_underscore
+            && (self.padded || (self.upper > 0 && self.lower && (self.other || self.upper >= 2)))
+    }
 }
 
 /// Whether decoded bytes read as text: printable, at least four characters, mostly letters,
@@ -205,55 +259,60 @@ fn readable(text: &str) -> bool {
 }
 
 fn base64(run: &str) -> Option<String> {
-    let mut bits: u32 = 0;
-    let mut n = 0;
-    let mut out = Vec::with_capacity(run.len() * 3 / 4);
-    for b in run.trim_end_matches('=').bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    String::from_utf8(out).ok()
+    radix(run, 6, |b| match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    })
 }
 
 fn base32(run: &str) -> Option<String> {
-    let mut bits: u64 = 0;
+    radix(run, 5, |b| match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'2'..=b'7' => Some(b - b'2' + 26),
+        _ => None,
+    })
+}
+
+fn hex(run: &str) -> Option<String> {
+    radix(run, 4, |b| char::from(b).to_digit(16).map(|d| d as u8))
+}
+
+/// Decode `run` (padding `=` trimmed) where each character carries `bits` bits (`value` of
+/// it; `None` for a character outside the alphabet) into UTF-8 text.
+fn radix(run: &str, bits: u32, value: impl Fn(u8) -> Option<u8>) -> Option<String> {
+    let mut acc: u32 = 0;
     let mut n = 0;
-    let mut out = Vec::with_capacity(run.len() * 5 / 8);
+    let mut out = Vec::with_capacity(run.len() * bits as usize / 8);
     for b in run.trim_end_matches('=').bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'2'..=b'7' => b - b'2' + 26,
-            _ => return None,
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
+        acc = (acc << bits) | u32::from(value(b)?);
+        n += bits;
         if n >= 8 {
             n -= 8;
-            out.push((bits >> n) as u8);
+            out.push((acc >> n) as u8);
+            acc &= (1 << n) - 1;
         }
     }
     String::from_utf8(out).ok()
 }
 
-fn hex(run: &str) -> Option<String> {
-    let out: Option<Vec<u8>> = run
-        .as_bytes()
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
-        .collect();
-    String::from_utf8(out?).ok()
+/// Byte ranges of the `\uXXXX` and `\xXX` escapes of `bytes`.
+fn escapes(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let width = match (b, bytes.get(i + 1)) {
+            (b'\\', Some(b'u')) => 4,
+            (b'\\', Some(b'x')) => 2,
+            _ => return None,
+        };
+        let digits = bytes.get(i + 2..i + 2 + width)?;
+        digits
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+            .then_some((i, i + 2 + width))
+    })
 }
 
 /// `\u0041\x42` → `AB`; `None` when the run holds no escape.

@@ -26,6 +26,12 @@ pub static OVERRIDE: &[Step] = &[
             "stop following",
             "abandon",
             "discard",
+            "set aside",
+            "put aside",
+            "throw away",
+            "drop",
+            "scrap",
+            "dismiss",
         ],
     ),
     step(
@@ -71,6 +77,99 @@ pub static OVERRIDE: &[Step] = &[
             "above",
             "programming",
             "context",
+            "directions",
+            "guardrails",
+        ],
+    ),
+];
+
+/// Earlier text declared void: "everything before this line is outdated".
+pub static VOID_EARLIER: &[Step] = &[
+    step(
+        0,
+        &[
+            "everything",
+            "anything",
+            "all",
+            "instructions",
+            "text",
+            "whatever",
+        ],
+    ),
+    step(
+        3,
+        &[
+            "before this line",
+            "above this line",
+            "before this point",
+            "above this point",
+            "before this message",
+            "above this message",
+            "before this sentence",
+            "prior to this",
+            "preceding this",
+        ],
+    ),
+    step(
+        3,
+        &[
+            "is outdated",
+            "are outdated",
+            "is obsolete",
+            "are obsolete",
+            "is void",
+            "are void",
+            "is invalid",
+            "are invalid",
+            "is cancelled",
+            "are cancelled",
+            "is canceled",
+            "are canceled",
+            "is superseded",
+            "are superseded",
+            "no longer applies",
+            "no longer apply",
+            "should be ignored",
+            "must be ignored",
+            "can be ignored",
+        ],
+    ),
+];
+
+/// The model's own rules declared void: "the safety policy no longer applies to you".
+pub static RULES_VOID: &[Step] = &[
+    step(
+        0,
+        &[
+            "safety",
+            "content policy",
+            "usage policy",
+            "guardrails",
+            "system prompt",
+            "your rules",
+            "your policy",
+            "your instructions",
+            "your guidelines",
+            "your restrictions",
+        ],
+    ),
+    step(
+        3,
+        &[
+            "no longer apply",
+            "no longer applies",
+            "do not apply to you",
+            "does not apply to you",
+            "don't apply to you",
+            "doesn't apply to you",
+            "do not apply anymore",
+            "does not apply anymore",
+            "are lifted",
+            "is lifted",
+            "are suspended",
+            "is suspended",
+            "are void",
+            "is void",
         ],
     ),
 ];
@@ -80,20 +179,47 @@ pub static ROLE: &[Step] = &[step(
     0,
     &[
         "you are now",
+        "you are no longer",
         "from now on",
         "your new task",
         "your new role",
-        "new instructions",
-        "new instruction",
         "developer mode",
         "no restrictions",
-        "new policy",
-        "new system prompt",
         "jailbreak mode",
         "act as dan",
         "god mode",
+        "system override",
+        "admin override",
     ],
 )];
+
+/// New rules for the model: on their own a topic ("returns the team's new instructions"),
+/// handed to the model ([`NEW_RULES_GIVEN`]) an injection.
+pub static NEW_RULES: &[Step] = &[step(
+    0,
+    &[
+        "new instructions",
+        "new instruction",
+        "new policy",
+        "new system prompt",
+        "new rules",
+    ],
+)];
+
+/// New rules handed to the model: "here are your new instructions", "follow the new policy".
+pub static NEW_RULES_GIVEN: &[Step] = &[
+    step(0, &["follow", "obey", "here are", "these are", "your"]),
+    step(
+        2,
+        &[
+            "new instructions",
+            "new instruction",
+            "new policy",
+            "new system prompt",
+            "new rules",
+        ],
+    ),
+];
 
 /// "do not tell / never reveal / without informing …".
 pub static CONCEAL: &[Step] = &[
@@ -220,6 +346,9 @@ pub static SHADOW_CUE_BEFORE: &[&str] = &[
     "modify",
     "overrides",
     "override",
+    "do not use",
+    "don't use",
+    "never use",
 ];
 /// How many words may separate a [`SHADOW_CUE_BEFORE`] cue from the tool's name.
 pub const SHADOW_CUE_GAP: usize = 4;
@@ -234,6 +363,18 @@ pub static SHADOW_CUE_AFTER: &[&str] = &[
     "must not be used",
     "is unsafe",
     "no longer works",
+    "is unreliable",
+    "is flaky",
+    "is outdated",
+    "is insecure",
+    "is compromised",
+    "does not work",
+    "doesn't work",
+    "should always",
+    "must always",
+    "should never",
+    "must not be called",
+    "should not be called",
 ];
 /// Shadowing: calling another tool "as well" / "also".
 pub static SHADOW_CALL: &[&str] = &["call", "use", "run", "invoke", "calls"];
@@ -301,6 +442,11 @@ pub static SECRET_WORDS: &[&str] = &[
     "ssh key",
     "ssh keys",
     "secrets",
+    "credit card",
+    "credit cards",
+    "card numbers",
+    "chat history",
+    "conversation history",
 ];
 /// Suffixes of identifiers naming a secret (`OPENAI_API_KEY`).
 pub static SECRET_SUFFIXES: &[&str] = &["api_key", "_secret", "_token", "_password"];
@@ -335,6 +481,8 @@ pub static SECRET_PATHS: &[&str] = &[
     "credentials.json",
     "keychain",
 ];
+/// URL schemes whose links are checked for raw IPs (matched in the folded text).
+pub static SCHEMES: &[&str] = &["http://", "https://"];
 /// Words that mark a reference to a tool argument.
 pub static PARAM_WORDS: &[&str] = &["argument", "parameter", "param", "field"];
 
@@ -418,6 +566,9 @@ pub static EXEC_PARAMS: &[&str] = &[
     "script",
     "eval",
     "code_to_run",
+    "cmdline",
+    "command_line",
+    "shell_command",
 ];
 /// Parameter-description words that run code.
 pub static EXEC_WORDS: &[&str] = &[
@@ -427,6 +578,12 @@ pub static EXEC_WORDS: &[&str] = &[
     "evaluate",
     "shell",
     "script",
+    "shell command",
+    "command to run",
+    "command run",
+    "commands run",
+    "command executed",
+    "run on the host",
 ];
 /// Parameter names that send data out.
 pub static EXFIL_PARAMS: &[&str] = &[

@@ -16,6 +16,7 @@ mod context;
 mod crosstool;
 mod decode;
 mod lexicon;
+mod needles;
 mod normalise;
 mod phrase;
 mod rules;
@@ -170,17 +171,47 @@ pub struct ToolText<'a> {
 pub struct ScanContext {
     /// Bare names of the tools other servers offer (lowercase).
     other_tools: HashSet<String>,
+    /// A Bloom filter (two bits per name, from its [`phrase::word_hash`]): most words of a
+    /// field are ruled out by two bit tests before the set is asked.
+    filter: Vec<u64>,
 }
+
+/// Bits of [`ScanContext::filter`] (a power of two).
+const NAME_FILTER_BITS: usize = 1 << 16;
 
 impl ScanContext {
     /// A context knowing the tools of other servers.
     pub fn with_other_tools<I: IntoIterator<Item = S>, S: AsRef<str>>(names: I) -> Self {
-        Self {
-            other_tools: names
-                .into_iter()
-                .map(|n| n.as_ref().to_ascii_lowercase())
-                .collect(),
+        let other_tools: HashSet<String> = names
+            .into_iter()
+            .map(|n| n.as_ref().to_ascii_lowercase())
+            .collect();
+        let mut filter = vec![0u64; NAME_FILTER_BITS / 64];
+        for name in &other_tools {
+            for bit in Self::filter_bits(phrase::word_hash(name.as_bytes())) {
+                filter[bit / 64] |= 1 << (bit % 64);
+            }
         }
+        Self {
+            other_tools,
+            filter,
+        }
+    }
+
+    fn filter_bits(hash: u64) -> [usize; 2] {
+        [
+            (hash >> 48) as usize % NAME_FILTER_BITS,
+            (hash >> 24) as usize % NAME_FILTER_BITS,
+        ]
+    }
+
+    /// Whether token `i` of `f` is the name of another server's tool.
+    fn is_other_tool(&self, f: &normalise::Folded, i: usize) -> bool {
+        Self::filter_bits(f.tokens[i].hash).iter().all(|bit| {
+            self.filter
+                .get(bit / 64)
+                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+        }) && self.other_tools.contains(f.word(i))
     }
 }
 
@@ -200,7 +231,8 @@ pub fn scan_tool(tool: &ToolText<'_>, ctx: &ScanContext) -> Vec<Finding> {
         text: tool.description,
         param: false,
     };
-    scan_field(&field, tool.name, ctx, 0, &mut out);
+    let description = normalise::Folded::new(tool.description);
+    scan_folded(&field, &description, tool.name, ctx, 0, &mut out);
     rules::presentation(&field, &mut out);
     if let Some(schema) = tool.input_schema {
         let mut path = String::from("input_schema");
@@ -218,7 +250,7 @@ pub fn scan_tool(tool: &ToolText<'_>, ctx: &ScanContext) -> Vec<Finding> {
         };
         scan_field(&field, tool.name, ctx, 0, &mut out);
     }
-    crosstool::capability(tool, &mut out);
+    crosstool::capability(tool, &description, &mut out);
     if let Some(previous) = tool.previous_description {
         crosstool::rug_pull(tool, previous, ctx, &mut out);
     }
@@ -293,11 +325,29 @@ fn scan_field(
     depth: usize,
     out: &mut Vec<Finding>,
 ) {
-    let folded = normalise::Folded::new(field.text);
+    scan_folded(
+        field,
+        &normalise::Folded::new(field.text),
+        tool,
+        ctx,
+        depth,
+        out,
+    );
+}
+
+/// [`scan_field`] with the field already normalised.
+fn scan_folded(
+    field: &Field<'_>,
+    folded: &normalise::Folded,
+    tool: &str,
+    ctx: &ScanContext,
+    depth: usize,
+    out: &mut Vec<Finding>,
+) {
     let mut found = Vec::new();
-    rules::hidden(&folded, field, &mut found);
-    let addressed = rules::text(&folded, field, &mut found);
-    crosstool::shadowing(&folded, field, tool, ctx, &mut found);
+    rules::hidden(folded, field, &mut found);
+    let addressed = rules::text(folded, field, &mut found);
+    crosstool::shadowing(folded, field, tool, ctx, &mut found);
     context::raise(addressed, &mut found);
     if depth < decode::MAX_DEPTH {
         if !folded.tag_text.is_empty() {

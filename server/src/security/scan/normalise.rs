@@ -8,6 +8,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::phrase::word_hash;
+
 /// A kind of character that hides or reorders text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hidden {
@@ -130,6 +132,8 @@ pub struct Token {
     pub sentence: u32,
     /// Whether the original word mixed Latin with Cyrillic or Greek letters.
     pub mixed_script: bool,
+    /// [`word_hash`] of the word (what the phrase indexes look up).
+    pub hash: u64,
 }
 
 /// A field after normalisation.
@@ -147,8 +151,6 @@ pub struct Folded {
     pub tag_text: String,
     /// Length of the original text.
     original_len: usize,
-    /// Which bytes occur in `text` (a needle with a missing byte is not searched for).
-    bytes_present: [u64; 4],
 }
 
 impl Folded {
@@ -160,13 +162,47 @@ impl Folded {
             original_len: text.len(),
             ..Folded::default()
         };
+        if text.is_ascii() {
+            out.fold_ascii(text);
+        } else {
+            out.fold(text);
+        }
+        out.tokenize(text);
+        out
+    }
+
+    /// [`Self::fold`] for plain ASCII (most fields): no decoding, no NFKC, no homoglyphs.
+    fn fold_ascii(&mut self, text: &str) {
+        let mut space: Option<usize> = None;
+        for (at, &b) in text.as_bytes().iter().enumerate() {
+            match b {
+                b'\n' => {
+                    self.push_space(space.unwrap_or(at));
+                    self.push_ascii('\n', at);
+                    space = None;
+                }
+                b' ' | b'\t' | b'\r' => space = space.or(Some(at)),
+                0..=0x1f | 0x7f => self.note_hidden(Hidden::Control, char::from(b), at, false),
+                _ => {
+                    if let Some(first) = space.take() {
+                        self.push_space(first);
+                    }
+                    self.push_ascii(char::from(b.to_ascii_lowercase()), at);
+                }
+            }
+        }
+    }
+
+    /// Classify, strip and fold every character of `text`.
+    fn fold(&mut self, text: &str) {
+        let out = self;
         let mut prev_visible: Option<char> = None;
         let mut space: Option<usize> = None;
         let mut in_flag = false;
         for (at, c) in text.char_indices() {
             if c.is_ascii() {
                 in_flag = false;
-                if hidden_kind(c).is_some() {
+                if c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t') {
                     out.note_hidden(Hidden::Control, c, at, false);
                     continue;
                 }
@@ -175,7 +211,7 @@ impl Folded {
                     if c == '\n' {
                         // Kept: a blank line ends a sentence as a full stop does.
                         out.push_space(space.unwrap_or(at));
-                        out.push('\n', at);
+                        out.push_ascii('\n', at);
                         space = None;
                     }
                     prev_visible = Some(c);
@@ -184,7 +220,7 @@ impl Folded {
                 if let Some(first) = space.take() {
                     out.push_space(first);
                 }
-                out.push(c.to_ascii_lowercase(), at);
+                out.push_ascii(c.to_ascii_lowercase(), at);
                 prev_visible = Some(c);
                 continue;
             }
@@ -235,18 +271,6 @@ impl Folded {
                 }
             }
         }
-        out.tokenize(text);
-        for b in out.text.bytes() {
-            out.bytes_present[usize::from(b >> 6)] |= 1 << (b & 63);
-        }
-        out
-    }
-
-    /// Whether `needle` may occur in the folded text (every byte of it occurs somewhere).
-    pub fn may_contain(&self, needle: &str) -> bool {
-        needle
-            .bytes()
-            .all(|b| self.bytes_present[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
     }
 
     fn note_hidden(&mut self, kind: Hidden, ch: char, at: usize, benign: bool) {
@@ -258,6 +282,11 @@ impl Folded {
         });
     }
 
+    fn push_ascii(&mut self, c: char, at: usize) {
+        self.text.push(c);
+        self.origin.push(at as u32);
+    }
+
     fn push(&mut self, c: char, at: usize) {
         let before = self.text.len();
         self.text.push(c);
@@ -267,7 +296,7 @@ impl Folded {
 
     fn push_space(&mut self, at: usize) {
         if !self.text.is_empty() && !self.text.ends_with([' ', '\n']) {
-            self.push(' ', at);
+            self.push_ascii(' ', at);
         }
     }
 
@@ -289,13 +318,14 @@ impl Folded {
                 }
                 // Non-ASCII runs that are not letters (symbols, emoji) are not words.
                 let word = &self.text[start..i];
-                if word.chars().any(char::is_alphanumeric) {
+                if bytes[start].is_ascii_alphanumeric() || word.chars().any(char::is_alphanumeric) {
                     let mixed_script = !ascii && mixed_script(self.original(start, i, original));
                     tokens.push(Token {
                         start,
                         end: i,
                         sentence,
                         mixed_script,
+                        hash: word_hash(word.as_bytes()),
                     });
                 }
                 continue;

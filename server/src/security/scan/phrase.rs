@@ -33,69 +33,172 @@ pub struct Hit {
     pub end: usize,
 }
 
-/// FNV-1a: the index is probed once per word of every scanned field, and its keys are
-/// short constant words (no untrusted key chooses a bucket it could flood: lookups only).
-#[derive(Default)]
-pub struct Fnv(u64);
+/// The hash of a word as the tokenizer cuts it (FNV-1a with a final mix): computed once per
+/// token ([`crate::security::scan::normalise::Token::hash`]) and once per lexicon word, so
+/// matching compares integers and checks the text only where they agree. The keys of the
+/// indexes below are constant words: an untrusted word only looks up, it never chooses a
+/// bucket others fall into.
+pub fn word_hash(word: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // FNV's low bits are weak; the table indexes by them.
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 32)
+}
 
-impl Hasher for Fnv {
+/// A hasher for keys that are already [`word_hash`]es.
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl Hasher for Prehashed {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        // Only `u64` keys are hashed; this is the fallback for anything else.
+        self.0 = word_hash(bytes);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
+
+/// One alternative of a step, as words.
+struct Alt {
+    words: Vec<(u64, &'static str)>,
+}
+
+impl Alt {
+    fn new(text: &'static str) -> Self {
+        Self {
+            words: text
+                .split([' ', '\''])
+                .map(|w| (word_hash(w.as_bytes()), w))
+                .collect(),
         }
-        self.0 = h;
+    }
+
+    /// Whether its words start at token `i` (same sentence); the end token.
+    fn at(&self, f: &Folded, i: usize, sentence: u32) -> Option<usize> {
+        let mut j = i;
+        for &(h, w) in &self.words {
+            let t = f.tokens.get(j)?;
+            if t.hash != h || t.sentence != sentence || f.word(j) != w {
+                return None;
+            }
+            j += 1;
+        }
+        Some(j)
+    }
+}
+
+/// A pattern with its alternatives split into words.
+struct Compiled {
+    steps: Vec<(usize, Vec<Alt>)>,
+}
+
+/// A small Bloom filter of word hashes: most words are ruled out by one bit test before a
+/// table is asked.
+#[derive(Default)]
+struct Filter([u64; FILTER_WORDS]);
+
+/// Size of a [`Filter`] in 64-bit words (1024 bits: a few percent false hits for the ~100
+/// first words of a pattern set).
+const FILTER_WORDS: usize = 16;
+
+impl Filter {
+    fn bit(hash: u64) -> usize {
+        (hash >> 40) as usize % (FILTER_WORDS * 64)
+    }
+
+    fn insert(&mut self, hash: u64) {
+        let b = Self::bit(hash);
+        self.0[b / 64] |= 1 << (b % 64);
+    }
+
+    fn may_have(&self, hash: u64) -> bool {
+        let b = Self::bit(hash);
+        self.0[b / 64] & (1 << (b % 64)) != 0
     }
 }
 
 /// A set of patterns, indexed by the first word of their first step.
 pub struct PatternSet {
-    patterns: &'static [&'static [Step]],
-    by_first: HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>,
+    patterns: Vec<Compiled>,
+    /// First word → (pattern, alternative of its first step).
+    by_first: ByHash<Vec<(usize, usize)>>,
+    filter: Filter,
 }
 
 impl PatternSet {
     /// Index `patterns`.
     pub fn new(patterns: &'static [&'static [Step]]) -> Self {
-        let mut by_first: HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>> =
-            HashMap::default();
+        let mut by_first: ByHash<Vec<(usize, usize)>> = HashMap::default();
+        let patterns: Vec<Compiled> = patterns
+            .iter()
+            .map(|p| Compiled {
+                steps: p
+                    .iter()
+                    .map(|s| (s.gap, s.alts.iter().map(|a| Alt::new(a)).collect()))
+                    .collect(),
+            })
+            .collect();
+        let mut filter = Filter::default();
         for (i, p) in patterns.iter().enumerate() {
-            for alt in p[0].alts {
-                let first = alt.split([' ', '\'']).next().unwrap_or(alt);
-                let list = by_first.entry(first).or_default();
-                if !list.contains(&i) {
-                    list.push(i);
-                }
+            for (a, alt) in p.steps[0].1.iter().enumerate() {
+                filter.insert(alt.words[0].0);
+                by_first.entry(alt.words[0].0).or_default().push((i, a));
             }
         }
-        Self { patterns, by_first }
+        Self {
+            patterns,
+            by_first,
+            filter,
+        }
+    }
+
+    /// Whether any pattern matches in `f`.
+    pub fn any(&self, f: &Folded) -> bool {
+        !self.find(f).is_empty()
     }
 
     /// Every match in `f`: (pattern index, hit). At most one hit per pattern and start.
     pub fn find(&self, f: &Folded) -> Vec<(usize, Hit)> {
         let mut out = Vec::new();
-        for i in 0..f.tokens.len() {
-            let Some(candidates) = self.by_first.get(f.word(i)) else {
+        for (i, t) in f.tokens.iter().enumerate() {
+            if !self.filter.may_have(t.hash) {
+                continue;
+            }
+            let Some(candidates) = self.by_first.get(&t.hash) else {
                 continue;
             };
-            for &p in candidates {
-                if let Some(end) = match_at(f, self.patterns[p], i) {
-                    // A longer phrase already covering this start is enough.
-                    if !out
-                        .iter()
-                        .any(|(q, h): &(usize, Hit)| *q == p && h.end >= end)
-                    {
-                        out.push((p, Hit { first: i, end }));
-                    }
+            let mut done = usize::MAX;
+            for &(p, a) in candidates {
+                if p == done {
+                    continue;
+                }
+                let steps = &self.patterns[p].steps;
+                let Some(end) = steps[0].1[a]
+                    .at(f, i, t.sentence)
+                    .and_then(|end| follow(f, &steps[1..], end, t.sentence))
+                else {
+                    continue;
+                };
+                done = p;
+                // A longer phrase already covering this start is enough.
+                if !out
+                    .iter()
+                    .any(|(q, h): &(usize, Hit)| *q == p && h.end >= end)
+                {
+                    out.push((p, Hit { first: i, end }));
                 }
             }
         }
@@ -124,26 +227,43 @@ impl Lazy {
     }
 }
 
-fn match_at(f: &Folded, steps: &[Step], i: usize) -> Option<usize> {
-    let (first, rest) = steps.split_first()?;
-    let sentence = f.tokens[i].sentence;
-    first
-        .alts
-        .iter()
-        .filter_map(|a| alt_at(f, a, i, sentence))
-        .find_map(|end| follow(f, rest, end, sentence))
+/// A set of single words, looked up by token.
+pub struct WordSet {
+    cell: OnceLock<ByHash<&'static str>>,
+    words: &'static [&'static str],
 }
 
-fn follow(f: &Folded, steps: &[Step], pos: usize, sentence: u32) -> Option<usize> {
-    let Some((step, rest)) = steps.split_first() else {
+impl WordSet {
+    /// `words`, indexed on first use.
+    pub const fn new(words: &'static [&'static str]) -> Self {
+        Self {
+            cell: OnceLock::new(),
+            words,
+        }
+    }
+
+    /// Whether token `i` of `f` is one of the words.
+    pub fn has(&self, f: &Folded, i: usize) -> bool {
+        let set = self.cell.get_or_init(|| {
+            self.words
+                .iter()
+                .map(|w| (word_hash(w.as_bytes()), *w))
+                .collect()
+        });
+        set.get(&f.tokens[i].hash).is_some_and(|w| *w == f.word(i))
+    }
+}
+
+fn follow(f: &Folded, steps: &[(usize, Vec<Alt>)], pos: usize, sentence: u32) -> Option<usize> {
+    let Some(((gap, alts), rest)) = steps.split_first() else {
         return Some(pos);
     };
-    for j in pos..=pos + step.gap {
+    for j in pos..=pos + gap {
         if j >= f.tokens.len() || f.tokens[j].sentence != sentence {
             break;
         }
-        for alt in step.alts {
-            if let Some(end) = alt_at(f, alt, j, sentence)
+        for alt in alts {
+            if let Some(end) = alt.at(f, j, sentence)
                 && let Some(done) = follow(f, rest, end, sentence)
             {
                 return Some(done);

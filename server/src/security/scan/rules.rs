@@ -5,8 +5,9 @@
 
 use super::context;
 use super::lexicon as lx;
+use super::needles::{self, Family};
 use super::normalise::{Folded, Hidden};
-use super::phrase::{Lazy, any_in};
+use super::phrase::{Hit, Lazy, WordSet, any_in};
 use super::{Category, Field, Finding, LONG_DESCRIPTION_CHARS, Tier};
 
 /// One phrase rule.
@@ -62,8 +63,41 @@ static PHRASE_RULES: &[PhraseRule] = &[
         reason: "steers how the model uses every other tool",
         lowerable: false,
     },
+    PhraseRule {
+        id: "injection.override",
+        category: Category::PromptInjection,
+        tier: Tier::Block,
+        reason: "declares the text before it void",
+        lowerable: true,
+    },
+    PhraseRule {
+        id: "injection.override",
+        category: Category::PromptInjection,
+        tier: Tier::Block,
+        reason: "declares the model's rules void",
+        lowerable: true,
+    },
+    PhraseRule {
+        id: "injection.role",
+        category: Category::PromptInjection,
+        tier: Tier::Review,
+        reason: "mentions new instructions or rules",
+        lowerable: true,
+    },
+    PhraseRule {
+        id: "injection.role",
+        category: Category::PromptInjection,
+        tier: Tier::Block,
+        reason: "hands the model new instructions or rules",
+        lowerable: true,
+    },
 ];
 
+/// Index of the stealth rule in [`PHRASE_RULES`] (raised with a verb that moves data).
+const STEALTH_RULE: usize = 4;
+
+/// Every word pattern of the text rules, found in one pass: [`PHRASE_RULES`] in order, then
+/// the address to the model and the secret words.
 static PHRASES: Lazy = Lazy::new(&[
     lx::OVERRIDE,
     lx::ROLE,
@@ -71,9 +105,19 @@ static PHRASES: Lazy = Lazy::new(&[
     lx::CONCEAL_USER,
     lx::STEALTH,
     lx::EVERY_TOOL,
+    lx::VOID_EARLIER,
+    lx::RULES_VOID,
+    lx::NEW_RULES,
+    lx::NEW_RULES_GIVEN,
+    lx::ADDRESSED,
+    &[super::phrase::step(0, lx::SECRET_WORDS)],
 ]);
-static ADDRESSED: Lazy = Lazy::new(&[lx::ADDRESSED]);
-static SECRET_WORDS: Lazy = Lazy::new(&[&[super::phrase::step(0, lx::SECRET_WORDS)]]);
+/// Index of the address to the model in [`PHRASES`].
+const ADDRESSED: usize = PHRASE_RULES.len();
+/// Index of the secret words in [`PHRASES`].
+const SECRET_WORDS: usize = ADDRESSED + 1;
+static TRANSFER: WordSet = WordSet::new(lx::TRANSFER);
+static PARAM_WORDS: WordSet = WordSet::new(lx::PARAM_WORDS);
 
 /// Hidden characters and mixed-script words.
 pub(super) fn hidden(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) {
@@ -140,9 +184,9 @@ pub(super) fn hidden(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) {
 
 /// The text rules. Returns whether the field addresses the model directly.
 pub(super) fn text(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) -> bool {
-    let addressed_hits = ADDRESSED.get().find(f);
-    let addressed = !addressed_hits.is_empty();
-    for (_, hit) in &addressed_hits {
+    let phrases = PHRASES.get().find(f);
+    let addressed = phrases.iter().any(|(p, _)| *p == ADDRESSED);
+    for (_, hit) in phrases.iter().filter(|(p, _)| *p == ADDRESSED) {
         found.push(Finding::new(
             Category::ToolPoisoning,
             Tier::Review,
@@ -152,13 +196,20 @@ pub(super) fn text(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) -> b
             "addresses the model with instructions".to_string(),
         ));
     }
-    for (p, hit) in PHRASES.get().find(f) {
-        let rule = &PHRASE_RULES[p];
+    for &(p, hit) in &phrases {
+        let Some(rule) = PHRASE_RULES.get(p) else {
+            continue;
+        };
         let start = f.tokens[hit.first].start;
         let example = rule.lowerable && !addressed && context::is_example(f, hit.first, start);
-        let (tier, note) = match example {
-            true => (Tier::Review, " (quoted or given as an example)"),
-            false => (rule.tier, ""),
+        // "Secretly include …": acting behind the user's back while moving data.
+        let sentence = f.tokens[hit.first].sentence;
+        let moves_data = p == STEALTH_RULE
+            && (0..f.tokens.len()).any(|i| f.tokens[i].sentence == sentence && TRANSFER.has(f, i));
+        let (tier, note) = match (example, moves_data) {
+            (true, _) => (Tier::Review, " (quoted or given as an example)"),
+            (false, true) => (Tier::Block, " while moving data"),
+            (false, false) => (rule.tier, ""),
         };
         found.push(Finding::new(
             rule.category,
@@ -169,9 +220,10 @@ pub(super) fn text(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) -> b
             format!("{}{note}", rule.reason),
         ));
     }
-    secrets(f, field, addressed, found);
-    shell(f, field, found);
-    tags(f, field, addressed, found);
+    let hits = needles::find(f);
+    secrets(f, &hits, &phrases, field, addressed, found);
+    shell(f, &hits, field, found);
+    tags(f, &hits, field, addressed, found);
     addressed
 }
 
@@ -189,30 +241,26 @@ fn sentence_at(f: &Folded, at: usize) -> u32 {
         .map_or(0, |t| t.sentence)
 }
 
-/// Occurrences of `needle` in the folded text: (start, end) in folded bytes.
-fn occurrences<'a>(f: &'a Folded, needle: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
-    let text = if f.may_contain(needle) {
-        f.text.as_str()
-    } else {
-        ""
-    };
-    text.match_indices(needle)
-        .map(move |(i, m)| (i, i + m.len()))
-}
-
 /// Secrets asked for, and data sent to raw IPs or mail addresses.
-fn secrets(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Finding>) {
+fn secrets(
+    f: &Folded,
+    hits: &[needles::Hit],
+    phrases: &[(usize, Hit)],
+    field: &Field<'_>,
+    addressed: bool,
+    found: &mut Vec<Finding>,
+) {
     let text = f.text.as_str();
     // (folded start, end, sentence, is a file path)
     let mut secret: Vec<(usize, usize, u32, bool)> = Vec::new();
-    for p in lx::SECRET_PATHS {
-        for (s, e) in occurrences(f, p) {
-            // `.env` but not `.environment`; `.env.example` still names the file.
-            if *p == ".env" && text[e..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                continue;
-            }
-            secret.push((s, e, sentence_at(f, s), true));
+    for h in needles::of(hits, Family::SecretPath) {
+        // `.env` but not `.environment`; `.env.example` still names the file.
+        if lx::SECRET_PATHS[h.index] == ".env"
+            && text[h.end..].starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            continue;
         }
+        secret.push((h.start, h.end, sentence_at(f, h.start), true));
     }
     // `~/.ssh/id_rsa` is one mention, not three.
     secret.sort_unstable();
@@ -223,32 +271,31 @@ fn secrets(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Findi
         }
         joins
     });
-    for (_, hit) in SECRET_WORDS.get().find(f) {
+    for (_, hit) in phrases.iter().filter(|(p, _)| *p == SECRET_WORDS) {
         let t = &f.tokens[hit.first];
         secret.push((t.start, f.tokens[hit.end - 1].end, t.sentence, false));
     }
-    if f.may_contain("_") {
-        for (i, t) in f.tokens.iter().enumerate() {
-            if lx::SECRET_SUFFIXES.iter().any(|s| f.word(i).ends_with(s)) {
-                secret.push((t.start, t.end, t.sentence, false));
-            }
+    for (i, t) in f.tokens.iter().enumerate() {
+        let word = f.word(i);
+        if word.contains('_') && lx::SECRET_SUFFIXES.iter().any(|s| word.ends_with(s)) {
+            secret.push((t.start, t.end, t.sentence, false));
         }
     }
     let verbs: Vec<u32> = f
         .tokens
         .iter()
         .enumerate()
-        .filter(|(i, _)| lx::TRANSFER.contains(&f.word(*i)))
+        .filter(|(i, _)| TRANSFER.has(f, *i))
         .map(|(_, t)| t.sentence)
         .collect();
-    let destinations = destinations(f);
+    let destinations = destinations(f, hits);
     let has_verb = |s: u32| verbs.contains(&s);
     let param_ref = |s: u32| {
         field.param
             || f.tokens
                 .iter()
                 .enumerate()
-                .any(|(i, t)| t.sentence == s && lx::PARAM_WORDS.contains(&f.word(i)))
+                .any(|(i, t)| t.sentence == s && PARAM_WORDS.has(f, i))
             || text
                 .char_indices()
                 .any(|(b, c)| c == '`' && sentence_at(f, b) == s)
@@ -309,11 +356,14 @@ fn secrets(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Findi
 }
 
 /// URLs and mail addresses: (folded start, end, sentence, raw IP or mail address).
-fn destinations(f: &Folded) -> Vec<(usize, usize, u32, bool)> {
+fn destinations(f: &Folded, hits: &[needles::Hit]) -> Vec<(usize, usize, u32, bool)> {
     let text = f.text.as_str();
     let mut out = Vec::new();
-    for scheme in ["http://", "https://"] {
-        for (s, e) in occurrences(f, scheme) {
+    for &needles::Hit {
+        start: s, end: e, ..
+    } in needles::of(hits, Family::Scheme)
+    {
+        {
             let rest = &text[e..];
             let host_end = rest
                 .find(|c: char| c == '/' || c == ':' || c.is_whitespace())
@@ -346,24 +396,45 @@ fn destinations(f: &Folded) -> Vec<(usize, usize, u32, bool)> {
     out
 }
 
-/// Download-and-run pipelines, reverse shells, destructive commands.
-fn shell(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) {
-    let text = f.text.as_str();
-    for p in lx::SHELL {
-        if let Some((s, e)) = occurrences(f, p).next() {
+/// A `block` finding at the first occurrence of each needle of `family`.
+fn first_of_each(
+    f: &Folded,
+    hits: &[needles::Hit],
+    family: Family,
+    field: &Field<'_>,
+    (category, rule): (Category, &str),
+    reason: &str,
+    found: &mut Vec<Finding>,
+) {
+    let mut last = None;
+    for h in needles::of(hits, family) {
+        if last.replace(h.index) != Some(h.index) {
             found.push(Finding::new(
-                Category::ToolPoisoning,
+                category,
                 Tier::Block,
-                "shell.payload",
+                rule,
                 field,
-                f.span(s, e),
-                "contains a shell payload (reverse shell, destructive or obfuscated command)"
-                    .to_string(),
+                f.span(h.start, h.end),
+                reason.to_string(),
             ));
         }
     }
-    for fetcher in lx::FETCHERS {
-        for (s, _) in occurrences(f, fetcher) {
+}
+
+/// Download-and-run pipelines, reverse shells, destructive commands.
+fn shell(f: &Folded, hits: &[needles::Hit], field: &Field<'_>, found: &mut Vec<Finding>) {
+    let text = f.text.as_str();
+    first_of_each(
+        f,
+        hits,
+        Family::Shell,
+        field,
+        (Category::ToolPoisoning, "shell.payload"),
+        "contains a shell payload (reverse shell, destructive or obfuscated command)",
+        found,
+    );
+    for &needles::Hit { start: s, .. } in needles::of(hits, Family::Fetcher) {
+        {
             let line_end = text[s..].find('\n').map_or(text.len(), |i| s + i);
             let Some(pipe) = text[s..line_end].find('|') else {
                 continue;
@@ -390,7 +461,13 @@ fn shell(f: &Folded, field: &Field<'_>, found: &mut Vec<Finding>) {
 
 /// Instruction tags (`<IMPORTANT>…</IMPORTANT>`, `{{ system }}`, `[hidden]`, chat-template
 /// turns): a pair wraps text aimed at the model (block); a lone mention is for review.
-fn tags(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Finding>) {
+fn tags(
+    f: &Folded,
+    hits: &[needles::Hit],
+    field: &Field<'_>,
+    addressed: bool,
+    found: &mut Vec<Finding>,
+) {
     let b = f.text.as_bytes();
     let skip = |mut j: usize, extra: &[u8]| {
         while j < b.len() && (b[j] == b' ' || extra.contains(&b[j])) {
@@ -424,8 +501,20 @@ fn tags(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Finding>
             j = skip(j + 1, b"");
         }
         let (name, e) = word_at(j);
-        if name == "im_start" {
-            let (role, re) = word_at(skip(e, b"|>\n"));
+        // A chat-template turn: `<|im_start|>system`, or a special token such as
+        // `<|system|>`, `<|user|>`, `<|endoftext|>`; (role, folded end).
+        let turn = if name == "im_start" {
+            Some(word_at(skip(e, b"|>\n")))
+        } else if kind == b'<'
+            && b.get(i + 1) == Some(&b'|')
+            && b.get(e) == Some(&b'|')
+            && !name.is_empty()
+        {
+            Some((name, (e + 2).min(b.len())))
+        } else {
+            None
+        };
+        if let Some((role, end)) = turn {
             let (tier, why) = match role {
                 "system" => (Tier::Block, "opens a chat-template system turn"),
                 _ => (Tier::Review, "contains a chat-template token"),
@@ -435,7 +524,7 @@ fn tags(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Finding>
                 tier,
                 "tags.chat_template",
                 field,
-                f.span(i, re),
+                f.span(i, end),
                 why.to_string(),
             ));
             continue;
@@ -474,39 +563,39 @@ fn tags(f: &Folded, field: &Field<'_>, addressed: bool, found: &mut Vec<Finding>
             why.to_string(),
         ));
     }
-    for p in lx::BREAKOUT {
-        if let Some((s, e)) = occurrences(f, p).next() {
-            found.push(Finding::new(
-                Category::PromptInjection,
-                Tier::Block,
-                "tags.breakout",
-                field,
-                f.span(s, e),
-                "closes the tool description early to inject text".to_string(),
-            ));
-        }
-    }
+    first_of_each(
+        f,
+        hits,
+        Family::Breakout,
+        field,
+        (Category::PromptInjection, "tags.breakout"),
+        "closes the tool description early to inject text",
+        found,
+    );
 }
 
 /// Text pushed out of view: very long descriptions, long runs of line breaks or spaces.
 pub(super) fn presentation(field: &Field<'_>, found: &mut Vec<Finding>) {
-    let chars = field.text.chars().count();
-    if chars > LONG_DESCRIPTION_CHARS {
-        found.push(Finding::new(
-            Category::ToolPoisoning,
-            Tier::Review,
-            "presentation.long",
-            field,
-            (0, 0),
-            format!("is unusually long ({chars} characters; over {LONG_DESCRIPTION_CHARS})"),
-        ));
+    let text = field.text;
+    // A character is at most as many as its bytes: most descriptions need no count.
+    if text.len() > LONG_DESCRIPTION_CHARS {
+        let chars = text.chars().count();
+        if chars > LONG_DESCRIPTION_CHARS {
+            found.push(Finding::new(
+                Category::ToolPoisoning,
+                Tier::Review,
+                "presentation.long",
+                field,
+                (0, 0),
+                format!("is unusually long ({chars} characters; over {LONG_DESCRIPTION_CHARS})"),
+            ));
+        }
     }
     for (what, is, min) in [
-        ("line breaks", &['\n', '\r'][..], 20),
-        ("spaces", &[' ', '\t'][..], 200),
+        ("line breaks", &[b'\n', b'\r'][..], 20),
+        ("spaces", &[b' ', b'\t'][..], 200),
     ] {
-        if let Some((s, e, n)) = longest_run(field.text, |c| is.contains(&c)).filter(|r| r.2 >= min)
-        {
+        if let Some((s, e, n)) = longest_run(text.as_bytes(), is).filter(|r| r.2 >= min) {
             found.push(Finding::new(
                 Category::ToolPoisoning,
                 Tier::Review,
@@ -519,19 +608,19 @@ pub(super) fn presentation(field: &Field<'_>, found: &mut Vec<Finding>) {
     }
 }
 
-/// The longest run of characters matching `pred`: (start byte, end byte, count).
-fn longest_run(text: &str, pred: impl Fn(char) -> bool) -> Option<(usize, usize, usize)> {
+/// The longest run of the (ASCII) bytes `is`: (start byte, end byte, count).
+fn longest_run(text: &[u8], is: &[u8]) -> Option<(usize, usize, usize)> {
     let mut best: Option<(usize, usize, usize)> = None;
-    let mut current: Option<(usize, usize)> = None;
-    for (i, c) in text.char_indices() {
-        if pred(c) {
-            let (s, n) = current.unwrap_or((i, 0));
-            current = Some((s, n + 1));
-            if best.is_none_or(|b| n + 1 > b.2) {
-                best = Some((s, i + c.len_utf8(), n + 1));
-            }
-        } else {
-            current = None;
+    let mut start = None;
+    for (i, b) in text.iter().enumerate() {
+        if !is.contains(b) {
+            start = None;
+            continue;
+        }
+        let s = *start.get_or_insert(i);
+        let n = i + 1 - s;
+        if best.is_none_or(|b| n > b.2) {
+            best = Some((s, i + 1, n));
         }
     }
     best
