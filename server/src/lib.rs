@@ -19,7 +19,7 @@ pub mod secrets;
 pub mod security;
 pub mod storage;
 pub mod telemetry;
-pub mod ui;
 pub mod tokens;
+pub mod ui;
 pub mod update;
 pub mod upstream;

@@ -282,6 +282,23 @@ pub fn harness_file(relative: &str, what: &str) -> PathBuf {
     path
 }
 
+/// Debian's Chromium (`CHROMIUM` overrides) and the playwright-core module that drives it,
+/// for the browser tests.
+pub fn browser_harness() -> (PathBuf, PathBuf) {
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    assert!(
+        chromium.exists(),
+        "{} missing: run .ci/install-test-deps",
+        chromium.display()
+    );
+    let playwright = harness_file(
+        "ui-test/node_modules/playwright-core/index.js",
+        "playwright-core",
+    );
+    (chromium, playwright)
+}
+
 /// A server-everything entry (stdio) for configs.
 pub fn everything_server(name: &str) -> Value {
     json!({ "name": name, "command": "node", "args": [everything_js().display().to_string(), "stdio"], "enabled": true })

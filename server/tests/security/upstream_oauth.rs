@@ -1,19 +1,22 @@
 //! Upstream OAuth end to end, against a real OAuth-protected MCP server written with the
 //! official Python SDK's auth support (`tests/sdk/oauth_upstream.py`: its token verifier,
 //! and an in-test authorization server): the server waits for a login; `mcpproxy auth
-//! login NAME --no-browser` prints the URL, the browser step is done with an HTTP client
-//! (as a headless browser would: the test authorization server approves at once) and the
-//! callback address pasted back; a call succeeds, the short-lived token is refreshed once
+//! login NAME --no-browser` prints the URL, headless Chromium (Debian's, through
+//! playwright-core) opens it, the test authorization server approves at once and the
+//! browser lands on the proxy's loopback listener; a call succeeds, the short-lived token is refreshed once
 //! for concurrent calls, the tokens survive a restart of the proxy, `auth status` shows it,
 //! `auth logout` revokes them and the server waits for a login again. And the tokens never
 //! show up where they must not: the config (API and file), the server list, the auth
-//! status, the events, the server's log, the proxy's own log and the call history.
+//! status, the events, the server's log, the proxy's own log and the call history. Last,
+//! a login without a browser: the callback address pasted back to the CLI.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::{KEY, TestServer, announced_url, config_with, eventually, harness_file, raw};
+use crate::common::{
+    KEY, TestServer, announced_url, browser_harness, config_with, eventually, harness_file, raw,
+};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -194,10 +197,50 @@ async fn cli_output(data: &str, args: &[&str]) -> (i32, String) {
     )
 }
 
-/// `mcpproxy auth login NAME --no-browser` on a headless machine: the URL is printed, opened
-/// elsewhere, and the address the browser ended up at is pasted back; the CLI waits until
-/// the daemon says the server is signed in. Its exit code and stdout.
-async fn cli_login(data: &str) -> (i32, String) {
+/// How the browser step of a login is done.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BrowserStep {
+    /// Headless Chromium opens the URL and follows the redirect to the proxy's loopback
+    /// listener itself.
+    Chromium,
+    /// The URL is opened elsewhere and the address the browser ended up at is pasted back
+    /// to the CLI (`--no-browser` on a headless machine).
+    Paste,
+}
+
+/// The browser step in headless Chromium (Debian's, driven by playwright-core,
+/// `browser_step.mjs`): the test authorization server approves at once and redirects to
+/// the proxy's loopback listener. The page it ends on: (URL, text).
+async fn chromium_step(auth_url: &str) -> (String, String) {
+    let (chromium, playwright) = browser_harness();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/security/browser_step.mjs");
+    let run = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(auth_url)
+        .env("PLAYWRIGHT_CORE", &playwright)
+        .env("CHROMIUM", &chromium)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser step finishes")
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "the browser step failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).expect("the browser step's JSON");
+    (
+        page["url"].as_str().unwrap_or_default().to_string(),
+        page["text"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// `mcpproxy auth login NAME --no-browser`: the URL is printed, the browser step is done
+/// (`step`), and the CLI waits until the daemon says the server is signed in. Its exit code
+/// and stdout.
+async fn cli_login(data: &str, step: BrowserStep) -> (i32, String) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let mut child = cli(data, &["auth", "login", NAME, "--no-browser"]);
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
@@ -217,7 +260,6 @@ async fn cli_login(data: &str) -> (i32, String) {
         auth_url.contains("code_challenge_method=S256"),
         "{auth_url}"
     );
-    let callback = authorize(&auth_url).await;
     let rest = tokio::spawn(async move {
         let mut text = String::new();
         while let Ok(Some(line)) = stderr.next_line().await {
@@ -227,10 +269,20 @@ async fn cli_login(data: &str) -> (i32, String) {
         text
     });
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(format!("{callback}\n").as_bytes())
-        .await
-        .expect("paste the callback");
+    match step {
+        BrowserStep::Chromium => {
+            let (url, text) = chromium_step(&auth_url).await;
+            assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+            assert!(text.contains("signed in"), "{text}");
+        }
+        BrowserStep::Paste => {
+            let callback = authorize(&auth_url).await;
+            stdin
+                .write_all(format!("{callback}\n").as_bytes())
+                .await
+                .expect("paste the callback");
+        }
+    }
     let out = match tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await {
         Ok(out) => out.expect("CLI output"),
         Err(_) => panic!("the CLI did not finish: {}", rest.await.unwrap_or_default()),
@@ -275,7 +327,7 @@ async fn test_upstream_oauth_login_call_refresh_restart_logout_and_no_token_leak
     // Login from the CLI: discovery, registration, the browser step, the code exchange, a
     // reconnect.
     let data = server.dir.path().join("data").display().to_string();
-    let (code, out) = cli_login(&data).await;
+    let (code, out) = cli_login(&data, BrowserStep::Chromium).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("authenticated"), "{out}");
     wait_status(&server, "ready").await;
@@ -403,4 +455,11 @@ async fn test_upstream_oauth_login_call_refresh_restart_logout_and_no_token_leak
             "logout left a token in the store"
         );
     }
+
+    // Signing in again on a machine without a browser: the callback address pasted back.
+    let (code, out) = cli_login(&data, BrowserStep::Paste).await;
+    assert_eq!(code, 0, "{out}");
+    wait_status(&server, "ready").await;
+    let (code, answer) = call(&server).await;
+    assert_eq!(code, 200, "{answer}");
 }

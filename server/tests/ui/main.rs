@@ -134,15 +134,7 @@ async fn browser_run(
     shots: &Path,
     env: &[(&str, &str)],
 ) -> Value {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} missing: run .ci/install-test-deps"
-    );
-    let playwright = harness_file(
-        "ui-test/node_modules/playwright-core/index.js",
-        "playwright-core",
-    );
+    let (chromium, playwright) = browser_harness();
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/ui")
         .join(script);
