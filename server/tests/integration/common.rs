@@ -284,6 +284,10 @@ pub fn harness_file(relative: &str, what: &str) -> PathBuf {
 
 /// Debian's Chromium (`CHROMIUM` overrides) and the playwright-core module that drives it,
 /// for the browser tests.
+#[allow(
+    dead_code,
+    reason = "used by the UI and security suites, not by the integration suite"
+)]
 pub fn browser_harness() -> (PathBuf, PathBuf) {
     let chromium =
         PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
