@@ -1,7 +1,8 @@
 // Live updates: one EventSource on /events for the whole page. Pages subscribe to event
 // kinds with on(); the indicator in the header shows whether the stream is up. The
-// browser reconnects by itself (the server asks for retry: 5000); on reconnect every
-// subscriber of "reconnected" refreshes, since events may have been missed.
+// browser reconnects by itself (the server asks for retry: 5000); on reconnect, and when
+// the server says the stream fell behind a burst ("resync"), every subscriber of
+// "reconnected" refreshes, since events may have been missed.
 
 const handlers = new Map();
 let source = null;
@@ -39,6 +40,7 @@ export function start(url, indicator) {
     wasDown = true;
     show(source.readyState === EventSource.CLOSED ? "down" : "connecting", "reconnecting…");
   });
+  source.addEventListener("resync", () => dispatch("reconnected", {}));
   for (const kind of KINDS) {
     source.addEventListener(kind, (event) => {
       let data = null;

@@ -5,9 +5,10 @@
 //! again whenever a count in it changes: any bus event schedules one look at the counts
 //! [`STATUS_DEBOUNCE`] later (a burst costs one look), and a `status` goes out only when the
 //! running/connected/connecting/quarantined/tool counts or the phase differ from the last
-//! one that client was sent. A client that stops
-//! reading fills its bounded buffer and is then dropped; it never slows the bus or the other
-//! clients. Streams end when the server shuts down.
+//! one that client was sent. A client whose subscription falls behind a burst gets
+//! [`RESYNC`] (`{"missed": N}`) in place of what it missed, and should refetch what it
+//! shows. A client that stops reading fills its bounded buffer and is then dropped; it never
+//! slows the bus or the other clients. Streams end when the server shuts down.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ use tokio_util::sync::CancellationToken;
 use super::{ServerCtx, auth, convert};
 use crate::app::App;
 use crate::events::Event;
+
+/// The event a client gets instead of the events it missed when it fell behind the bus.
+pub const RESYNC: &str = "resync";
 
 /// Interval of `ping` events.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -113,6 +117,25 @@ impl StatusWatch {
     }
 }
 
+/// What a client is sent for one receive from the bus: the event; or, when its
+/// subscription fell behind a burst, [`RESYNC`] with how many events it missed (it refetches
+/// what it shows, and the stream goes on: no events are skipped silently, no reconnect
+/// wait). `None` when the bus is closed.
+fn next_message(
+    received: Result<Arc<Event>, broadcast::error::RecvError>,
+    watch: &mut StatusWatch,
+) -> Option<(&'static str, serde_json::Value)> {
+    watch.poke();
+    match received {
+        Ok(event) => Some((event.kind, event_json(&event))),
+        Err(broadcast::error::RecvError::Lagged(missed)) => {
+            crate::telemetry::metrics().record_dropped_events(missed);
+            Some((RESYNC, serde_json::json!({ "missed": missed })))
+        }
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
+}
+
 fn event_json(event: &Event) -> serde_json::Value {
     serde_json::json!({ "payload": event.payload, "timestamp": event.timestamp })
 }
@@ -145,17 +168,9 @@ async fn pump(
                 Some(status) => frame("status", &status),
                 None => continue,
             },
-            received = bus.recv() => match received {
-                Ok(event) => {
-                    watch.poke();
-                    frame(event.kind, &event_json(&event))
-                }
-                // Fell behind the bus: drop this client rather than skip events silently.
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    crate::telemetry::metrics().record_dropped_events(missed);
-                    return;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+            received = bus.recv() => match next_message(received, &mut watch) {
+                Some((kind, data)) => frame(kind, &data),
+                None => return,
             },
         };
         if !send(bytes) {
@@ -231,12 +246,9 @@ async fn events_ws(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
-            received = bus.recv() => match received {
-                Ok(event) => {
-                    watch.poke();
-                    message(event.kind, event_json(&event))
-                }
-                Err(_) => break,
+            received = bus.recv() => match next_message(received, &mut watch) {
+                Some((kind, data)) => message(kind, data),
+                None => break,
             },
         };
         tokio::time::timeout(Duration::from_secs(10), ws.send(next))
@@ -245,4 +257,37 @@ async fn events_ws(
     }
     let _ = ws.close(None).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_client_behind_the_bus_is_told_to_resync_and_goes_on() {
+        let (sender, mut receiver) = broadcast::channel(2);
+        let event = |n: i64| {
+            Arc::new(Event {
+                kind: crate::events::kinds::SERVERS_CHANGED,
+                payload: serde_json::json!({ "n": n }),
+                timestamp: n,
+            })
+        };
+        for n in 0..5 {
+            sender.send(event(n)).expect("a subscriber");
+        }
+        let mut watch = StatusWatch::new(&serde_json::json!({}));
+        let first = next_message(receiver.recv().await, &mut watch);
+        assert_eq!(first, Some((RESYNC, serde_json::json!({ "missed": 3 }))));
+        assert!(watch.due.is_some(), "a status look is scheduled");
+        // The stream goes on with the events still buffered.
+        let (kind, data) = next_message(receiver.recv().await, &mut watch).expect("next");
+        assert_eq!(
+            (kind, data["payload"]["n"].clone()),
+            ("servers.changed", serde_json::json!(3))
+        );
+        drop(sender);
+        let _ = next_message(receiver.recv().await, &mut watch);
+        assert_eq!(next_message(receiver.recv().await, &mut watch), None);
+    }
 }
