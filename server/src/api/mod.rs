@@ -471,7 +471,9 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerLogsPath,
         query: params::ServerLogsQuery,
     ) -> Result<types::ServerLogsResponse, ApiError> {
-        let tail = query.tail.map_or(100, |t| t.clamp(1, 10_000) as usize);
+        let tail = query.tail.map_or(100, |t| {
+            (t as usize).clamp(1, crate::upstream::MAX_LINES_PER_READ)
+        });
         let start =
             match query.after.as_deref() {
                 None => crate::upstream::LogStart::Tail,

@@ -222,7 +222,11 @@ pub async fn upstream_logs(
     let mut after: Option<String> = None;
     loop {
         // The first read is the tail; each next one asks for everything after it.
-        let limit = if after.is_some() { 10_000 } else { tail };
+        let limit = if after.is_some() {
+            crate::upstream::MAX_LINES_PER_READ as u32
+        } else {
+            tail
+        };
         let result = client
             .server_logs(name, after.as_deref(), Some(limit))
             .await

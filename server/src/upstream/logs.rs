@@ -24,6 +24,9 @@ use crate::config::{Redactor, ServerConfig};
 /// A log file is rotated when it would grow past this size.
 pub const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
 
+/// The most lines one read of a log returns (the REST route's `tail` cap).
+pub const MAX_LINES_PER_READ: usize = 10_000;
+
 /// Bytes read per step when reading a file backwards.
 const TAIL_CHUNK: usize = 64 * 1024;
 

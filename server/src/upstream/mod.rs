@@ -23,7 +23,9 @@ pub use health::{
     AdminState, Health, HealthInput, Level, MISSING_SECRET, friendly_error, health,
     missing_secret_error,
 };
-pub use logs::{BadCursor, LogCursor, LogLine, LogRead, LogStart, MAX_LOG_BYTES, log_path};
+pub use logs::{
+    BadCursor, LogCursor, LogLine, LogRead, LogStart, MAX_LINES_PER_READ, MAX_LOG_BYTES, log_path,
+};
 pub use manager::UpstreamManager;
 pub use relay::{CallLink, Downstream, Notice};
 pub use state::ConnectionState;
