@@ -20,12 +20,12 @@ const PREFACE_POLL: Duration = Duration::from_millis(10);
 
 /// What a connection over the cap gets before it is closed: a 503 in the error envelope.
 fn busy_response() -> String {
-    let body = serde_json::json!({
-        "success": false,
-        "error": "too many connections; try again later",
-        "code": mcpproxy_api::codes::BUSY,
-    })
-    .to_string();
+    let body = serde_json::to_string(&mcpproxy_api::ApiError::new(
+        dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE,
+        mcpproxy_api::codes::BUSY,
+        "too many connections; try again later",
+    ))
+    .unwrap_or_default();
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()

@@ -6,19 +6,8 @@ use std::path::PathBuf;
 use mcpproxy_api::{ApiError, types};
 
 use crate::app::App;
-use crate::config::connect::{self, ConnectError, ConnectPlan};
+use crate::config::connect::{self, ConnectPlan};
 use crate::config::import::CLIENTS;
-
-impl From<ConnectError> for ApiError {
-    fn from(e: ConnectError) -> Self {
-        match e {
-            ConnectError::Client(_) => ApiError::bad_request(e.to_string()),
-            ConnectError::Unreadable { .. } => ApiError::conflict(e.to_string()),
-            ConnectError::NothingToUndo(_) => ApiError::not_found(e.to_string()),
-            ConnectError::Io { .. } => ApiError::internal(e.to_string()),
-        }
-    }
-}
 
 fn home() -> PathBuf {
     std::env::var_os("HOME")

@@ -27,12 +27,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use mcpproxy_api::{Security, codes};
+use mcpproxy_api::{ApiError, Security, codes};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
@@ -43,7 +43,7 @@ pub use super::conn::Limits;
 use super::conn::{self, Cap};
 use super::route::{self, PathError, Route};
 
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+use super::error::{self, Body};
 
 /// Error bodies larger than this are passed through untouched.
 const MAX_REWRITE_BYTES: usize = 64 * 1024;
@@ -185,11 +185,7 @@ impl FrontDoor {
                 Ok(caller) => caller,
                 Err(refusal) => {
                     return decorate(
-                        error_response(
-                            StatusCode::FORBIDDEN,
-                            codes::FORBIDDEN,
-                            &refusal.to_string(),
-                        ),
+                        error::response(&ApiError::forbidden(refusal.to_string())),
                         &Caller::SameOrigin,
                     );
                 }
@@ -221,10 +217,10 @@ impl FrontDoor {
             }
             Ok(Route::Api { path, security }) => (path, security),
             Err(e @ PathError::Unknown) => {
-                return error_response(StatusCode::NOT_FOUND, codes::NOT_FOUND, &e.to_string());
+                return error::response(&ApiError::not_found(e.to_string()));
             }
             Err(e) => {
-                return error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, &e.to_string());
+                return error::response(&ApiError::bad_request(e.to_string()));
             }
         };
         let credentialed = match (security, via) {
@@ -234,22 +230,14 @@ impl FrontDoor {
                 let ok = presented_key(req.headers(), req.uri().query())
                     .is_some_and(|key| keys_match(&key, &self.api_key));
                 if !ok {
-                    return error_response(
-                        StatusCode::UNAUTHORIZED,
-                        codes::UNAUTHORIZED,
-                        "Invalid or missing API key",
-                    );
+                    return error::response(&ApiError::unauthorized());
                 }
                 true
             }
         };
         let (mut parts, body) = req.into_parts();
         let Some(uri) = self.backend_uri(&path, parts.uri.query()) else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                codes::BAD_REQUEST,
-                "malformed request URI",
-            );
+            return error::response(&ApiError::bad_request("malformed request URI"));
         };
         parts.uri = uri;
         parts.headers.remove(INTERNAL_HEADER);
@@ -292,11 +280,9 @@ impl FrontDoor {
     async fn forward(&self, req: Request<Body>) -> Response<Body> {
         match self.client.request(req).await {
             Ok(resp) => normalize_error(resp).await,
-            Err(e) => error_response(
-                StatusCode::BAD_GATEWAY,
-                codes::INTERNAL_ERROR,
-                &format!("API backend unavailable: {e}"),
-            ),
+            Err(e) => error::response(&error::backend_unavailable(format!(
+                "API backend unavailable: {e}"
+            ))),
         }
     }
 
@@ -320,33 +306,27 @@ impl FrontDoor {
         let stream = match tokio::net::TcpStream::connect(self.backend).await {
             Ok(s) => s,
             Err(e) => {
-                return error_response(
-                    StatusCode::BAD_GATEWAY,
-                    codes::INTERNAL_ERROR,
-                    &format!("API backend unavailable: {e}"),
-                );
+                return error::response(&error::backend_unavailable(format!(
+                    "API backend unavailable: {e}"
+                )));
             }
         };
         let (mut sender, conn) =
             match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
                 Ok(pair) => pair,
                 Err(e) => {
-                    return error_response(
-                        StatusCode::BAD_GATEWAY,
-                        codes::INTERNAL_ERROR,
-                        &format!("API backend handshake failed: {e}"),
-                    );
+                    return error::response(&error::backend_unavailable(format!(
+                        "API backend handshake failed: {e}"
+                    )));
                 }
             };
         tokio::spawn(conn.with_upgrades());
         let mut resp = match sender.send_request(outgoing).await {
             Ok(r) => r,
             Err(e) => {
-                return error_response(
-                    StatusCode::BAD_GATEWAY,
-                    codes::INTERNAL_ERROR,
-                    &format!("API backend failed: {e}"),
-                );
+                return error::response(&error::backend_unavailable(format!(
+                    "API backend failed: {e}"
+                )));
             }
         };
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -397,11 +377,10 @@ async fn json_body(
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            codes::UNSUPPORTED_MEDIA_TYPE,
+        return Err(error::response(&error::from_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE.as_u16(),
             "request body must be sent with Content-Type: application/json",
-        ));
+        )));
     }
     object_body(body).await
 }
@@ -414,8 +393,7 @@ const MAX_LEADING_BLANKS: usize = 64 * 1024;
 /// array (`[null, null]` as a two-field struct), so an array or a scalar is refused here,
 /// before any handler sees it. Only the frames up to that first character are held.
 async fn object_body(mut body: Incoming) -> Result<Body, Response<Body>> {
-    let refuse =
-        |message: &str| error_response(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message);
+    let refuse = |message: &str| error::response(&ApiError::bad_request(message));
     let mut read: Vec<Bytes> = Vec::new();
     let mut blanks = 0usize;
     while let Some(frame) = body.frame().await {
@@ -496,16 +474,6 @@ fn decorate(mut resp: Response<Body>, caller: &Caller) -> Response<Body> {
     resp
 }
 
-/// The API's error envelope.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    let body = serde_json::json!({ "success": false, "error": message, "code": code }).to_string();
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(full(Bytes::from(body)))
-        .unwrap_or_default()
-}
-
 /// Rewrite dropshot's router errors (`{"request_id","message"}`) into the envelope.
 async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
     let status = resp.status();
@@ -524,7 +492,12 @@ async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
     }
     let (parts, body) = resp.into_parts();
     let Ok(collected) = body.collect().await else {
-        return error_response(status, codes::INTERNAL_ERROR, "API backend error");
+        return error::response(&ApiError::new(
+            dropshot::ErrorStatusCode::from_u16(status.as_u16())
+                .unwrap_or(dropshot::ErrorStatusCode::INTERNAL_SERVER_ERROR),
+            codes::INTERNAL_ERROR,
+            "API backend error",
+        ));
     };
     let bytes = collected.to_bytes();
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
@@ -533,8 +506,7 @@ async fn normalize_error(resp: Response<Incoming>) -> Response<Body> {
                 .get("message")
                 .and_then(|m| m.as_str())
                 .unwrap_or("request failed");
-            let code = codes::for_status(status.as_u16());
-            let mut rewritten = error_response(status, code, message);
+            let mut rewritten = error::response(&error::from_status(status.as_u16(), message));
             if let Some(allow) = parts.headers.get(header::ALLOW) {
                 rewritten.headers_mut().insert(header::ALLOW, allow.clone());
             }

@@ -1,23 +1,9 @@
 //! `/api/v1/registries`: the configured registries and their servers on the wire.
 
-use mcpproxy_api::{ApiError, types};
+use mcpproxy_api::types;
 
 use super::convert::count;
-use crate::app::{Registry, RegistryError, RegistryServer};
-
-impl From<RegistryError> for ApiError {
-    fn from(e: RegistryError) -> Self {
-        match e {
-            RegistryError::NotFound(_) => ApiError::not_found(e.to_string()),
-            RegistryError::NoServersUrl(_) => ApiError::bad_request(e.to_string()),
-            RegistryError::Unavailable { .. } => ApiError::new(
-                dropshot::ErrorStatusCode::BAD_GATEWAY,
-                mcpproxy_api::codes::INTERNAL_ERROR,
-                e.to_string(),
-            ),
-        }
-    }
-}
+use crate::app::{Registry, RegistryServer};
 
 /// `GET /api/v1/registries`.
 pub fn list(registries: Vec<Registry>) -> types::RegistryListResponse {

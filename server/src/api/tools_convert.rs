@@ -4,7 +4,7 @@ use mcpproxy_api::{ApiError, types};
 use serde_json::{Map, Value};
 
 use super::convert::count;
-use crate::app::{CallError, QuerySizeSource, RecordedCall, TokenStats};
+use crate::app::{QuerySizeSource, RecordedCall, TokenStats};
 use crate::index::SearchHit;
 use crate::storage::{SessionRecord, ToolCallRecord};
 
@@ -167,42 +167,9 @@ pub fn index_search(
     }
 }
 
-/// A refused or failed call as an HTTP error.
-pub fn call_error(e: CallError) -> ApiError {
-    use dropshot::ErrorStatusCode as S;
-    use mcpproxy_api::codes;
-    match &e {
-        CallError::BadName(_) => ApiError::bad_request(e.to_string()),
-        CallError::UnknownServer(_) | CallError::UnknownTool { .. } => {
-            ApiError::not_found(e.to_string())
-        }
-        CallError::Quarantined(_)
-        | CallError::Disabled(_)
-        | CallError::Changed { .. }
-        | CallError::HeldByScanner { .. }
-        | CallError::IntentMismatch { .. }
-        | CallError::OutOfScope { .. }
-        | CallError::AboveTier { .. } => ApiError::forbidden(e.to_string()),
-        CallError::Upstream(crate::upstream::UpstreamError::NotConnected { .. }) => {
-            ApiError::new(S::SERVICE_UNAVAILABLE, codes::NOT_READY, e.to_string())
-        }
-        // The upstream refused the arguments (JSON-RPC invalid params): the caller's mistake,
-        // reported as such rather than as a failing gateway.
-        CallError::Upstream(crate::upstream::UpstreamError::ToolCall {
-            code: Some(code), ..
-        }) if *code == rmcp::model::ErrorCode::INVALID_PARAMS.0 => {
-            ApiError::bad_request(e.to_string())
-        }
-        CallError::Upstream(crate::upstream::UpstreamError::Timeout { .. }) => {
-            ApiError::new(S::GATEWAY_TIMEOUT, codes::INTERNAL_ERROR, e.to_string())
-        }
-        _ => ApiError::new(S::BAD_GATEWAY, codes::INTERNAL_ERROR, e.to_string()),
-    }
-}
-
 /// The result of a call: the upstream CallToolResult as an object.
 pub fn call_result(recorded: RecordedCall) -> Result<Map<String, Value>, ApiError> {
-    result_object(recorded.outcome.map_err(call_error)?)
+    result_object(recorded.outcome.map_err(ApiError::from)?)
 }
 
 /// A CallToolResult (an upstream's or a built-in tool's) as an object.

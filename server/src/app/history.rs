@@ -221,7 +221,7 @@ impl App {
         self.storage.flush().await;
         self.storage
             .get_call(id)?
-            .ok_or_else(|| AppError::NotFound(format!("tool call {id}")))
+            .ok_or_else(|| AppError::not_found(super::Resource::ToolCall, id.to_string()))
     }
 
     /// Call a recorded tool again, with new arguments or (when `None`/empty) the original;
@@ -250,7 +250,10 @@ impl App {
         match recorded.id {
             Some(new_id) => self.tool_call(&new_id).await,
             // The server was removed since the original call.
-            None => Err(AppError::ServerNotFound(original.server)),
+            None => Err(AppError::not_found(
+                super::Resource::Server,
+                original.server,
+            )),
         }
     }
 
@@ -271,7 +274,7 @@ impl App {
         self.storage.flush().await;
         self.storage
             .get_session(id)?
-            .ok_or_else(|| AppError::NotFound(format!("session {id}")))
+            .ok_or_else(|| AppError::not_found(super::Resource::Session, id.to_string()))
     }
 }
 

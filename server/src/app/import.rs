@@ -95,7 +95,10 @@ impl App {
             self.update_config(|config| {
                 for server in &added {
                     if let Some(reason) = duplicate_of(server, &config.servers) {
-                        return Err(AppError::Malformed(format!("{}: {reason}", server.name)));
+                        return Err(AppError::Duplicate {
+                            server: server.name.clone(),
+                            reason,
+                        });
                     }
                 }
                 config.servers.extend(added);

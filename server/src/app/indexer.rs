@@ -141,7 +141,10 @@ impl App {
         reason: Option<&str>,
     ) -> Result<Vec<String>, super::AppError> {
         if !self.config().servers.iter().any(|s| s.name == server) {
-            return Err(super::AppError::ServerNotFound(server.to_string()));
+            return Err(super::AppError::not_found(
+                super::Resource::Server,
+                server.to_string(),
+            ));
         }
         let (held, reason) = self.held_among(server, tools, reason)?;
         let mut approved = self.pinning.approve(server, tools)?;

@@ -57,9 +57,14 @@ pub use tokens::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
-    /// No server by that name.
-    #[error("server not found: {0}")]
-    ServerNotFound(String),
+    /// No such server, secret, recorded call or session.
+    #[error("{kind} not found: {name}")]
+    NotFound {
+        /// What was looked for.
+        kind: Resource,
+        /// The name or id asked for.
+        name: String,
+    },
     /// A server by that name exists already.
     #[error("a server named {0} already exists")]
     ServerExists(String),
@@ -69,6 +74,20 @@ pub enum AppError {
     /// The document is not a configuration at all.
     #[error("invalid configuration document: {0}")]
     Malformed(String),
+    /// The server duplicates one configured already (same name, command or URL).
+    #[error("{server}: {reason}")]
+    Duplicate {
+        /// The server refused.
+        server: String,
+        /// Which configured server it duplicates.
+        reason: String,
+    },
+    /// A secret must have a value.
+    #[error("secret value is required")]
+    EmptySecret,
+    /// An agent's arguments to a management tool do not describe a server change.
+    #[error("invalid arguments: {0}")]
+    BadArguments(String),
     /// Reading or writing the configuration failed.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -80,7 +99,7 @@ pub enum AppError {
     NotRunning(String),
     /// An upstream operation failed.
     #[error(transparent)]
-    Upstream(#[from] UpstreamError),
+    Upstream(UpstreamError),
     /// The server's connection settings changed since the plan a person reviewed.
     #[error(
         "the connection settings of {0} changed since the plan you reviewed (an agent may have edited them); nothing was done: get the plan again (GET /api/v1/servers/{0}/inspect), review it and retry with its fingerprint"
@@ -106,9 +125,6 @@ pub enum AppError {
         /// The tools held back.
         tools: Vec<String>,
     },
-    /// No such recorded call or session.
-    #[error("{0} not found")]
-    NotFound(String),
     /// The server cannot start: a secret it references does not resolve.
     #[error("server {server} cannot start: {reason}")]
     Held {
@@ -117,9 +133,6 @@ pub enum AppError {
         /// Why, e.g. `Missing secret: github-token`.
         reason: String,
     },
-    /// No stored secret by that name.
-    #[error("secret not found: {0}")]
-    SecretNotFound(String),
     /// The secret store refused or failed.
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
@@ -129,6 +142,57 @@ pub enum AppError {
     /// Signing a server in or out failed.
     #[error(transparent)]
     OAuth(#[from] crate::oauth::OAuthError),
+}
+
+/// What an [`AppError::NotFound`] looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A configured server.
+    Server,
+    /// A stored secret.
+    Secret,
+    /// A recorded tool call.
+    ToolCall,
+    /// A recorded MCP session.
+    Session,
+}
+
+impl Resource {
+    /// The lower-case name, as in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Secret => "secret",
+            Self::ToolCall => "tool call",
+            Self::Session => "session",
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AppError {
+    /// No such `kind` named `name`.
+    pub fn not_found(kind: Resource, name: impl Into<String>) -> Self {
+        Self::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+/// An upstream that names no configured server is the one not-found error.
+impl From<UpstreamError> for AppError {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::NotFound { server } => Self::not_found(Resource::Server, server),
+            other => Self::Upstream(other),
+        }
+    }
 }
 
 /// The running proxy's state.

@@ -116,14 +116,14 @@ impl App {
         all.sort_by_key(|u| u.kind != SecretKind::Keyring);
         all.into_iter()
             .find(|u| u.name == name)
-            .ok_or_else(|| AppError::SecretNotFound(name.to_string()))
+            .ok_or_else(|| AppError::not_found(super::Resource::Secret, name.to_string()))
     }
 
     /// Store a secret, announce it, and restart the servers whose resolved settings change.
     pub fn store_secret(&self, name: &str, value: &str) -> Result<(), AppError> {
         secrets::validate_name(name)?;
         if value.is_empty() {
-            return Err(AppError::Malformed("secret value is required".into()));
+            return Err(AppError::EmptySecret);
         }
         self.ops.secrets.set(name, value)?;
         self.secret_changed("store", name);
@@ -133,7 +133,10 @@ impl App {
     /// Delete a stored secret; servers using it stop with `Missing secret: NAME`.
     pub fn delete_secret(&self, name: &str) -> Result<(), AppError> {
         if !self.ops.secrets.delete(name)? {
-            return Err(AppError::SecretNotFound(name.to_string()));
+            return Err(AppError::not_found(
+                super::Resource::Secret,
+                name.to_string(),
+            ));
         }
         self.secret_changed("delete", name);
         Ok(())

@@ -187,7 +187,9 @@ impl App {
                     .servers
                     .iter_mut()
                     .find(|s| s.name == name)
-                    .ok_or_else(|| AppError::ServerNotFound(name.to_string()))?;
+                    .ok_or_else(|| {
+                        AppError::not_found(super::Resource::Server, name.to_string())
+                    })?;
                 edit(server)?;
                 server.updated = Some(now);
                 Ok(())
@@ -231,7 +233,7 @@ impl App {
             .iter()
             .find(|s| s.name == name)
             .cloned()
-            .ok_or_else(|| AppError::ServerNotFound(name.to_string()))
+            .ok_or_else(|| AppError::not_found(super::Resource::Server, name.to_string()))
     }
 
     /// Reconnect one server now (resets backoff and a pending-auth wait).
@@ -304,7 +306,7 @@ impl App {
 /// A name that breaks the naming rule can name no configured server: not found, shown
 /// escaped (a lookup answers 404, never echoes control characters).
 pub(super) fn existing_name(name: &str) -> Result<(), AppError> {
-    check_server_name(name).map_err(|_| AppError::ServerNotFound(escaped(name)))
+    check_server_name(name).map_err(|_| AppError::not_found(super::Resource::Server, escaped(name)))
 }
 
 /// Server `name`'s entry in `config`.
@@ -314,7 +316,7 @@ fn saved_entry(config: &Config, name: &str) -> Result<ServerConfig, AppError> {
         .iter()
         .find(|s| s.name == name)
         .cloned()
-        .ok_or_else(|| AppError::ServerNotFound(name.to_string()))
+        .ok_or_else(|| AppError::not_found(super::Resource::Server, name.to_string()))
 }
 
 fn now() -> DateTime<Utc> {
@@ -354,7 +356,10 @@ impl App {
             let before = config.servers.len();
             config.servers.retain(|s| s.name != name);
             if config.servers.len() == before {
-                return Err(AppError::ServerNotFound(name.to_string()));
+                return Err(AppError::not_found(
+                    super::Resource::Server,
+                    name.to_string(),
+                ));
             }
             Ok(())
         })
@@ -400,7 +405,10 @@ impl App {
         // Compared as saved: masks sent back were restored to the real values by then.
         let entry = |config: &Config| config.servers.iter().find(|s| s.name == name).cloned();
         let (Some(before), Some(after)) = (entry(&old), entry(&new)) else {
-            return Err(AppError::ServerNotFound(name.to_string()));
+            return Err(AppError::not_found(
+                super::Resource::Server,
+                name.to_string(),
+            ));
         };
         let changed =
             ConnectionSettings::of(&before).changed_fields(&ConnectionSettings::of(&after));

@@ -6,7 +6,7 @@
 use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, Tool};
 
-use super::dispatch::tool_error;
+use super::result::tool_error;
 use super::surface::{joined, split_joined};
 use crate::app::{App, CallError, CallOrigin, Intent};
 use crate::upstream::CallLink;

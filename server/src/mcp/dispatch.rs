@@ -14,6 +14,7 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResult, ContentBlock, TextContent, Tool};
 use serde_json::{Map, Value, json};
 
+use super::result::{json_result, tool_error};
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
 use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
@@ -256,16 +257,6 @@ fn call_arguments(args: &Map<String, Value>) -> Result<Option<Map<String, Value>
         (Some(Value::Null) | None, _) => Ok(None),
         (Some(_), _) => Err("args must be an object".into()),
     }
-}
-
-/// A successful result whose one text item is `value` as JSON.
-pub fn json_result(value: Value) -> CallToolResult {
-    CallToolResult::success(vec![ContentBlock::text(value.to_string())])
-}
-
-/// A tool-level error the agent can read.
-pub fn tool_error(message: &str) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message.to_string())])
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 
-use super::dispatch::{json_result, tool_error};
+use super::errors::app_error;
+use super::result::{json_result, tool_error};
 use crate::app::{App, AppError, ServerView};
 use crate::config::ServerConfig;
 
@@ -21,20 +22,6 @@ fn text<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     args.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-}
-
-fn app_error(e: AppError) -> CallToolResult {
-    match e {
-        AppError::Invalid(problems) => tool_error(&format!(
-            "invalid server configuration: {}",
-            problems
-                .iter()
-                .map(|p| format!("{}: {}", p.field, p.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-        other => tool_error(&other.to_string()),
-    }
 }
 
 fn server_json(view: &ServerView) -> Value {
@@ -235,7 +222,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
             let fields = args.clone();
             let result = app
                 .agent_edit_server(name, move |server| {
-                    apply_fields(server, &fields).map_err(AppError::Malformed)
+                    apply_fields(server, &fields).map_err(AppError::BadArguments)
                 })
                 .await;
             match result {

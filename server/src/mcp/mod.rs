@@ -36,6 +36,7 @@ mod malformed;
 mod manage;
 mod notices;
 mod parked;
+mod result;
 #[cfg(test)]
 mod retrieve_tokens;
 mod search;

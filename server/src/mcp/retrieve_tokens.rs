@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool};
 use serde_json::Value;
 
-use super::dispatch::json_result;
+use super::result::json_result;
 use super::search::{Detail, answer, entry};
 use crate::index::eval::{corpus_tools, load};
 use crate::tokens::count_json;

@@ -4,7 +4,7 @@
 use rmcp::model::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
 
-use super::dispatch::{json_result, tool_error};
+use super::result::{json_result, tool_error};
 use crate::app::{App, Grant, Tier, split_name, tool_kind};
 
 /// The call_tool variant that fits a tool's annotations.
