@@ -17,7 +17,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use mcpproxy::{
     config::{EnvironmentConfig, ServerConfig},
-    events::{EventBus, kinds},
+    events::{Event, EventBus, ServerChange, kinds},
     upstream::{
         ConnectionState, LogLine, LogStart, UpstreamError, UpstreamManager, UpstreamSnapshot,
     },
@@ -350,14 +350,12 @@ async fn fixture_stdio_reaches_ready_with_its_tools_and_publishes_each_state() {
 
     let mut states = Vec::new();
     while let Ok(event) = events.try_recv() {
-        assert_eq!(event.kind, kinds::SERVERS_CHANGED);
-        if event.payload["reason"] == "state_changed" && event.payload["server"] == "fx" {
-            states.push(
-                event.payload["state"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+        assert_eq!(event.kind(), kinds::SERVERS_CHANGED);
+        if let Event::ServersChanged(ServerChange::StateChanged { server, state, .. }) =
+            &event.event
+            && server == "fx"
+        {
+            states.push(state.to_string());
         }
     }
     assert_eq!(states, ["connecting", "discovering", "ready"]);

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ServerCtx, auth, convert};
 use crate::app::App;
-use crate::events::Event;
+use crate::events::Published;
 
 /// The event a client gets instead of the events it missed when it fell behind the bus.
 pub const RESYNC: &str = "resync";
@@ -122,12 +122,12 @@ impl StatusWatch {
 /// what it shows, and the stream goes on: no events are skipped silently, no reconnect
 /// wait). `None` when the bus is closed.
 fn next_message(
-    received: Result<Arc<Event>, broadcast::error::RecvError>,
+    received: Result<Arc<Published>, broadcast::error::RecvError>,
     watch: &mut StatusWatch,
 ) -> Option<(&'static str, serde_json::Value)> {
     watch.poke();
     match received {
-        Ok(event) => Some((event.kind, event_json(&event))),
+        Ok(event) => Some((event.kind(), event.data())),
         Err(broadcast::error::RecvError::Lagged(missed)) => {
             crate::telemetry::metrics().record_dropped_events(missed);
             Some((RESYNC, serde_json::json!({ "missed": missed })))
@@ -136,16 +136,12 @@ fn next_message(
     }
 }
 
-fn event_json(event: &Event) -> serde_json::Value {
-    serde_json::json!({ "payload": event.payload, "timestamp": event.timestamp })
-}
-
 /// Feed one client: the initial status, then bus events and pings, until the client goes
 /// away, falls behind, or the server stops.
 async fn pump(
     app: Arc<App>,
     shutdown: CancellationToken,
-    mut bus: broadcast::Receiver<Arc<Event>>,
+    mut bus: broadcast::Receiver<Arc<Published>>,
     out: mpsc::Sender<Bytes>,
 ) {
     let send = |bytes: Bytes| out.try_send(bytes).is_ok();
@@ -266,11 +262,12 @@ mod tests {
     #[tokio::test]
     async fn a_client_behind_the_bus_is_told_to_resync_and_goes_on() {
         let (sender, mut receiver) = broadcast::channel(2);
-        let event = |n: i64| {
-            Arc::new(Event {
-                kind: crate::events::kinds::SERVERS_CHANGED,
-                payload: serde_json::json!({ "n": n }),
-                timestamp: n,
+        let event = |n: usize| {
+            Arc::new(Published {
+                event: crate::events::Event::ServersChanged(
+                    crate::events::ServerChange::RestartAll { count: n },
+                ),
+                timestamp: n as i64,
             })
         };
         for n in 0..5 {
@@ -283,7 +280,7 @@ mod tests {
         // The stream goes on with the events still buffered.
         let (kind, data) = next_message(receiver.recv().await, &mut watch).expect("next");
         assert_eq!(
-            (kind, data["payload"]["n"].clone()),
+            (kind, data["payload"]["count"].clone()),
             ("servers.changed", serde_json::json!(3))
         );
         drop(sender);

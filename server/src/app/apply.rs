@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{App, AppError};
 use crate::config::{Config, Problem, unmask, validate};
-use crate::events::kinds;
+use crate::events::{Event, ServerChange};
 
 /// Fields whose change takes effect only after a restart, with the reason given.
 const RESTART_FIELDS: [(&str, &str); 11] = [
@@ -175,15 +175,16 @@ impl App {
             .iter()
             .find(|(field, _)| fields.iter().any(|f| f == field))
             .map(|(_, why)| why.to_string());
-        self.bus.publish(
-            kinds::CONFIG_RELOADED,
-            json!({"path": self.config_path(), "changed_fields": fields, "source": source.as_str()}),
-        );
+        self.bus.publish(Event::ConfigReloaded {
+            path: self.config_path().to_path_buf(),
+            changed_fields: fields.clone(),
+            source: source.as_str(),
+        });
         if fields.iter().any(|f| f == "mcpServers") {
-            self.bus.publish(
-                kinds::SERVERS_CHANGED,
-                json!({"reason": "config hot-reload", "changed_fields": fields}),
-            );
+            self.bus
+                .publish(Event::ServersChanged(ServerChange::ConfigHotReload {
+                    changed_fields: fields.clone(),
+                }));
         }
         Ok(ApplyOutcome {
             applied_immediately: restart_reason.is_none(),

@@ -196,14 +196,16 @@ impl App {
             started.elapsed(),
         );
         let id = record.id.clone();
-        let announced = serde_json::json!({
-            "id": &record.id, "server_name": &record.server, "tool_name": &record.tool,
-            "is_error": record.is_error, "duration_ms": record.duration_ms,
-            "timestamp": record.timestamp.to_rfc3339(),
-        });
+        let announced = crate::events::Event::ToolCallRecorded {
+            id: record.id.clone(),
+            server_name: record.server.clone(),
+            tool_name: record.tool.clone(),
+            is_error: record.is_error,
+            duration_ms: record.duration_ms,
+            timestamp: record.timestamp.to_rfc3339(),
+        };
         self.storage.record_call(record);
-        self.bus
-            .publish(crate::events::kinds::TOOL_CALL_RECORDED, announced);
+        self.bus.publish(announced);
         RecordedResponse {
             id: Some(id),
             outcome,

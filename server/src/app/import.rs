@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{App, AppError};
 use crate::config::import::{Parsed, Skipped};
 use crate::config::{ConnectionSettings, ServerConfig, mask_server, validate};
-use crate::events::kinds;
+use crate::events::{Event, ServerChange};
 
 /// What an import did (or, as a preview, would do).
 #[derive(Debug, Clone, Default)]
@@ -108,10 +108,11 @@ impl App {
             for server in &accepted {
                 self.forget_review(&server.name, true);
             }
-            self.bus.publish(
-                kinds::SERVERS_CHANGED,
-                json!({"reason": "imported", "format": parsed.format, "servers": accepted.iter().map(|s| &s.name).collect::<Vec<_>>()}),
-            );
+            self.bus
+                .publish(Event::ServersChanged(ServerChange::Imported {
+                    format: parsed.format.clone(),
+                    servers: accepted.iter().map(|s| s.name.clone()).collect(),
+                }));
         }
         Ok(ImportOutcome {
             format: parsed.format,

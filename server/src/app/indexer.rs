@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::App;
-use crate::events::kinds;
+use crate::events::{Event, ServerChange};
 use crate::index::ToolDoc;
 use crate::security::{PinVerdict, PinnedTool};
 use crate::upstream::ConnectionState;
@@ -21,13 +21,14 @@ pub(super) fn spawn(app: Arc<App>) {
     tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) if event.kind == kinds::SERVERS_CHANGED => {
-                    match event.payload.get("server").and_then(|s| s.as_str()) {
-                        Some(server) => app.reindex(server),
-                        None => app.reindex_all(),
+                Ok(event) => {
+                    if let Event::ServersChanged(change) = &event.event {
+                        match change.server() {
+                            Some(server) => app.reindex(server),
+                            None => app.reindex_all(),
+                        }
                     }
                 }
-                Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
                     slog::warn!(app.log, "index maintainer fell behind; re-indexing everything"; "missed" => missed);
                     app.reindex_all();
@@ -100,10 +101,11 @@ impl App {
             Err(_) => None,
         };
         if !changed.is_empty() && previous.as_ref() != Some(&changed) {
-            self.bus.publish(
-                kinds::TOOLS_CHANGED,
-                json!({"server": server, "tools": changed, "reason": "description or schema changed since approval, or the tool-poisoning scanner found block-tier findings; blocked until a person approves"}),
-            );
+            self.bus.publish(Event::ToolsChanged {
+                server: server.to_string(),
+                tools: changed.iter().cloned().collect(),
+                reason: "description or schema changed since approval, or the tool-poisoning scanner found block-tier findings; blocked until a person approves",
+            });
         }
         tools
             .into_iter()
@@ -155,10 +157,11 @@ impl App {
             approved.dedup();
         }
         self.reindex(server);
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "tools_approved", "server": server, "tools": approved}),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::ToolsApproved {
+                server: server.to_string(),
+                tools: approved.clone(),
+            }));
         Ok(approved)
     }
 
@@ -216,10 +219,11 @@ impl App {
             (before, index.len())
         };
         if before != 0 || count != 0 {
-            self.bus.publish(
-                kinds::TOOLS_INDEXED,
-                json!({"server": server, "tool_count": count, "total": total}),
-            );
+            self.bus.publish(Event::ToolsIndexed {
+                server: server.to_string(),
+                tool_count: count,
+                total,
+            });
         }
     }
 

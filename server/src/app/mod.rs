@@ -30,7 +30,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
-use crate::events::{EventBus, kinds};
+use crate::events::{Event, EventBus, ServerChange};
 use crate::index::ToolIndex;
 use crate::security::ToolPinning;
 use crate::storage::Storage;
@@ -395,10 +395,9 @@ impl App {
             Err(poisoned) => *poisoned.into_inner() = new.clone(),
         }
         if save {
-            self.bus.publish(
-                kinds::CONFIG_SAVED,
-                serde_json::json!({ "path": self.store.path() }),
-            );
+            self.bus.publish(Event::ConfigSaved {
+                path: self.store.path().to_path_buf(),
+            });
         }
         self.reconcile();
         Ok((out, old, new))

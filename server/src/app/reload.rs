@@ -22,7 +22,7 @@ use super::apply::ApplySource;
 use super::ops::{FileProblem, lock};
 use super::{App, AppError};
 use crate::config::Problem;
-use crate::events::kinds;
+use crate::events::{Event, FieldError};
 
 /// Quiet time after the last file event before the file is read.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -181,15 +181,19 @@ impl App {
             invalid.error
         );
         slog::warn!(self.log, "config file not applied"; "path" => %path.display(), "error" => &invalid.error);
-        let errors: Vec<_> = invalid
+        let errors = invalid
             .problems
             .iter()
-            .map(|p| json!({"field": p.field, "message": p.message}))
+            .map(|p| FieldError {
+                field: p.field.clone(),
+                message: p.message.clone(),
+            })
             .collect();
-        self.bus.publish(
-            kinds::CONFIG_INVALID,
-            json!({"path": path, "error": invalid.error, "errors": errors}),
-        );
+        self.bus.publish(Event::ConfigInvalid {
+            path: path.to_path_buf(),
+            error: invalid.error.clone(),
+            errors,
+        });
         *lock(&self.ops.file_problem) = Some(FileProblem { message });
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::ops::lock;
 use super::{App, AppError};
 use crate::config::ServerConfig;
-use crate::events::kinds;
+use crate::events::{Event, ServerChange};
 use crate::secrets::{self, SecretError, SecretKind, SecretUsage};
 
 /// A secret's metadata, never its value.
@@ -69,10 +69,8 @@ impl App {
         *held = now_held;
         drop(held);
         for server in changed {
-            self.bus.publish(
-                kinds::SERVERS_CHANGED,
-                json!({"reason": "secrets", "server": server}),
-            );
+            self.bus
+                .publish(Event::ServersChanged(ServerChange::Secrets { server }));
         }
     }
 
@@ -144,10 +142,10 @@ impl App {
 
     fn secret_changed(&self, operation: &str, name: &str) {
         slog::info!(self.log, "secret changed"; "operation" => operation, "secret" => name);
-        self.bus.publish(
-            kinds::SECRETS_CHANGED,
-            json!({"operation": operation, "secret_name": name}),
-        );
+        self.bus.publish(Event::SecretsChanged {
+            operation: operation.to_string(),
+            secret_name: name.to_string(),
+        });
         self.reconcile();
     }
 }

@@ -9,7 +9,7 @@ use super::{App, AppError};
 use crate::config::{
     Config, ConnectionSettings, ServerConfig, check_server_name, escaped, mask_server, redact,
 };
-use crate::events::kinds;
+use crate::events::{Event, ServerChange};
 use crate::upstream::{ConnectionState, Health, HealthInput, health};
 
 /// A configured server with its live state and health, as it may be shown (REST, agents,
@@ -132,10 +132,10 @@ impl App {
             Ok(())
         })
         .await?;
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "enable_toggle", "server": name, "enabled": enabled}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::EnableToggle {
+            server: name.to_string(),
+            enabled,
+        }));
         Ok(())
     }
 
@@ -165,10 +165,11 @@ impl App {
             // Approved as it is now: the earlier approval and inspection are history.
             self.forget_review(name, true);
         }
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "quarantine_toggle", "server": name, "quarantined": quarantined}),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::QuarantineToggle {
+                server: name.to_string(),
+                quarantined,
+            }));
         Ok(())
     }
 
@@ -212,10 +213,11 @@ impl App {
                 Ok(changed)
             })
             .await?;
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "bulk_enable_toggle", "enabled": enabled, "count": changed.len()}),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::BulkEnableToggle {
+                enabled,
+                count: changed.len(),
+            }));
         Ok(BulkOutcome {
             total: changed.len(),
             successful: changed.len(),
@@ -250,10 +252,9 @@ impl App {
             });
         }
         self.upstreams.restart(name).await?;
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "restart", "server": name}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::Restart {
+            server: name.to_string(),
+        }));
         Ok(())
     }
 
@@ -270,10 +271,10 @@ impl App {
                 Err(e) => outcome.errors.push((name, e.to_string())),
             }
         }
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "restart_all", "count": outcome.total}),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::RestartAll {
+                count: outcome.total,
+            }));
         outcome
     }
 
@@ -342,10 +343,9 @@ impl App {
         // Notes of an earlier server of that name say nothing about this one.
         self.forget_review(&name, true);
         self.forget_overrides(&name);
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "added", "server": name}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::Added {
+            server: name.to_string(),
+        }));
         Ok(())
     }
 
@@ -366,10 +366,9 @@ impl App {
         .await?;
         self.forget_review(name, true);
         self.forget_overrides(name);
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "removed", "server": name}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::Removed {
+            server: name.to_string(),
+        }));
         Ok(())
     }
 
@@ -382,10 +381,10 @@ impl App {
     ) -> Result<ServerConfig, AppError> {
         let (_, new) = self.edit_server(name, edit).await?;
         let updated = saved_entry(&new, name)?;
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "updated", "server": name}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::Updated {
+            server: name.to_string(),
+            changed: None,
+        }));
         Ok(updated)
     }
 }
@@ -415,10 +414,10 @@ impl App {
         if !changed.is_empty() {
             self.forget_review(name, false);
         }
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "updated", "server": name, "changed": changed}),
-        );
+        self.bus.publish(Event::ServersChanged(ServerChange::Updated {
+            server: name.to_string(),
+            changed: Some(changed.clone()),
+        }));
         Ok((after, changed))
     }
 }

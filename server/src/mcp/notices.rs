@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::client_link::SessionLevel;
 use super::surface::Surface;
 use crate::app::{App, CallOrigin};
-use crate::events::kinds;
+use crate::events::Event;
 use crate::upstream::Notice;
 
 /// The resource URIs a session subscribed to.
@@ -169,7 +169,7 @@ pub async fn follow(
             },
             event = events.recv() => match event {
                 Err(RecvError::Closed) => return,
-                Ok(event) if !matches!(event.kind, kinds::TOOLS_INDEXED | kinds::SERVERS_CHANGED | kinds::CONFIG_RELOADED | kinds::CONFIG_SAVED | kinds::TOOLS_CHANGED) => {}
+                Ok(event) if !matches!(event.event, Event::ToolsIndexed { .. } | Event::ServersChanged(_) | Event::ConfigReloaded { .. } | Event::ConfigSaved { .. } | Event::ToolsChanged { .. }) => {}
                 // A change, or so many that some were missed: compare.
                 Ok(_) | Err(RecvError::Lagged(_)) => {
                     let now = seen(&app, &surface, &origin);

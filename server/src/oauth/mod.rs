@@ -47,7 +47,7 @@ pub use challenge::Challenge;
 pub use error::OAuthError;
 
 use crate::config::{ServerConfig, Transport};
-use crate::events::{EventBus, kinds};
+use crate::events::{Event, EventBus, ServerChange};
 use crate::secrets::SecretStore;
 use client_id::Registration;
 use discovery::Discovered;
@@ -250,14 +250,16 @@ impl OAuth {
             entry.state = state;
             entry.last_error = error.clone();
         });
-        self.bus.publish(
-            kinds::AUTH_CHANGED,
-            json!({"server": name, "state": state.as_str(), "last_error": error}),
-        );
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "auth", "server": name, "auth": state.as_str()}),
-        );
+        self.bus.publish(Event::AuthChanged {
+            server: name.to_string(),
+            state: state.as_str(),
+            last_error: error,
+        });
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::Auth {
+                server: name.to_string(),
+                auth: state.as_str(),
+            }));
     }
 
     /// The status of `name`.

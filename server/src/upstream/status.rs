@@ -15,7 +15,7 @@ use super::relay::{Notice, Relay};
 use super::{ConnectionState, client::ServerIdentity, error::UpstreamError, logs::ServerLog};
 use crate::{
     config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
-    events::{EventBus, kinds},
+    events::{Event, EventBus, ServerChange},
 };
 
 /// A point-in-time view of one upstream server.
@@ -201,16 +201,13 @@ impl Shared {
         };
         slog::info!(self.logger, "upstream state"; "server" => &self.name, "state" => state.as_str(),
             "tools" => tool_count, "error" => last_error.as_deref().unwrap_or(""));
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({
-                "reason": "state_changed",
-                "server": self.name,
-                "state": state.as_str(),
-                "tool_count": tool_count,
-                "last_error": last_error,
-            }),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::StateChanged {
+                server: self.name.clone(),
+                state: state.as_str(),
+                tool_count,
+                last_error,
+            }));
     }
 
     /// A connection attempt starts.
@@ -275,10 +272,11 @@ impl Shared {
         let count = tools.len();
         self.lock().tools = Arc::new(tools);
         self.log.info(&format!("tools refreshed: {count} tools"));
-        self.bus.publish(
-            kinds::SERVERS_CHANGED,
-            json!({"reason": "tools_changed", "server": self.name, "tool_count": count}),
-        );
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::ToolsChanged {
+                server: self.name.clone(),
+                tool_count: count,
+            }));
     }
 
     /// A failure; the next attempt is due at `next_retry_at` (None = no automatic retry).
