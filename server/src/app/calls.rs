@@ -29,12 +29,7 @@ pub enum Intent {
 
 impl Intent {
     fn name(self) -> &'static str {
-        match self {
-            Self::Any => "call_tool",
-            Self::Read => "call_tool_read",
-            Self::Write => "call_tool_write",
-            Self::Destructive => "call_tool_destructive",
-        }
+        super::Builtin::for_intent(self).as_str()
     }
 
     /// The tier a call needs: the variant's, or the tool's kind when that is higher (so

@@ -6,6 +6,7 @@
 //! the desired server set to `upstream` and never reaches into its internals.
 
 mod apply;
+mod builtin;
 mod calls;
 mod diagnostics;
 mod forward;
@@ -37,6 +38,7 @@ use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
 pub use apply::{ApplyOutcome, ApplySource, changed_fields};
+pub use builtin::{Builtin, UnknownBuiltin};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::{RecordedCall, RecordedResponse};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
+use crate::app::Builtin;
 use crate::config::Config;
 
 fn schema(value: Value) -> Arc<JsonObject> {
@@ -31,7 +32,7 @@ fn call_schema(what: &str) -> Arc<JsonObject> {
 pub fn tools(config: &Config) -> Vec<Tool> {
     let mut tools = vec![
         Tool::new(
-            "retrieve_tools",
+            Builtin::RetrieveTools.as_str(),
             "Search every upstream tool by what you want to do and get the best matches, ranked (BM25), each with its `server:tool` name, description, input schema and the call_tool variant to use (`call_with`). Call this first, then call a tool by name.",
             schema(json!({
                 "type": "object",
@@ -45,27 +46,27 @@ pub fn tools(config: &Config) -> Vec<Tool> {
         )
         .with_annotations(ToolAnnotations::new().read_only(true)),
         Tool::new(
-            "call_tool",
+            Builtin::CallTool.as_str(),
             "Call an upstream tool by its `server:tool` name with arguments. Prefer call_tool_read / call_tool_write / call_tool_destructive, which state the call's intent.",
             call_schema("Any tool."),
         ),
         Tool::new(
-            "call_tool_read",
+            Builtin::CallToolRead.as_str(),
             "Call an upstream tool that only reads (retrieve_tools says call_with: call_tool_read). Refused for tools annotated destructive.",
             call_schema("Read-only tools."),
         ),
         Tool::new(
-            "call_tool_write",
+            Builtin::CallToolWrite.as_str(),
             "Call an upstream tool that changes something but is not destructive. Refused for tools annotated destructive.",
             call_schema("Tools that write."),
         ),
         Tool::new(
-            "call_tool_destructive",
+            Builtin::CallToolDestructive.as_str(),
             "Call an upstream tool annotated destructive (deletes or overwrites). Make sure the user wants this.",
             call_schema("Destructive tools."),
         ),
         Tool::new(
-            "describe_tool",
+            Builtin::DescribeTool.as_str(),
             "Full definitions (input and output schemas, annotations) of up to 5 upstream tools by `server:tool` name.",
             schema(json!({
                 "type": "object",
@@ -75,7 +76,7 @@ pub fn tools(config: &Config) -> Vec<Tool> {
         )
         .with_annotations(ToolAnnotations::new().read_only(true)),
         Tool::new(
-            "read_cache",
+            Builtin::ReadCache.as_str(),
             "Page through a tool response that was too long and was truncated; the truncation notice gives the key and where to go on. A response holding JSON records is paged by records ({records, meta}); any other text by characters ({text, meta}, meta.next_offset is where the next page starts).",
             schema(json!({
                 "type": "object",
@@ -91,7 +92,7 @@ pub fn tools(config: &Config) -> Vec<Tool> {
     ];
     if !config.disable_management {
         tools.push(Tool::new(
-            "upstream_servers",
+            Builtin::UpstreamServers.as_str(),
             "Manage upstream MCP servers: list, add, remove, update, patch, enable, disable, restart, tail_log. A server you add is quarantined until a person approves it; an update or patch that changes what a server runs or connects to (command, args, env, url, headers, protocol, working_dir, isolation) sends it back to quarantine, stopped, until a person approves the change. Fields use the config file's names (`args` array, `env` and `headers` objects, `isolation` object) or the `*_json` string forms; any other argument is refused. In read-only mode only list works.",
             schema(json!({
                 "type": "object",
@@ -118,7 +119,7 @@ pub fn tools(config: &Config) -> Vec<Tool> {
             })),
         ));
         tools.push(Tool::new(
-            "quarantine_security",
+            Builtin::QuarantineSecurity.as_str(),
             "Review quarantined servers: list_quarantined; inspect_quarantined, which never starts or contacts the server — it shows what connecting would run (command, args, URL; secrets masked), the settings a person last approved if they changed, and the last tools known with warnings about suspicious descriptions; quarantine_server. Connecting to inspect and approving are a person's actions (REST API, CLI or UI).",
             schema(json!({
                 "type": "object",
@@ -156,11 +157,11 @@ mod tests {
     fn management_schemas_list_exactly_the_accepted_arguments() {
         for (tool, accepted) in [
             (
-                "upstream_servers",
+                Builtin::UpstreamServers.as_str(),
                 &super::super::manage::UPSTREAM_SERVERS_ARGS[..],
             ),
             (
-                "quarantine_security",
+                Builtin::QuarantineSecurity.as_str(),
                 &super::super::manage::QUARANTINE_SECURITY_ARGS[..],
             ),
         ] {

@@ -17,19 +17,19 @@ use serde_json::{Map, Value, json};
 use super::result::{json_result, tool_error};
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
-use crate::app::{App, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier};
+use crate::app::{
+    App, Builtin, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier, UnknownBuiltin,
+};
 use crate::tokens::Kind;
 use crate::upstream::CallLink;
 
-/// The built-in tools that change the proxy's configuration.
-const MANAGEMENT: [&str; 2] = ["upstream_servers", "quarantine_security"];
-
 /// Whether built-in tool `name` is offered to an agent token with `grant`.
 fn offered_to(grant: &Grant, name: &str) -> bool {
-    match name {
-        "call_tool_write" => grant.allows(Tier::Write),
-        "call_tool_destructive" => grant.allows(Tier::Destructive),
-        other => !MANAGEMENT.contains(&other),
+    match name.parse::<Builtin>() {
+        Ok(Builtin::CallToolWrite) => grant.allows(Tier::Write),
+        Ok(Builtin::CallToolDestructive) => grant.allows(Tier::Destructive),
+        Ok(other) => !other.is_management(),
+        Err(_) => false,
     }
 }
 
@@ -68,41 +68,49 @@ impl Builtins {
     ) -> Result<CallToolResult, McpError> {
         let management = !self.app.config().disable_management;
         let grant = session.token.as_deref();
+        let builtin = name
+            .parse::<Builtin>()
+            .map_err(|unknown| McpError::invalid_params(unknown.to_string(), None))?;
         if let Some(grant) = grant
-            && MANAGEMENT.contains(&name)
+            && builtin.is_management()
         {
             return Ok(tool_error(&format!(
                 "{name} is not available to agent tokens (token '{}'); a person manages servers through the REST API or the CLI",
                 grant.name
             )));
         }
-        if matches!(name, "retrieve_tools" | "describe_tool") {
+        if matches!(builtin, Builtin::RetrieveTools | Builtin::DescribeTool) {
             // Servers still coming up (right after start) are waited for, briefly.
             let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
             self.app.settle(covers, SEARCH_WAIT).await;
         }
-        let result = match name {
-            "retrieve_tools" => search::retrieve(&self.app, &args, grant),
-            "describe_tool" => search::describe(&self.app, &args, grant),
-            "call_tool" => self.proxy(session, &args, Intent::Any, link).await,
-            "call_tool_read" => self.proxy(session, &args, Intent::Read, link).await,
-            "call_tool_write" => self.proxy(session, &args, Intent::Write, link).await,
-            "call_tool_destructive" => self.proxy(session, &args, Intent::Destructive, link).await,
-            "read_cache" => self.read_cache(&args),
-            "upstream_servers" if management => manage::upstream_servers(&self.app, &args).await,
-            "quarantine_security" if management => {
+        let result = match builtin {
+            Builtin::RetrieveTools => search::retrieve(&self.app, &args, grant),
+            Builtin::DescribeTool => search::describe(&self.app, &args, grant),
+            Builtin::CallTool
+            | Builtin::CallToolRead
+            | Builtin::CallToolWrite
+            | Builtin::CallToolDestructive => {
+                let intent = builtin.intent().unwrap_or(Intent::Any);
+                self.proxy(session, &args, intent, link).await
+            }
+            Builtin::ReadCache => self.read_cache(&args),
+            Builtin::UpstreamServers if management => {
+                manage::upstream_servers(&self.app, &args).await
+            }
+            Builtin::QuarantineSecurity if management => {
                 manage::quarantine_security(&self.app, &args).await
             }
-            other => {
+            Builtin::UpstreamServers | Builtin::QuarantineSecurity => {
                 return Err(McpError::invalid_params(
-                    format!("tool '{other}' not found"),
+                    UnknownBuiltin(name.to_string()).to_string(),
                     None,
                 ));
             }
         };
-        let kind = match name {
-            "retrieve_tools" => Kind::Retrieve,
-            n if n.starts_with("call_tool") => Kind::ToolResult,
+        let kind = match builtin {
+            Builtin::RetrieveTools => Kind::Retrieve,
+            b if b.intent().is_some() => Kind::ToolResult,
             _ => Kind::OtherBuiltin,
         };
         self.app

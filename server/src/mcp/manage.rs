@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::app_error;
 use super::result::{json_result, tool_error};
-use crate::app::{App, AppError, ServerView};
+use crate::app::{App, AppError, Builtin, ServerView};
 use crate::config::ServerConfig;
 
 fn text<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -165,7 +165,7 @@ fn apply_fields(server: &mut ServerConfig, args: &Map<String, Value>) -> Result<
 /// `upstream_servers {operation, …}`.
 pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolResult {
     let config = app.config();
-    if let Err(e) = refuse_unknown("upstream_servers", args, &UPSTREAM_SERVERS_ARGS) {
+    if let Err(e) = refuse_unknown(Builtin::UpstreamServers.as_str(), args, &UPSTREAM_SERVERS_ARGS) {
         return tool_error(&e);
     }
     let Some(operation) = text(args, "operation") else {
@@ -276,7 +276,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
 /// `quarantine_security {operation, name}`.
 pub async fn quarantine_security(app: &App, args: &Map<String, Value>) -> CallToolResult {
     let config = app.config();
-    if let Err(e) = refuse_unknown("quarantine_security", args, &QUARANTINE_SECURITY_ARGS) {
+    if let Err(e) = refuse_unknown(Builtin::QuarantineSecurity.as_str(), args, &QUARANTINE_SECURITY_ARGS) {
         return tool_error(&e);
     }
     let Some(operation) = text(args, "operation") else {

@@ -5,15 +5,11 @@ use rmcp::model::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
 
 use super::result::{json_result, tool_error};
-use crate::app::{App, Grant, Tier, split_name, tool_kind};
+use crate::app::{App, Builtin, Grant, Tier, split_name, tool_kind};
 
 /// The call_tool variant that fits a tool's annotations.
 pub fn call_with(tool: &Tool) -> &'static str {
-    match tool_kind(tool) {
-        Tier::Destructive => "call_tool_destructive",
-        Tier::Read => "call_tool_read",
-        Tier::Write => "call_tool_write",
-    }
+    Builtin::for_tier(tool_kind(tool)).as_str()
 }
 
 /// How much of each tool a `retrieve_tools` answer shows.
