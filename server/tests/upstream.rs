@@ -797,8 +797,9 @@ async fn list_changed_refreshes_the_tools_of(args: &[&str]) {
     assert_eq!(snap.state, ConnectionState::Ready);
     let mut refreshed = None;
     while let Ok(event) = events.try_recv() {
-        if event.payload["reason"] == "tools_changed" {
-            refreshed = Some(event.payload.clone());
+        let payload = event.event.payload();
+        if payload["reason"] == "tools_changed" {
+            refreshed = Some(payload);
         }
     }
     assert_eq!(

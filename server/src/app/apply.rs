@@ -1,8 +1,6 @@
 //! `config/validate` and `config/apply`: validation, change detection and hot apply — the
 //! one apply path, shared by the REST endpoint and the config file watcher (`reload`).
 
-use serde_json::json;
-
 use super::{App, AppError};
 use crate::config::{Config, Problem, unmask, validate};
 use crate::events::{Event, ServerChange};

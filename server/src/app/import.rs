@@ -5,8 +5,6 @@
 //! unless it is a preview, added in one atomic write. Imported servers are quarantined: a
 //! file someone else wrote decides what would run, so a person reviews each first.
 
-use serde_json::json;
-
 use super::{App, AppError};
 use crate::config::import::{Parsed, Skipped};
 use crate::config::{ConnectionSettings, ServerConfig, mask_server, validate};

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::App;

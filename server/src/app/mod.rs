@@ -31,7 +31,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
-use crate::events::{Event, EventBus, ServerChange};
+use crate::events::{Event, EventBus};
 use crate::index::ToolIndex;
 use crate::security::ToolPinning;
 use crate::storage::Storage;

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 

@@ -7,8 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use super::ops::lock;
 use super::{App, AppError};
 use crate::config::ServerConfig;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::{App, AppError};
 use crate::config::{
@@ -132,10 +131,11 @@ impl App {
             Ok(())
         })
         .await?;
-        self.bus.publish(Event::ServersChanged(ServerChange::EnableToggle {
-            server: name.to_string(),
-            enabled,
-        }));
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::EnableToggle {
+                server: name.to_string(),
+                enabled,
+            }));
         Ok(())
     }
 
@@ -252,9 +252,10 @@ impl App {
             });
         }
         self.upstreams.restart(name).await?;
-        self.bus.publish(Event::ServersChanged(ServerChange::Restart {
-            server: name.to_string(),
-        }));
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::Restart {
+                server: name.to_string(),
+            }));
         Ok(())
     }
 
@@ -366,9 +367,10 @@ impl App {
         .await?;
         self.forget_review(name, true);
         self.forget_overrides(name);
-        self.bus.publish(Event::ServersChanged(ServerChange::Removed {
-            server: name.to_string(),
-        }));
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::Removed {
+                server: name.to_string(),
+            }));
         Ok(())
     }
 
@@ -381,10 +383,11 @@ impl App {
     ) -> Result<ServerConfig, AppError> {
         let (_, new) = self.edit_server(name, edit).await?;
         let updated = saved_entry(&new, name)?;
-        self.bus.publish(Event::ServersChanged(ServerChange::Updated {
-            server: name.to_string(),
-            changed: None,
-        }));
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::Updated {
+                server: name.to_string(),
+                changed: None,
+            }));
         Ok(updated)
     }
 }
@@ -414,10 +417,11 @@ impl App {
         if !changed.is_empty() {
             self.forget_review(name, false);
         }
-        self.bus.publish(Event::ServersChanged(ServerChange::Updated {
-            server: name.to_string(),
-            changed: Some(changed.clone()),
-        }));
+        self.bus
+            .publish(Event::ServersChanged(ServerChange::Updated {
+                server: name.to_string(),
+                changed: Some(changed.clone()),
+            }));
         Ok((after, changed))
     }
 }

@@ -5,7 +5,7 @@ use rmcp::model::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
 
 use super::result::{json_result, tool_error};
-use crate::app::{App, Builtin, Grant, Tier, split_name, tool_kind};
+use crate::app::{App, Builtin, Grant, split_name, tool_kind};
 
 /// The call_tool variant that fits a tool's annotations.
 pub fn call_with(tool: &Tool) -> &'static str {

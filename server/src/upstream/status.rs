@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use rmcp::{RoleClient, model::Tool, service::Peer};
 use serde::Serialize;
-use serde_json::json;
 
 use tokio::sync::broadcast;
 
