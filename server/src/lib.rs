@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod docker;
 pub mod events;
+pub mod front;
 pub mod index;
 pub mod mcp;
 pub mod oauth;

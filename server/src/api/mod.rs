@@ -1,24 +1,20 @@
 //! The REST API: the dropshot implementation of the generated `ProxyApi` trait, the event
-//! stream, Swagger UI, and the hyper front door that serves all of it on the TCP port and
-//! the unix socket.
+//! stream and Swagger UI, served behind the front door ([`crate::front`]) on the TCP port
+//! and the unix socket. Domain errors become HTTP errors in one place, [`error`].
 //!
 //! Handlers are thin: take the input, make one call into `app`, convert the result with
 //! `convert`. Authorization happens before them — in the front door, and again in the
 //! generated endpoint bodies through [`ProxyBackend::authorize`].
 
 mod auth;
-mod boundary;
-mod conn;
 mod connect_convert;
 mod convert;
-mod error;
+pub(crate) mod error;
 mod events;
-pub mod front;
 mod inspect_convert;
 mod metrics;
 mod ops_convert;
 mod registries_convert;
-mod route;
 mod scan_convert;
 mod servers_convert;
 mod swagger;
@@ -33,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 
-pub(crate) use auth::{api_key_header, keys_match};
+pub(crate) use auth::{INTERNAL_HEADER, api_key_header, keys_match, presented_key};
 pub use convert::{display_listen, web_ui_url};
 
 /// Everything a request handler can reach.

@@ -12,13 +12,14 @@ use slog::{Drain, Logger, error, info, o, warn};
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, exit};
-use crate::api::{ServerCtx, front};
+use crate::api::ServerCtx;
 use crate::app::App;
 use crate::config::{
     ApiKeySource, CliOverrides, ConfigError, ConfigStore, EnvOverrides, Listen,
     default_config_path, resolve,
 };
 use crate::events::EventBus;
+use crate::front;
 
 /// Largest request body the API accepts (config documents can be big).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

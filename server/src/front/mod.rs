@@ -1,10 +1,25 @@
 //! The front door: the hyper server on the public TCP port and on the unix socket.
 //!
+//! Why it exists: dropshot serves the REST API from the generated `ProxyApi` trait, but it
+//! cannot see a connection's transport (TCP or the owner's socket), answers its own router
+//! errors in its own shape, parses a path its own way and reads a body before any of our code
+//! runs. So dropshot listens only on a private loopback port, and every request arrives here
+//! first and takes one loopback hop to it. What this module decides: Host/Origin and CORS,
+//! the canonical path and its route family (one decision, made on exactly the path dropshot
+//! will route), who the caller is (the API key, or the socket's peer), connection limits,
+//! the body's media type, and `/mcp`, which never reaches dropshot. What dropshot decides:
+//! which operation a path and method are, parameter and body parsing, and the handlers —
+//! whose generated bodies check the security again, accepting only the per-process internal
+//! credential ([`crate::api::INTERNAL_HEADER`]) that this module attaches to a request it
+//! has authenticated, so a local process that calls the private port directly, key or not,
+//! is refused. Every refusal here is an [`ApiError`] in the API's envelope
+//! ([`crate::api::error`], the one REST mapping).
+//!
 //! Per request, in order:
-//! 1. on TCP, [`boundary`](super::boundary): `Host` and `Origin` (403), and the preflight
+//! 1. on TCP, [`boundary`]: `Host` and `Origin` (403), and the preflight
 //!    answer (204) for origins listed in `cors_allowed_origins` — nothing else answers
 //!    `OPTIONS` here;
-//! 2. [`route`](super::route): the path is canonicalised the way dropshot will read it
+//! 2. [`route`]: the path is canonicalised the way dropshot will read it
 //!    (400 for dot-segments or bad encoding) and classified; a path outside the proxy's
 //!    route families is refused (404), never forwarded;
 //! 3. `/mcp` goes to the MCP endpoint; for the rest, authentication by the spec's declared
@@ -36,14 +51,18 @@ use mcpproxy_api::{ApiError, Security, codes};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::{INTERNAL_HEADER, keys_match, presented_key};
-pub use super::boundary::Boundary;
-use super::boundary::{self, Caller};
-pub use super::conn::Limits;
-use super::conn::{self, Cap};
-use super::route::{self, PathError, Route};
+mod boundary;
+mod conn;
+mod route;
 
-use super::error::{self, Body};
+pub use boundary::Boundary;
+use boundary::Caller;
+use conn::Cap;
+pub use conn::Limits;
+use route::{PathError, Route};
+
+use crate::api::error::{self, Body};
+use crate::api::{INTERNAL_HEADER, keys_match, presented_key};
 
 /// Error bodies larger than this are passed through untouched.
 const MAX_REWRITE_BYTES: usize = 64 * 1024;

@@ -11,7 +11,7 @@
 //! that can see them ([`notices`]).
 //!
 //! Host and Origin are checked by the front door for every route, `/mcp` included
-//! (`api::boundary`), before a request gets here; then [`auth`] decides who the caller is
+//! (`front::boundary`), before a request gets here; then [`auth`] decides who the caller is
 //! (nobody, the API key, or an agent token whose grant limits what it sees and calls; a
 //! session keeps the credential that opened it). Simple requests on initialized sessions
 //! are answered with one JSON body by the [`fast`] path; everything else — the handshake,
