@@ -35,49 +35,8 @@ pub fn presented_key<'a>(
         return Some(std::borrow::Cow::Borrowed(value));
     }
     query.and_then(|q| {
-        q.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == "apikey").then(|| percent_decode(v))
-        })
+        form_urlencoded::parse(q.as_bytes()).find_map(|(k, v)| (k == "apikey").then_some(v))
     })
-}
-
-fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['%', '+']) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes.get(i) {
-            Some(b'%') => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            Some(b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            Some(b) => {
-                out.push(*b);
-                i += 1;
-            }
-            None => break,
-        }
-    }
-    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The decision for one request.
