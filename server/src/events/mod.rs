@@ -66,13 +66,18 @@ mod tests {
         let bus = EventBus::new();
         let mut a = bus.subscribe();
         let mut b = bus.subscribe();
-        bus.publish(Event::ServersChanged(ServerChange::Added { server: "x".into() }));
+        bus.publish(Event::ServersChanged(ServerChange::Added {
+            server: "x".into(),
+        }));
         assert_eq!(
             a.recv().await.map(|e| e.kind()).ok(),
             Some(kinds::SERVERS_CHANGED)
         );
         assert_eq!(
-            b.recv().await.map(|e| e.event.payload()["server"].clone()).ok(),
+            b.recv()
+                .await
+                .map(|e| e.event.payload()["server"].clone())
+                .ok(),
             Some("x".into())
         );
     }

@@ -165,7 +165,11 @@ fn apply_fields(server: &mut ServerConfig, args: &Map<String, Value>) -> Result<
 /// `upstream_servers {operation, …}`.
 pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolResult {
     let config = app.config();
-    if let Err(e) = refuse_unknown(Builtin::UpstreamServers.as_str(), args, &UPSTREAM_SERVERS_ARGS) {
+    if let Err(e) = refuse_unknown(
+        Builtin::UpstreamServers.as_str(),
+        args,
+        &UPSTREAM_SERVERS_ARGS,
+    ) {
         return tool_error(&e);
     }
     let Some(operation) = text(args, "operation") else {
@@ -276,7 +280,11 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
 /// `quarantine_security {operation, name}`.
 pub async fn quarantine_security(app: &App, args: &Map<String, Value>) -> CallToolResult {
     let config = app.config();
-    if let Err(e) = refuse_unknown(Builtin::QuarantineSecurity.as_str(), args, &QUARANTINE_SECURITY_ARGS) {
+    if let Err(e) = refuse_unknown(
+        Builtin::QuarantineSecurity.as_str(),
+        args,
+        &QUARANTINE_SECURITY_ARGS,
+    ) {
         return tool_error(&e);
     }
     let Some(operation) = text(args, "operation") else {

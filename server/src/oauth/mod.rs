@@ -255,11 +255,10 @@ impl OAuth {
             state: state.as_str(),
             last_error: error,
         });
-        self.bus
-            .publish(Event::ServersChanged(ServerChange::Auth {
-                server: name.to_string(),
-                auth: state.as_str(),
-            }));
+        self.bus.publish(Event::ServersChanged(ServerChange::Auth {
+            server: name.to_string(),
+            auth: state.as_str(),
+        }));
     }
 
     /// The status of `name`.
