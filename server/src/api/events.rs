@@ -28,7 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{ServerCtx, auth, convert};
+use super::{ServerCtx, auth, wire};
 use crate::app::App;
 use crate::events::Published;
 
@@ -67,7 +67,7 @@ fn frame(kind: &str, data: &serde_json::Value) -> Bytes {
 }
 
 fn status_payload(app: &App) -> serde_json::Value {
-    serde_json::to_value(convert::status(app, super::VERSION).data).unwrap_or_default()
+    serde_json::to_value(wire::status::status(app, super::VERSION).data).unwrap_or_default()
 }
 
 /// Re-sends `status` when its counts change (see the module docs).

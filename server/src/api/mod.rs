@@ -3,23 +3,15 @@
 //! and the unix socket. Domain errors become HTTP errors in one place, [`error`].
 //!
 //! Handlers are thin: take the input, make one call into `app`, convert the result with
-//! `convert`. Authorization happens before them — in the front door, and again in the
+//! `wire` (one file per spec tag). Authorization happens before them — in the front door, and again in the
 //! generated endpoint bodies through [`ProxyBackend::authorize`].
 
 mod auth;
-mod connect_convert;
-mod convert;
 pub(crate) mod error;
 mod events;
-mod inspect_convert;
 mod metrics;
-mod ops_convert;
-mod registries_convert;
-mod scan_convert;
-mod servers_convert;
 mod swagger;
-mod tokens_convert;
-mod tools_convert;
+mod wire;
 
 use std::sync::Arc;
 
@@ -30,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 
 pub(crate) use auth::{INTERNAL_HEADER, api_key_header, keys_match, presented_key};
-pub use convert::{display_listen, web_ui_url};
+pub use wire::status::{display_listen, web_ui_url};
 
 /// Everything a request handler can reach.
 pub struct ServerCtx {
@@ -88,7 +80,7 @@ impl ProxyBackend for ServerCtx {
         let client_id = query.url.unwrap_or_else(own);
         let document = crate::oauth::client_metadata::document(&client_id)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        Ok(convert::client_metadata_document(document))
+        Ok(wire::oauth::client_metadata_document(document))
     }
 
     async fn health_ready(rqctx: &RequestContext<Self>) -> Result<types::ReadyzResponse, ApiError> {
@@ -99,27 +91,27 @@ impl ProxyBackend for ServerCtx {
     }
 
     async fn status_get(rqctx: &RequestContext<Self>) -> Result<types::StatusResponse, ApiError> {
-        Ok(convert::status(&rqctx.context().app, VERSION))
+        Ok(wire::status::status(&rqctx.context().app, VERSION))
     }
 
     async fn info_get(rqctx: &RequestContext<Self>) -> Result<types::InfoResponse, ApiError> {
         let app = &rqctx.context().app;
-        let mut info = convert::info(app, VERSION);
-        info.data.update = ops_convert::update(app.update_info());
+        let mut info = wire::status::info(app, VERSION);
+        info.data.update = wire::ops::update(app.update_info());
         Ok(info)
     }
 
     async fn routing_get(rqctx: &RequestContext<Self>) -> Result<types::RoutingResponse, ApiError> {
         Ok(types::RoutingResponse {
             success: true,
-            data: convert::mcp_endpoints(&rqctx.context().app),
+            data: wire::status::mcp_endpoints(&rqctx.context().app),
         })
     }
 
     async fn secret_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::SecretListResponse, ApiError> {
-        Ok(ops_convert::secret_list(rqctx.context().app.secrets()?))
+        Ok(wire::ops::secret_list(rqctx.context().app.secrets()?))
     }
 
     async fn secret_store(
@@ -133,14 +125,14 @@ impl ProxyBackend for ServerCtx {
             return Err(ApiError::bad_request("Secret value is required"));
         }
         rqctx.context().app.store_secret(&body.name, &body.value)?;
-        Ok(ops_convert::secret_stored(body.name))
+        Ok(wire::ops::secret_stored(body.name))
     }
 
     async fn secret_get(
         rqctx: &RequestContext<Self>,
         path: params::SecretGetPath,
     ) -> Result<types::SecretResponse, ApiError> {
-        Ok(ops_convert::secret_get(
+        Ok(wire::ops::secret_get(
             rqctx.context().app.secret(&path.name)?,
         ))
     }
@@ -150,13 +142,13 @@ impl ProxyBackend for ServerCtx {
         path: params::SecretDeletePath,
     ) -> Result<types::SecretDeleteResponse, ApiError> {
         rqctx.context().app.delete_secret(&path.name)?;
-        Ok(ops_convert::secret_deleted(path.name))
+        Ok(wire::ops::secret_deleted(path.name))
     }
 
     async fn docker_status(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::DockerStatusResponse, ApiError> {
-        Ok(ops_convert::docker_status(
+        Ok(wire::ops::docker_status(
             rqctx.context().app.docker_state().await,
         ))
     }
@@ -164,7 +156,7 @@ impl ProxyBackend for ServerCtx {
     async fn diagnostics_get(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::DiagnosticsResponse, ApiError> {
-        Ok(ops_convert::diagnostics(
+        Ok(wire::ops::diagnostics(
             rqctx.context().app.diagnostics().await,
         ))
     }
@@ -172,7 +164,7 @@ impl ProxyBackend for ServerCtx {
     async fn doctor_get(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::DiagnosticsResponse, ApiError> {
-        Ok(ops_convert::diagnostics(
+        Ok(wire::ops::diagnostics(
             rqctx.context().app.diagnostics().await,
         ))
     }
@@ -180,40 +172,40 @@ impl ProxyBackend for ServerCtx {
     async fn server_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ServerListResponse, ApiError> {
-        Ok(convert::server_list(&rqctx.context().app))
+        Ok(wire::servers::server_list(&rqctx.context().app))
     }
 
     async fn connect_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ConnectListResponse, ApiError> {
-        Ok(connect_convert::list(&rqctx.context().app))
+        Ok(wire::connect::list(&rqctx.context().app))
     }
 
     async fn connect_preview(
         rqctx: &RequestContext<Self>,
         path: params::ConnectPreviewPath,
     ) -> Result<types::ConnectResponse, ApiError> {
-        connect_convert::preview(&rqctx.context().app, &path.client)
+        wire::connect::preview(&rqctx.context().app, &path.client)
     }
 
     async fn connect_apply(
         rqctx: &RequestContext<Self>,
         path: params::ConnectApplyPath,
     ) -> Result<types::ConnectResponse, ApiError> {
-        connect_convert::apply(&rqctx.context().app, &path.client)
+        wire::connect::apply(&rqctx.context().app, &path.client)
     }
 
     async fn connect_undo(
         _rqctx: &RequestContext<Self>,
         path: params::ConnectUndoPath,
     ) -> Result<types::ConnectUndoResponse, ApiError> {
-        connect_convert::undo(&path.client)
+        wire::connect::undo(&path.client)
     }
 
     async fn registry_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::RegistryListResponse, ApiError> {
-        Ok(registries_convert::list(rqctx.context().app.registries()))
+        Ok(wire::registries::list(rqctx.context().app.registries()))
     }
 
     async fn registry_servers(
@@ -237,11 +229,8 @@ impl ProxyBackend for ServerCtx {
                 registry_id: path.id,
                 query: query.q,
                 tag: query.tag,
-                total: convert::count(servers.len()),
-                servers: servers
-                    .into_iter()
-                    .map(registries_convert::server)
-                    .collect(),
+                total: wire::count(servers.len()),
+                servers: servers.into_iter().map(wire::registries::server).collect(),
             },
         })
     }
@@ -269,18 +258,26 @@ impl ProxyBackend for ServerCtx {
         })?;
         let name = server.name.clone();
         app.add_server(server).await?;
-        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
+        Ok(wire::server_edits::change(
+            &app.configured(&name)?,
+            "add",
+            &[],
+        ))
     }
 
     async fn server_add(
         rqctx: &RequestContext<Self>,
         body: types::ServerAddRequest,
     ) -> Result<types::ServerChangeResponse, ApiError> {
-        let server = servers_convert::new_server(body)?;
+        let server = wire::server_edits::new_server(body)?;
         let name = server.name.clone();
         let app = &rqctx.context().app;
         app.add_server(server).await?;
-        Ok(servers_convert::change(&app.configured(&name)?, "add", &[]))
+        Ok(wire::server_edits::change(
+            &app.configured(&name)?,
+            "add",
+            &[],
+        ))
     }
 
     async fn server_update(
@@ -292,11 +289,11 @@ impl ProxyBackend for ServerCtx {
             .context()
             .app
             .update_server(&path.name, |server| {
-                servers_convert::apply(server, body);
+                wire::server_edits::apply(server, body);
                 Ok(())
             })
             .await?;
-        Ok(servers_convert::change(&server, "update", &changed))
+        Ok(wire::server_edits::change(&server, "update", &changed))
     }
 
     async fn server_delete(
@@ -306,7 +303,7 @@ impl ProxyBackend for ServerCtx {
         let app = &rqctx.context().app;
         let server = app.configured(&path.name)?;
         app.remove_server(&path.name).await?;
-        Ok(servers_convert::change(&server, "remove", &[]))
+        Ok(wire::server_edits::change(&server, "remove", &[]))
     }
 
     async fn servers_bulk(
@@ -332,13 +329,13 @@ impl ProxyBackend for ServerCtx {
                         body.preview != Some(true),
                     )
                     .await?;
-                return Ok(servers_convert::imported(outcome));
+                return Ok(wire::server_edits::imported(outcome));
             }
             types::BulkAction::EnableAll => app.set_all_enabled(true).await?,
             types::BulkAction::DisableAll => app.set_all_enabled(false).await?,
             types::BulkAction::RestartAll | types::BulkAction::Reconnect => app.restart_all().await,
         };
-        Ok(convert::bulk(outcome))
+        Ok(wire::servers::bulk(outcome))
     }
 
     async fn server_enable(
@@ -346,7 +343,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerEnablePath,
     ) -> Result<types::ServerActionResponse, ApiError> {
         rqctx.context().app.set_enabled(&path.name, true).await?;
-        Ok(convert::action(path.name, "enable"))
+        Ok(wire::servers::action(path.name, "enable"))
     }
 
     async fn server_disable(
@@ -354,7 +351,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerDisablePath,
     ) -> Result<types::ServerActionResponse, ApiError> {
         rqctx.context().app.set_enabled(&path.name, false).await?;
-        Ok(convert::action(path.name, "disable"))
+        Ok(wire::servers::action(path.name, "disable"))
     }
 
     async fn server_quarantine(
@@ -371,7 +368,7 @@ impl ProxyBackend for ServerCtx {
             app.approve_server(&path.name, body.fingerprint.as_deref(), None)
                 .await?;
         }
-        Ok(convert::action(
+        Ok(wire::servers::action(
             path.name,
             if body.quarantined {
                 "quarantine"
@@ -395,7 +392,7 @@ impl ProxyBackend for ServerCtx {
                 body.override_reason.as_deref(),
             )
             .await?;
-        Ok(inspect_convert::approval_response(path.name, approval))
+        Ok(wire::inspect::approval_response(path.name, approval))
     }
 
     async fn server_restart(
@@ -403,7 +400,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerRestartPath,
     ) -> Result<types::ServerActionResponse, ApiError> {
         rqctx.context().app.restart(&path.name).await?;
-        Ok(convert::action(path.name, "restart"))
+        Ok(wire::servers::action(path.name, "restart"))
     }
 
     async fn server_login(
@@ -411,7 +408,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerLoginPath,
     ) -> Result<types::ServerLoginResponse, ApiError> {
         let started = rqctx.context().app.auth_login(&path.name).await?;
-        Ok(convert::login(path.name, started))
+        Ok(wire::oauth::login(path.name, started))
     }
 
     async fn server_logout(
@@ -419,7 +416,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerLogoutPath,
     ) -> Result<types::ServerActionResponse, ApiError> {
         rqctx.context().app.auth_logout(&path.name).await?;
-        Ok(convert::action(path.name, "logout"))
+        Ok(wire::servers::action(path.name, "logout"))
     }
 
     async fn server_auth(
@@ -427,7 +424,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerAuthPath,
     ) -> Result<types::ServerAuthResponse, ApiError> {
         let view = rqctx.context().app.auth_status(&path.name)?;
-        Ok(convert::auth(path.name, view))
+        Ok(wire::oauth::auth(path.name, view))
     }
 
     async fn server_tools(
@@ -438,7 +435,9 @@ impl ProxyBackend for ServerCtx {
         let tools = app.server_tools(&path.name)?;
         let approvals = app.tool_approvals(&path.name);
         let scans = app.tool_scans(&path.name);
-        Ok(convert::server_tools(path.name, tools, approvals, &scans))
+        Ok(wire::servers::server_tools(
+            path.name, tools, approvals, &scans,
+        ))
     }
 
     async fn server_inspect_plan(
@@ -446,7 +445,7 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerInspectPlanPath,
     ) -> Result<types::InspectionPlanResponse, ApiError> {
         let plan = rqctx.context().app.inspection_plan(&path.name)?;
-        Ok(inspect_convert::plan_response(plan))
+        Ok(wire::inspect::plan_response(plan))
     }
 
     async fn server_inspect(
@@ -459,7 +458,7 @@ impl ProxyBackend for ServerCtx {
             .app
             .inspect_server(&path.name, body.fingerprint.as_deref())
             .await?;
-        Ok(inspect_convert::inspection_response(inspection))
+        Ok(wire::inspect::inspection_response(inspection))
     }
 
     async fn server_logs(
@@ -478,7 +477,7 @@ impl ProxyBackend for ServerCtx {
                 )?),
             };
         let read = rqctx.context().app.server_logs(&path.name, start, tail)?;
-        Ok(convert::server_logs(path.name, read))
+        Ok(wire::servers::server_logs(path.name, read))
     }
 
     async fn server_tools_approve(
@@ -527,11 +526,11 @@ impl ProxyBackend for ServerCtx {
             success: true,
             data: types::ServerToolCalls {
                 server_name: path.name,
-                total: convert::count(page.total),
+                total: wire::count(page.total),
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(|r| tools_convert::call_record(r, app.config_path()))
+                    .map(|r| wire::tools::call_record(r, app.config_path()))
                     .collect(),
             },
         })
@@ -547,10 +546,7 @@ impl ProxyBackend for ServerCtx {
             Some(q) => app.search_tools(q, limit),
             None => app.all_tools(limit),
         };
-        Ok(tools_convert::tool_search(
-            hits,
-            tools_convert::tool_stats(app),
-        ))
+        Ok(wire::tools::tool_search(hits, wire::tools::tool_stats(app)))
     }
 
     async fn tool_call(
@@ -572,7 +568,7 @@ impl ProxyBackend for ServerCtx {
                 .call(&origin, &body.tool_name, args, &link)
                 .await
                 .map_err(|e| ApiError::bad_request(e.message.to_string()))?;
-            tools_convert::result_object(result)?
+            wire::tools::result_object(result)?
         } else {
             let recorded = ctx
                 .app
@@ -585,7 +581,7 @@ impl ProxyBackend for ServerCtx {
                     &link,
                 )
                 .await;
-            tools_convert::call_result(recorded)?
+            wire::tools::call_result(recorded)?
         };
         Ok(types::ToolCallResponse {
             success: true,
@@ -606,7 +602,7 @@ impl ProxyBackend for ServerCtx {
         } else {
             rqctx.context().app.search_tools(&q, limit)
         };
-        Ok(tools_convert::index_search(q, hits, started.elapsed()))
+        Ok(wire::tools::index_search(q, hits, started.elapsed()))
     }
 
     async fn tool_call_list(
@@ -626,13 +622,13 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ToolCallListResponse {
             success: true,
             data: types::ToolCallPage {
-                total: convert::count(page.total),
-                limit: convert::count(page.limit),
-                offset: convert::count(page.offset),
+                total: wire::count(page.total),
+                limit: wire::count(page.limit),
+                offset: wire::count(page.offset),
                 tool_calls: page
                     .calls
                     .into_iter()
-                    .map(|r| tools_convert::call_record(r, rqctx.context().app.config_path()))
+                    .map(|r| wire::tools::call_record(r, rqctx.context().app.config_path()))
                     .collect(),
             },
         })
@@ -646,7 +642,7 @@ impl ProxyBackend for ServerCtx {
         Ok(types::ToolCallDetailResponse {
             success: true,
             data: types::ToolCallDetail {
-                tool_call: tools_convert::call_record(record, rqctx.context().app.config_path()),
+                tool_call: wire::tools::call_record(record, rqctx.context().app.config_path()),
             },
         })
     }
@@ -663,10 +659,7 @@ impl ProxyBackend for ServerCtx {
                 success: !record.is_error,
                 new_call_id: record.id.clone(),
                 replayed_from: path.id,
-                new_tool_call: tools_convert::call_record(
-                    record,
-                    rqctx.context().app.config_path(),
-                ),
+                new_tool_call: wire::tools::call_record(record, rqctx.context().app.config_path()),
             },
         })
     }
@@ -681,10 +674,10 @@ impl ProxyBackend for ServerCtx {
         Ok(types::SessionListResponse {
             success: true,
             data: types::SessionPage {
-                total: convert::count(total),
-                limit: convert::count(limit),
-                offset: convert::count(offset),
-                sessions: sessions.into_iter().map(tools_convert::session).collect(),
+                total: wire::count(total),
+                limit: wire::count(limit),
+                offset: wire::count(offset),
+                sessions: sessions.into_iter().map(wire::tools::session).collect(),
             },
         })
     }
@@ -697,7 +690,7 @@ impl ProxyBackend for ServerCtx {
         Ok(types::SessionDetailResponse {
             success: true,
             data: types::SessionDetail {
-                session: tools_convert::session(session),
+                session: wire::tools::session(session),
             },
         })
     }
@@ -709,13 +702,13 @@ impl ProxyBackend for ServerCtx {
         let stats = app
             .token_stats(|| crate::mcp::typical_answer_tokens(app))
             .await?;
-        Ok(tools_convert::token_stats(stats))
+        Ok(wire::tools::token_stats(stats))
     }
 
     async fn token_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::TokenListResponse, ApiError> {
-        Ok(tokens_convert::list(rqctx.context().app.tokens()))
+        Ok(wire::tokens::list(rqctx.context().app.tokens()))
     }
 
     async fn token_create(
@@ -725,8 +718,8 @@ impl ProxyBackend for ServerCtx {
         let created = rqctx
             .context()
             .app
-            .create_token(tokens_convert::new_token(body))?;
-        Ok(tokens_convert::created(created))
+            .create_token(wire::tokens::new_token(body))?;
+        Ok(wire::tokens::created(created))
     }
 
     async fn token_get(
@@ -736,7 +729,7 @@ impl ProxyBackend for ServerCtx {
         let token = rqctx.context().app.token(&path.name)?;
         Ok(types::TokenResponse {
             success: true,
-            data: tokens_convert::info(token),
+            data: wire::tokens::info(token),
         })
     }
 
@@ -748,7 +741,8 @@ impl ProxyBackend for ServerCtx {
     }
 
     async fn config_get(rqctx: &RequestContext<Self>) -> Result<types::ConfigResponse, ApiError> {
-        convert::config_view(&rqctx.context().app)
+        let app = &rqctx.context().app;
+        wire::config::config_view(app.masked_config(), app.config_path())
     }
 
     async fn config_validate(
@@ -756,7 +750,7 @@ impl ProxyBackend for ServerCtx {
         body: types::ConfigDocument,
     ) -> Result<types::ValidateConfigResponse, ApiError> {
         let problems = rqctx.context().app.validate_document(body.0);
-        Ok(convert::validation(problems))
+        Ok(wire::config::validation(problems))
     }
 
     async fn config_apply(
@@ -764,6 +758,6 @@ impl ProxyBackend for ServerCtx {
         body: types::ConfigDocument,
     ) -> Result<types::ConfigApplyResponse, ApiError> {
         let outcome = rqctx.context().app.apply_document(body.0).await?;
-        Ok(convert::apply(outcome))
+        Ok(wire::config::apply(outcome))
     }
 }

@@ -322,6 +322,11 @@ impl App {
         &self.bus
     }
 
+    /// The running configuration with every secret masked, as REST and MCP show it.
+    pub fn masked_config(&self) -> Config {
+        crate::config::mask_config(&self.config())
+    }
+
     /// The running configuration (a cheap snapshot).
     pub fn config(&self) -> Arc<Config> {
         match self.config.read() {

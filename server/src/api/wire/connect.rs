@@ -17,7 +17,7 @@ fn home() -> PathBuf {
 
 /// The endpoint clients are pointed at.
 fn mcp_url(app: &App) -> String {
-    super::convert::mcp_endpoints(app).default
+    super::status::mcp_endpoints(app).default
 }
 
 fn plan_view(plan: ConnectPlan, action: &str) -> types::ConnectResponse {

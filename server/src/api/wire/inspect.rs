@@ -35,7 +35,7 @@ fn tool(t: KnownTool) -> types::InspectedTool {
         description: t.description,
         input_schema: object(Some(t.input_schema)).unwrap_or_default(),
         warnings: t.warnings,
-        findings: Some(super::scan_convert::findings(&t.findings)),
+        findings: Some(super::scan::findings(&t.findings)),
     }
 }
 

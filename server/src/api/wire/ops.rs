@@ -3,7 +3,7 @@
 
 use mcpproxy_api::types;
 
-use super::convert::count;
+use super::count;
 use crate::app::{Category, Diagnostics, DockerState, Issue, SecretView, Severity};
 use crate::update::UpdateInfo;
 

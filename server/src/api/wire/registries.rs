@@ -2,7 +2,7 @@
 
 use mcpproxy_api::types;
 
-use super::convert::count;
+use super::count;
 use crate::app::{Registry, RegistryServer};
 
 /// `GET /api/v1/registries`.

@@ -3,7 +3,7 @@
 use mcpproxy_api::{ApiError, types};
 use serde_json::{Map, Value};
 
-use super::convert::count;
+use super::count;
 use crate::app::{QuerySizeSource, RecordedCall, TokenStats};
 use crate::index::SearchHit;
 use crate::storage::{SessionRecord, ToolCallRecord};

@@ -1,0 +1,104 @@
+//! Tags `status` and `info`: the running proxy's counts, addresses and MCP endpoints.
+
+use mcpproxy_api::types;
+
+use super::count;
+use crate::app::App;
+use crate::mcp::McpPath;
+
+/// The MCP endpoints, as URLs on the address a browser or agent can reach.
+pub fn mcp_endpoints(app: &App) -> types::McpEndpoints {
+    let base = format!("http://{}", display_listen(&app.resolved().listen));
+    let config = app.config();
+    let url = |path: &McpPath| format!("{base}{}", path.path());
+    types::McpEndpoints {
+        routing_mode: config.routing_mode.clone(),
+        default: url(&McpPath::Default),
+        call: url(&McpPath::Call),
+        all: url(&McpPath::All),
+        servers: config
+            .servers
+            .iter()
+            .map(|s| types::McpServerEndpoint {
+                name: s.name.clone(),
+                url: url(&McpPath::Server(s.name.clone())),
+                available: s.should_connect(),
+            })
+            .collect(),
+    }
+}
+
+/// `GET /api/v1/status`.
+pub fn status(app: &App, version: &str) -> types::StatusResponse {
+    let counts = app.counts();
+    types::StatusResponse {
+        success: true,
+        status: "running".into(),
+        version: version.into(),
+        uptime: app.uptime_secs(),
+        servers: types::StatusServerCounts {
+            total: count(counts.total),
+            connected: count(counts.connected),
+            quarantined: count(counts.quarantined),
+        },
+        tools: types::StatusToolCounts {
+            total: count(counts.tools),
+        },
+        data: types::StatusData {
+            running: true,
+            listen_addr: app.resolved().listen.clone(),
+            phase: if app.is_ready() {
+                "Running"
+            } else {
+                "Initializing"
+            }
+            .into(),
+            timestamp: chrono::Utc::now().timestamp(),
+            upstream_stats: types::UpstreamStats {
+                total_servers: count(counts.total),
+                connected_servers: count(counts.connected),
+                connecting_servers: count(counts.connecting),
+                quarantined_servers: count(counts.quarantined),
+                total_tools: count(counts.tools),
+            },
+        },
+        mcp: mcp_endpoints(app),
+    }
+}
+
+/// The address a browser can reach: `0.0.0.0`/`::`/empty hosts become `127.0.0.1`.
+pub fn display_listen(listen: &str) -> String {
+    match listen.rsplit_once(':') {
+        Some(("" | "0.0.0.0" | "[::]" | "::", port)) => format!("127.0.0.1:{port}"),
+        _ => listen.to_string(),
+    }
+}
+
+/// The web UI URL printed at start and returned by `/info`.
+pub fn web_ui_url(listen: &str, api_key: &str) -> String {
+    format!("http://{}/ui/?apikey={api_key}", display_listen(listen))
+}
+
+/// `GET /api/v1/info`.
+pub fn info(app: &App, version: &str) -> types::InfoResponse {
+    let resolved = app.resolved();
+    let listen = display_listen(&resolved.listen);
+    types::InfoResponse {
+        success: true,
+        data: types::InfoData {
+            version: version.into(),
+            web_ui_url: web_ui_url(&resolved.listen, &resolved.api_key),
+            listen_addr: listen.clone(),
+            endpoints: types::InfoEndpoints {
+                http: listen,
+                socket: resolved
+                    .socket_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                mcp: mcp_endpoints(app),
+            },
+            update: None,
+        },
+    }
+}
