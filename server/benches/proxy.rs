@@ -52,6 +52,7 @@ mod lean;
 mod forward;
 
 use lean::{Lean, LeanHttp, LeanStdio};
+use mcpproxy_testkit::{alive, ready_addr, try_poll, wait_listening};
 
 const KEY: &str = "bench-key-0123456789abcdef";
 /// The proxy binary under test: this build's, or `BENCH_PROXY` (to compare two builds).
@@ -144,22 +145,7 @@ impl Env {
             .parent()
             .context("workspace root")?
             .to_path_buf();
-        let fixture = match std::env::var_os("MCP_FIXTURE_BIN") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let exe = std::env::current_exe()?;
-                exe.parent()
-                    .and_then(Path::parent)
-                    .context("target dir")?
-                    .join("mcp-fixture")
-            }
-        };
-        if !fixture.exists() {
-            bail!(
-                "fixture binary missing at {}: run `cargo build --release --workspace` first",
-                fixture.display()
-            );
-        }
+        let fixture = mcpproxy_testkit::fixture_bin();
         let harness = std::env::var_os("BENCH_HARNESS")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join(".harness"));
@@ -258,13 +244,6 @@ fn descendants(pid: u32) -> Vec<u32> {
         }
     }
     out
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
-        .unwrap_or(false)
 }
 
 /// A process we started; stopped (with descendants) on `stop` or drop.
@@ -367,10 +346,15 @@ fn start_watchdog(secs: u64) {
     });
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// The port `m` listens on once it does (it was told to bind port 0), or why not.
+async fn listening_port(m: &mut Managed, what: &str) -> Result<u16> {
+    match wait_listening(m.pid, Duration::from_secs(30)).await {
+        Some(port) => Ok(port),
+        None => match m.exited() {
+            Some(e) => bail!(e),
+            None => bail!("{what} not listening in 30 s:\n{}", m.log_tail()),
+        },
+    }
 }
 
 fn http() -> reqwest::Client {
@@ -381,21 +365,12 @@ fn http() -> reqwest::Client {
 }
 
 /// Poll `f` every `every` until it returns `Some`, or fail after `limit`.
-async fn poll<T, F, Fut>(limit: Duration, every: Duration, what: &str, mut f: F) -> Result<T>
+async fn poll<T, F, Fut>(limit: Duration, every: Duration, what: &str, f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out after {limit:?} waiting for {what}");
-        }
-        tokio::time::sleep(every).await;
-    }
+    Ok(try_poll(limit, every, what, f).await?)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -416,9 +391,8 @@ impl Proxy {
     /// As [`Proxy::spawn`], with the mcpproxy binary `bin` (section 8 compares two builds).
     fn spawn_bin(env: &Env, bin: &Path, servers: Value) -> Result<Self> {
         let dir = env.dir("proxy")?;
-        let port = free_port()?;
-        let addr = format!("127.0.0.1:{port}");
-        let config = json!({"listen": addr, "api_key": KEY, "mcpServers": servers});
+        // Port 0: the ready line in its log says which port it bound.
+        let config = json!({"listen": "127.0.0.1:0", "api_key": KEY, "mcpServers": servers});
         std::fs::write(
             dir.join("mcp_config.json"),
             serde_json::to_vec_pretty(&config)?,
@@ -438,7 +412,7 @@ impl Proxy {
         let proc = Managed::spawn("mcpproxy", cmd, dir.join("stderr.log"))?;
         Ok(Self {
             proc,
-            addr,
+            addr: String::new(),
             spawned,
         })
     }
@@ -447,15 +421,22 @@ impl Proxy {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Wait for `/readyz` 200; returns the time since spawn.
+    /// Wait for the ready line (the bound address) and `/readyz` 200; returns the time
+    /// since spawn.
     async fn wait_readyz(&mut self) -> Result<Duration> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;
-        let url = self.url("/readyz");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = client.get(&url).send().await
+            if self.addr.is_empty()
+                && let Some(addr) =
+                    ready_addr(&std::fs::read_to_string(&self.proc.log).unwrap_or_default())
+            {
+                self.addr = addr;
+            }
+            if !self.addr.is_empty()
+                && let Ok(r) = client.get(self.url("/readyz")).send().await
                 && r.status() == 200
             {
                 return Ok(self.spawned.elapsed());
@@ -1605,7 +1586,6 @@ fn have_wrk() -> bool {
 
 async fn start_hub(env: &Env, hub_js: &Path, everything: &Path) -> Result<(Managed, u16)> {
     let dir = env.dir("mcp-hub")?;
-    let port = free_port()?;
     let cfg = json!({"mcpServers": {"everything": {"command": "node", "args": [everything.display().to_string(), "stdio"]}}});
     std::fs::write(
         dir.join("hub-config.json"),
@@ -1614,13 +1594,14 @@ async fn start_hub(env: &Env, hub_js: &Path, everything: &Path) -> Result<(Manag
     let mut cmd = Command::new("node");
     cmd.arg(hub_js)
         .arg("--port")
-        .arg(port.to_string())
+        .arg("0")
         .arg("--config")
         .arg(dir.join("hub-config.json"))
         .env("HOME", &dir)
         .env("NODE_OPTIONS", env.loopback_preload())
         .stdout(Stdio::null());
     let mut m = Managed::spawn("mcp-hub", cmd, dir.join("stderr.log"))?;
+    let port = listening_port(&mut m, "mcp-hub").await?;
     let client = http();
     let url = format!("http://127.0.0.1:{port}/api/health");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1646,7 +1627,6 @@ async fn start_hub(env: &Env, hub_js: &Path, everything: &Path) -> Result<(Manag
 
 async fn start_mcp_proxy(env: &Env, bin: &Path, everything: &Path) -> Result<(Managed, u16)> {
     let dir = env.dir("mcp-proxy")?;
-    let port = free_port()?;
     let cfg = json!({"mcpServers": {"everything": {"command": "node", "args": [everything.display().to_string(), "stdio"]}}});
     std::fs::write(dir.join("servers.json"), serde_json::to_vec_pretty(&cfg)?)?;
     let mut cmd = Command::new(bin);
@@ -1654,13 +1634,14 @@ async fn start_mcp_proxy(env: &Env, bin: &Path, everything: &Path) -> Result<(Ma
         "--host",
         "127.0.0.1",
         "--port",
-        &port.to_string(),
+        "0",
         "--named-server-config",
     ])
     .arg(dir.join("servers.json"))
     .env("HOME", &dir)
     .stdout(Stdio::null());
     let mut m = Managed::spawn("mcp-proxy", cmd, dir.join("stderr.log"))?;
+    let port = listening_port(&mut m, "mcp-proxy").await?;
     let client = http();
     let url = format!("http://127.0.0.1:{port}/status");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1682,33 +1663,15 @@ async fn start_mcp_proxy(env: &Env, bin: &Path, everything: &Path) -> Result<(Ma
 
 async fn start_everything_http(env: &Env, everything: &Path) -> Result<(Managed, String)> {
     let dir = env.dir("everything-http")?;
-    let port = free_port()?;
     let mut cmd = Command::new("node");
     cmd.arg(everything)
         .arg("streamableHttp")
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("NODE_OPTIONS", env.loopback_preload())
         .stdout(Stdio::null());
     let mut m = Managed::spawn("server-everything http", cmd, dir.join("stderr.log"))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok((m, format!("http://127.0.0.1:{port}/mcp")));
-        }
-        if let Some(e) = m.exited() {
-            bail!(e);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "server-everything http not listening in 30 s:\n{}",
-                m.log_tail()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let port = listening_port(&mut m, "server-everything http").await?;
+    Ok((m, format!("http://127.0.0.1:{port}/mcp")))
 }
 
 /// Run `bench/mcp_calls.py` once; returns latency samples (µs).

@@ -8,8 +8,6 @@
 
 use std::{
     collections::BTreeSet,
-    io::{BufRead, BufReader},
-    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -22,54 +20,8 @@ use mcpproxy::{
         ConnectionState, LogLine, LogStart, UpstreamError, UpstreamManager, UpstreamSnapshot,
     },
 };
+use mcpproxy_testkit::{alive, everything_js, exists, fixture_bin, text_of, wait_listening};
 use serde_json::{Value, json};
-
-// ---------------------------------------------------------------- locating the servers
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// `mcp-fixture`: `$MCP_FIXTURE_BIN`, or next to this test's `deps/` directory.
-fn fixture_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("MCP_FIXTURE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join("mcp-fixture");
-    assert!(
-        path.is_file(),
-        "mcp-fixture not found at {}; build it first with `cargo build -p mcpproxy-fixture` \
-         (same CARGO_TARGET_DIR and profile) or set MCP_FIXTURE_BIN",
-        path.display()
-    );
-    path
-}
-
-/// server-everything's `dist/index.js`: `$MCP_EVERYTHING_JS` or `<root>/.harness/…`.
-fn everything_js() -> PathBuf {
-    let path = std::env::var_os("MCP_EVERYTHING_JS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            workspace_root()
-                .join(".harness/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-        });
-    assert!(
-        path.is_file(),
-        "@modelcontextprotocol/server-everything is not installed at {}; install it with \
-         `mkdir -p .harness && npm install --prefix .harness @modelcontextprotocol/server-everything` \
-         in the workspace root (or set MCP_EVERYTHING_JS)",
-        path.display()
-    );
-    path
-}
 
 // ---------------------------------------------------------------- harness
 
@@ -186,17 +138,6 @@ impl Harness {
     }
 }
 
-fn text_of(result: &rmcp::model::CallToolResult) -> String {
-    let value = serde_json::to_value(result).expect("serialize");
-    value["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("")
-}
-
 fn server(value: Value) -> ServerConfig {
     let mut value = value;
     value["enabled"] = json!(value.get("enabled").cloned().unwrap_or(json!(true)));
@@ -207,21 +148,6 @@ fn fixture_stdio(name: &str, extra: &[&str]) -> ServerConfig {
     let mut args = vec!["stdio".to_string(), "--name".into(), name.into()];
     args.extend(extra.iter().map(|s| s.to_string()));
     server(json!({"name": name, "command": fixture_bin(), "args": args}))
-}
-
-/// Whether a process is alive (a zombie counts as dead).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-fn exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn kill9(pid: u32) {
@@ -255,50 +181,31 @@ fn spawn_fixture_http(mode: &str, extra: &[&str]) -> Process {
         .spawn()
         .expect("spawn fixture");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read LISTENING line");
+    let line = mcpproxy_testkit::announced_blocking(stdout, "LISTENING ");
     let port = line
-        .trim()
-        .strip_prefix("LISTENING ")
+        .as_deref()
         .and_then(|addr| addr.rsplit(':').next())
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line from the fixture: {line:?}"));
+        .unwrap_or_else(|| panic!("no LISTENING line from the fixture: {line:?}"));
     Process { child, port }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// `PORT=<port> node index.js <mode>`, once it accepts connections.
+/// `PORT=0 node index.js <mode>`; its port read from its sockets once it listens.
 async fn spawn_everything_http(mode: &str) -> Process {
-    let port = free_port();
     let child = Command::new("node")
         .arg(everything_js())
         .arg(mode)
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn node (is Node.js installed?)");
-    let process = Process { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "server-everything {mode} never listened on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let port = wait_listening(child.id(), Duration::from_secs(30)).await;
+    let process = Process {
+        child,
+        port: port.unwrap_or(0),
+    };
+    assert!(port.is_some(), "server-everything {mode} never listened");
     process
 }
 

@@ -10,6 +10,17 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The kit's [`poll`] under the name this suite has used (kept so in-flight work merges).
+pub use mcpproxy_testkit::poll as eventually;
+#[allow(
+    unused_imports,
+    reason = "the kit as the suites sharing this module know it; each uses part of it"
+)]
+pub use mcpproxy_testkit::{
+    ClosedPort, alive, everything_js, exists, fixture_bin, harness_file, poll, text_of,
+    wait_listening,
+};
+
 /// The API key the test configs carry.
 pub const KEY: &str = "test-key-0123456789";
 
@@ -32,17 +43,13 @@ pub fn write_config(path: &Path, config: &Value) {
         .expect("chmod config");
 }
 
-/// A free loopback port (bound and released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+/// `listen` for a test server: loopback, port 0; the server says which port it bound in its
+/// ready line ([`TestServer::addr`]).
+pub const LISTEN: &str = "127.0.0.1:0";
 
-/// A config document with the test key, the given servers and a fresh port.
+/// A config document with the test key, the given servers and [`LISTEN`].
 pub fn config_with(servers: Value) -> Value {
-    json!({ "listen": format!("127.0.0.1:{}", free_port()), "api_key": KEY, "mcpServers": servers })
+    json!({ "listen": LISTEN, "api_key": KEY, "mcpServers": servers })
 }
 
 impl TestServer {
@@ -74,13 +81,7 @@ impl TestServer {
     async fn wait_ready(&mut self) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(addr) = self.stderr_text().lines().find_map(|l| {
-                l.contains("mcpproxy ready").then(|| {
-                    l.split("listen: ")
-                        .nth(1)
-                        .map(|r| r.split([',', ' ']).next().unwrap_or("").to_string())
-                })?
-            }) {
+            if let Some(addr) = mcpproxy_testkit::ready_addr(&self.stderr_text()) {
                 return addr;
             }
             if let Some(child) = self.child.as_mut()
@@ -224,22 +225,6 @@ pub fn fixture_server(name: &str) -> Value {
     json!({ "name": name, "command": fixture_bin().display().to_string(), "args": ["stdio"], "enabled": true })
 }
 
-/// The in-tree fixture MCP server binary (`MCP_FIXTURE_BIN` overrides).
-pub fn fixture_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("MCP_FIXTURE_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("mcp-fixture");
-    assert!(
-        bin.exists(),
-        "fixture binary missing at {}: run `cargo build --workspace` first",
-        bin.display()
-    );
-    bin
-}
-
 /// A raw HTTP client for long-lived streams (no overall timeout).
 pub fn streaming() -> reqwest::Client {
     reqwest::Client::builder()
@@ -254,32 +239,6 @@ pub fn raw() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("reqwest")
-}
-
-/// The npm server-everything entry point (installed by `.ci/install-test-deps`).
-pub fn everything_js() -> PathBuf {
-    if let Some(p) = std::env::var_os("MCP_EVERYTHING_JS") {
-        return PathBuf::from(p);
-    }
-    harness_file(
-        "node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-        "server-everything",
-    )
-}
-
-/// `relative` under the workspace's `.harness/` (what `.ci/install-test-deps` installs);
-/// panics naming `what` and the fix when it is missing.
-pub fn harness_file(relative: &str, what: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let path = root.join(".harness").join(relative);
-    assert!(
-        path.exists(),
-        "{what} missing at {}: run .ci/install-test-deps",
-        path.display()
-    );
-    path
 }
 
 /// Debian's Chromium (`CHROMIUM` overrides) and the playwright-core module that drives it,
@@ -363,18 +322,6 @@ pub async fn mcp_call(
     client.call_tool(params).await.expect("tools/call")
 }
 
-/// The first text content of a result.
-pub fn text_of(result: &rmcp::model::CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .find_map(|c| match c {
-            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
 /// An open `/events` stream, past its initial `status` event.
 pub struct EventStream {
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
@@ -402,25 +349,6 @@ impl EventStream {
     /// The data of the next event for which `pred(kind, data)` holds (10 s deadline).
     pub async fn next_matching(&mut self, pred: impl Fn(&str, &Value) -> bool) -> Value {
         wait_for_event(&mut self.body, &mut self.buf, pred).await
-    }
-}
-
-/// Poll `probe` every 50 ms until it returns `Some`, or panic with `what` after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -598,18 +526,5 @@ pub fn docker_calls(record: &Path) -> Vec<Vec<String>> {
     reason = "used by the security and SDK-matrix suites, not by the integration suite"
 )]
 pub async fn announced_url(child: &mut Child, within: Duration) -> Option<String> {
-    use tokio::io::AsyncBufReadExt;
-    let stdout = child.stdout.take()?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    tokio::time::timeout(within, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.strip_prefix("READY ") {
-                return Some(url.to_string());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
+    mcpproxy_testkit::announced(child.stdout.take()?, "READY ", within).await
 }

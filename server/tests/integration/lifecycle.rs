@@ -11,7 +11,7 @@ use crate::common::*;
 #[tokio::test]
 async fn test_lifecycle_generated_key_is_printed_once_and_saved() {
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = LISTEN;
     std::fs::write(
         dir.path().join("mcp_config.json"),
         json!({"listen": listen}).to_string(),

@@ -208,7 +208,8 @@ async fn test_info_shows_the_update_check_against_a_local_releases_server() {
     server.stop().await;
 
     // Unreachable: never fails start-up, says why in check_error.
-    let closed = format!("http://127.0.0.1:{}", free_port());
+    let closed_port = ClosedPort::new();
+    let closed = closed_port.url();
     let env = [
         ("MCPPROXY_DISABLE_AUTO_UPDATE", "false"),
         ("MCPPROXY_UPDATE_API_BASE", closed.as_str()),

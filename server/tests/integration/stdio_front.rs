@@ -107,7 +107,7 @@ async fn test_stdio_mode_serves_mcp_on_the_pipes_and_stops_when_stdin_closes() {
     assert!(!socket.exists(), "socket file removed on exit");
 
     // The same data over TCP: the call and the closed session were kept.
-    config["listen"] = json!(format!("127.0.0.1:{}", free_port()));
+    config["listen"] = json!(LISTEN);
     write_config(&config);
     let server = TestServer::start_in(dir.clone(), &[]).await;
     let calls = server

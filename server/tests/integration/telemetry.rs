@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::{
-    KEY, TestServer, config_with, eventually, fixture_server, free_port, harness_file, mcp_call,
-    raw, text_of, wait_ready,
+    KEY, TestServer, config_with, eventually, fixture_server, harness_file, mcp_call, raw, text_of,
+    wait_listening, wait_ready,
 };
 use crate::revisions::HttpFixture;
 
@@ -21,7 +21,7 @@ const PATIENCE: Duration = Duration::from_secs(90);
 
 /// A child process killed on drop, with its stdout lines collected.
 struct Helper {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
@@ -42,10 +42,11 @@ impl Helper {
                 sink.lock().expect("lines").push(line);
             }
         });
-        Self {
-            _child: child,
-            lines,
-        }
+        Self { child, lines }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().expect("helper runs")
     }
 
     fn lines(&self) -> Vec<String> {
@@ -116,7 +117,6 @@ async fn test_telemetry_prometheus_scrapes_the_call_count() {
     );
     let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).expect("write prometheus.yml");
-    let web = format!("127.0.0.1:{}", free_port());
     let mut command = tokio::process::Command::new("prometheus");
     command
         .arg(format!("--config.file={}", config_path.display()))
@@ -124,8 +124,12 @@ async fn test_telemetry_prometheus_scrapes_the_call_count() {
             "--storage.tsdb.path={}",
             dir.path().join("data").display()
         ))
-        .arg(format!("--web.listen-address={web}"));
-    let _prometheus = Helper::spawn(command, "prometheus (Debian package `prometheus`)");
+        .arg("--web.listen-address=127.0.0.1:0");
+    let prometheus = Helper::spawn(command, "prometheus (Debian package `prometheus`)");
+    let port = wait_listening(prometheus.pid(), PATIENCE)
+        .await
+        .expect("prometheus listens");
+    let web = format!("127.0.0.1:{port}");
 
     let client = crate::common::mcp_client(&server).await;
     for _ in 0..3 {

@@ -1,4 +1,4 @@
-//! Helpers shared by the robustness tests: `/proc` probes of a process, polling with a
+//! Helpers shared by the robustness tests: `/proc` probes of a process, polling (the kit's) with a
 //! deadline, raw `/mcp` sessions over HTTP, the Python interpreter for script upstreams.
 
 use std::time::Duration;
@@ -6,6 +6,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use mcpproxy_testkit::messages_of;
+#[allow(
+    unused_imports,
+    reason = "the security suite imports `proc::poll`; the robustness suite has it from `common`"
+)]
+pub use mcpproxy_testkit::poll;
 
 /// Open file descriptors of `pid`.
 pub fn fd_count(pid: u32) -> usize {
@@ -30,25 +36,6 @@ pub fn status_field(pid: u32, field: &str) -> u64 {
 /// The proxy's pid.
 pub fn pid_of(server: &TestServer) -> u32 {
     server.pid().expect("proxy is running")
-}
-
-/// Poll `check` every 20 ms until it returns `Some`, or panic after `within` with `what`.
-pub async fn poll<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A raw streamable-HTTP MCP session (initialize + initialized done).
@@ -76,20 +63,6 @@ impl Reply {
     pub fn answer(&self, id: &Value) -> Option<&Value> {
         self.messages.iter().find(|m| &m["id"] == id)
     }
-}
-
-/// Parse a body that is either one JSON document or an SSE stream of them.
-fn messages_of(text: &str) -> Vec<Value> {
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        return match v {
-            Value::Array(items) => items,
-            other => vec![other],
-        };
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str(d.trim()).ok())
-        .collect()
 }
 
 impl RawSession {

@@ -525,7 +525,7 @@ async fn bad_server_names_are_refused_via_mcp_rest_and_config() {
     for name in names {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = config_with(json!([{"name": name, "command": "true", "enabled": true}]));
-        config["listen"] = json!(format!("127.0.0.1:{}", free_port()));
+        config["listen"] = json!(crate::common::LISTEN);
         std::fs::write(
             dir.path().join("mcp_config.json"),
             serde_json::to_vec(&config).expect("json"),

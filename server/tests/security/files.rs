@@ -163,15 +163,16 @@ async fn test_files_server_logs_are_private_and_removed_with_their_server() {
 #[tokio::test]
 async fn test_files_exposed_settings_are_warned_about() {
     let config = config_with(json!([]));
-    let port = free_port();
     let mut all_interfaces = config.clone();
-    all_interfaces["listen"] = json!(format!(":{port}"));
+    // Every interface, port 0: the server says which port it bound.
+    all_interfaces["listen"] = json!("0.0.0.0:0");
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
     let path = dir.path().join("mcp_config.json");
     std::fs::write(&path, all_interfaces.to_string()).expect("config");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let server = TestServer::start_in(dir, &[("MCPPROXY_API_KEY", "short")]).await;
-    // The Go original's ":PORT" binds every interface; loopback reaches it too.
+    // Every interface (as the Go original's ":PORT" does); loopback reaches it too.
+    let port = server.addr.rsplit(':').next().expect("bound port");
     let url = format!("http://127.0.0.1:{port}");
     let resp = raw()
         .get(format!("{url}/api/v1/diagnostics"))

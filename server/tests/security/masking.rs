@@ -26,9 +26,10 @@ const SECRETS: [&str; 10] = [
     KEY,
 ];
 
-/// A port nothing listens on, so `web` fails (and its error may quote its URL).
-fn closed_port() -> u16 {
-    free_port()
+/// A port nothing listens on (held closed for the test's length), so `web` fails (and its
+/// error may quote its URL).
+fn closed_port() -> ClosedPort {
+    ClosedPort::new()
 }
 
 fn web_url(port: u16) -> String {
@@ -99,7 +100,8 @@ fn disk_has_no_mask(server: &TestServer) {
 
 #[tokio::test]
 async fn every_view_masks_every_secret_and_keeps_references_readable() {
-    let server = TestServer::start(config(closed_port())).await;
+    let closed = closed_port();
+    let server = TestServer::start(config(closed.port)).await;
     // `web` fails to connect; its error is part of every view below.
     eventually(Duration::from_secs(20), "web failed", || async {
         let body: Value = serde_json::from_str(&rest(&server, "/api/v1/servers").await).ok()?;
@@ -209,7 +211,8 @@ async fn every_view_masks_every_secret_and_keeps_references_readable() {
 
 #[tokio::test]
 async fn a_masked_config_applied_back_keeps_the_real_secrets_on_disk() {
-    let server = TestServer::start(config(closed_port())).await;
+    let closed = closed_port();
+    let server = TestServer::start(config(closed.port)).await;
     let before = server.config_on_disk();
 
     // Unchanged but for one setting: the secrets on disk are the real ones.
@@ -259,7 +262,8 @@ async fn a_masked_config_applied_back_keeps_the_real_secrets_on_disk() {
 
 #[tokio::test]
 async fn a_mask_with_no_real_value_is_refused_naming_the_fields() {
-    let server = TestServer::start(config(closed_port())).await;
+    let closed = closed_port();
+    let server = TestServer::start(config(closed.port)).await;
     let before = std::fs::read(server.config_path()).expect("config");
 
     // Renamed *and* changed: no server of that identity, so its masks resolve to nothing.
