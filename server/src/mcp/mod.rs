@@ -42,6 +42,7 @@ mod search;
 mod sessions;
 mod stdio;
 mod surface;
+mod tasks;
 mod truncate;
 
 use std::collections::HashMap;
