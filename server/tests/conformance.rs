@@ -155,15 +155,71 @@ fn the_fixture_passes_every_scored_scenario_on_both_revisions() {
     );
 }
 
+/// The unscored extension scenarios (the tasks extension's `tasks-*`) that the
+/// fixture passes directly: they count for transparency like scored ones.
+fn passing_extensions(rev: &str) -> Vec<String> {
+    revision(rev)["unscored"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, category)| category.as_str() == Some("extension"))
+                .map(|(scenario, _)| scenario.clone())
+                .filter(|scenario| outcome(rev, "direct", scenario).0)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The scenarios the transparency check compares: the scored ones and the
+/// extension scenarios that pass directly.
+fn compared(rev: &str) -> Vec<String> {
+    let mut names = scored(rev);
+    names.extend(passing_extensions(rev));
+    names
+}
+
+/// The fixture implements the tasks extension: its scenarios pass directly.
+#[test]
+fn the_fixture_passes_the_tasks_extension_scenarios() {
+    let rev = "2026-07-28";
+    let tasks: Vec<String> = revision(rev)["unscored"]
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .filter(|s| s.starts_with("tasks-"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        tasks.len() >= 9,
+        "{rev}: too few tasks-* scenarios: {tasks:?}"
+    );
+    let failing: Vec<String> = tasks
+        .iter()
+        .filter_map(|s| {
+            let (passed, why) = outcome(rev, "direct", s);
+            (!passed).then(|| format!("{s}: {}", short(&why)))
+        })
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "the fixture fails tasks-* scenarios:\n{}",
+        failing.join("\n")
+    );
+}
+
 /// Transparency: through `/mcp/servers/fixture` (HTTP upstream) and
 /// `/mcp/servers/fixture-stdio` (stdio upstream) exactly what passed directly passes, at
 /// both revisions (a 2026-07-28 client of the dual-revision fixture is served at 2026-07-28:
-/// a companion session over HTTP, inline per-request revision over stdio).
+/// a companion session over HTTP, inline per-request revision over stdio). The
+/// scenarios compared are the scored ones plus the extension scenarios (tasks) that
+/// pass directly.
 #[test]
 fn through_the_proxy_the_same_scenarios_pass_as_directly() {
     let mut diff = BTreeMap::new();
     for rev in revisions() {
-        for scenario in scored(&rev) {
+        for scenario in compared(&rev) {
             let (direct, _) = outcome(&rev, "direct", &scenario);
             for target in ["proxy", "proxy-stdio"] {
                 let (proxy, why) = outcome(&rev, target, &scenario);

@@ -101,6 +101,15 @@ impl ClientLink {
         }
     }
 
+    /// The same request with its declared capabilities passed through `change`.
+    pub fn map_capabilities(
+        mut self,
+        change: impl FnOnce(ClientCapabilities) -> ClientCapabilities,
+    ) -> Self {
+        self.capabilities = self.capabilities.map(change);
+        self
+    }
+
     /// A request of the session behind `peer` answered without a stream of its own (the
     /// JSON fast path, which never carries progress): what the upstream asks goes on the
     /// session's standalone stream.

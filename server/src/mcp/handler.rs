@@ -14,12 +14,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
-    SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams,
-    SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientRequest,
+    CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse,
+    GetTaskParams, GetTaskResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, SetLevelRequest, SetLevelRequestParams,
+    SubscribeRequest, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -207,7 +208,11 @@ impl ProxyMcp {
         self.note_capabilities(context.client_capabilities());
         let origin = self.origin(&context.extensions);
         let transparent = matches!(self.surface, Surface::Server(_));
-        let client = ClientLink::of(context, self.level.clone(), transparent);
+        let mut client = ClientLink::of(context, self.level.clone(), transparent);
+        if !transparent {
+            // Only the transparent surface carries tasks (see `super::tasks`).
+            client = client.map_capabilities(super::tasks::without_tasks);
+        }
         (origin, Arc::new(client))
     }
 
@@ -455,6 +460,36 @@ impl ServerHandler for ProxyMcp {
             let _ = self.catalog.forward(server, forward, &asker).await;
         }
         Ok(())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        super::tasks::get(&self.catalog, &self.surface, request, &asker).await
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        super::tasks::update(&self.catalog, &self.surface, request, &asker).await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (origin, link) = self.start(&context);
+        let asker = self.asker(&origin, &link);
+        super::tasks::cancel(&self.catalog, &self.surface, request, &asker).await
     }
 
     fn accepted_subscription_filter(

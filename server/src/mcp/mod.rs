@@ -43,6 +43,7 @@ mod search;
 mod sessions;
 mod stdio;
 mod surface;
+mod tasks;
 mod truncate;
 
 use std::collections::HashMap;

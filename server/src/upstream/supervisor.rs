@@ -222,6 +222,7 @@ impl Supervisor {
         let Connected {
             client,
             mut process,
+            modern,
             ..
         } = connected;
         let mut waiting = pin!(client.waiting());
@@ -265,7 +266,14 @@ impl Supervisor {
                         listed = tokio::time::timeout(LIST_TIMEOUT, client::list_tools(&peer)) => listed,
                     };
                     match listed {
-                        Ok(Ok(tools)) => self.shared.tools_refreshed(tools),
+                        Ok(Ok(tools)) => {
+                            // The companion first: a call admitted by the new list must
+                            // find the companion listing again.
+                            if let Some(modern) = modern.as_deref() {
+                                modern.tools_changed();
+                            }
+                            self.shared.tools_refreshed(tools);
+                        }
                         Ok(Err(error)) => self.shared.log.error(&format!("tools/list after list_changed failed: {}", error_chain(&error))),
                         Err(_) => self.shared.log.error("tools/list after list_changed timed out"),
                     }

@@ -22,6 +22,7 @@ mod secrets;
 mod servers;
 mod status;
 mod stdio_front;
+mod tasks;
 mod telemetry;
 mod token_stats;
 mod transparent;

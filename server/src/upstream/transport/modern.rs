@@ -18,6 +18,7 @@
 //! clients use the 2025 session (what it asks them is translated, see `mcp::parked`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::{
     RoleClient,
@@ -54,6 +55,16 @@ pub(crate) enum Modern {
     Companion(Box<Companion>),
     /// 2026-07-28 requests on the same session, if the server takes them (stdio).
     Inline(InlineProbe),
+}
+
+impl Modern {
+    /// The server said its tool list changed (on the 2025 session): a companion lists the
+    /// tools again before its next request.
+    pub(crate) fn tools_changed(&self) {
+        if let Self::Companion(companion) = self {
+            companion.stale.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// Whether a 2025 session takes 2026-07-28 requests inline; asked once.
@@ -105,6 +116,8 @@ pub(crate) struct Companion {
     opened: OnceCell<Option<Opened>>,
     /// OAuth tokens for its requests, as on the main session.
     auth: Option<Arc<dyn crate::oauth::BearerSource>>,
+    /// Set when the server's tools changed since the companion listed them.
+    stale: AtomicBool,
 }
 
 impl Companion {
@@ -129,6 +142,7 @@ impl Companion {
             ct: ct.child_token(),
             opened: OnceCell::new(),
             auth: None,
+            stale: AtomicBool::new(false),
         }
     }
 
@@ -138,9 +152,21 @@ impl Companion {
         self
     }
 
-    /// The open companion; opened on first use. `None` when the server does not speak
-    /// 2026-07-28 (asked once).
+    /// The open companion; opened on first use, its tools listed again when they changed
+    /// since. `None` when the server does not speak 2026-07-28 (asked once).
     pub(crate) async fn get(&self) -> Option<&Opened> {
+        let opened = self.opened().await?;
+        // Boxed like the opening: this sits inside every call's future.
+        if self.stale.swap(false, Ordering::AcqRel)
+            && !Box::pin(self.list_tools(opened.peer())).await
+        {
+            // Try again on the next request.
+            self.stale.store(true, Ordering::Release);
+        }
+        Some(opened)
+    }
+
+    async fn opened(&self) -> Option<&Opened> {
         self.opened
             .get_or_init(|| async {
                 // Boxed: rmcp's handshake future is deep, and this sits inside every call's.
@@ -190,14 +216,23 @@ impl Companion {
             self.ct.clone(),
         )
         .await?;
-        // rmcp computes each call's `Mcp-Param-*` headers from the tool schemas it listed
-        // on this client; without a listing a tool with `x-mcp-header` arguments is refused.
-        if let Err(error) = crate::upstream::client::list_tools(client.peer()).await {
-            self.log.info(&format!(
-                "tools/list on the 2026-07-28 session failed: {error}"
-            ));
-        }
+        self.list_tools(client.peer()).await;
         Ok(Opened { client, relay })
+    }
+
+    /// List the server's tools on the companion; false when that failed (logged).
+    /// rmcp computes each call's `Mcp-Param-*` headers from the tool schemas it listed
+    /// on this client; without a listing a tool with `x-mcp-header` arguments is refused.
+    async fn list_tools(&self, peer: &Peer<RoleClient>) -> bool {
+        match crate::upstream::client::list_tools(peer).await {
+            Ok(_) => true,
+            Err(error) => {
+                self.log.info(&format!(
+                    "tools/list on the 2026-07-28 session failed: {error}"
+                ));
+                false
+            }
+        }
     }
 }
 
