@@ -34,10 +34,15 @@ pub fn presented_key<'a>(
     if let Some(value) = api_key_header(headers) {
         return Some(std::borrow::Cow::Borrowed(value));
     }
+    query_value(query, "apikey")
+}
+
+/// The (percent-decoded) value of the first `name=` parameter in a query string.
+pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     query.and_then(|q| {
         q.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == "apikey").then(|| percent_decode(v))
+            (k == name).then(|| percent_decode(v))
         })
     })
 }
