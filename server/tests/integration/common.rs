@@ -384,8 +384,13 @@ pub struct EventStream {
 impl EventStream {
     /// Subscribe to `server`'s events.
     pub async fn open(server: &TestServer) -> Self {
+        Self::open_query(server, "").await
+    }
+
+    /// Subscribe to `server`'s events with a query string (`logs=fx`).
+    pub async fn open_query(server: &TestServer, query: &str) -> Self {
         let resp = streaming()
-            .get(format!("{}/events", server.url()))
+            .get(format!("{}/events?{query}", server.url()))
             .header("X-API-Key", KEY)
             .send()
             .await

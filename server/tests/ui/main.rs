@@ -122,6 +122,52 @@ async fn status_events_follow_count_changes() {
         .await;
 }
 
+/// `/events?logs=fx` carries each line fx's log writes as a `log` event; a client that did
+/// not ask gets none (the same call's `tool_call.recorded` reaches it without a `log`
+/// before it); an empty `logs` is a 400 in the error envelope.
+#[tokio::test]
+async fn log_lines_reach_only_the_clients_that_follow_them() {
+    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    wait_ready(&server, "fx").await;
+    let mut follower = EventStream::open_query(&server, "logs=fx").await;
+    let mut other = EventStream::open(&server).await;
+    let call = raw()
+        .post(format!("{}/api/v1/tools/call", server.url()))
+        .header("X-API-Key", KEY)
+        .json(&json!({"tool_name": "fx:log", "arguments": {"message": "followed-line-7"}}))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(call.status(), 200);
+    let line = follower
+        .next_matching(|kind, data| {
+            kind == "log" && data["payload"]["message"] == "followed-line-7"
+        })
+        .await;
+    assert_eq!(line["payload"]["server"], "fx", "{line}");
+    assert_eq!(line["payload"]["level"], "STDERR", "{line}");
+    assert!(line["payload"]["timestamp"].is_string(), "{line}");
+    let seen = other
+        .next_matching(|kind, data| {
+            kind == "log" || (kind == "tool_call.recorded" && data["payload"]["tool_name"] == "log")
+        })
+        .await;
+    assert!(
+        seen["payload"]["message"].is_null(),
+        "a client that did not ask got a log line: {seen}"
+    );
+
+    let empty = raw()
+        .get(format!("{}/events?logs=", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("empty logs");
+    assert_eq!(empty.status(), 400);
+    let envelope: Value = empty.json().await.expect("envelope");
+    assert_eq!(envelope["success"], false, "{envelope}");
+}
+
 /// One browser test at a time, from set-up to end: the runs measure latencies, which a
 /// second Chromium and its proxy on the same two cores would distort.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
