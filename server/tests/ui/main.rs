@@ -221,6 +221,17 @@ async fn browser_run(
     report
 }
 
+/// Where a run's screenshots go: `docs/ui/` with `UPDATE_UI_SCREENSHOTS`, else `scratch`.
+fn shots_dir(scratch: &Path) -> std::path::PathBuf {
+    match std::env::var_os("UPDATE_UI_SCREENSHOTS") {
+        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .join("docs/ui"),
+        None => scratch.to_path_buf(),
+    }
+}
+
 /// The panel in a real browser: every page renders with data and no console error, the
 /// actions change real state, and REST changes show in the open page within 1 s.
 #[tokio::test]
@@ -239,14 +250,7 @@ async fn the_panel_works_in_a_real_browser() {
     )
     .await;
     let scratch = tempfile::tempdir().expect("tempdir");
-    let shots = match std::env::var_os("UPDATE_UI_SCREENSHOTS") {
-        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .join("docs/ui"),
-        None => scratch.path().to_path_buf(),
-    };
-    let report = browser_run("panel.mjs", &server, &shots, &[]).await;
+    let report = browser_run("panel.mjs", &server, &shots_dir(scratch.path()), &[]).await;
     // The budget for a change to reach the open page, measured by the run.
     for timing in [
         "disable_to_dashboard_ms",
@@ -259,6 +263,26 @@ async fn the_panel_works_in_a_real_browser() {
         );
     }
     drop(agent);
+}
+
+/// The panel against real third-party upstreams: server-everything (its tools, a search
+/// and a try-it call) and an OAuth-protected server (the detail page's OAuth state, Log in
+/// through the authorization page in a new tab, the state following live, Log out).
+#[tokio::test]
+async fn the_panel_drives_server_everything_and_an_oauth_login() {
+    let _turn = ONE_BROWSER.lock().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_guarded, url) = oauth_upstream(&work.path().join("marker.txt"), 300).await;
+    let server = TestServer::start(config_with(json!([
+        everything_server("everything"),
+        {"name": "guarded", "url": url, "protocol": "streamable-http", "enabled": true},
+    ])))
+    .await;
+    let report = browser_run("upstreams.mjs", &server, &shots_dir(work.path()), &[]).await;
+    assert!(
+        report["timings"]["login_to_page_ms"].as_u64() < Some(10_000),
+        "{report}"
+    );
 }
 
 /// A proxy with 200 servers, 10 of them connected with 514 tools each (5,140 tools).
