@@ -34,8 +34,10 @@ export function fixFor(issue) {
       return server && actionButton("Log in", () => openLogin(server), { "aria-label": `Log in ${server}` });
     case "missing_secret":
       return link("Set the secret", "#/secrets");
-    case "config":
     case "security":
+      // With a server: tools the scanner holds (reviewed and approved on its page).
+      return server ? link("Review findings", serverHref(server)) : link("Open the configuration", "#/config");
+    case "config":
     case "docker":
       return link("Open the configuration", "#/config");
     default:
