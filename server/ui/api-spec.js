@@ -22,7 +22,7 @@ export const OPERATIONS = Object.freeze({
   "diagnostics_get": {"body":"none","method":"GET","path":"/api/v1/diagnostics","query":[],"response":"DiagnosticsResponse"},
   "docker_status": {"body":"none","method":"GET","path":"/api/v1/docker/status","query":[],"response":"DockerStatusResponse"},
   "doctor_get": {"body":"none","method":"GET","path":"/api/v1/doctor","query":[],"response":"DiagnosticsResponse"},
-  "events_stream": {"body":"none","method":"GET","path":"/events","query":[],"response":null},
+  "events_stream": {"body":"none","method":"GET","path":"/events","query":["logs"],"response":null},
   "health_live": {"body":"none","method":"GET","path":"/healthz","query":[],"response":"HealthzResponse"},
   "health_ready": {"body":"none","method":"GET","path":"/readyz","query":[],"response":"ReadyzResponse"},
   "index_search": {"body":"none","method":"GET","path":"/api/v1/index/search","query":["q","limit"],"response":"IndexSearchResponse"},
@@ -194,7 +194,7 @@ export const SCHEMAS = Object.freeze({
   "ToolCallRequest": {"fields":{"arguments":"object","tool_name":"string"},"required":["tool_name"]},
   "ToolCallResponse": {"fields":{"data":"object","success":"boolean"},"required":["success","data"]},
   "ToolSearchData": {"fields":{"stats":"ToolStats","tools":"[ToolSearchHit]"},"required":["tools","stats"]},
-  "ToolSearchHit": {"fields":{"description":"string","name":"string","score":"number","server":"string"},"required":["name","server","description","score"]},
+  "ToolSearchHit": {"fields":{"description":"string","matched_fields":"[string]","name":"string","score":"number","server":"string"},"required":["name","server","description","score","matched_fields"]},
   "ToolSearchResponse": {"fields":{"data":"ToolSearchData","success":"boolean","tools":"[ToolSearchHit]"},"required":["tools","success","data"]},
   "ToolStats": {"fields":{"disabled":"integer","enabled":"integer","pending_approval":"integer","total":"integer"},"required":["total","enabled","disabled","pending_approval"]},
   "UnquarantineResponse": {"fields":{"data":"ServerApproval","success":"boolean"},"required":["success","data"]},
@@ -1079,6 +1079,7 @@ export const SCHEMAS = Object.freeze({
 /**
  * @typedef {object} ToolSearchHit
  * @property {string} description
+ * @property {Array<string>} matched_fields
  * @property {string} name
  * @property {number} score
  * @property {string} server

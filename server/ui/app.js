@@ -15,6 +15,7 @@ const PAGES = {
   sessions: () => import("./pages/sessions.js"),
   secrets: () => import("./pages/secrets.js"),
   config: () => import("./pages/config.js"),
+  diagnostics: () => import("./pages/diagnostics.js"),
 };
 
 const main = document.getElementById("main");
@@ -58,6 +59,10 @@ async function route() {
     /** Subscribe for as long as this page is shown. */
     on(kinds, fn) {
       leave.push(live.on(kinds, fn));
+    },
+    /** Run `fn` when the person navigates away. */
+    onLeave(fn) {
+      leave.push(fn);
     },
     /** Whether the page is still the one shown (an await may outlive it). */
     get current() {

@@ -2,16 +2,23 @@
 // kinds with on(); the indicator in the header shows whether the stream is up. The
 // browser reconnects by itself (the server asks for retry: 5000); on reconnect, and when
 // the server says the stream fell behind a burst ("resync"), every subscriber of
-// "reconnected" refreshes, since events may have been missed.
+// "reconnected" refreshes, since events may have been missed. A page that shows a
+// server's log asks for its lines with follow(name): the stream is reopened with
+// `?logs=<name>` (and "reconnected" sent, for the moment between), and reopened without
+// it when the page is left.
 
 const handlers = new Map();
 let source = null;
 let wasDown = false;
+let baseUrl = "";
+let indicator = null;
+let followed = null;
 
 /** Every event kind the server publishes (server/src/events) plus status and ping. */
 export const KINDS = [
   "status", "ping", "servers.changed", "config.reloaded", "config.saved", "config.invalid",
   "tools.indexed", "secrets.changed", "tools.changed", "auth.changed", "tool_call.recorded",
+  "log", "log.missed",
 ];
 
 function dispatch(kind, data) {
@@ -24,25 +31,35 @@ function dispatch(kind, data) {
   }
 }
 
-/** Open the stream at `url`; `indicator` shows its state. */
-export function start(url, indicator) {
+/** Open the stream at `url`; `where` shows its state. */
+export function start(url, where) {
+  baseUrl = url;
+  indicator = where;
+  open(false);
+}
+
+function open(reopened) {
   const show = (state, text) => {
     indicator.dataset.state = state;
     indicator.textContent = text;
   };
-  source = new EventSource(url);
-  source.addEventListener("open", () => {
+  source?.close();
+  const url = followed ? `${baseUrl}&logs=${encodeURIComponent(followed)}` : baseUrl;
+  const mine = new EventSource(url);
+  source = mine;
+  mine.addEventListener("open", () => {
     show("live", "live");
-    if (wasDown) dispatch("reconnected", {});
+    if (wasDown || reopened) dispatch("reconnected", {});
     wasDown = false;
+    reopened = false;
   });
-  source.addEventListener("error", () => {
+  mine.addEventListener("error", () => {
     wasDown = true;
-    show(source.readyState === EventSource.CLOSED ? "down" : "connecting", "reconnecting…");
+    show(mine.readyState === EventSource.CLOSED ? "down" : "connecting", "reconnecting…");
   });
-  source.addEventListener("resync", () => dispatch("reconnected", {}));
+  mine.addEventListener("resync", () => dispatch("reconnected", {}));
   for (const kind of KINDS) {
-    source.addEventListener(kind, (event) => {
+    mine.addEventListener(kind, (event) => {
       let data = null;
       try {
         data = JSON.parse(event.data);
@@ -52,6 +69,21 @@ export function start(url, indicator) {
       dispatch(kind, data);
     });
   }
+}
+
+/**
+ * Have the stream carry `server`'s log lines ("log" events) until the returned function
+ * is called.
+ * @param {string} server @returns {() => void}
+ */
+export function follow(server) {
+  followed = server;
+  if (baseUrl) open(true);
+  return () => {
+    if (followed !== server) return;
+    followed = null;
+    if (baseUrl) open(true);
+  };
 }
 
 /**

@@ -34,8 +34,13 @@ pub fn presented_key<'a>(
     if let Some(value) = api_key_header(headers) {
         return Some(std::borrow::Cow::Borrowed(value));
     }
+    query_value(query, "apikey")
+}
+
+/// The (percent-decoded) value of the first `name=` parameter in a query string.
+pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes()).find_map(|(k, v)| (k == "apikey").then_some(v))
+        form_urlencoded::parse(q.as_bytes()).find_map(|(k, v)| (k == name).then_some(v))
     })
 }
 

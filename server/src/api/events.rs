@@ -31,9 +31,16 @@ use tokio_util::sync::CancellationToken;
 use super::{ServerCtx, auth, wire};
 use crate::app::App;
 use crate::events::Published;
+use crate::upstream::FedLine;
 
 /// The event a client gets instead of the events it missed when it fell behind the bus.
 pub const RESYNC: &str = "resync";
+
+/// The event of one line of the followed server's log (`/events?logs=<server>`):
+/// `{server, timestamp, level, message}`.
+pub const LOG: &str = "log";
+/// The event a log follower gets instead of the lines it missed: `{server, missed}`.
+pub const LOG_MISSED: &str = "log.missed";
 
 /// Interval of `ping` events.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -117,6 +124,58 @@ impl StatusWatch {
     }
 }
 
+/// A client's follow of one server's log lines.
+struct LogFollow {
+    server: String,
+    lines: broadcast::Receiver<Arc<FedLine>>,
+}
+
+impl LogFollow {
+    /// From the request's `logs` parameter: none without one; an empty one is a 400.
+    fn from_request(app: &App, request: &dropshot::RequestInfo) -> Result<Option<Self>, ApiError> {
+        let Some(server) = auth::query_value(request.uri().query(), "logs") else {
+            return Ok(None);
+        };
+        if server.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "logs: name the server whose log lines to follow",
+            ));
+        }
+        Ok(Some(Self {
+            server: server.into_owned(),
+            lines: app.upstreams().log_feed().follow(),
+        }))
+    }
+
+    /// The next message for a follower: a line of its server, or how many it missed.
+    /// Never completes without a follow (or once the feed is gone).
+    async fn next(follow: &mut Option<Self>) -> (&'static str, serde_json::Value) {
+        let Some(this) = follow.as_mut() else {
+            return std::future::pending().await;
+        };
+        loop {
+            match this.lines.recv().await {
+                Ok(line) if *line.server == *this.server => {
+                    let timestamp = line.timestamp.timestamp();
+                    return (
+                        LOG,
+                        serde_json::json!({ "payload": &*line, "timestamp": timestamp }),
+                    );
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let payload = serde_json::json!({ "server": this.server, "missed": missed });
+                    return (
+                        LOG_MISSED,
+                        serde_json::json!({ "payload": payload, "timestamp": chrono::Utc::now().timestamp() }),
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    }
+}
+
 /// What a client is sent for one receive from the bus: the event; or, when its
 /// subscription fell behind a burst, [`RESYNC`] with how many events it missed (it refetches
 /// what it shows, and the stream goes on: no events are skipped silently, no reconnect
@@ -142,6 +201,7 @@ async fn pump(
     app: Arc<App>,
     shutdown: CancellationToken,
     mut bus: broadcast::Receiver<Arc<Published>>,
+    mut logs: Option<LogFollow>,
     out: mpsc::Sender<Bytes>,
 ) {
     let send = |bytes: Bytes| out.try_send(bytes).is_ok();
@@ -168,6 +228,7 @@ async fn pump(
                 Some((kind, data)) => frame(kind, &data),
                 None => return,
             },
+            (kind, data) = LogFollow::next(&mut logs) => frame(kind, &data),
         };
         if !send(bytes) {
             return; // buffer full (client not reading) or client gone
@@ -181,11 +242,13 @@ async fn events_get(
 ) -> Result<Response<dropshot::Body>, ApiError> {
     auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
     let ctx = rqctx.context();
+    let logs = LogFollow::from_request(&ctx.app, &rqctx.request)?;
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(pump(
         ctx.app.clone(),
         ctx.shutdown.clone(),
         ctx.app.bus().subscribe(),
+        logs,
         tx,
     ));
     let frames = futures::StreamExt::map(ReceiverStream::new(rx), |b| {
@@ -215,6 +278,7 @@ async fn events_ws(
     auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)
         .map_err(|e| e.to_string())?;
     let ctx = rqctx.context();
+    let mut logs = LogFollow::from_request(&ctx.app, &rqctx.request).map_err(|e| e.to_string())?;
     let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
         upgraded.into_inner(),
         tokio_tungstenite::tungstenite::protocol::Role::Server,
@@ -246,6 +310,7 @@ async fn events_ws(
                 Some((kind, data)) => message(kind, data),
                 None => break,
             },
+            (kind, data) = LogFollow::next(&mut logs) => message(kind, data),
         };
         tokio::time::timeout(Duration::from_secs(10), ws.send(next))
             .await

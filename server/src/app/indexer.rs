@@ -306,6 +306,7 @@ impl App {
                     server: server.clone(),
                     name: tool.name.to_string(),
                     score: 0.0,
+                    matched_fields: Vec::new(),
                 };
                 out.push((hit, tool.clone()));
             }

@@ -19,6 +19,8 @@ pub(crate) const NAME: usize = 0;
 pub(crate) const SERVER: usize = 1;
 pub(crate) const DESCRIPTION: usize = 2;
 pub(crate) const PARAMS: usize = 3;
+/// Each field's name where a hit says which fields matched ([`super::SearchHit::matched_fields`]).
+pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = ["name", "server", "description", "parameters"];
 
 /// Token budget of the name and server fields.
 const MAX_IDENT_TOKENS: usize = 64;

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::bm25::{EXACT_MATCH_BONUS, idf, pseudo_tf, term_score};
-use super::fields::{FieldTokens, field_tokens};
+use super::fields::{FIELD_NAMES, FieldTokens, NAME, field_tokens};
 use super::postings::{DocId, InvertedIndex};
 use super::query::query_terms;
 use super::types::{SearchHit, ToolDoc};
@@ -119,6 +119,8 @@ impl ToolIndex {
             return Vec::new();
         }
         let mut scores = vec![0.0f64; self.slots.len()];
+        // Per tool, one bit per field a query term was found in.
+        let mut matched = vec![0u8; self.slots.len()];
         let mut touched: Vec<DocId> = Vec::new();
         let stats = self.inverted.stats();
         for term in query_terms(query) {
@@ -136,6 +138,13 @@ impl ToolIndex {
                 }
                 let tf = pseudo_tf(&posting.tf, &self.inverted.lens(posting.doc), &stats);
                 *score += term_score(weight, tf);
+                if let Some(bits) = matched.get_mut(posting.doc as usize) {
+                    for (f, count) in posting.tf.iter().enumerate() {
+                        if *count > 0 {
+                            *bits |= 1 << f;
+                        }
+                    }
+                }
             }
         }
         for id in self.exact_matches(query) {
@@ -145,8 +154,11 @@ impl ToolIndex {
                 }
                 *score += EXACT_MATCH_BONUS;
             }
+            if let Some(bits) = matched.get_mut(id as usize) {
+                *bits |= 1 << NAME;
+            }
         }
-        self.top_hits(&scores, touched, limit)
+        self.top_hits(&scores, &matched, touched, limit)
     }
 
     /// Number of indexed tools across all servers.
@@ -200,18 +212,25 @@ impl ToolIndex {
     }
 
     /// Ranks the touched tools and keeps the best `limit`.
-    fn top_hits(&self, scores: &[f64], mut touched: Vec<DocId>, limit: usize) -> Vec<SearchHit> {
+    fn top_hits(
+        &self,
+        scores: &[f64],
+        matched: &[u8],
+        mut touched: Vec<DocId>,
+        limit: usize,
+    ) -> Vec<SearchHit> {
         touched.sort_unstable();
         touched.dedup();
-        let mut ranked: Vec<(f64, &ToolDoc)> = touched
+        let mut ranked: Vec<(f64, &ToolDoc, u8)> = touched
             .into_iter()
             .filter_map(|id| {
                 let score = *scores.get(id as usize)?;
-                Some((score, &self.slot(id)?.doc))
+                let bits = matched.get(id as usize).copied().unwrap_or(0);
+                Some((score, &self.slot(id)?.doc, bits))
             })
-            .filter(|(score, _)| *score > 0.0)
+            .filter(|(score, _, _)| *score > 0.0)
             .collect();
-        let order = |a: &(f64, &ToolDoc), b: &(f64, &ToolDoc)| -> Ordering {
+        let order = |a: &(f64, &ToolDoc, u8), b: &(f64, &ToolDoc, u8)| -> Ordering {
             b.0.total_cmp(&a.0)
                 .then_with(|| a.1.server.cmp(&b.1.server))
                 .then_with(|| a.1.name.cmp(&b.1.name))
@@ -223,10 +242,16 @@ impl ToolIndex {
         ranked.sort_unstable_by(order);
         ranked
             .into_iter()
-            .map(|(score, doc)| SearchHit {
+            .map(|(score, doc, bits)| SearchHit {
                 server: doc.server.clone(),
                 name: doc.name.clone(),
                 score,
+                matched_fields: FIELD_NAMES
+                    .iter()
+                    .enumerate()
+                    .filter(|(f, _)| bits & (1 << f) != 0)
+                    .map(|(_, name)| *name)
+                    .collect(),
             })
             .collect()
     }
@@ -287,6 +312,24 @@ mod tests {
     fn top(index: &ToolIndex, query: &str) -> Option<String> {
         let hit = index.search(query, 5).into_iter().next()?;
         Some(format!("{}:{}", hit.server, hit.name))
+    }
+
+    #[test]
+    fn a_hit_says_which_fields_matched() {
+        let mut index = sample();
+        let mut with_param = tool("send", "Send something");
+        with_param.input_schema = json!({"properties": {"recipient": {"type": "string"}}});
+        index.replace_server("mail", vec![with_param]);
+        let hits = index.search("slack channel", 5);
+        let post = hits
+            .iter()
+            .find(|h| h.name == "slack_post_message")
+            .expect("a hit");
+        assert_eq!(post.matched_fields, ["name", "server", "description"]);
+        let recipient = index.search("recipient", 5);
+        assert_eq!(recipient[0].matched_fields, ["parameters"]);
+        let exact = index.search("list_directory", 5);
+        assert!(exact[0].matched_fields.contains(&"name"), "{exact:?}");
     }
 
     #[test]

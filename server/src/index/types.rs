@@ -32,4 +32,7 @@ pub struct SearchHit {
     /// BM25F relevance (plus any exact-match bonus); only comparable within
     /// one result list.
     pub score: f64,
+    /// The fields a query term was found in (`name`, `server`, `description`,
+    /// `parameters`), in that order; an exact name match counts as `name`.
+    pub matched_fields: Vec<&'static str>,
 }

@@ -64,6 +64,8 @@ const ASSETS: &[Asset] = &[
     asset!("pages/sessions.js", JS),
     asset!("pages/secrets.js", JS),
     asset!("pages/config.js", JS),
+    asset!("pages/diagnostics.js", JS),
+    asset!("pages/pairs.js", JS),
 ];
 
 /// An asset with what is computed once: its ETag and gzip form.

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::log_feed::{FedLine, LogFeed};
 use crate::config::{Redactor, ServerConfig};
 
 /// A log file is rotated when it would grow past this size.
@@ -72,6 +73,8 @@ fn backup_path(path: &Path) -> PathBuf {
 pub(crate) struct ServerLog {
     sender: mpsc::UnboundedSender<String>,
     redactor: Arc<RwLock<Redactor>>,
+    /// The live feed each line is also offered to, with the server's name.
+    feed: Option<(LogFeed, Arc<str>)>,
 }
 
 impl ServerLog {
@@ -82,7 +85,14 @@ impl ServerLog {
         Self {
             sender,
             redactor: Arc::default(),
+            feed: None,
         }
+    }
+
+    /// Offer every line to `feed` too, as `server`'s.
+    pub(crate) fn feeding(mut self, feed: LogFeed, server: &str) -> Self {
+        self.feed = Some((feed, server.into()));
+        self
     }
 
     /// Hide `server`'s secrets from now on (its secret-resolved configuration).
@@ -101,12 +111,21 @@ impl ServerLog {
 
     /// Append one line; newlines inside `message` are flattened.
     pub(crate) fn write(&self, level: &str, message: &str) {
-        let stamp = Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let now = Utc::now();
+        let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let message = self
             .redact(message.trim_end_matches(['\r', '\n']))
             .replace(['\r', '\n'], " ");
         // Only fails once the writer is gone, which happens at shutdown.
         let _ = self.sender.send(format!("{stamp} {level} {message}\n"));
+        if let Some((feed, server)) = &self.feed {
+            feed.offer(|| FedLine {
+                server: server.clone(),
+                timestamp: now,
+                level: level.to_string(),
+                message,
+            });
+        }
     }
 
     /// An INFO line.

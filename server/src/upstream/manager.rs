@@ -25,6 +25,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     error::UpstreamError,
+    log_feed::LogFeed,
     logs::{self, LogRead, LogStart, ServerLog},
     relay::{CallLink, Downstream, Notice},
     status::{Desired, Link, Shared, UpstreamSnapshot},
@@ -65,6 +66,8 @@ pub struct UpstreamManager {
 
 struct Inner {
     bus: EventBus,
+    /// Every server's log lines, live, for the clients that follow them.
+    log_feed: LogFeed,
     /// Notices of every server, for the MCP sessions.
     notices: broadcast::Sender<Notice>,
     log_dir: PathBuf,
@@ -102,6 +105,7 @@ impl UpstreamManager {
     pub fn new(bus: EventBus, log_dir: PathBuf, logger: slog::Logger) -> Self {
         let inner = Inner {
             bus,
+            log_feed: LogFeed::default(),
             notices: broadcast::channel(NOTICE_BACKLOG).0,
             log_dir,
             logger,
@@ -120,6 +124,11 @@ impl UpstreamManager {
     /// the first `apply`).
     pub fn set_auth(&self, provider: Arc<dyn crate::oauth::AuthProvider>) {
         let _ = self.inner.auth.set(provider);
+    }
+
+    /// The live feed of every server's log lines (`/events?logs=`).
+    pub fn log_feed(&self) -> &LogFeed {
+        &self.inner.log_feed
     }
 
     fn servers(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -195,7 +204,8 @@ impl UpstreamManager {
                     ServerLog::open(
                         logs::log_path(&self.inner.log_dir, &config.name),
                         self.inner.logger.clone(),
-                    ),
+                    )
+                    .feeding(self.inner.log_feed.clone(), &config.name),
                     self.inner
                         .logger
                         .new(slog::o!("server" => config.name.clone())),

@@ -10,6 +10,7 @@ mod backoff;
 mod client;
 mod error;
 mod health;
+mod log_feed;
 mod logs;
 mod manager;
 mod relay;
@@ -23,6 +24,7 @@ pub use health::{
     AdminState, Health, HealthInput, Level, MISSING_SECRET, friendly_error, health,
     missing_secret_error,
 };
+pub use log_feed::{FedLine, LogFeed};
 pub use logs::{
     BadCursor, LogCursor, LogLine, LogRead, LogStart, MAX_LINES_PER_READ, MAX_LOG_BYTES, log_path,
 };

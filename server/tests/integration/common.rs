@@ -262,6 +262,32 @@ pub fn browser_harness() -> (PathBuf, PathBuf) {
     (chromium, playwright)
 }
 
+/// Start the OAuth-protected MCP upstream (`tests/sdk/oauth_upstream.py`, the official
+/// Python SDK with an in-test authorization server that approves at once), its access
+/// tokens living `ttl_secs`, recording what it issues in `marker`; the child and its MCP URL.
+#[allow(
+    dead_code,
+    reason = "used by the UI and security suites, not by the integration suite"
+)]
+pub async fn oauth_upstream(marker: &Path, ttl_secs: u64) -> (Child, String) {
+    let python = harness_file("venv/bin/python", "Python MCP SDK");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/oauth_upstream.py");
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .arg("--marker")
+        .arg(marker)
+        .args(["--ttl", &ttl_secs.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the OAuth upstream");
+    let url = announced_url(&mut child, Duration::from_secs(30))
+        .await
+        .expect("the OAuth upstream announced READY");
+    (child, url)
+}
+
 /// A server-everything entry (stdio) for configs.
 pub fn everything_server(name: &str) -> Value {
     json!({ "name": name, "command": "node", "args": [everything_js().display().to_string(), "stdio"], "enabled": true })
@@ -331,8 +357,13 @@ pub struct EventStream {
 impl EventStream {
     /// Subscribe to `server`'s events.
     pub async fn open(server: &TestServer) -> Self {
+        Self::open_query(server, "").await
+    }
+
+    /// Subscribe to `server`'s events with a query string (`logs=fx`).
+    pub async fn open_query(server: &TestServer, query: &str) -> Self {
         let resp = streaming()
-            .get(format!("{}/events", server.url()))
+            .get(format!("{}/events?{query}", server.url()))
             .header("X-API-Key", KEY)
             .send()
             .await

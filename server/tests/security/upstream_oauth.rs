@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::{
-    KEY, TestServer, announced_url, browser_harness, config_with, eventually, harness_file, raw,
+    KEY, TestServer, browser_harness, config_with, eventually, oauth_upstream, raw,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -25,24 +25,9 @@ const TOKEN_TTL_SECS: u64 = 4;
 /// The server's name in the proxy.
 const NAME: &str = "guarded";
 
-/// Start the Python upstream; the child and its MCP URL.
+/// Start the OAuth upstream (common::oauth_upstream); the child and its MCP URL.
 async fn upstream(marker: &Path) -> (tokio::process::Child, String) {
-    let python = harness_file("venv/bin/python", "Python MCP SDK");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/oauth_upstream.py");
-    let mut child = tokio::process::Command::new(python)
-        .arg(script)
-        .arg("--marker")
-        .arg(marker)
-        .args(["--ttl", &TOKEN_TTL_SECS.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the OAuth upstream");
-    let url = announced_url(&mut child, Duration::from_secs(30))
-        .await
-        .expect("the OAuth upstream announced READY");
-    (child, url)
+    oauth_upstream(marker, TOKEN_TTL_SECS).await
 }
 
 /// The marker file's lines.

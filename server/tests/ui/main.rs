@@ -122,6 +122,52 @@ async fn status_events_follow_count_changes() {
         .await;
 }
 
+/// `/events?logs=fx` carries each line fx's log writes as a `log` event; a client that did
+/// not ask gets none (the same call's `tool_call.recorded` reaches it without a `log`
+/// before it); an empty `logs` is a 400 in the error envelope.
+#[tokio::test]
+async fn log_lines_reach_only_the_clients_that_follow_them() {
+    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    wait_ready(&server, "fx").await;
+    let mut follower = EventStream::open_query(&server, "logs=fx").await;
+    let mut other = EventStream::open(&server).await;
+    let call = raw()
+        .post(format!("{}/api/v1/tools/call", server.url()))
+        .header("X-API-Key", KEY)
+        .json(&json!({"tool_name": "fx:log", "arguments": {"message": "followed-line-7"}}))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(call.status(), 200);
+    let line = follower
+        .next_matching(|kind, data| {
+            kind == "log" && data["payload"]["message"] == "followed-line-7"
+        })
+        .await;
+    assert_eq!(line["payload"]["server"], "fx", "{line}");
+    assert_eq!(line["payload"]["level"], "STDERR", "{line}");
+    assert!(line["payload"]["timestamp"].is_string(), "{line}");
+    let seen = other
+        .next_matching(|kind, data| {
+            kind == "log" || (kind == "tool_call.recorded" && data["payload"]["tool_name"] == "log")
+        })
+        .await;
+    assert!(
+        seen["payload"]["message"].is_null(),
+        "a client that did not ask got a log line: {seen}"
+    );
+
+    let empty = raw()
+        .get(format!("{}/events?logs=", server.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("empty logs");
+    assert_eq!(empty.status(), 400);
+    let envelope: Value = empty.json().await.expect("envelope");
+    assert_eq!(envelope["success"], false, "{envelope}");
+}
+
 /// One browser test at a time, from set-up to end: the runs measure latencies, which a
 /// second Chromium and its proxy on the same two cores would distort.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -175,6 +221,17 @@ async fn browser_run(
     report
 }
 
+/// Where a run's screenshots go: `docs/ui/` with `UPDATE_UI_SCREENSHOTS`, else `scratch`.
+fn shots_dir(scratch: &Path) -> std::path::PathBuf {
+    match std::env::var_os("UPDATE_UI_SCREENSHOTS") {
+        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .join("docs/ui"),
+        None => scratch.to_path_buf(),
+    }
+}
+
 /// The panel in a real browser: every page renders with data and no console error, the
 /// actions change real state, and REST changes show in the open page within 1 s.
 #[tokio::test]
@@ -193,14 +250,7 @@ async fn the_panel_works_in_a_real_browser() {
     )
     .await;
     let scratch = tempfile::tempdir().expect("tempdir");
-    let shots = match std::env::var_os("UPDATE_UI_SCREENSHOTS") {
-        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .join("docs/ui"),
-        None => scratch.path().to_path_buf(),
-    };
-    let report = browser_run("panel.mjs", &server, &shots, &[]).await;
+    let report = browser_run("panel.mjs", &server, &shots_dir(scratch.path()), &[]).await;
     // The budget for a change to reach the open page, measured by the run.
     for timing in [
         "disable_to_dashboard_ms",
@@ -213,6 +263,26 @@ async fn the_panel_works_in_a_real_browser() {
         );
     }
     drop(agent);
+}
+
+/// The panel against real third-party upstreams: server-everything (its tools, a search
+/// and a try-it call) and an OAuth-protected server (the detail page's OAuth state, Log in
+/// through the authorization page in a new tab, the state following live, Log out).
+#[tokio::test]
+async fn the_panel_drives_server_everything_and_an_oauth_login() {
+    let _turn = ONE_BROWSER.lock().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_guarded, url) = oauth_upstream(&work.path().join("marker.txt"), 300).await;
+    let server = TestServer::start(config_with(json!([
+        everything_server("everything"),
+        {"name": "guarded", "url": url, "protocol": "streamable-http", "enabled": true},
+    ])))
+    .await;
+    let report = browser_run("upstreams.mjs", &server, &shots_dir(work.path()), &[]).await;
+    assert!(
+        report["timings"]["login_to_page_ms"].as_u64() < Some(10_000),
+        "{report}"
+    );
 }
 
 /// A proxy with 200 servers, 10 of them connected with 514 tools each (5,140 tools).

@@ -4,6 +4,7 @@
 // what the page shows and, for actions, the state over REST; any console or page error
 // fails the run. Prints one JSON line with the timings (harness.mjs).
 
+import { readFileSync } from "node:fs";
 import { BASE, KEY, run, launch, watchedPage, finish, check, rest, server, until, pageCount, pageShows, textOf, shot } from "./harness.mjs";
 
 const FIXTURE = process.env.FIXTURE_BIN;
@@ -30,6 +31,8 @@ try {
   await pageShows(page, "#diagnostics", (t) => t.includes("quar"), "the quarantined server's diagnostic");
   check(await page.locator("#diagnostics a.button", { hasText: "Review and approve" }).count() > 0, "no Review button in diagnostics");
   await pageShows(page, "#recent-calls", (t) => t.includes("fx:echo") && t.includes("it-client"), "the agent's call");
+  const tokens = (await rest("GET", "/api/v1/stats/tokens")).data;
+  await pageShows(page, "#token-savings", (t) => t.includes(`${tokens.total_server_tool_list_size.toLocaleString("en-US")} tokens`), "the token savings of search");
   const calls = await page.evaluate(() => document.querySelectorAll("#recent-calls tbody tr").length);
   await rest("POST", "/api/v1/tools/call", { tool_name: "fx:echo", arguments: { message: "live" } });
   run.timings.call_to_dashboard_ms = await pageCount(page, "#recent-calls tbody tr", (n) => n === calls + 1, "the new call", 1000);
@@ -79,6 +82,46 @@ try {
   await until("the edit applied over REST", async () => (await server("added"))?.tool_count === 16, 30000);
   await pageShows(page, "#tools h2", (t) => t === "Tools (16)", "the edited server's 16 tools", 20000);
 
+  run.step = "edit env";
+  const getEnv = async (name) => {
+    const answer = await fetch(`${BASE}/api/v1/tools/call`, {
+      method: "POST",
+      headers: { "X-API-Key": KEY, "Content-Type": "application/json" },
+      body: JSON.stringify({ tool_name: "added:get_env", arguments: { name } }),
+    }).then((r) => r.json()).catch(() => null);
+    return answer?.data?.content?.[0]?.text;
+  };
+  await page.click("#edit-open");
+  await page.waitForSelector("#edit-server fieldset");
+  await page.click("text=Add environment entry");
+  await page.fill("#edit-env-name-0", "UI_FLAG");
+  await page.fill("#edit-env-value-0", "from-the-panel");
+  await page.click("#edit-server button[type=submit]");
+  const configPath = (await rest("GET", "/api/v1/config")).data.config_path;
+  await until("UI_FLAG in the config file", async () => readFileSync(configPath, "utf8").includes("from-the-panel"));
+  await until("the server restarted with UI_FLAG", async () => (await getEnv("UI_FLAG")) === "from-the-panel", 30000);
+  // Reopened, the stored value is hidden (the proxy masks it); adding another variable
+  // keeps it (the mask goes back and the proxy restores the value at the same key).
+  await page.click("#edit-open");
+  await page.waitForSelector("#edit-server .pair[data-pair=UI_FLAG] input[data-masked]");
+  check(await page.inputValue("#edit-env-value-0") === "", "the masked value is in a field");
+  check(!(await page.content()).includes("from-the-panel"), "the secret value is on the page");
+  await page.click("text=Add environment entry");
+  await page.fill("#edit-env-name-1", "UI_OTHER");
+  await page.fill("#edit-env-value-1", "${env:HOME}");
+  await page.click("#edit-server button[type=submit]");
+  await until("the server restarted with UI_OTHER resolved", async () => {
+    const other = await getEnv("UI_OTHER");
+    return other && other !== "<unset>" && !other.includes("${");
+  }, 30000);
+  check((await getEnv("UI_FLAG")) === "from-the-panel", "saving the masked value overwrote the secret");
+  check(readFileSync(configPath, "utf8").includes("from-the-panel"), "the config file lost the secret");
+  await page.click("#edit-open");
+  await page.waitForSelector("#edit-server .pair[data-pair=UI_OTHER] .badge");
+  check(await page.inputValue("#edit-env-value-1") === "${env:HOME}", "a reference is not shown as it is");
+  await shot(page, "server-edit-env");
+  await page.click("#edit-open");
+
   run.step = "import";
   await page.click("nav >> text=Servers");
   await page.click("text=Import…");
@@ -120,10 +163,21 @@ try {
   check(tools.find((t) => t.name === "echo")?.approval?.status === "approved", "echo is not approved over REST");
   await page.waitForSelector("#logs div");
 
+  run.step = "log pushed";
+  const logReads = [];
+  page.on("request", (req) => { if (req.url().includes("/servers/fx/logs")) logReads.push(req.url()); });
+  await pageShows(page, "#live", (t) => t === "live", "the live indicator");
+  const pushedAt = Date.now();
+  await rest("POST", "/api/v1/tools/call", { tool_name: "fx:log", arguments: { message: "pushed-line-42" } });
+  await pageShows(page, "#logs", (t) => t.includes("pushed-line-42"), "the pushed log line", 5000);
+  run.timings.log_line_to_page_ms = Date.now() - pushedAt;
+  check(logReads.length === 0, `the log was read, not pushed: ${logReads.join(" ")}`);
+
   run.step = "tools";
   await page.click("nav >> text=Tools");
   await page.fill("#tool-query", "echo message");
   await page.press("#tool-query", "Enter");
+  await pageShows(page, "tr[data-tool='fx:echo'] td.matched", (t) => t.includes("name") && t.includes("description"), "the fields fx:echo matched in");
   await page.click("button[aria-label='Open fx:echo']");
   await page.waitForSelector("#try-it #arg-message");
   await page.fill("#arg-message", "hello from the panel");
@@ -161,6 +215,19 @@ try {
   await page.click("text=Validate");
   await pageShows(page, "#config-report", (t) => t.includes("valid"), "the validation");
   await shot(page, "config");
+
+  run.step = "diagnostics";
+  await rest("POST", "/api/v1/servers/fx/disable");
+  await page.click("nav >> text=Diagnostics");
+  await pageShows(page, "#diagnostic-issues", (t) => t.includes("imported-fx"), "the quarantined server's issue");
+  check(await page.locator("#diagnostic-issues .issue[data-server=imported-fx] a.button", { hasText: "Review and approve" }).count() === 1, "no Review and approve for imported-fx");
+  await page.waitForSelector("#disabled-servers .issue[data-server=fx]");
+  await shot(page, "diagnostics");
+  await page.click("button[aria-label='Enable fx']");
+  await until("fx enabled over REST", async () => (await server("fx")).enabled);
+  await page.waitForSelector("#disabled-servers .issue[data-server=fx]", { state: "detached", timeout: 5000 });
+  await page.click("#diagnostic-issues .issue[data-server=imported-fx] a.button");
+  await page.waitForSelector("#review #plan-runs");
 
   run.step = "dark";
   const dark = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });

@@ -1,10 +1,11 @@
 // Dashboard: the counts (live from `status` events), the diagnostics with their fix as a
-// button, and the recent tool calls as they happen.
+// button (the Diagnostics page has more), the token savings of search, and the recent tool
+// calls as they happen.
 
 import { call } from "../api.js";
-import { h, fill, badge, when, table, actionButton, toast } from "../dom.js";
+import { h, fill, badge, when, table } from "../dom.js";
 import { coalesce } from "../live.js";
-import { serverLink, openLogin } from "./servers.js";
+import { issueList, DIAGNOSTIC_EVENTS } from "./diagnostics.js";
 
 const COUNTS = [
   ["total_servers", "Servers"],
@@ -12,32 +13,6 @@ const COUNTS = [
   ["quarantined_servers", "Quarantined"],
   ["total_tools", "Tools"],
 ];
-
-const SEVERITY_TONE = { error: "bad", warning: "warn", info: "info" };
-
-/** The fix for one diagnostics issue, as a button or a link. */
-export function fixFor(issue) {
-  const server = issue.server;
-  switch (issue.category) {
-    case "quarantined":
-      return server && h("a", { class: "button", href: `#/servers/${encodeURIComponent(server)}` }, "Review and approve");
-    case "changed_tools":
-      return server && h("a", { class: "button", href: `#/servers/${encodeURIComponent(server)}` }, "Review changes");
-    case "upstream_error":
-      return server && actionButton("Restart", async () => {
-        await call("server_restart", { path: { name: server } });
-        toast(`${server} restarted`);
-      });
-    case "oauth_required":
-      return server && actionButton("Log in", () => openLogin(server));
-    case "missing_secret":
-      return h("a", { class: "button", href: "#/secrets" }, "Set the secret");
-    case "config":
-      return h("a", { class: "button", href: "#/config" }, "Open the configuration");
-    default:
-      return server ? h("a", { class: "button", href: `#/servers/${encodeURIComponent(server)}` }, "Open server") : null;
-  }
-}
 
 export async function render(main, ctx) {
   const cards = h("div", { class: "cards", "aria-label": "Counts" });
@@ -51,10 +26,13 @@ export async function render(main, ctx) {
   };
   const diagnostics = h("div", { class: "panel", id: "diagnostics" }, h("p", { class: "muted" }, "Loading…"));
   const calls = h("div", { id: "recent-calls" }, h("p", { class: "muted" }, "Loading…"));
+  const savings = h("div", { class: "panel", id: "token-savings" }, h("p", { class: "muted" }, "Loading…"));
   fill(
     main,
     h("h1", {}, "Dashboard"),
     cards,
+    h("h2", {}, "Token savings of search"),
+    savings,
     h("h2", {}, "Diagnostics"),
     diagnostics,
     h("h2", {}, "Recent tool calls"),
@@ -68,23 +46,17 @@ export async function render(main, ctx) {
   const loadDiagnostics = async () => {
     const report = (await call("diagnostics_get")).data;
     if (!ctx.current) return;
-    if (!report.issues.length) {
-      fill(diagnostics, h("p", {}, badge("healthy", "ok"), " Nothing needs your attention."));
-      return;
-    }
-    fill(
-      diagnostics,
-      report.issues.map((issue) =>
-        h(
-          "div",
-          { class: "issue" },
-          badge(issue.severity, SEVERITY_TONE[issue.severity] || ""),
-          h("div", { class: "msg" }, issue.server ? [serverLink(issue.server), ": "] : null, issue.message,
-            h("div", { class: "muted" }, issue.action)),
-          fixFor(issue),
-        ),
-      ),
-    );
+    fill(diagnostics, issueList(report.issues));
+  };
+  const loadSavings = async () => {
+    const t = (await call("stats_tokens")).data;
+    if (!ctx.current) return;
+    const n = (v) => v.toLocaleString();
+    fill(savings,
+      h("div", {}, h("strong", { dataset: { saved: String(t.saved_tokens) } }, `${n(t.saved_tokens)} tokens saved`),
+        ` per request (${t.saved_tokens_percentage.toFixed(1)}%): listing every tool costs ${n(t.total_server_tool_list_size)} tokens, a search answer about ${n(t.average_query_result_size)}`,
+        t.average_query_result_source === "estimate" ? " (estimated: no search yet)" : "", "."),
+      h("div", { class: "muted" }, `${n(t.retrieve_tools.answers)} searches (${n(t.retrieve_tools.tokens)} tokens) and ${n(t.tool_results.answers)} tool results (${n(t.tool_results.tokens)} tokens) since start · ${t.encoding}`));
   };
   const loadCalls = async () => {
     const page = (await call("tool_call_list", { query: { limit: 10 } })).data;
@@ -109,8 +81,10 @@ export async function render(main, ctx) {
   ctx.on("status", (status) => showCounts(status.upstream_stats));
   const diagnosticsRefresh = coalesce(loadDiagnostics, 200);
   const callsRefresh = coalesce(loadCalls, 100);
-  ctx.on(["servers.changed", "tools.changed", "config.reloaded", "config.invalid", "secrets.changed", "auth.changed", "reconnected"], diagnosticsRefresh);
+  ctx.on(DIAGNOSTIC_EVENTS, diagnosticsRefresh);
   ctx.on(["tool_call.recorded", "reconnected"], callsRefresh);
+  const savingsRefresh = coalesce(loadSavings, 500);
+  ctx.on(["tools.indexed", "tool_call.recorded", "reconnected"], savingsRefresh);
   ctx.on("reconnected", loadCounts);
-  await Promise.all([loadCounts(), diagnosticsRefresh.now(), callsRefresh.now()]);
+  await Promise.all([loadCounts(), diagnosticsRefresh.now(), callsRefresh.now(), savingsRefresh.now()]);
 }

@@ -1,12 +1,14 @@
 // Server detail: configuration, actions, the approval review of a quarantined server
 // (what it would run, a person-triggered inspection with the scanner's findings marked,
 // approve), its tools with their pinning state and each changed tool's diff with approve,
-// and the log tail. Live from the events that concern the server.
+// and the log tail (read once, then each line pushed as a `log` event). Live from the
+// events that concern the server.
 
 import { call } from "../api.js";
 import { h, fill, badge, when, json, actionButton, toast, highlighted } from "../dom.js";
-import { coalesce } from "../live.js";
+import { coalesce, follow } from "../live.js";
 import { stateBadge, serverActions, openLogin } from "./servers.js";
+import { pairsEditor, ENV_RULES, HEADER_RULES } from "./pairs.js";
 
 /** Line diff (longest common subsequence): [{op: " "|"-"|"+", line}]. */
 export function diffLines(before, after) {
@@ -53,13 +55,23 @@ function describedWith(description, findings) {
   return h("div", { class: "description" }, highlighted(description || "", spans));
 }
 
+/** Lines of the log tail shown. */
+const LOG_LINES = 200;
+
 const hasBlock = (findings) => (findings || []).some((f) => f.tier === "block");
 
-/** The edit form of a server's connection settings (PATCH: only what changed is sent). */
-function editForm(server, onSaved) {
+/**
+ * The edit form of a server's connection settings (PATCH: only what changed is sent).
+ * `saved` is the server's entry in the configuration as the proxy shows it (secret values
+ * masked): its environment and headers.
+ */
+function editForm(server, saved, onSaved) {
   const input = (id, label, value, props = {}) => [h("label", { for: id }, label),
     h(props.multiline ? "textarea" : "input", { id, rows: props.multiline ? 3 : undefined, value: value ?? "" })];
   const stdio = Boolean(server.command);
+  const env = pairsEditor("edit-env", "Environment", saved?.env || {}, ENV_RULES);
+  const headers = pairsEditor("edit-headers", "Headers", saved?.headers || {}, HEADER_RULES);
+  const problems = h("ul", { class: "findings", "aria-live": "polite" });
   const form = h("form", { class: "panel", id: "edit-server", "aria-label": `Edit ${server.name}` },
     h("h2", {}, "Edit"),
     stdio ? [
@@ -67,18 +79,27 @@ function editForm(server, onSaved) {
       input("edit-args", "Arguments, one per line", server.args.join("\n"), { multiline: true }),
       input("edit-working-dir", "Working directory", server.working_dir),
     ] : input("edit-url", "URL", server.url),
-    h("p", { class: "muted" }, "Secrets stay references (${keyring:NAME}); their values are never shown here."),
+    h("p", { class: "muted" }, "Secrets stay references (${keyring:NAME}); stored values are never shown here, and a hidden value is kept unless you type a new one."),
+    h("div", { class: "split" }, env.element, stdio ? null : headers.element),
+    problems,
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Save")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = (id) => form.querySelector(`#${id}`)?.value;
     const body = {};
+    const errors = [...env.read().errors, ...(stdio ? [] : headers.read().errors)];
+    fill(problems, errors.map((e) => h("li", { class: "log-ERROR" }, e)));
+    if (errors.length) return;
     if (stdio) {
       const args = value("edit-args").split("\n").map((l) => l.trim()).filter(Boolean);
       if (value("edit-command").trim() !== server.command) body.command = value("edit-command").trim();
       if (JSON.stringify(args) !== JSON.stringify(server.args)) body.args = args;
       if (value("edit-working-dir").trim() !== (server.working_dir || "")) body.working_dir = value("edit-working-dir").trim();
-    } else if (value("edit-url").trim() !== server.url) body.url = value("edit-url").trim();
+    } else {
+      if (value("edit-url").trim() !== server.url) body.url = value("edit-url").trim();
+      if (headers.changed()) body.headers = headers.read().map;
+    }
+    if (env.changed()) body.env = env.read().map;
     if (!Object.keys(body).length) {
       toast("Nothing changed");
       return;
@@ -88,7 +109,7 @@ function editForm(server, onSaved) {
       toast(`${server.name} saved`);
       onSaved();
     } catch (e) {
-      toast(e.message, "bad");
+      fill(problems, h("li", { class: "log-ERROR" }, e.message));
     }
   });
   return form;
@@ -145,12 +166,13 @@ export async function render(main, ctx) {
       toast(`${name} removed`);
       window.location.hash = "#/servers";
     }, { class: "danger", "aria-label": `Remove ${name}` });
-    const edit = h("button", { type: "button", "aria-expanded": String(editSlot.childElementCount > 0), onclick: () => {
+    const edit = actionButton("Edit…", async () => {
       const open = !editSlot.childElementCount;
+      const saved = open ? (await call("config_get")).data.config.mcpServers.find((s) => s.name === name) : null;
       edit.setAttribute("aria-expanded", String(open));
-      fill(editSlot, open ? editForm(server, () => { fill(editSlot); refreshAll(); }) : null);
+      fill(editSlot, open ? editForm(server, saved, () => { fill(editSlot); edit.setAttribute("aria-expanded", "false"); refreshAll(); }) : null);
       editSlot.querySelector("input")?.focus();
-    } }, "Edit…");
+    }, { "aria-expanded": String(editSlot.childElementCount > 0), id: "edit-open" });
     const oauth = server.url ? await authPanel(name, refreshAll).catch(() => null) : null;
     if (!ctx.current) return;
     fill(header,
@@ -258,17 +280,28 @@ export async function render(main, ctx) {
           h("td", {}, h("a", { href: `#/tools?q=${encodeURIComponent(t.name)}&tool=${encodeURIComponent(t.id)}` }, "Try it")))))));
   };
 
+  const logLine = (e) => h("div", { class: `log-${e.level}` }, `${e.timestamp} ${e.level} ${e.message}`);
   const loadLogs = async () => {
-    const entries = (await call("server_logs", { path: { name }, query: { tail: 200 } })).data.logs;
+    const entries = (await call("server_logs", { path: { name }, query: { tail: LOG_LINES } })).data.logs;
     if (!ctx.current) return;
     const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
-    fill(logs, entries.length ? entries.map((e) => h("div", { class: `log-${e.level}` }, `${e.timestamp} ${e.level} ${e.message}`)) : "No log lines yet.");
+    fill(logs, entries.length ? entries.map(logLine) : h("div", { class: "muted" }, "No log lines yet."));
+    if (atBottom) logs.scrollTop = logs.scrollHeight;
+  };
+  /** A pushed line: appended, the oldest dropped past LOG_LINES. */
+  const pushed = (event) => {
+    const line = event?.payload;
+    if (!line || line.server !== name) return;
+    const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+    logs.querySelector(".muted")?.remove();
+    logs.append(logLine(line));
+    while (logs.childElementCount > LOG_LINES) logs.firstElementChild.remove();
     if (atBottom) logs.scrollTop = logs.scrollHeight;
   };
 
   const refreshAll = coalesce(async () => {
     await loadServer();
-    await Promise.all([loadTools(), loadLogs()]);
+    await loadTools();
   }, 100);
   const concerns = (event) => {
     const p = event?.payload || {};
@@ -278,5 +311,11 @@ export async function render(main, ctx) {
     if (concerns(event)) refreshAll();
   });
   ctx.on("reconnected", refreshAll);
-  await refreshAll.now();
+  // The tail is read when the stream (reopened with this server's lines) is up, and again
+  // whenever lines may have been missed; in between each line is pushed.
+  const logsRefresh = coalesce(loadLogs, 100);
+  ctx.on(["reconnected", "log.missed"], logsRefresh);
+  ctx.on("log", pushed);
+  ctx.onLeave(follow(name));
+  await Promise.all([refreshAll.now(), logsRefresh.now()]);
 }

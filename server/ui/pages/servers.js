@@ -5,6 +5,7 @@
 import { call } from "../api.js";
 import { h, fill, badge, actionButton, toast } from "../dom.js";
 import { coalesce } from "../live.js";
+import { pairsEditor, ENV_RULES, HEADER_RULES } from "./pairs.js";
 
 const HEALTH_TONE = { healthy: "ok", degraded: "warn", unhealthy: "bad" };
 
@@ -58,6 +59,8 @@ function addForm(onAdded) {
   const form = h("form", { class: "panel", id: "add-server", "aria-label": "Add a server", novalidate: true });
   const problems = h("ul", { class: "findings", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "primary" }, "Add server");
+  const env = pairsEditor("add-env", "Environment", {}, ENV_RULES);
+  const headers = pairsEditor("add-headers", "Headers", {}, HEADER_RULES);
   fill(
     form,
     h("h2", {}, "Add a server"),
@@ -69,30 +72,28 @@ function addForm(onAdded) {
       ),
       h("div", {},
         field("URL (http)", "add-url", { attrs: { placeholder: "https://example.com/mcp" } }),
-        field("Environment, NAME=value per line (use ${keyring:NAME} for secrets)", "add-env", { multiline: true }),
         h("label", {}, h("input", { type: "checkbox", id: "add-quarantined", checked: true }), " Quarantine until I review it"),
       ),
     ),
+    h("p", { class: "muted" }, "For secrets use a reference: ${keyring:NAME} (stored on the Secrets page) or ${env:NAME}."),
+    h("div", { class: "split" }, env.element, headers.element),
     problems,
     submit,
   );
   const value = (id) => form.querySelector(`#${id}`);
   const read = () => {
     const lines = (id) => value(id).value.split("\n").map((l) => l.trim()).filter(Boolean);
-    const env = {};
-    const errors = [];
-    for (const line of lines("add-env")) {
-      const at = line.indexOf("=");
-      if (at < 1) errors.push(`environment line "${line}" is not NAME=value`);
-      else env[line.slice(0, at)] = line.slice(at + 1);
-    }
+    const envRead = env.read();
+    const headersRead = headers.read();
+    const errors = [...envRead.errors, ...headersRead.errors];
     const body = { name: value("add-name").value.trim(), quarantined: value("add-quarantined").checked };
     const command = value("add-command").value.trim();
     const url = value("add-url").value.trim();
     if (command) body.command = command;
     if (url) body.url = url;
     if (lines("add-args").length) body.args = lines("add-args");
-    if (Object.keys(env).length) body.env = env;
+    if (Object.keys(envRead.map).length) body.env = envRead.map;
+    if (Object.keys(headersRead.map).length) body.headers = headersRead.map;
     if (!NAME.test(body.name)) errors.push("name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64");
     if (!command && !url) errors.push("give a command (stdio) or a URL (http)");
     if (command && url) errors.push("give a command or a URL, not both");
@@ -113,6 +114,9 @@ function addForm(onAdded) {
     return errors;
   };
   form.addEventListener("input", check);
+  form.addEventListener("click", (event) => {
+    if (event.target.closest?.(".pairs-box button")) check();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (check().length) return;
@@ -122,6 +126,7 @@ function addForm(onAdded) {
       await call("server_add", { body });
       toast(`${body.name} added`);
       form.reset();
+      form.querySelectorAll(".pair").forEach((row) => row.remove());
       onAdded(body.name);
     } catch (e) {
       fill(problems, h("li", { class: "log-ERROR" }, e.message));

@@ -1,6 +1,6 @@
-// Tools: search across every server (BM25 scores), a tool's full schema and annotations,
-// and a try-it form generated from its input schema that calls it through the proxy
-// (a destructive tool asks to confirm first).
+// Tools: search across every server (BM25 scores and the fields each hit matched in), a
+// tool's full schema and annotations, and a try-it form generated from its input schema
+// that calls it through the proxy (a destructive tool asks to confirm first).
 
 import { call } from "../api.js";
 import { h, fill, badge, json, toast } from "../dom.js";
@@ -123,10 +123,11 @@ export async function render(main, ctx) {
     const hits = (await call("tool_search", { query: { q: query, limit: 20 } })).data.tools;
     if (!ctx.current) return;
     fill(results, hits.length ? h("table", {},
-      h("thead", {}, h("tr", {}, ["Tool", "Score", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Tool", "Score", "Matched in", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, hits.map((hit) => h("tr", { dataset: { tool: hit.name } },
         h("td", {}, h("code", {}, hit.name), h("div", { class: "muted" }, hit.description)),
         h("td", { class: "num" }, hit.score.toFixed(2)),
+        h("td", { class: "matched" }, hit.matched_fields.map((f) => badge(f, "info"))),
         h("td", {}, h("button", { type: "button", onclick: () => open(hit.name), "aria-label": `Open ${hit.name}` }, "Open")))))) : h("p", { class: "muted" }, "No tool matches."));
   };
   const refresh = coalesce(search, 300);

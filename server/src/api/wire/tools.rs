@@ -99,6 +99,7 @@ pub fn tool_search(
             server: hit.server,
             description: tool.description.as_deref().unwrap_or_default().to_string(),
             score: hit.score,
+            matched_fields: hit.matched_fields.iter().map(|f| f.to_string()).collect(),
         })
         .collect();
     types::ToolSearchResponse {
