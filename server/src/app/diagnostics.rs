@@ -14,9 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::App;
-use super::ops::lock;
 use crate::docker::DockerStatus;
 use crate::secrets::{SecretKind, SecretUsage};
+use crate::sync::lock;
 use crate::update::{UpdateChecker, UpdateInfo};
 use crate::upstream::ConnectionState;
 

@@ -248,10 +248,7 @@ impl App {
 
     /// Run `f` with read access to the index.
     pub fn with_index<T>(&self, f: impl FnOnce(&crate::index::ToolIndex) -> T) -> T {
-        match self.index.read() {
-            Ok(guard) => f(&guard),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+        f(&crate::sync::read(&self.index))
     }
 }
 

@@ -329,10 +329,7 @@ impl App {
 
     /// The running configuration (a cheap snapshot).
     pub fn config(&self) -> Arc<Config> {
-        match self.config.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        crate::sync::read(&self.config).clone()
     }
 
     /// Runtime values (listen address, data dir, socket, API key).
@@ -397,10 +394,7 @@ impl App {
             self.remember_own_write();
         }
         let new = Arc::new(new);
-        match self.config.write() {
-            Ok(mut guard) => *guard = new.clone(),
-            Err(poisoned) => *poisoned.into_inner() = new.clone(),
-        }
+        *crate::sync::write(&self.config) = new.clone();
         if save {
             self.bus.publish(Event::ConfigSaved {
                 path: self.store.path().to_path_buf(),

@@ -4,7 +4,7 @@
 //! needs to know (`reload`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -12,13 +12,6 @@ use tokio_util::sync::CancellationToken;
 use crate::docker::DockerStatus;
 use crate::secrets::SecretStore;
 use crate::update::UpdateChecker;
-
-/// Lock a std mutex, ignoring poisoning (the data stays usable).
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// The last Docker probe and when one last succeeded.
 #[derive(Debug, Clone, Default)]

@@ -18,10 +18,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::apply::ApplySource;
-use super::ops::{FileProblem, lock};
+use super::ops::FileProblem;
 use super::{App, AppError};
 use crate::config::Problem;
 use crate::events::{Event, FieldError};
+use crate::sync::lock;
 
 /// Quiet time after the last file event before the file is read.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);

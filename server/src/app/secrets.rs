@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use super::ops::lock;
 use super::{App, AppError};
 use crate::config::ServerConfig;
 use crate::events::{Event, ServerChange};
 use crate::secrets::{self, SecretError, SecretKind, SecretUsage};
+use crate::sync::lock;
 
 /// A secret's metadata, never its value.
 pub type SecretView = SecretUsage;

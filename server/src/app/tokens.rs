@@ -266,11 +266,7 @@ impl App {
             last_used_at: None,
             revoked: false,
         };
-        let mut entries = self
-            .tokens
-            .entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut entries = crate::sync::write(&self.tokens.entries);
         let existing = entries.iter().position(|e| e.record.name == record.name);
         if let Some(i) = existing
             && entries.get(i).is_some_and(|e| live(&e.record, now))
@@ -291,11 +287,7 @@ impl App {
 
     /// Every token not revoked, newest first.
     pub fn tokens(&self) -> Vec<TokenRecord> {
-        let mut all: Vec<TokenRecord> = self
-            .tokens
-            .entries
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        let mut all: Vec<TokenRecord> = crate::sync::read(&self.tokens.entries)
             .iter()
             .filter(|e| !e.record.revoked)
             .map(|e| e.record.clone())
@@ -310,10 +302,7 @@ impl App {
 
     /// One token (not revoked).
     pub fn token(&self, name: &str) -> Result<TokenRecord, AppError> {
-        self.tokens
-            .entries
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        crate::sync::read(&self.tokens.entries)
             .iter()
             .find(|e| e.record.name == name && !e.record.revoked)
             .map(|e| e.record.clone())
@@ -323,11 +312,7 @@ impl App {
     /// Revoke a token: it is refused from now on and no longer listed. Its record stays
     /// (hash only) so that presenting it says "revoked", until the name is used again.
     pub fn revoke_token(&self, name: &str) -> Result<(), AppError> {
-        let mut entries = self
-            .tokens
-            .entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut entries = crate::sync::write(&self.tokens.entries);
         let Some(entry) = entries
             .iter_mut()
             .find(|e| e.record.name == name && !e.record.revoked)
@@ -350,11 +335,7 @@ impl App {
         let computed = hash(secret);
         let now = Utc::now();
         let (grant, due) = {
-            let entries = self
-                .tokens
-                .entries
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let entries = crate::sync::read(&self.tokens.entries);
             // Every stored hash is compared, so the time taken does not say which matched.
             let mut found = None;
             for e in entries.iter() {
@@ -386,11 +367,7 @@ impl App {
     /// Record that the token behind `grant` was used at `now` (in memory and on disk).
     fn note_use(&self, grant: &Arc<Grant>, now: DateTime<Utc>) {
         let record = {
-            let mut entries = self
-                .tokens
-                .entries
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut entries = crate::sync::write(&self.tokens.entries);
             let Some(entry) = entries.iter_mut().find(|e| Arc::ptr_eq(&e.grant, grant)) else {
                 return;
             };

@@ -38,12 +38,7 @@ impl App {
 
     /// Reconnect each server the OAuth client names (signed in or out).
     pub(super) fn spawn_auth_reconnects(self: &Arc<Self>) {
-        let Some(mut names) = self
-            .oauth_reconnects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(mut names) = crate::sync::lock(&self.oauth_reconnects).take() else {
             return;
         };
         let app = Arc::downgrade(self);

@@ -222,7 +222,7 @@ pub fn apply(plan: &ConnectPlan) -> Result<(), ConnectError> {
             std::fs::write(&marker, b"").map_err(io(&marker))?;
         }
     }
-    super::load::write_atomic(path, plan.after.as_bytes()).map_err(io(path))
+    crate::os::write_atomic(path, plan.after.as_bytes()).map_err(io(path))
 }
 
 /// Undo connecting `client`: the backup goes back (byte for byte), or the file connecting

@@ -8,11 +8,11 @@
 //! the new file, never a torn one.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{Config, EnvOverrides, Problem};
+use crate::os::{current_uid, write_atomic};
 
 /// Why configuration could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -245,39 +245,6 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
     })
 }
 
-/// Write `bytes` to `path` so that readers see the old or the new content, never a mix.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("config");
-    let tmp = dir.join(format!(
-        ".{file_name}.tmp-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Command-line overrides (highest precedence).
 #[derive(Debug, Clone, Default)]
 pub struct CliOverrides {
@@ -385,15 +352,6 @@ fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
         )));
     }
     Ok(())
-}
-
-/// The real user id of this process.
-pub(crate) fn current_uid() -> u32 {
-    #[allow(unsafe_code)]
-    // SAFETY: getuid has no preconditions, touches no memory of ours and cannot fail.
-    unsafe {
-        libc::getuid()
-    }
 }
 
 #[cfg(test)]

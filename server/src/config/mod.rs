@@ -38,8 +38,6 @@ pub use load::{
     ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved,
     default_config_path, resolve,
 };
-#[allow(unused_imports)]
-pub(crate) use load::{current_uid, write_atomic};
 pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
 pub use name::{NameError, SERVER_NAME_PATTERN, check_server_name, escaped};
 pub use origin::{OriginError, WebOrigin, normalize_host};

@@ -161,7 +161,7 @@ impl FrontDoor {
 
     /// Accept unix-socket connections from our own uid until shutdown.
     pub async fn serve_unix(self: Arc<Self>, listener: UnixListener) {
-        let uid = crate::config::current_uid();
+        let uid = crate::os::current_uid();
         let cap = Cap::new(&self.limits);
         loop {
             let accepted = tokio::select! {

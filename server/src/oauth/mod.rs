@@ -215,7 +215,7 @@ impl OAuth {
     }
 
     fn servers(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.servers.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.servers)
     }
 
     /// Run `f` on the entry of `name` (created, and its stored record loaded, on first use).

@@ -2,7 +2,7 @@
 //!
 //! The file is `{"secrets": {"<name>": "<value>", …}}` (unknown top-level keys are kept). It
 //! is read on every call, so an edit by another process or by hand is seen at once, and
-//! rewritten with [`crate::config::write_atomic`] (temp file, fsync, rename), so a crash
+//! rewritten with [`crate::os::write_atomic`] (temp file, fsync, rename), so a crash
 //! leaves the old or the new file, never a torn one. One process-wide lock serialises every
 //! read-modify-write, whichever `FileStore` value makes it. A missing file is an empty store.
 
@@ -96,7 +96,7 @@ impl FileStore {
         let mut text = serde_json::to_string_pretty(doc)
             .map_err(|e| self.io_error(std::io::Error::other(e)))?;
         text.push('\n');
-        crate::config::write_atomic(&self.path, text.as_bytes()).map_err(|e| self.io_error(e))
+        crate::os::write_atomic(&self.path, text.as_bytes()).map_err(|e| self.io_error(e))
     }
 }
 

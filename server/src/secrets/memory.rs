@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 use super::{SecretError, SecretStore, validate_name};
 
@@ -19,7 +19,7 @@ impl MemoryStore {
     }
 
     fn map(&self) -> MutexGuard<'_, BTreeMap<String, String>> {
-        self.secrets.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.secrets)
     }
 }
 

@@ -138,9 +138,7 @@ impl ToolPinning {
     }
 
     fn serialize(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.lock)
     }
 
     /// Compares a server's freshly discovered tools with their pinned versions and records

@@ -114,9 +114,7 @@ impl TokenMeter {
     }
 
     fn shared(&self) -> MutexGuard<'_, Shared> {
-        self.shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.shared)
     }
 
     /// Count `result`, an answer `session` received (later, on the counting thread).
@@ -232,9 +230,7 @@ impl Worker {
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
-        self.shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.shared)
     }
 
     fn answer(&mut self, session: Option<String>, kind: Kind, result: &CallToolResult) {

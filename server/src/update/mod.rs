@@ -21,7 +21,7 @@
 
 mod github;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -168,7 +168,7 @@ impl UpdateChecker {
     }
 
     fn last(&self) -> MutexGuard<'_, Option<UpdateInfo>> {
-        self.last.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.last)
     }
 
     /// The answer of the last check, if one has finished.

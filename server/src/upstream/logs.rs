@@ -98,15 +98,12 @@ impl ServerLog {
     /// Hide `server`'s secrets from now on (its secret-resolved configuration).
     pub(crate) fn hide_secrets_of(&self, server: &ServerConfig) {
         let redactor = Redactor::new(server);
-        *self.redactor.write().unwrap_or_else(|e| e.into_inner()) = redactor;
+        *crate::sync::write(&self.redactor) = redactor;
     }
 
     /// `text` with the server's secrets and every URL masked.
     pub(crate) fn redact(&self, text: &str) -> String {
-        self.redactor
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(text)
+        crate::sync::read(&self.redactor).apply(text)
     }
 
     /// Append one line; newlines inside `message` are flattened.

@@ -132,7 +132,7 @@ impl UpstreamManager {
     }
 
     fn servers(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
-        self.inner.servers.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.inner.servers)
     }
 
     /// Reconcile with the desired config without blocking (must run inside a Tokio runtime):
@@ -164,7 +164,7 @@ impl UpstreamManager {
             .cloned()
             .collect();
         {
-            let mut stopping = self.inner.removed.lock().unwrap_or_else(|e| e.into_inner());
+            let mut stopping = crate::sync::lock(&self.inner.removed);
             stopping.retain(|_, handle| !handle.is_finished());
             for name in removed {
                 if let Some(mut entry) = map.remove(&name) {
@@ -211,12 +211,7 @@ impl UpstreamManager {
                         .new(slog::o!("server" => config.name.clone())),
                 )),
                 runner: None,
-                stopping: self
-                    .inner
-                    .removed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&config.name),
+                stopping: crate::sync::lock(&self.inner.removed).remove(&config.name),
             });
             let reconnect = entry.config.connection_differs(config)
                 || isolation_differs(&entry.config, &entry.docker, config, docker);

@@ -202,9 +202,7 @@ impl Drop for InFlight {
 
 impl Relay {
     fn book(&self) -> MutexGuard<'_, Book> {
-        self.book
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.book)
     }
 
     /// A request for `downstream` is about to go out; [`InFlight::bind`] it once sent.

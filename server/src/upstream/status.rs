@@ -139,21 +139,18 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Status> {
-        self.status.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.status)
     }
 
     /// The configuration the next connection attempt uses.
     pub(crate) fn desired(&self) -> Desired {
-        self.desired
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        crate::sync::lock(&self.desired).clone()
     }
 
     /// Replace the desired configuration (takes effect on the next attempt).
     pub(crate) fn set_desired(&self, desired: Desired) {
         self.log.hide_secrets_of(&desired.config);
-        *self.desired.lock().unwrap_or_else(|e| e.into_inner()) = desired;
+        *crate::sync::lock(&self.desired) = desired;
     }
 
     pub(crate) fn snapshot(&self) -> UpstreamSnapshot {

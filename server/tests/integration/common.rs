@@ -135,7 +135,10 @@ impl TestServer {
     }
 
     /// The process id, while it runs.
-    #[allow(dead_code)] // used by the robustness suite, which shares this module
+    #[allow(
+        dead_code,
+        reason = "used by the robustness suite, which shares this module"
+    )]
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
     }

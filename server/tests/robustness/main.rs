@@ -10,7 +10,10 @@
 //! loopback, every loop is bounded in count and time, and every test stops by itself.
 
 #[path = "../integration/common.rs"]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "shared with the integration suite; this suite uses part of it"
+)]
 mod common;
 
 mod faults;

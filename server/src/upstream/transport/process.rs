@@ -138,7 +138,7 @@ fn group_has_live_members(pgid: i32) -> bool {
 }
 
 /// Send `signal` to every process of group `pgid`.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "kill(2) on a process group is a libc call")]
 fn signal_group(pgid: i32, signal: libc::c_int) -> std::io::Result<()> {
     if pgid <= 1 {
         return Err(std::io::Error::new(

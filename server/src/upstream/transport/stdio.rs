@@ -169,10 +169,7 @@ pub(crate) async fn connect(
                 message = format!("process exited ({status}) during the handshake");
                 // Give the stderr reader a moment to see the last words.
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                let last = last_stderr
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
+                let last = crate::sync::lock(&last_stderr).clone();
                 if let Some(line) = last {
                     message.push_str(": ");
                     message.push_str(&line);
@@ -232,7 +229,7 @@ fn write_stderr_line(log: &ServerLog, last: &Mutex<Option<String>>, bytes: &[u8]
         log.write("STDERR", line);
     }
     if !line.trim().is_empty() {
-        *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(line.chars().take(300).collect());
+        *crate::sync::lock(&last) = Some(line.chars().take(300).collect());
     }
 }
 
