@@ -30,6 +30,8 @@ pub mod kinds {
     pub const AUTH_CHANGED: &str = "auth.changed";
     /// A tool call was recorded in the history (id, server, tool, outcome; no arguments).
     pub const TOOL_CALL_RECORDED: &str = "tool_call.recorded";
+    /// A management action was recorded in the activity log (the record, with its actor).
+    pub const ACTIVITY: &str = "activity";
 }
 
 /// One event: a kind, a JSON payload and the Unix time it was published.

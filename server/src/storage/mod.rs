@@ -14,6 +14,7 @@
 //! drains the queue, commits it and closes the file.
 //!
 //! Only one process may open the file at a time; a second gets [`StorageError::Locked`].
+mod activity;
 mod agent_tokens;
 mod approvals;
 mod calls;
@@ -34,6 +35,10 @@ use std::thread::JoinHandle;
 use redb::Database;
 use tokio::sync::watch;
 
+pub use activity::{
+    ActivityCursor, ActivityKind, ActivityPage, ActivityQuery, ActivityRecord, Actor, BadCursor,
+    activity_status,
+};
 pub use calls::WriterStats;
 pub use error::StorageError;
 use error::{guard, open_error};
