@@ -119,6 +119,35 @@ impl App {
         Ok(self.storage.activity_page(q)?)
     }
 
+    /// Makes every tool call recorded so far readable (the writer commits what it holds).
+    pub async fn flush_history(&self) {
+        self.storage.flush().await;
+    }
+
+    /// Every record matching `q` (from its cursor on; its limit is the page size), one page at
+    /// a time, newest first, until `each` returns false. Blocking (one read transaction per
+    /// page): run it off the async threads. Memory is one page whatever the history holds.
+    pub fn export_activity(
+        &self,
+        q: &ActivityQuery,
+        mut each: impl FnMut(Vec<ActivityRecord>) -> bool,
+    ) -> Result<(), AppError> {
+        let mut q = q.clone();
+        loop {
+            let page = self.storage.activity_page(&q)?;
+            if !each(page.records) {
+                return Ok(());
+            }
+            match page.next_cursor {
+                Some(c) => {
+                    q.cursor = Some(c);
+                    q.offset = 0;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// One activity log entry.
     pub async fn activity(&self, id: &str) -> Result<ActivityRecord, AppError> {
         self.storage.flush().await;

@@ -32,6 +32,7 @@ fn call(i: usize, server: &str, session: Option<&str>, timestamp: DateTime<Utc>)
         client_version: Some("1.0".into()),
         replayed_from: None,
         token_name: None,
+        tokens: None,
     }
 }
 
@@ -649,4 +650,117 @@ fn crash_mid_write_leaves_a_consistent_file() {
         assert_eq!(session.tool_call_count as usize, total);
         println!("round {round}: {durable} acknowledged durable, {total} present after kill -9");
     }
+}
+
+fn action(i: usize, timestamp: DateTime<Utc>) -> ActivityRecord {
+    ActivityRecord {
+        id: format!("act-{i}"),
+        kind: ActivityKind::ServerChange,
+        timestamp,
+        action: "enable".into(),
+        status: activity_status::SUCCESS.into(),
+        actor: Some(Actor::ApiKey),
+        server: Some("a".into()),
+        tool: None,
+        session_id: None,
+        agent: None,
+        duration_ms: None,
+        tokens: None,
+        error: None,
+        details: None,
+    }
+}
+
+#[tokio::test]
+async fn activity_pages_merge_calls_and_actions_without_duplicates_or_gaps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_in(&dir, unlimited());
+    // Calls and actions interleaved, some at the very same instant.
+    let same = at(50);
+    for i in 0..20 {
+        storage.record_call(call(i, "a", None, at(100 - i as i64)));
+    }
+    storage.record_call(call(99, "a", None, same));
+    for i in 0..7 {
+        storage
+            .record_activity(&action(i, at(95 - 10 * i as i64)))
+            .expect("action");
+    }
+    storage.record_activity(&action(99, same)).expect("action");
+    storage.flush().await;
+
+    let mut q = ActivityQuery {
+        limit: 3,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = storage.activity_page(&q).expect("page");
+        assert!(page.records.len() <= 3);
+        seen.extend(page.records.iter().map(|r| (r.timestamp, r.id.clone())));
+        pages += 1;
+        if pages == 2 {
+            // Written while paging: newer than every cursor, so never on a later page.
+            storage
+                .record_activity(&action(500, Utc::now()))
+                .expect("action");
+        }
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c.to_string().parse().expect("cursor round-trips")),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 21 + 8, "{seen:?}");
+    let unique: std::collections::HashSet<_> = seen.iter().map(|(_, id)| id).collect();
+    assert_eq!(unique.len(), seen.len(), "no duplicates");
+    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+    assert!(!unique.contains(&"act-500".to_string()));
+
+    // Filters: only actions; only calls.
+    let only = |kind| ActivityQuery {
+        kind: Some(kind),
+        limit: 100,
+        ..Default::default()
+    };
+    let actions = storage
+        .activity_page(&only(ActivityKind::ServerChange))
+        .expect("page");
+    assert_eq!(actions.records.len(), 9);
+    let calls = storage
+        .activity_page(&only(ActivityKind::ToolCall))
+        .expect("page");
+    assert_eq!(calls.records.len(), 21);
+    assert!("1.2".parse::<ActivityCursor>().is_err());
+    assert!("1.7.2".parse::<ActivityCursor>().is_err());
+}
+
+#[test]
+fn activity_keeps_the_newest_actions_within_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_in(
+        &dir,
+        Retention {
+            max_calls: 5,
+            max_age: Duration::from_secs(3600),
+            max_sessions: 0,
+        },
+    );
+    storage.record_activity(&action(0, at(7200))).expect("old");
+    for i in 1..=8 {
+        storage
+            .record_activity(&action(i, at(100 - i as i64)))
+            .expect("action");
+    }
+    let page = storage
+        .activity_page(&ActivityQuery {
+            kind: Some(ActivityKind::ServerChange),
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("page");
+    let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["act-8", "act-7", "act-6", "act-5", "act-4"]);
+    assert!(storage.get_activity("act-0").expect("get").is_none());
+    assert!(storage.get_activity("act-8").expect("get").is_some());
 }
