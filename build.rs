@@ -184,7 +184,12 @@ fn endpoint_tokens(doc: &Value, o: &Operation<'_>) -> EndpointTokens {
         );
         let fields = params.iter().map(|p| {
             let name = p["name"].as_str().expect("parameter has a name");
-            let field = format_ident!("{}", name);
+            // A keyword (`type`) is a raw identifier; serde and schemars drop the `r#`.
+            let field = if syn::parse_str::<syn::Ident>(name).is_ok() {
+                format_ident!("{}", name)
+            } else {
+                format_ident!("r#{}", name)
+            };
             let required = p["required"].as_bool().unwrap_or(false);
             let ty = rust_type(doc, &p["schema"], o.id);
             let ty = if required { ty } else { quote!(Option<#ty>) };

@@ -12,6 +12,10 @@
 
 /** @type {Readonly<Record<string, Operation>>} */
 export const OPERATIONS = Object.freeze({
+  "activity_export": {"body":"none","method":"GET","path":"/api/v1/activity/export","query":["format","type","server","tool","session_id","agent","status","start_time","end_time","q"],"response":null},
+  "activity_get": {"body":"none","method":"GET","path":"/api/v1/activity/{id}","query":[],"response":null},
+  "activity_list": {"body":"none","method":"GET","path":"/api/v1/activity","query":["type","server","tool","session_id","agent","status","start_time","end_time","q","cursor","limit","offset"],"response":"ActivityListResponse"},
+  "activity_summary": {"body":"none","method":"GET","path":"/api/v1/activity/summary","query":["window"],"response":null},
   "config_apply": {"body":"required","method":"POST","path":"/api/v1/config/apply","query":[],"response":"ConfigApplyResponse"},
   "config_get": {"body":"none","method":"GET","path":"/api/v1/config","query":[],"response":"ConfigResponse"},
   "config_validate": {"body":"required","method":"POST","path":"/api/v1/config/validate","query":[],"response":"ValidateConfigResponse"},
@@ -73,6 +77,9 @@ export const OPERATIONS = Object.freeze({
 /** Every object schema: its required fields and what each field holds
  * (a schema name, `[X]` for an array of X, or a JSON type). */
 export const SCHEMAS = Object.freeze({
+  "ActivityListResponse": {"fields":{"data":"ActivityPage","success":"boolean"},"required":["success","data"]},
+  "ActivityPage": {"fields":{"activities":"[ActivityRecord]","limit":"integer","next_cursor":"string","offset":"integer"},"required":["activities","limit","offset"]},
+  "ActivityRecord": {"fields":{"action":"string","actor":"string","actor_name":"string","agent":"string","details":"any","duration_ms":"number","error":"string","id":"string","server":"string","session_id":"string","status":"string","timestamp":"string","tokens":"integer","tool":"string","type":"string"},"required":["id","type","timestamp","action","status"]},
   "ApproveToolsRequest": {"fields":{"approve_all":"boolean","reason":"string","tools":"[string]"},"required":[]},
   "ApproveToolsResponse": {"fields":{"data":"ApprovedTools","success":"boolean"},"required":["success","data"]},
   "ApprovedTools": {"fields":{"approved":"[string]","server_name":"string"},"required":["server_name","approved"]},
@@ -206,6 +213,36 @@ export const SCHEMAS = Object.freeze({
   "ValidationReport": {"fields":{"errors":"[ValidationError]","valid":"boolean"},"required":["valid","errors"]},
 });
 
+/**
+ * @typedef {object} ActivityListResponse
+ * @property {ActivityPage} data
+ * @property {boolean} success
+ */
+/**
+ * @typedef {object} ActivityPage
+ * @property {Array<ActivityRecord>} activities
+ * @property {number} limit
+ * @property {string} [next_cursor]
+ * @property {number} offset
+ */
+/**
+ * @typedef {object} ActivityRecord
+ * @property {string} action
+ * @property {string} [actor]
+ * @property {string} [actor_name]
+ * @property {string} [agent]
+ * @property {*} [details]
+ * @property {number} [duration_ms]
+ * @property {string} [error]
+ * @property {string} id
+ * @property {string} [server]
+ * @property {string} [session_id]
+ * @property {string} status
+ * @property {string} timestamp
+ * @property {number} [tokens]
+ * @property {string} [tool]
+ * @property {string} type
+ */
 /** @typedef {"enabled"|"disabled"|"quarantined"} AdminState */
 /**
  * @typedef {object} ApproveToolsRequest

@@ -12,6 +12,26 @@ use super::ServerCtx;
 /// Header the front door sets on requests it has authenticated.
 pub const INTERNAL_HEADER: &str = "x-mcpproxy-internal";
 
+/// Header the front door sets, beside [`INTERNAL_HEADER`], to say how the caller came in:
+/// [`VIA_SOCKET`] or [`VIA_API_KEY`] (a client's own value is removed first).
+pub const VIA_HEADER: &str = "x-mcpproxy-via";
+/// [`VIA_HEADER`] of a request over the owner's unix socket.
+pub const VIA_SOCKET: &str = "socket";
+/// [`VIA_HEADER`] of a request that presented the API key.
+pub const VIA_API_KEY: &str = "api_key";
+
+/// Who made an authenticated REST request, as the front door told (socket or API key).
+pub fn actor(request: &RequestInfo) -> crate::storage::Actor {
+    match request
+        .headers()
+        .get(VIA_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(VIA_SOCKET) => crate::storage::Actor::Socket,
+        _ => crate::storage::Actor::ApiKey,
+    }
+}
+
 /// Constant-time equality of two keys (the length is not secret).
 pub fn keys_match(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());

@@ -6,6 +6,7 @@
 //! `wire` (one file per spec tag). Authorization happens before them — in the front door, and again in the
 //! generated endpoint bodies through [`ProxyBackend::authorize`].
 
+mod activity;
 mod auth;
 pub(crate) mod error;
 mod events;
@@ -20,6 +21,7 @@ use mcpproxy_api::{ApiError, ProxyApi, ProxyBackend, Security, params, types};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::storage::ActivityKind;
 
 pub(crate) use auth::{INTERNAL_HEADER, api_key_header, keys_match, presented_key};
 pub use wire::status::{display_listen, web_ui_url};
@@ -50,6 +52,7 @@ pub fn api_description() -> Result<dropshot::ApiDescription<ServerCtx>, String> 
     events::register(&mut api).map_err(|e| e.to_string())?;
     swagger::register(&mut api).map_err(|e| e.to_string())?;
     metrics::register(&mut api).map_err(|e| e.to_string())?;
+    activity::register(&mut api).map_err(|e| e.to_string())?;
     Ok(api)
 }
 
@@ -124,7 +127,15 @@ impl ProxyBackend for ServerCtx {
         if body.value.is_empty() {
             return Err(ApiError::bad_request("Secret value is required"));
         }
-        rqctx.context().app.store_secret(&body.name, &body.value)?;
+        let app = &rqctx.context().app;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::Config,
+            "secret_set",
+            None,
+            async { app.store_secret(&body.name, &body.value) },
+        )
+        .await?;
         Ok(wire::ops::secret_stored(body.name))
     }
 
@@ -141,7 +152,15 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::SecretDeletePath,
     ) -> Result<types::SecretDeleteResponse, ApiError> {
-        rqctx.context().app.delete_secret(&path.name)?;
+        let app = &rqctx.context().app;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::Config,
+            "secret_delete",
+            None,
+            async { app.delete_secret(&path.name) },
+        )
+        .await?;
         Ok(wire::ops::secret_deleted(path.name))
     }
 
@@ -257,12 +276,15 @@ impl ProxyBackend for ServerCtx {
             ))
         })?;
         let name = server.name.clone();
-        app.add_server(server).await?;
-        Ok(wire::server_edits::change(
-            &app.configured(&name)?,
-            "add",
-            &[],
-        ))
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            "server_add",
+            Some(&name),
+            app.add_server(server),
+        )
+        .await?;
+        Ok(wire::server_edits::change(&app.configured(&name)?, "add", &[]))
     }
 
     async fn server_add(
@@ -272,12 +294,15 @@ impl ProxyBackend for ServerCtx {
         let server = wire::server_edits::new_server(body)?;
         let name = server.name.clone();
         let app = &rqctx.context().app;
-        app.add_server(server).await?;
-        Ok(wire::server_edits::change(
-            &app.configured(&name)?,
-            "add",
-            &[],
-        ))
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            "server_add",
+            Some(&name),
+            app.add_server(server),
+        )
+        .await?;
+        Ok(wire::server_edits::change(&app.configured(&name)?, "add", &[]))
     }
 
     async fn server_update(
@@ -302,7 +327,14 @@ impl ProxyBackend for ServerCtx {
     ) -> Result<types::ServerChangeResponse, ApiError> {
         let app = &rqctx.context().app;
         let server = app.configured(&path.name)?;
-        app.remove_server(&path.name).await?;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            "server_remove",
+            Some(&path.name),
+            app.remove_server(&path.name),
+        )
+        .await?;
         Ok(wire::server_edits::change(&server, "remove", &[]))
     }
 
@@ -342,7 +374,15 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ServerEnablePath,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx.context().app.set_enabled(&path.name, true).await?;
+        let app = &rqctx.context().app;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            "enable",
+            Some(&path.name),
+            app.set_enabled(&path.name, true),
+        )
+        .await?;
         Ok(wire::servers::action(path.name, "enable"))
     }
 
@@ -350,7 +390,15 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ServerDisablePath,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx.context().app.set_enabled(&path.name, false).await?;
+        let app = &rqctx.context().app;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            "disable",
+            Some(&path.name),
+            app.set_enabled(&path.name, false),
+        )
+        .await?;
         Ok(wire::servers::action(path.name, "disable"))
     }
 
@@ -360,22 +408,30 @@ impl ProxyBackend for ServerCtx {
         body: types::QuarantineRequest,
     ) -> Result<types::ServerActionResponse, ApiError> {
         let app = &rqctx.context().app;
-        if body.quarantined {
-            app.set_quarantined_reviewed(&path.name, true, body.fingerprint.as_deref())
-                .await?;
+        let action = if body.quarantined {
+            "quarantine"
         } else {
-            // An approval like unquarantine's: the scanner's block findings need a reason.
-            app.approve_server(&path.name, body.fingerprint.as_deref(), None)
-                .await?;
-        }
-        Ok(wire::servers::action(
-            path.name,
-            if body.quarantined {
-                "quarantine"
-            } else {
-                "unquarantine"
+            "unquarantine"
+        };
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::ServerChange,
+            action,
+            Some(&path.name),
+            async {
+                if body.quarantined {
+                    app.set_quarantined_reviewed(&path.name, true, body.fingerprint.as_deref())
+                        .await
+                } else {
+                    // An approval like unquarantine's: the scanner's block findings need a reason.
+                    app.approve_server(&path.name, body.fingerprint.as_deref(), None)
+                        .await
+                        .map(drop)
+                }
             },
-        ))
+        )
+        .await?;
+        Ok(wire::servers::action(path.name, action))
     }
 
     async fn server_unquarantine(
@@ -383,13 +439,18 @@ impl ProxyBackend for ServerCtx {
         path: params::ServerUnquarantinePath,
         body: types::ReviewRequest,
     ) -> Result<types::UnquarantineResponse, ApiError> {
-        let approval = rqctx
-            .context()
-            .app
-            .approve_server(
-                &path.name,
-                body.fingerprint.as_deref(),
-                body.override_reason.as_deref(),
+        let app = &rqctx.context().app;
+        let approval = app
+            .audited(
+                &auth::actor(&rqctx.request),
+                ActivityKind::ServerChange,
+                "unquarantine",
+                Some(&path.name),
+                app.approve_server(
+                    &path.name,
+                    body.fingerprint.as_deref(),
+                    body.override_reason.as_deref(),
+                ),
             )
             .await?;
         Ok(wire::inspect::approval_response(path.name, approval))
@@ -407,7 +468,16 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ServerLoginPath,
     ) -> Result<types::ServerLoginResponse, ApiError> {
-        let started = rqctx.context().app.auth_login(&path.name).await?;
+        let app = &rqctx.context().app;
+        let started = app
+            .audited(
+                &auth::actor(&rqctx.request),
+                ActivityKind::Auth,
+                "login",
+                Some(&path.name),
+                app.auth_login(&path.name),
+            )
+            .await?;
         Ok(wire::oauth::login(path.name, started))
     }
 
@@ -415,7 +485,15 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         path: params::ServerLogoutPath,
     ) -> Result<types::ServerActionResponse, ApiError> {
-        rqctx.context().app.auth_logout(&path.name).await?;
+        let app = &rqctx.context().app;
+        app.audited(
+            &auth::actor(&rqctx.request),
+            ActivityKind::Auth,
+            "logout",
+            Some(&path.name),
+            app.auth_logout(&path.name),
+        )
+        .await?;
         Ok(wire::servers::action(path.name, "logout"))
     }
 
@@ -494,11 +572,16 @@ impl ProxyBackend for ServerCtx {
                 ));
             }
         };
-        let approved = rqctx.context().app.approve_tools(
-            &path.name,
-            tools.as_deref(),
-            body.reason.as_deref(),
-        )?;
+        let app = &rqctx.context().app;
+        let approved = app
+            .audited(
+                &auth::actor(&rqctx.request),
+                ActivityKind::Approval,
+                "approve_tools",
+                Some(&path.name),
+                async { app.approve_tools(&path.name, tools.as_deref(), body.reason.as_deref()) },
+            )
+            .await?;
         Ok(types::ApproveToolsResponse {
             success: true,
             data: types::ApprovedTools {
@@ -603,6 +686,13 @@ impl ProxyBackend for ServerCtx {
             rqctx.context().app.search_tools(&q, limit)
         };
         Ok(wire::tools::index_search(q, hits, started.elapsed()))
+    }
+
+    async fn activity_list(
+        rqctx: &RequestContext<Self>,
+        query: params::ActivityListQuery,
+    ) -> Result<types::ActivityListResponse, ApiError> {
+        activity::list(rqctx, query).await
     }
 
     async fn tool_call_list(
@@ -757,7 +847,16 @@ impl ProxyBackend for ServerCtx {
         rqctx: &RequestContext<Self>,
         body: types::ConfigDocument,
     ) -> Result<types::ConfigApplyResponse, ApiError> {
-        let outcome = rqctx.context().app.apply_document(body.0).await?;
+        let app = &rqctx.context().app;
+        let outcome = app
+            .audited(
+                &auth::actor(&rqctx.request),
+                ActivityKind::Config,
+                "config_apply",
+                None,
+                app.apply_document(body.0),
+            )
+            .await?;
         Ok(wire::config::apply(outcome))
     }
 }

@@ -171,6 +171,7 @@ impl App {
             client_version: origin.client_version.clone(),
             replayed_from,
             token_name: origin.token_name(),
+            tokens: None,
         };
         // Calls refused before reaching a known server are not history.
         let unknown = match &outcome {

@@ -5,6 +5,7 @@
 //! `api` calls into this module and never touches the config file itself; this module hands
 //! the desired server set to `upstream` and never reaches into its internals.
 
+mod activity;
 mod apply;
 mod builtin;
 mod calls;
@@ -37,6 +38,7 @@ use crate::security::ToolPinning;
 use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
 
+pub use activity::ToolSummary;
 pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use builtin::{Builtin, UnknownBuiltin};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};

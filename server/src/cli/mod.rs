@@ -3,6 +3,7 @@
 //! `version` answers locally; every other command talks to the running daemon through the
 //! generated client, over the unix socket (no key) or `--url` with an API key.
 
+mod activity;
 mod approve;
 mod auth;
 mod client_connect;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Agent tokens for `/mcp`, limited to servers and a permission tier.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// The activity log: tool calls and audited management actions.
+    #[command(subcommand)]
+    Activity(activity::ActivityCommand),
     /// Sign upstream servers in and out with OAuth.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
@@ -388,6 +392,7 @@ async fn client_command(cli: &Cli, command: &Command) -> i32 {
             commands::secrets_delete(&client, name, format).await
         }
         Command::Token(command) => tokens::run(&client, command, format).await,
+        Command::Activity(command) => activity::run(&client, command, format).await,
         Command::Auth(command) => auth::run(&client, command, format).await,
         Command::Connect(args) => client_connect::run(&client, args, format).await,
         Command::Registry(command) => registry::run(&client, command, format).await,

@@ -31,6 +31,8 @@ pub mod kinds {
     pub const AUTH_CHANGED: &str = "auth.changed";
     /// A tool call was recorded in the history (id, server, tool, outcome; no arguments).
     pub const TOOL_CALL_RECORDED: &str = "tool_call.recorded";
+    /// A management action was recorded in the activity log (the record, with its actor).
+    pub const ACTIVITY: &str = "activity";
 }
 
 /// One event of the bus; serialized, a variant is its payload.
@@ -111,6 +113,9 @@ pub enum Event {
         /// When it started, RFC 3339.
         timestamp: String,
     },
+    /// `activity`: a management action was recorded in the activity log (the record, with
+    /// who did it).
+    Activity(Box<crate::storage::ActivityRecord>),
 }
 
 /// A field problem of an invalid configuration file.
@@ -263,6 +268,7 @@ impl Event {
             Self::ToolsChanged { .. } => kinds::TOOLS_CHANGED,
             Self::AuthChanged { .. } => kinds::AUTH_CHANGED,
             Self::ToolCallRecorded { .. } => kinds::TOOL_CALL_RECORDED,
+            Self::Activity(_) => kinds::ACTIVITY,
         }
     }
 

@@ -260,8 +260,16 @@ impl FrontDoor {
         };
         parts.uri = uri;
         parts.headers.remove(INTERNAL_HEADER);
+        parts.headers.remove(super::auth::VIA_HEADER);
         if credentialed && let Ok(secret) = HeaderValue::from_str(&self.internal_secret) {
             parts.headers.insert(INTERNAL_HEADER, secret);
+            let via = match via {
+                Via::Socket => super::auth::VIA_SOCKET,
+                Via::Tcp(_) => super::auth::VIA_API_KEY,
+            };
+            parts
+                .headers
+                .insert(super::auth::VIA_HEADER, HeaderValue::from_static(via));
         }
         // The backend speaks HTTP/1.1; an HTTP/2 client is served the same answer.
         parts.version = http::Version::HTTP_11;

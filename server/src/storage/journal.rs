@@ -169,6 +169,7 @@ mod tests {
             client_version: None,
             replayed_from: None,
             token_name: None,
+            tokens: None,
         }
     }
 

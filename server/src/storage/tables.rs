@@ -13,7 +13,8 @@
 //! - `agent_tokens`: token name → record (the secret's hash, never the secret).
 //! - `server_notes`: `(server, kind)` → JSON kept for a person's review of a server (the last
 //!   approved connection settings, the tools a person's inspection found).
-//! - `meta`: `schema_version`, `next_seq`.
+//! - `activity` / `activity_ids`: management actions (see `activity`).
+//! - `meta`: `schema_version`, `next_seq`, `next_activity_seq`.
 
 use std::collections::HashMap;
 
@@ -111,6 +112,8 @@ pub(crate) fn init(txn: &WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(APPROVALS)?;
     txn.open_table(TOKENS)?;
     txn.open_table(SERVER_NOTES)?;
+    txn.open_table(super::activity::ACTIVITY)?;
+    txn.open_table(super::activity::ACTIVITY_IDS)?;
     let mut meta = txn.open_table(META)?;
     let found = meta.get(SCHEMA_VERSION_KEY)?.map(|g| g.value());
     match found {

@@ -70,6 +70,9 @@ pub struct ToolCallRecord {
     /// The agent token the call was made with (its name, never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
+    /// Tokens of the result the agent received (absent when not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
 }
 
 /// One MCP client session on `/mcp`.

@@ -2,6 +2,7 @@
 //! client; raw HTTP appears only in `wire.rs` (auth walk, envelopes, CORS, limits) and in
 //! `events.rs` (the event stream).
 
+mod activity;
 mod cli;
 mod common;
 mod config;
