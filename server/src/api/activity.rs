@@ -16,7 +16,7 @@ use mcpproxy_api::{ApiError, Security, types};
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{ServerCtx, auth, convert};
+use super::{ServerCtx, auth, wire};
 use crate::storage::{
     ActivityKind, ActivityQuery, ActivityRecord, DEFAULT_LIMIT, MAX_LIMIT, activity_status,
 };

@@ -69,6 +69,7 @@ fn not_found(kind: Resource, name: &str) -> ApiError {
         Resource::Secret => "Secret",
         Resource::ToolCall => "Tool call",
         Resource::Session => "Session",
+        Resource::Activity => "Activity",
     };
     ApiError::not_found(format!("{title} not found: {name}"))
 }

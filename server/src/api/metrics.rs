@@ -8,8 +8,7 @@ use mcpproxy_api::{ApiError, Security};
 
 use super::{ServerCtx, auth};
 
-/// The exposition format's content type.
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+use crate::front::metrics_port::CONTENT_TYPE;
 
 /// Register `/metrics`.
 pub fn register(

@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::storage::ActivityKind;
 
-pub(crate) use auth::{INTERNAL_HEADER, api_key_header, keys_match, presented_key};
+pub(crate) use auth::{
+    INTERNAL_HEADER, VIA_API_KEY, VIA_HEADER, VIA_SOCKET, api_key_header, keys_match, presented_key,
+};
 pub use wire::status::{display_listen, web_ui_url};
 
 /// Everything a request handler can reach.
@@ -284,7 +286,11 @@ impl ProxyBackend for ServerCtx {
             app.add_server(server),
         )
         .await?;
-        Ok(wire::server_edits::change(&app.configured(&name)?, "add", &[]))
+        Ok(wire::server_edits::change(
+            &app.configured(&name)?,
+            "add",
+            &[],
+        ))
     }
 
     async fn server_add(
@@ -302,7 +308,11 @@ impl ProxyBackend for ServerCtx {
             app.add_server(server),
         )
         .await?;
-        Ok(wire::server_edits::change(&app.configured(&name)?, "add", &[]))
+        Ok(wire::server_edits::change(
+            &app.configured(&name)?,
+            "add",
+            &[],
+        ))
     }
 
     async fn server_update(

@@ -151,7 +151,10 @@ impl App {
         self.storage.flush().await;
         self.storage
             .get_activity(id)?
-            .ok_or_else(|| AppError::NotFound(format!("activity {id}")))
+            .ok_or_else(|| AppError::NotFound {
+                kind: super::Resource::Activity,
+                name: id.to_string(),
+            })
     }
 
     /// Per server and tool, the calls of the last `window`, by server then tool.

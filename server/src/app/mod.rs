@@ -159,6 +159,8 @@ pub enum Resource {
     ToolCall,
     /// A recorded MCP session.
     Session,
+    /// An entry of the activity log.
+    Activity,
 }
 
 impl Resource {
@@ -169,6 +171,7 @@ impl Resource {
             Self::Secret => "secret",
             Self::ToolCall => "tool call",
             Self::Session => "session",
+            Self::Activity => "activity",
         }
     }
 }

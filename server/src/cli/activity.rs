@@ -243,7 +243,7 @@ where
 const FOLLOWED: [&str; 2] = ["activity", "tool_call.recorded"];
 
 async fn follow(client: &Client) -> i32 {
-    let stream = match client.events_stream().await {
+    let stream = match client.events_stream(None).await {
         Ok(s) => s.into_inner().into_inner(),
         Err(e) => {
             output::error(format!("cannot follow events: {e}"));

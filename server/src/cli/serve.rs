@@ -187,16 +187,17 @@ async fn serve(
     };
 
     let mcp = crate::mcp::endpoint(app.clone(), cache.clone(), shutdown.clone());
+    let limits = front::Limits {
+        header_timeout: app_config.http_header_timeout(),
+        first_byte_timeout: app_config.http_first_byte_timeout(),
+        max_connections: app_config.max_connections(),
+    };
     let front = front::FrontDoor::new(
         mcp,
         resolved.api_key.clone(),
         internal_secret,
         server.local_addr(),
-        front::Limits {
-            header_timeout: app_config.http_header_timeout(),
-            first_byte_timeout: app_config.http_first_byte_timeout(),
-            max_connections: app_config.max_connections(),
-        },
+        limits,
         shutdown.clone(),
     );
     // The public TCP port; none in stdio mode.
@@ -216,6 +217,29 @@ async fn serve(
             }
         },
     };
+    // The Prometheus port, when configured (`metrics_listen`): like `listen`, a port that
+    // cannot be bound stops the start.
+    let metrics_listener = match app_config.metrics_listen.as_deref().map(Listen::parse) {
+        Some(Ok(Listen::Tcp { bind, .. })) => match tokio::net::TcpListener::bind(&bind).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let code = match e.kind() {
+                    std::io::ErrorKind::AddrInUse => exit::PORT_IN_USE,
+                    std::io::ErrorKind::PermissionDenied => exit::PERMISSION,
+                    _ => exit::GENERAL,
+                };
+                error!(log, "cannot listen for metrics"; "address" => bind, "error" => %e);
+                let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
+                return code;
+            }
+        },
+        _ => None, // absent (validation refuses a value that is not host:port)
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let stdio = listener.is_none();
     let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
     let public_addr = listener.as_ref().map(|_| {
@@ -232,6 +256,23 @@ async fn serve(
             &app_config.cors_allowed_origins,
         );
         tasks.push(tokio::spawn(front.clone().serve_tcp(listener, boundary)));
+    }
+    if let Some(metrics_listener) = metrics_listener {
+        let boundary = front::Boundary::new(
+            app_config.metrics_listen.as_deref().unwrap_or_default(),
+            metrics_listener
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or_default(),
+            &[],
+        );
+        tasks.push(tokio::spawn(front::metrics_port::serve(
+            app.clone(),
+            metrics_listener,
+            boundary,
+            limits,
+            shutdown.clone(),
+        )));
     }
     if let Some(path) = &resolved.socket_path {
         match front::bind_unix_socket(path).await {
@@ -274,7 +315,7 @@ async fn serve(
     for exposure in app.exposures() {
         warn!(log, "{}", exposure.message; "fix" => exposure.action);
     }
-    info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => swagger);
+    info!(log, "mcpproxy ready"; "listen" => &listen_addr, "socket" => resolved.socket_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), "config" => %app.config_path().display(), "swagger" => swagger, "metrics" => metrics_addr);
 
     if stdio {
         let session = crate::mcp::serve_stdio(app.clone(), cache, shutdown.clone());

@@ -53,5 +53,17 @@ pub fn exposures(store: &ConfigStore, config: &Config, resolved: &Resolved) -> V
             action: "Set listen to 127.0.0.1:<port> unless other machines must connect".into(),
         });
     }
+    if let Some(Ok(Listen::Tcp {
+        bind,
+        all_interfaces: true,
+    })) = config.metrics_listen.as_deref().map(Listen::parse)
+    {
+        found.push(Exposure {
+            message: format!(
+                "metrics_listen is on every network interface ({bind}): other machines can read the metrics without a key"
+            ),
+            action: "Set metrics_listen to 127.0.0.1:<port>".into(),
+        });
+    }
     found
 }

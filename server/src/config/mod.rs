@@ -200,6 +200,11 @@ pub struct Config {
     /// closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: i64,
+    /// A second listener, `host:port`, that serves only `GET /metrics` without the API key
+    /// (for a Prometheus scrape job that should not hold the key). Absent: `/metrics` is
+    /// served on `listen` only, behind the key. Read at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
     /// OpenTelemetry trace export (off when absent and `OTEL_EXPORTER_OTLP_ENDPOINT` is unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otel: Option<OtelConfig>,

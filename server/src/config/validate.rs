@@ -30,6 +30,14 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if let Err(e) = super::Listen::parse(&config.listen) {
         problems.push(Problem::new("listen", e.to_string()));
     }
+    if let Some(metrics) = &config.metrics_listen
+        && !matches!(super::Listen::parse(metrics), Ok(super::Listen::Tcp { .. }))
+    {
+        problems.push(Problem::new(
+            "metrics_listen",
+            format!("invalid metrics listen address: {metrics:?} (expected host:port, e.g. 127.0.0.1:9464)"),
+        ));
+    }
     if !(1..=100).contains(&config.top_k) {
         problems.push(Problem::new("top_k", "must be between 1 and 100"));
     }

@@ -53,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 
 mod boundary;
 mod conn;
+pub mod metrics_port;
 mod route;
 
 pub use boundary::Boundary;
@@ -260,16 +261,16 @@ impl FrontDoor {
         };
         parts.uri = uri;
         parts.headers.remove(INTERNAL_HEADER);
-        parts.headers.remove(super::auth::VIA_HEADER);
+        parts.headers.remove(crate::api::VIA_HEADER);
         if credentialed && let Ok(secret) = HeaderValue::from_str(&self.internal_secret) {
             parts.headers.insert(INTERNAL_HEADER, secret);
             let via = match via {
-                Via::Socket => super::auth::VIA_SOCKET,
-                Via::Tcp(_) => super::auth::VIA_API_KEY,
+                Via::Socket => crate::api::VIA_SOCKET,
+                Via::Tcp(_) => crate::api::VIA_API_KEY,
             };
             parts
                 .headers
-                .insert(super::auth::VIA_HEADER, HeaderValue::from_static(via));
+                .insert(crate::api::VIA_HEADER, HeaderValue::from_static(via));
         }
         // The backend speaks HTTP/1.1; an HTTP/2 client is served the same answer.
         parts.version = http::Version::HTTP_11;
