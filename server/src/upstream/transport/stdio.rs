@@ -229,7 +229,7 @@ fn write_stderr_line(log: &ServerLog, last: &Mutex<Option<String>>, bytes: &[u8]
         log.write("STDERR", line);
     }
     if !line.trim().is_empty() {
-        *crate::sync::lock(&last) = Some(line.chars().take(300).collect());
+        *crate::sync::lock(last) = Some(line.chars().take(300).collect());
     }
 }
 
