@@ -20,5 +20,5 @@ pub mod process;
 pub use bins::{everything_js, fixture_bin, harness_file, workspace_root};
 pub use mcp::{messages_of, text_of};
 pub use poll::{TimedOut, poll, poll_every, try_poll};
-pub use ports::{ClosedPort, announced, announced_blocking, ready_addr};
+pub use ports::{ClosedPort, announced, announced_blocking, ready_addr, ready_field};
 pub use process::{alive, exists, listening_ports, wait_listening};

@@ -11,11 +11,17 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 /// The address in `mcpproxy`'s `mcpproxy ready … listen: <addr>, …` log line, if `log`
 /// holds it (the bound address, also when `listen` asked for port 0).
 pub fn ready_addr(log: &str) -> Option<String> {
+    ready_field(log, "listen")
+}
+
+/// The value of `field` (e.g. `listen`, `metrics`) in the server's `mcpproxy ready` line.
+pub fn ready_field(log: &str, field: &str) -> Option<String> {
+    let key = format!("{field}: ");
     log.lines()
         .filter(|l| l.contains("mcpproxy ready"))
-        .find_map(|l| l.split("listen: ").nth(1))
+        .find_map(|l| l.split(key.as_str()).nth(1))
         .and_then(|rest| rest.split([',', ' ']).next())
-        .filter(|addr| !addr.is_empty())
+        .filter(|value| !value.is_empty())
         .map(str::to_string)
 }
 

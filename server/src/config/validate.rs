@@ -265,4 +265,24 @@ mod tests {
         };
         assert_eq!(validate(&bad)[0].field, "listen");
     }
+
+    #[test]
+    fn metrics_listen_must_be_host_and_port() {
+        for bad in ["not an address", ":0", ""] {
+            let config = Config {
+                metrics_listen: Some(bad.into()),
+                ..Config::default()
+            };
+            let problems = validate(&config);
+            assert!(
+                problems.iter().any(|p| p.field == "metrics_listen"),
+                "{bad:?}: {problems:?}"
+            );
+        }
+        let good = Config {
+            metrics_listen: Some("127.0.0.1:9464".into()),
+            ..Config::default()
+        };
+        assert!(validate(&good).is_empty(), "{:?}", validate(&good));
+    }
 }

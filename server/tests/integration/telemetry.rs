@@ -1,6 +1,6 @@
 //! Metrics and traces, checked by the real consumers: Debian's Prometheus server scrapes
-//! `/metrics` (with the API key as a scrape parameter) and its query API must return the
-//! calls just made; an OTLP/HTTP receiver built on the official `opentelemetry-proto`
+//! `/metrics` (with the API key as a scrape parameter, and without it on the separate
+//! `metrics_listen` port) and its query API must return the calls just made; an OTLP/HTTP receiver built on the official `opentelemetry-proto`
 //! package must receive the spans of proxied calls in the client's trace, and the HTTP
 //! upstreams must receive that trace in their `traceparent` header.
 
@@ -104,15 +104,76 @@ async fn test_telemetry_metrics_need_the_key() {
     server.stop().await;
 }
 
+/// `host:port` of the server's `metrics_listen` port, from its ready line.
+fn metrics_port_of(server: &TestServer) -> String {
+    mcpproxy_testkit::ready_field(&server.stderr_text(), "metrics").unwrap_or_else(|| {
+        panic!(
+            "no metrics address in the ready line:\n{}",
+            server.stderr_text()
+        )
+    })
+}
+
+/// The `metrics_listen` port serves `GET /metrics` without the key and nothing else: other
+/// paths are 404, other methods 405, a foreign `Host` 403 (all in the error envelope),
+/// while `/metrics` on the main port still needs the key.
+#[tokio::test]
+async fn test_telemetry_metrics_port_serves_only_metrics_without_the_key() {
+    let mut config = config_with(json!([]));
+    config["metrics_listen"] = json!("127.0.0.1:0");
+    let server = TestServer::start(config).await;
+    let base = format!("http://{}", metrics_port_of(&server));
+    let served = raw()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(served.status(), 200);
+    let text = served.text().await.expect("text");
+    assert!(
+        text.lines()
+            .any(|l| l == "# TYPE mcpproxy_mcp_sessions gauge"),
+        "{text}"
+    );
+    for (request, status) in [
+        (raw().get(format!("{base}/api/v1/servers")), 404),
+        (raw().post(format!("{base}/metrics")), 405),
+        (
+            raw()
+                .get(format!("{base}/metrics"))
+                .header("Host", "attacker.example"),
+            403,
+        ),
+    ] {
+        let answer = request.send().await.expect("request");
+        assert_eq!(answer.status(), status);
+        let envelope: Value = answer.json().await.expect("envelope");
+        assert_eq!(envelope["success"], false, "{envelope}");
+    }
+    let refused = raw()
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .expect("GET /metrics on the main port");
+    assert_eq!(refused.status(), 401);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn test_telemetry_prometheus_scrapes_the_call_count() {
-    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    let mut config = config_with(json!([fixture_server("fx")]));
+    config["metrics_listen"] = json!("127.0.0.1:0");
+    let server = TestServer::start(config).await;
     wait_ready(&server, "fx").await;
+    let metrics_port = metrics_port_of(&server);
     let dir = tempfile::tempdir().expect("tempdir");
+    // Two jobs: the main port with the key as a parameter, the metrics port without one.
     let config = format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: mcpproxy\n    \
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: main_port\n    \
          scrape_interval: 1s\n    metrics_path: /metrics\n    params:\n      apikey: ['{KEY}']\n    \
-         static_configs:\n      - targets: ['{}']\n",
+         static_configs:\n      - targets: ['{}']\n  - job_name: metrics_port\n    \
+         scrape_interval: 1s\n    metrics_path: /metrics\n    \
+         static_configs:\n      - targets: ['{metrics_port}']\n",
         server.addr
     );
     let config_path = dir.path().join("prometheus.yml");
@@ -157,17 +218,26 @@ async fn test_telemetry_prometheus_scrapes_the_call_count() {
         }
     };
     scraped(
-        r#"mcpproxy_tool_calls_total{server="fx",tool="echo",status="success"}"#,
+        r#"mcpproxy_tool_calls_total{job="main_port",server="fx",tool="echo",status="success"}"#,
         "3",
     )
     .await;
     scraped(
-        r#"mcpproxy_tool_call_duration_seconds_count{server="fx"}"#,
+        r#"mcpproxy_tool_calls_total{job="metrics_port",server="fx",tool="echo",status="success"}"#,
         "3",
     )
     .await;
-    scraped(r#"mcpproxy_upstream_state{server="fx",state="ready"}"#, "1").await;
-    scraped("mcpproxy_mcp_sessions", "1").await;
+    scraped(
+        r#"mcpproxy_tool_call_duration_seconds_count{job="main_port",server="fx"}"#,
+        "3",
+    )
+    .await;
+    scraped(
+        r#"mcpproxy_upstream_state{job="main_port",server="fx",state="ready"}"#,
+        "1",
+    )
+    .await;
+    scraped(r#"mcpproxy_mcp_sessions{job="main_port"}"#, "1").await;
     let _ = client.cancel().await;
     server.stop().await;
 }
