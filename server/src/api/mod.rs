@@ -277,20 +277,7 @@ impl ProxyBackend for ServerCtx {
                 "{wanted} has neither a package nor a remote mcpproxy can run"
             ))
         })?;
-        let name = server.name.clone();
-        app.audited(
-            &auth::actor(&rqctx.request),
-            ActivityKind::ServerChange,
-            "server_add",
-            Some(&name),
-            app.add_server(server),
-        )
-        .await?;
-        Ok(wire::server_edits::change(
-            &app.configured(&name)?,
-            "add",
-            &[],
-        ))
+        add_server_audited(rqctx, server).await
     }
 
     async fn server_add(
@@ -298,21 +285,7 @@ impl ProxyBackend for ServerCtx {
         body: types::ServerAddRequest,
     ) -> Result<types::ServerChangeResponse, ApiError> {
         let server = wire::server_edits::new_server(body)?;
-        let name = server.name.clone();
-        let app = &rqctx.context().app;
-        app.audited(
-            &auth::actor(&rqctx.request),
-            ActivityKind::ServerChange,
-            "server_add",
-            Some(&name),
-            app.add_server(server),
-        )
-        .await?;
-        Ok(wire::server_edits::change(
-            &app.configured(&name)?,
-            "add",
-            &[],
-        ))
+        add_server_audited(rqctx, server).await
     }
 
     async fn server_update(
@@ -869,4 +842,27 @@ impl ProxyBackend for ServerCtx {
             .await?;
         Ok(wire::config::apply(outcome))
     }
+}
+
+/// Add `server` (from the REST form or a registry entry), recorded in the activity log with
+/// who asked; the answer shows the server as configured.
+async fn add_server_audited(
+    rqctx: &RequestContext<ServerCtx>,
+    server: crate::config::ServerConfig,
+) -> Result<types::ServerChangeResponse, ApiError> {
+    let app = &rqctx.context().app;
+    let name = server.name.clone();
+    app.audited(
+        &auth::actor(&rqctx.request),
+        ActivityKind::ServerChange,
+        "server_add",
+        Some(&name),
+        app.add_server(server),
+    )
+    .await?;
+    Ok(wire::server_edits::change(
+        &app.configured(&name)?,
+        "add",
+        &[],
+    ))
 }

@@ -114,6 +114,28 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> i32 {
     code
 }
 
+/// Bind `listen`'s TCP port (`None` for stdio), or the exit code for why it cannot be bound.
+async fn bind_tcp(
+    log: &Logger,
+    listen: &Listen,
+    what: &str,
+) -> Result<Option<tokio::net::TcpListener>, i32> {
+    let Listen::Tcp { bind, .. } = listen else {
+        return Ok(None);
+    };
+    tokio::net::TcpListener::bind(bind)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            error!(log, "cannot listen"; "for" => what, "address" => bind, "error" => %e);
+            match e.kind() {
+                std::io::ErrorKind::AddrInUse => exit::PORT_IN_USE,
+                std::io::ErrorKind::PermissionDenied => exit::PERMISSION,
+                _ => exit::GENERAL,
+            }
+        })
+}
+
 async fn serve(
     log: Logger,
     store: ConfigStore,
@@ -200,40 +222,25 @@ async fn serve(
         limits,
         shutdown.clone(),
     );
-    // The public TCP port; none in stdio mode.
-    let listener = match &listen {
-        Listen::Stdio => None,
-        Listen::Tcp { bind, .. } => match tokio::net::TcpListener::bind(bind).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                let code = match e.kind() {
-                    std::io::ErrorKind::AddrInUse => exit::PORT_IN_USE,
-                    std::io::ErrorKind::PermissionDenied => exit::PERMISSION,
-                    _ => exit::GENERAL,
-                };
-                error!(log, "cannot listen"; "address" => bind, "error" => %e);
-                let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
-                return code;
-            }
-        },
-    };
-    // The Prometheus port, when configured (`metrics_listen`): like `listen`, a port that
+    // The public TCP port (none in stdio mode) and the Prometheus port when configured
+    // (`metrics_listen`; validation refuses a value that is not host:port). A port that
     // cannot be bound stops the start.
-    let metrics_listener = match app_config.metrics_listen.as_deref().map(Listen::parse) {
-        Some(Ok(Listen::Tcp { bind, .. })) => match tokio::net::TcpListener::bind(&bind).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                let code = match e.kind() {
-                    std::io::ErrorKind::AddrInUse => exit::PORT_IN_USE,
-                    std::io::ErrorKind::PermissionDenied => exit::PERMISSION,
-                    _ => exit::GENERAL,
-                };
-                error!(log, "cannot listen for metrics"; "address" => bind, "error" => %e);
-                let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
-                return code;
-            }
+    let metrics_listen = app_config.metrics_listen.as_deref().map(Listen::parse);
+    let bound = match bind_tcp(&log, &listen, "API and MCP").await {
+        Ok(listener) => match metrics_listen {
+            Some(Ok(metrics)) => bind_tcp(&log, &metrics, "metrics")
+                .await
+                .map(|metrics| (listener, metrics)),
+            _ => Ok((listener, None)),
         },
-        _ => None, // absent (validation refuses a value that is not host:port)
+        Err(code) => Err(code),
+    };
+    let (listener, metrics_listener) = match bound {
+        Ok(listeners) => listeners,
+        Err(code) => {
+            let _ = tokio::time::timeout(Duration::from_secs(2), server.close()).await;
+            return code;
+        }
     };
     let metrics_addr = metrics_listener
         .as_ref()
