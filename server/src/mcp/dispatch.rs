@@ -20,6 +20,7 @@ use super::{builtin, manage, search};
 use crate::app::{
     App, Builtin, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier, UnknownBuiltin,
 };
+use crate::storage::{ActivityKind, Actor};
 use crate::tokens::Kind;
 use crate::upstream::CallLink;
 
@@ -55,6 +56,38 @@ impl Builtins {
                 .filter(|t| offered_to(grant, &t.name))
                 .collect(),
         }
+    }
+
+    /// Records what a management tool changed in the activity log, with the MCP session that
+    /// asked (reads such as `list` or `tail_log` are not actions; agent tokens never get here).
+    fn audit(&self, session: &CallOrigin, args: &Map<String, Value>, result: &CallToolResult) {
+        let Some(action) = args
+            .get("operation")
+            .and_then(Value::as_str)
+            .and_then(manage::audited_action)
+        else {
+            return;
+        };
+        let actor = Actor::McpSession {
+            id: session
+                .session_id
+                .clone()
+                .unwrap_or_else(|| "(no session id)".to_string()),
+        };
+        let error = (result.is_error == Some(true)).then(|| {
+            result
+                .content
+                .iter()
+                .find_map(|c| c.as_text().map(|t| t.text.clone()))
+                .unwrap_or_default()
+        });
+        self.app.record_action(
+            &actor,
+            ActivityKind::ServerChange,
+            action,
+            args.get("name").and_then(Value::as_str),
+            error,
+        );
     }
 
     /// Run built-in tool `name` for `session`. An unknown (or hidden) tool is a protocol
@@ -96,10 +129,14 @@ impl Builtins {
             }
             Builtin::ReadCache => self.read_cache(&args),
             Builtin::UpstreamServers if management => {
-                manage::upstream_servers(&self.app, &args).await
+                let result = manage::upstream_servers(&self.app, &args).await;
+                self.audit(session, &args, &result);
+                result
             }
             Builtin::QuarantineSecurity if management => {
-                manage::quarantine_security(&self.app, &args).await
+                let result = manage::quarantine_security(&self.app, &args).await;
+                self.audit(session, &args, &result);
+                result
             }
             Builtin::UpstreamServers | Builtin::QuarantineSecurity => {
                 return Err(McpError::invalid_params(

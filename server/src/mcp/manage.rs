@@ -162,6 +162,21 @@ fn apply_fields(server: &mut ServerConfig, args: &Map<String, Value>) -> Result<
     Ok(())
 }
 
+/// The activity-log action of a management tool's `operation` (the REST routes' names),
+/// `None` for the operations that only read.
+pub fn audited_action(operation: &str) -> Option<&'static str> {
+    Some(match operation {
+        "add" => "server_add",
+        "remove" => "server_remove",
+        "update" | "patch" => "server_update",
+        "enable" => "enable",
+        "disable" => "disable",
+        "restart" => "restart",
+        "quarantine_server" | "quarantine" => "quarantine",
+        _ => return None,
+    })
+}
+
 /// `upstream_servers {operation, …}`.
 pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolResult {
     let config = app.config();

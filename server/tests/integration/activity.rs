@@ -217,6 +217,51 @@ async fn test_activity_log_filters_pages_exports_and_audits() {
     server.stop().await;
 }
 
+/// A management action an agent makes over MCP (`upstream_servers`) is recorded with its
+/// MCP session as the actor; a read (`list`) is not an action.
+#[tokio::test]
+async fn test_activity_records_management_over_mcp_with_its_session() {
+    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    wait_ready(&server, "fx").await;
+    let client = mcp_client(&server).await;
+    let listed = mcp_call(&client, "upstream_servers", json!({"operation": "list"})).await;
+    assert_ne!(listed.is_error, Some(true), "{}", text_of(&listed));
+    let disabled = mcp_call(
+        &client,
+        "upstream_servers",
+        json!({"operation": "disable", "name": "fx"}),
+    )
+    .await;
+    assert_ne!(disabled.is_error, Some(true), "{}", text_of(&disabled));
+    let refused = mcp_call(
+        &client,
+        "upstream_servers",
+        json!({"operation": "enable", "name": "nope"}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true), "{}", text_of(&refused));
+
+    let (status, body) = get(&server, "/api/v1/activity?type=server_change").await;
+    assert_eq!(status, 200, "{body}");
+    let actions = body["data"]["activities"].as_array().expect("list");
+    assert_eq!(actions.len(), 2, "list is not an action: {body}");
+    assert_eq!(actions[0]["action"], "enable");
+    assert_eq!(actions[0]["server"], "nope");
+    assert_eq!(actions[0]["status"], "error");
+    assert_eq!(actions[1]["action"], "disable");
+    assert_eq!(actions[1]["server"], "fx");
+    assert_eq!(actions[1]["status"], "success");
+    for action in actions {
+        assert_eq!(action["actor"], "mcp_session", "{action}");
+        assert!(
+            action["session_id"].as_str().is_some_and(|s| !s.is_empty()),
+            "the session is named: {action}"
+        );
+    }
+    let _ = client.cancel().await;
+    server.stop().await;
+}
+
 async fn run_cli(server: &TestServer, args: &[&str]) -> (i32, String, String) {
     let data = server.dir.path().join("data").display().to_string();
     let mut all = vec!["--data-dir", data.as_str()];
