@@ -76,7 +76,7 @@ impl ProxyBackend for ServerCtx {
         query: params::OauthClientMetadataQuery,
     ) -> Result<types::ClientMetadataDocument, ApiError> {
         let own = || {
-            let listen = display_listen(&rqctx.context().app.resolved().listen);
+            let listen = display_listen(&rqctx.context().app.listen_addr());
             format!(
                 "http://{listen}{}",
                 crate::oauth::client_metadata::DOCUMENT_PATH

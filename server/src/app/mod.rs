@@ -210,6 +210,8 @@ pub struct App {
     resolved: Resolved,
     started: Instant,
     ready: AtomicBool,
+    /// The address the TCP listener bound, once it did (`listen` may say port 0).
+    bound_listen: std::sync::OnceLock<String>,
     /// Serializes read-modify-write cycles of the configuration.
     writer: tokio::sync::Mutex<()>,
     upstreams: UpstreamManager,
@@ -277,6 +279,7 @@ impl App {
             config: RwLock::new(Arc::new(config)),
             started: Instant::now(),
             ready: AtomicBool::new(false),
+            bound_listen: std::sync::OnceLock::new(),
             writer: tokio::sync::Mutex::new(()),
             upstreams,
             index: RwLock::new(ToolIndex::new()),
@@ -355,6 +358,19 @@ impl App {
     /// Whether config is loaded and every listener is up (and we are not stopping).
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// Record the address the TCP listener bound (`listen` may ask for port 0).
+    pub fn set_bound_listen(&self, addr: String) {
+        let _ = self.bound_listen.set(addr);
+    }
+
+    /// Where clients reach the proxy: the bound address once listening, else `listen`.
+    pub fn listen_addr(&self) -> String {
+        self.bound_listen
+            .get()
+            .cloned()
+            .unwrap_or_else(|| self.resolved.listen.clone())
     }
 
     /// Mark the proxy ready (listeners up) or not (shutting down).

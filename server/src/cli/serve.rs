@@ -254,6 +254,9 @@ async fn serve(
             .map(|a| a.to_string())
             .unwrap_or_else(|| resolved.listen.clone())
     });
+    if let Some(addr) = &public_addr {
+        app.set_bound_listen(addr.clone());
+    }
     let mut tasks = Vec::new();
     if let Some(listener) = listener {
         // Host and Origin allow-lists know the bound port (`listen` may say port 0).

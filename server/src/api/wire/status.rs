@@ -8,7 +8,7 @@ use crate::mcp::McpPath;
 
 /// The MCP endpoints, as URLs on the address a browser or agent can reach.
 pub fn mcp_endpoints(app: &App) -> types::McpEndpoints {
-    let base = format!("http://{}", display_listen(&app.resolved().listen));
+    let base = format!("http://{}", display_listen(&app.listen_addr()));
     let config = app.config();
     let url = |path: &McpPath| format!("{base}{}", path.path());
     types::McpEndpoints {
@@ -46,7 +46,7 @@ pub fn status(app: &App, version: &str) -> types::StatusResponse {
         },
         data: types::StatusData {
             running: true,
-            listen_addr: app.resolved().listen.clone(),
+            listen_addr: app.listen_addr(),
             phase: if app.is_ready() {
                 "Running"
             } else {
@@ -82,12 +82,13 @@ pub fn web_ui_url(listen: &str, api_key: &str) -> String {
 /// `GET /api/v1/info`.
 pub fn info(app: &App, version: &str) -> types::InfoResponse {
     let resolved = app.resolved();
-    let listen = display_listen(&resolved.listen);
+    let bound = app.listen_addr();
+    let listen = display_listen(&bound);
     types::InfoResponse {
         success: true,
         data: types::InfoData {
             version: version.into(),
-            web_ui_url: web_ui_url(&resolved.listen, &resolved.api_key),
+            web_ui_url: web_ui_url(&bound, &resolved.api_key),
             listen_addr: listen.clone(),
             endpoints: types::InfoEndpoints {
                 http: listen,
