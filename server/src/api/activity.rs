@@ -64,6 +64,28 @@ fn time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiErr
 }
 
 impl ActivityParams {
+    /// An empty parameter (`?status=`, as a form sends an unset filter) means the same as an
+    /// absent one: no filter, the default format or window.
+    fn given(self) -> Self {
+        let set = |v: Option<String>| v.filter(|v| !v.is_empty());
+        Self {
+            r#type: set(self.r#type),
+            server: set(self.server),
+            tool: set(self.tool),
+            session_id: set(self.session_id),
+            agent: set(self.agent),
+            status: set(self.status),
+            start_time: set(self.start_time),
+            end_time: set(self.end_time),
+            q: set(self.q),
+            cursor: set(self.cursor),
+            limit: self.limit,
+            offset: self.offset,
+            format: set(self.format),
+            window: set(self.window),
+        }
+    }
+
     /// The storage query these parameters ask for; a bad value is a 400.
     fn query(&self) -> Result<ActivityQuery, ApiError> {
         let kind = self
@@ -141,6 +163,7 @@ pub async fn list(
     let params: ActivityParams = serde_json::to_value(query)
         .and_then(serde_json::from_value)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let params = params.given();
     let q = params.query()?;
     let page = rqctx.context().app.activity_page(&q).await?;
     Ok(types::ActivityListResponse {
@@ -176,7 +199,7 @@ async fn activity_item(
     query: Query<ActivityParams>,
 ) -> Result<Response<dropshot::Body>, ApiError> {
     auth::authorize(rqctx.context(), &rqctx.request, Security::ApiKey)?;
-    let params = query.into_inner();
+    let params = query.into_inner().given();
     match path.into_inner().id.as_str() {
         "summary" => summary(&rqctx, &params).await,
         "export" => export(&rqctx, &params).await,

@@ -177,6 +177,27 @@ async fn test_activity_log_filters_pages_exports_and_audits() {
         );
     }
 
+    // An empty parameter (a form's unset filter) is no filter: the same answer as none.
+    let (status, unfiltered) = get(&server, "/api/v1/activity?limit=100").await;
+    assert_eq!(status, 200, "{unfiltered}");
+    for empty in [
+        "/api/v1/activity?limit=100&type=&status=&server=&start_time=&end_time=&cursor=&q=",
+        "/api/v1/activity/export?format=",
+        "/api/v1/activity/summary?window=",
+    ] {
+        let (status, body) = get(&server, empty).await;
+        assert_eq!(status, 200, "{empty}: {body}");
+    }
+    let (_, same) = get(
+        &server,
+        "/api/v1/activity?limit=100&type=&status=&server=&start_time=&end_time=&cursor=&q=",
+    )
+    .await;
+    assert_eq!(
+        same["data"]["activities"], unfiltered["data"]["activities"],
+        "empty filters filter nothing"
+    );
+
     // Summary from the calls made.
     let (status, body) = get(&server, "/api/v1/activity/summary?window=1h").await;
     assert_eq!(status, 200, "{body}");
