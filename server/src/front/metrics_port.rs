@@ -50,8 +50,13 @@ pub async fn serve(
             conn::refuse_busy(stream);
             continue;
         };
+        let _ = stream.set_nodelay(true);
         let (app, boundary, builder) = (app.clone(), boundary.clone(), builder.clone());
         tokio::spawn(async move {
+            // The main port's slow-client guard: a connection that sends nothing is closed.
+            if !conn::first_bytes_arrive(&stream, limits.first_byte_timeout).await {
+                return;
+            }
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let response = answer(&app, &boundary, &request);
                 async move { Ok::<_, std::convert::Infallible>(response) }
