@@ -11,8 +11,8 @@
 //!   a build before the issue-12 relay against this one, in the same run and on the same
 //!   upstream, so the difference is the forwarding and not the machine's drift).
 //!
-//! A child module of `benches/proxy.rs`: it uses that file's harness (`Proxy`, `Call`,
-//! `warm`, `interleaved`, `throughput`, `Stats`, `Report`).
+//! A module of `benches/proxy.rs`: it uses that bench's harness (`Proxy`, `Call`, `warm`,
+//! `interleaved`, `throughput`, `Stats`, `Report`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,11 +21,11 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Map, json};
 
-use super::lean::{Lean, LeanHttp, LeanStdio};
-use super::{
-    Call, Env, Proxy, Report, Stats, fixture_http, interleaved, proxy_bin, r1, ratio, throughput,
-    us, warm,
-};
+use crate::environment::Env;
+use crate::lean::{Lean, LeanHttp, LeanStdio};
+use crate::report::{Report, Stats, r1, ratio, us};
+use crate::targets::{Call, fixture_http, interleaved, throughput, warm};
+use crate::under_test::{Proxy, proxy_bin};
 
 /// The section's row label.
 const SECTION: &str = "8 forward";
