@@ -3,11 +3,13 @@
 //! proxy (mcp-hub, mcp-proxy) and ours, with one Python `mcp` SDK client and with rmcp.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use mcpproxy_testkit::listening_ports;
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Map, Value, json};
@@ -20,6 +22,15 @@ use crate::report::{Report, Stats, r1, ratio, us};
 use crate::targets::{Call, client_info, interleaved, warm};
 use crate::under_test::{KEY, Proxy};
 
+/// Ports mcp-hub is offered, below the kernel's ephemeral range. mcp-hub 4.2.1 refuses
+/// `--port 0` ("Cannot register workspace: no port specified"), so the bench names a port
+/// and moves on to the next one when mcp-hub itself reports it taken (`EADDRINUSE`);
+/// nothing binds a port to release it for mcp-hub.
+const HUB_PORTS: Range<u16> = 20_000..30_000;
+
+/// Taken ports tried before mcp-hub is reported unavailable.
+const HUB_PORT_TRIES: usize = 20;
+
 pub(crate) async fn start_hub(
     env: &Env,
     hub_js: &Path,
@@ -31,17 +42,23 @@ pub(crate) async fn start_hub(
         dir.join("hub-config.json"),
         serde_json::to_vec_pretty(&cfg)?,
     )?;
-    let mut cmd = Command::new("node");
-    cmd.arg(hub_js)
-        .arg("--port")
-        .arg("0")
-        .arg("--config")
-        .arg(dir.join("hub-config.json"))
-        .env("HOME", &dir)
-        .env("NODE_OPTIONS", env.loopback_preload())
-        .stdout(Stdio::null());
-    let mut m = Managed::spawn("mcp-hub", cmd, dir.join("stderr.log"))?;
-    let port = listening_port(&mut m, "mcp-hub").await?;
+    let span = usize::from(HUB_PORTS.end - HUB_PORTS.start);
+    // Runs side by side start at different ports.
+    let first = std::process::id() as usize % span;
+    let mut started = None;
+    for i in 0..HUB_PORT_TRIES {
+        let port = HUB_PORTS.start + ((first + i) % span) as u16;
+        if let Some(m) = spawn_hub_on(env, hub_js, &dir, port).await? {
+            started = Some((m, port));
+            break;
+        }
+    }
+    let Some((mut m, port)) = started else {
+        bail!(
+            "mcp-hub: {HUB_PORT_TRIES} ports tried from {}, all taken",
+            HUB_PORTS.start + first as u16
+        );
+    };
     let client = http();
     let url = format!("http://127.0.0.1:{port}/api/health");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -62,6 +79,42 @@ pub(crate) async fn start_hub(
             bail!("mcp-hub not ready in 30 s:\n{}", m.log_tail());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Start mcp-hub on `port`: `Some` once it listens there, `None` when mcp-hub reports the
+/// port taken (it logs `EADDRINUSE` and exits).
+async fn spawn_hub_on(env: &Env, hub_js: &Path, dir: &Path, port: u16) -> Result<Option<Managed>> {
+    let mut cmd = Command::new("node");
+    cmd.arg(hub_js)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--config")
+        .arg(dir.join("hub-config.json"))
+        .env("HOME", dir)
+        .env("NODE_OPTIONS", env.loopback_preload())
+        .stdout(Stdio::null());
+    let mut m = Managed::spawn("mcp-hub", cmd, dir.join(format!("stderr-{port}.log")))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if listening_ports(m.pid).contains(&port) {
+            return Ok(Some(m));
+        }
+        // Read before asking whether it exited: its error line is written before it exits.
+        if std::fs::read_to_string(&m.log).is_ok_and(|log| log.contains("EADDRINUSE")) {
+            m.stop().await;
+            return Ok(None);
+        }
+        if let Some(e) = m.exited() {
+            bail!(e);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "mcp-hub not listening on port {port} in 30 s:\n{}",
+                m.log_tail()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
