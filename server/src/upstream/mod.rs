@@ -3,8 +3,8 @@
 //! [`UpstreamManager`] is the only entry point: `apply` reconciles with the configuration,
 //! one supervisor task per server (`supervisor`) connects through a transport (`transport/`),
 //! discovers tools (`client`), publishes every change (`status`) and retries with backoff
-//! (`backoff`); each server has its own log file (`logs`). Forwarded requests keep a link
-//! to the client they are for (`relay`).
+//! (`backoff`); each server has its own log file (`logs`). Requests are routed to a ready
+//! server (`route`) and keep a link to the client they are for (`relay`).
 
 mod backoff;
 mod client;
@@ -14,6 +14,7 @@ mod log_feed;
 mod logs;
 mod manager;
 mod relay;
+mod route;
 mod state;
 mod status;
 mod supervisor;
