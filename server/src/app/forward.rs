@@ -50,14 +50,6 @@ impl App {
 
     /// The tools `server` offers right now (approved, not blocked), by name.
     pub fn offered_tools(&self, server: &str) -> Vec<Tool> {
-        let Ok(catalog) = self.catalog.read() else {
-            return Vec::new();
-        };
-        let mut tools: Vec<Tool> = catalog
-            .get(server)
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        tools.sort_by(|a, b| a.name.cmp(&b.name));
-        tools
+        self.catalog.offered_tools(server)
     }
 }

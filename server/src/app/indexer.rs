@@ -1,7 +1,8 @@
-//! The live tool catalogue: the search index plus a by-name map of every offered tool, kept
-//! in step with the upstreams. Every `servers.changed` event re-catalogues the server it
-//! names (ready and approved → its tools; anything else → none) and announces the result as
-//! `tools.indexed`. A subscriber that falls behind re-catalogues everything.
+//! Keeps the live tool catalogue ([`super::catalog::Catalog`]: the search index plus a
+//! by-name map of every offered tool) in step with the upstreams. Every `servers.changed`
+//! event re-catalogues the server it names (ready and approved → its tools; anything else →
+//! none) and announces the result as `tools.indexed`. A subscriber that falls behind
+//! re-catalogues everything.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -89,16 +90,7 @@ impl App {
                 }
             }
         };
-        let previous = match self.blocked.write() {
-            Ok(mut blocked) => {
-                if changed.is_empty() {
-                    blocked.remove(server)
-                } else {
-                    blocked.insert(server.to_string(), changed.clone())
-                }
-            }
-            Err(_) => None,
-        };
+        let previous = self.catalog.hold(server, &changed);
         if !changed.is_empty() && previous.as_ref() != Some(&changed) {
             self.bus.publish(Event::ToolsChanged {
                 server: server.to_string(),
@@ -114,22 +106,12 @@ impl App {
 
     /// Every server with tools blocked because they changed since approval, sorted.
     pub fn blocked_tools(&self) -> Vec<(String, Vec<String>)> {
-        let Ok(blocked) = self.blocked.read() else {
-            return Vec::new();
-        };
-        let mut out: Vec<(String, Vec<String>)> = blocked
-            .iter()
-            .map(|(server, tools)| (server.clone(), tools.iter().cloned().collect()))
-            .collect();
-        out.sort();
-        out
+        self.catalog.blocked_tools()
     }
 
     /// Whether a tool is hidden because it changed since approval.
     pub fn is_blocked(&self, server: &str, tool: &str) -> bool {
-        self.blocked
-            .read()
-            .is_ok_and(|b| b.get(server).is_some_and(|t| t.contains(tool)))
+        self.catalog.is_blocked(server, tool)
     }
 
     /// Approve changed tools of a server (`None`: all of them, and every tool the scanner
@@ -175,47 +157,29 @@ impl App {
             .unwrap_or_default()
     }
 
-    fn set_catalog(&self, server: &str, tools: Vec<rmcp::model::Tool>) {
-        let Ok(mut catalog) = self.catalog.write() else {
-            return;
-        };
-        if tools.is_empty() {
-            catalog.remove(server);
-        } else {
-            let map = Arc::new(tools.into_iter().map(|t| (t.name.to_string(), t)).collect());
-            self.meter.precount(server, Arc::clone(&map));
-            catalog.insert(server.to_string(), map);
-        }
-    }
-
     /// A tool agents may call right now, by server and bare name.
     pub fn offered_tool(&self, server: &str, tool: &str) -> Option<rmcp::model::Tool> {
-        let catalog = self.catalog.read().ok()?;
-        catalog.get(server)?.get(tool).cloned()
+        self.catalog.offered_tool(server, tool)
     }
 
     /// Whether `server` currently offers any tools.
     pub fn offers_tools(&self, server: &str) -> bool {
-        self.catalog.read().is_ok_and(|c| c.contains_key(server))
+        self.catalog.offers_tools(server)
     }
 
     /// Re-index one server and announce it.
     pub(crate) fn reindex(&self, server: &str) {
         let live = self.pinned_tools(server);
         let tools: Vec<ToolDoc> = live.iter().map(doc).collect();
-        self.set_catalog(server, live);
+        let offered = (!live.is_empty()).then(|| {
+            let map: crate::tokens::Catalogue =
+                Arc::new(live.into_iter().map(|t| (t.name.to_string(), t)).collect());
+            self.meter.precount(server, Arc::clone(&map));
+            map
+        });
         let count = tools.len();
-        let (before, total) = {
-            let Ok(mut index) = self.index.write() else {
-                return;
-            };
-            let before = index.server_tool_count(server);
-            if tools.is_empty() {
-                index.remove_server(server);
-            } else {
-                index.replace_server(server, tools);
-            }
-            (before, index.len())
+        let Some((before, total)) = self.catalog.replace(server, offered, tools) else {
+            return;
         };
         if before != 0 || count != 0 {
             self.bus.publish(Event::ToolsIndexed {
@@ -248,7 +212,7 @@ impl App {
 
     /// Run `f` with read access to the index.
     pub fn with_index<T>(&self, f: impl FnOnce(&crate::index::ToolIndex) -> T) -> T {
-        f(&crate::sync::read(&self.index))
+        self.catalog.with_index(f)
     }
 }
 
@@ -283,31 +247,6 @@ impl App {
 impl App {
     /// Up to `limit` offered tools, by server then name (a listing without a query).
     pub fn all_tools(&self, limit: usize) -> Vec<(crate::index::SearchHit, rmcp::model::Tool)> {
-        let Ok(catalog) = self.catalog.read() else {
-            return Vec::new();
-        };
-        let mut servers: Vec<&String> = catalog.keys().collect();
-        servers.sort();
-        let mut out = Vec::new();
-        for server in servers {
-            let mut tools: Vec<&rmcp::model::Tool> = catalog
-                .get(server)
-                .map(|m| m.values().collect())
-                .unwrap_or_default();
-            tools.sort_by(|a, b| a.name.cmp(&b.name));
-            for tool in tools {
-                if out.len() >= limit {
-                    return out;
-                }
-                let hit = crate::index::SearchHit {
-                    server: server.clone(),
-                    name: tool.name.to_string(),
-                    score: 0.0,
-                    matched_fields: Vec::new(),
-                };
-                out.push((hit, tool.clone()));
-            }
-        }
-        out
+        self.catalog.all_tools(limit)
     }
 }

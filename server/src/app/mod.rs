@@ -9,6 +9,7 @@ mod activity;
 mod apply;
 mod builtin;
 mod calls;
+mod catalog;
 mod diagnostics;
 mod forward;
 mod gauges;
@@ -33,7 +34,6 @@ use std::time::Instant;
 
 use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
 use crate::events::{Event, EventBus};
-use crate::index::ToolIndex;
 use crate::security::ToolPinning;
 use crate::storage::Storage;
 use crate::upstream::{UpstreamError, UpstreamManager};
@@ -215,22 +215,14 @@ pub struct App {
     /// Serializes read-modify-write cycles of the configuration.
     writer: tokio::sync::Mutex<()>,
     upstreams: UpstreamManager,
-    index: RwLock<ToolIndex>,
     storage: Arc<Storage>,
     pinning: ToolPinning,
-    /// Tools hidden because they changed since approval, by server.
-    blocked: RwLock<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
     /// What the tool-poisoning scanner found at the last cataloguing, by server.
     scans: scan::ScanState,
     /// Live MCP sessions.
     sessions: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// Offered tools by server, then by bare name.
-    catalog: RwLock<
-        std::collections::HashMap<
-            String,
-            Arc<std::collections::HashMap<String, rmcp::model::Tool>>,
-        >,
-    >,
+    /// The search index, the offered tools and the tools held back.
+    catalog: catalog::Catalog,
     log: slog::Logger,
     /// Secrets, Docker status, update check, config file watching.
     ops: ops::OpsState,
@@ -282,11 +274,9 @@ impl App {
             bound_listen: std::sync::OnceLock::new(),
             writer: tokio::sync::Mutex::new(()),
             upstreams,
-            index: RwLock::new(ToolIndex::new()),
-            catalog: RwLock::default(),
+            catalog: catalog::Catalog::default(),
             pinning: ToolPinning::new(storage.clone()),
             storage,
-            blocked: RwLock::default(),
             scans: scan::ScanState::default(),
             sessions: std::sync::Mutex::default(),
             ops: ops::OpsState::new(secret_store),

@@ -88,15 +88,7 @@ pub fn scan_mcp_tool(
 impl App {
     /// What the scanner knows besides a tool of `server`: the other servers' offered tools.
     pub(super) fn scan_context(&self, server: &str) -> ScanContext {
-        let Ok(catalog) = self.catalog.read() else {
-            return ScanContext::default();
-        };
-        ScanContext::with_other_tools(
-            catalog
-                .iter()
-                .filter(|(name, _)| name.as_str() != server)
-                .flat_map(|(_, tools)| tools.keys()),
-        )
+        self.catalog.scan_context(server)
     }
 
     fn overrides(&self, server: &str) -> BTreeMap<String, ScanOverride> {

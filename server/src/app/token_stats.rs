@@ -56,10 +56,7 @@ impl App {
         estimate: impl FnOnce() -> u64,
     ) -> Result<TokenStats, AppError> {
         self.meter.flush().await;
-        let catalogues: Vec<(String, crate::tokens::Catalogue)> = match self.catalog.read() {
-            Ok(c) => c.iter().map(|(s, t)| (s.clone(), t.clone())).collect(),
-            Err(_) => Vec::new(),
-        };
+        let catalogues: Vec<(String, crate::tokens::Catalogue)> = self.catalog.catalogues();
         self.meter
             .retain_catalogues(|server| catalogues.iter().any(|(s, _)| s == server));
         let per_server: BTreeMap<String, u64> = catalogues
