@@ -23,6 +23,13 @@ use crate::upstream::ConnectionState;
 /// A cached Docker probe is reused for this long.
 pub const DOCKER_PROBE_EVERY: Duration = Duration::from_secs(30);
 
+/// The last Docker probe and when one last succeeded.
+#[derive(Debug, Clone, Default)]
+pub(super) struct DockerCache {
+    pub status: Option<DockerStatus>,
+    pub last_successful_at: Option<DateTime<Utc>>,
+}
+
 /// What kind of problem an issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
@@ -329,7 +336,7 @@ impl App {
 
     /// Docker's availability, probed at most every [`DOCKER_PROBE_EVERY`].
     pub async fn docker_state(&self) -> DockerState {
-        let mut cache = self.ops.docker.lock().await;
+        let mut cache = self.docker.lock().await;
         let cached = cache.status.clone().filter(|s| {
             (Utc::now() - s.checked_at)
                 .to_std()
@@ -355,14 +362,14 @@ impl App {
 
     /// Use `checker` for `/info` and stop it at shutdown; it starts checking now.
     pub fn start_update_checker(&self, checker: Arc<UpdateChecker>) {
-        if self.ops.update.set(checker.clone()).is_ok() {
-            checker.spawn(self.ops.cancel.clone());
+        if self.update.set(checker.clone()).is_ok() {
+            checker.spawn(self.background.clone());
         }
     }
 
     /// The last update check's answer; `None` until one has finished.
     pub fn update_info(&self) -> Option<UpdateInfo> {
-        self.ops.update.get().and_then(|c| c.latest())
+        self.update.get().and_then(|c| c.latest())
     }
 
     /// Settings that leave the proxy more exposed than its defaults (logged at start).
@@ -372,7 +379,7 @@ impl App {
 
     /// Why the config file on disk was not applied, if it was not.
     pub fn config_file_problem(&self) -> Option<String> {
-        lock(&self.ops.file_problem)
+        lock(&self.reload.file_problem)
             .as_ref()
             .map(|p| p.message.clone())
     }

@@ -17,7 +17,6 @@ mod history;
 mod import;
 mod indexer;
 mod inspect;
-mod ops;
 mod registries;
 mod reload;
 mod scan;
@@ -224,8 +223,16 @@ pub struct App {
     /// The search index, the offered tools and the tools held back.
     catalog: catalog::Catalog,
     log: slog::Logger,
-    /// Secrets, Docker status, update check, config file watching.
-    ops: ops::OpsState,
+    /// The secret store and the servers held back for a missing secret.
+    secrets: secrets::SecretState,
+    /// The cached Docker probe; the async lock makes concurrent callers share one probe.
+    docker: tokio::sync::Mutex<diagnostics::DockerCache>,
+    /// The update checker, once serve has started it.
+    update: std::sync::OnceLock<Arc<crate::update::UpdateChecker>>,
+    /// What the config file watcher needs to know.
+    reload: reload::ReloadState,
+    /// Cancelled at shutdown: ends the update checker and the file watcher.
+    background: tokio_util::sync::CancellationToken,
     /// Agent tokens for `/mcp`.
     tokens: tokens::TokenStore,
     /// Token accounting of what agents receive (not to be confused with agent tokens).
@@ -279,7 +286,11 @@ impl App {
             storage,
             scans: scan::ScanState::default(),
             sessions: std::sync::Mutex::default(),
-            ops: ops::OpsState::new(secret_store),
+            secrets: secrets::SecretState::new(secret_store),
+            docker: tokio::sync::Mutex::default(),
+            update: std::sync::OnceLock::new(),
+            reload: reload::ReloadState::default(),
+            background: tokio_util::sync::CancellationToken::new(),
             oauth,
             oauth_reconnects: std::sync::Mutex::new(Some(oauth_reconnects)),
             resolved,
@@ -298,7 +309,7 @@ impl App {
     /// Stop every upstream connection and child process and the background checks, close
     /// sessions, and make the history durable.
     pub async fn shutdown(&self) {
-        self.ops.cancel.cancel();
+        self.background.cancel();
         self.upstreams.shutdown().await;
         self.close_all_sessions();
         self.meter.flush().await;

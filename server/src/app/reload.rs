@@ -10,7 +10,7 @@
 //! SHA-256 of what it last wrote and never reloaded, so saving cannot loop.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::apply::ApplySource;
-use super::ops::FileProblem;
 use super::{App, AppError};
 use crate::config::Problem;
 use crate::events::{Event, FieldError};
@@ -26,6 +25,24 @@ use crate::sync::lock;
 
 /// Quiet time after the last file event before the file is read.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// A configuration file on disk that could not be applied.
+#[derive(Debug, Clone)]
+pub(super) struct FileProblem {
+    /// One line for people.
+    pub message: String,
+}
+
+/// What the watcher needs to know about the file.
+#[derive(Default)]
+pub(super) struct ReloadState {
+    /// SHA-256 of the config file as the proxy last wrote it (its own writes are not reloads).
+    pub written: Mutex<Option<[u8; 32]>>,
+    /// SHA-256 of the file content the watcher last handled.
+    pub seen: Mutex<Option<[u8; 32]>>,
+    /// The config file on disk is invalid (the running configuration was kept).
+    pub file_problem: Mutex<Option<FileProblem>>,
+}
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -41,7 +58,7 @@ impl App {
     /// Remember the file as the proxy just wrote it, so the watcher does not reload it.
     pub(crate) fn remember_own_write(&self) {
         if let Ok(bytes) = std::fs::read(self.config_path()) {
-            *lock(&self.ops.written) = Some(digest(&bytes));
+            *lock(&self.reload.written) = Some(digest(&bytes));
         }
     }
 
@@ -79,10 +96,10 @@ impl App {
         watcher.watch(&dir, RecursiveMode::NonRecursive)?;
         // Remember what is on disk now, so the first event compares against it.
         if let Ok(bytes) = std::fs::read(&path) {
-            *lock(&self.ops.seen) = Some(digest(&bytes));
+            *lock(&self.reload.seen) = Some(digest(&bytes));
         }
         let app = self.clone();
-        let cancel = self.ops.cancel.clone();
+        let cancel = self.background.clone();
         tokio::spawn(async move {
             let _watcher = watcher;
             loop {
@@ -125,17 +142,17 @@ impl App {
             }
         };
         let hash = digest(&bytes);
-        let own = *lock(&self.ops.written) == Some(hash);
-        let seen = lock(&self.ops.seen).replace(hash) == Some(hash);
+        let own = *lock(&self.reload.written) == Some(hash);
+        let seen = lock(&self.reload.seen).replace(hash) == Some(hash);
         if own || seen {
             if own {
-                *lock(&self.ops.file_problem) = None;
+                *lock(&self.reload.file_problem) = None;
             }
             return;
         }
         match self.apply_file(&bytes).await {
             Ok(fields) => {
-                *lock(&self.ops.file_problem) = None;
+                *lock(&self.reload.file_problem) = None;
                 slog::info!(self.log, "configuration reloaded from file"; "path" => %path.display(), "changed_fields" => fields.join(","));
             }
             Err(invalid) => self.file_invalid(invalid),
@@ -194,6 +211,6 @@ impl App {
             error: invalid.error.clone(),
             errors,
         });
-        *lock(&self.ops.file_problem) = Some(FileProblem { message });
+        *lock(&self.reload.file_problem) = Some(FileProblem { message });
     }
 }

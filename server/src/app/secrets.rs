@@ -6,6 +6,7 @@
 //! using it restart: their resolved settings differ, so reconciling restarts exactly them.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use super::{App, AppError};
 use crate::config::ServerConfig;
@@ -15,6 +16,24 @@ use crate::sync::lock;
 
 /// A secret's metadata, never its value.
 pub type SecretView = SecretUsage;
+
+/// The running proxy's secrets: the store and the servers held back for a missing secret.
+pub(super) struct SecretState {
+    /// Where `${keyring:…}` secrets live.
+    pub store: Arc<dyn secrets::SecretStore>,
+    /// Servers that should connect but are held back, with the reason
+    /// (`Missing secret: NAME`). Also serializes reconciliation.
+    pub held: Mutex<BTreeMap<String, String>>,
+}
+
+impl SecretState {
+    pub(super) fn new(store: Arc<dyn secrets::SecretStore>) -> Self {
+        Self {
+            store,
+            held: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
 
 /// Why `server` cannot be resolved, for its health and error.
 fn hold_reason(error: &SecretError) -> String {
@@ -34,7 +53,7 @@ impl App {
     /// as held, with the reason.
     pub(crate) fn reconcile(&self) {
         let config = self.config();
-        let mut held = lock(&self.ops.held);
+        let mut held = lock(&self.secrets.held);
         let mut now_held = BTreeMap::new();
         let servers: Vec<ServerConfig> = config
             .servers
@@ -43,7 +62,7 @@ impl App {
                 if !server.should_connect() {
                     return server.clone();
                 }
-                match secrets::resolve_server(server, self.ops.secrets.as_ref()) {
+                match secrets::resolve_server(server, self.secrets.store.as_ref()) {
                     Ok(resolved) => resolved,
                     Err(error) => {
                         let reason = hold_reason(&error);
@@ -74,12 +93,12 @@ impl App {
 
     /// Why a server that should connect is held back, if it is.
     pub fn held_reason(&self, server: &str) -> Option<String> {
-        lock(&self.ops.held).get(server).cloned()
+        lock(&self.secrets.held).get(server).cloned()
     }
 
     /// The secret store.
     pub fn secret_store(&self) -> &dyn secrets::SecretStore {
-        self.ops.secrets.as_ref()
+        self.secrets.store.as_ref()
     }
 
     /// Every stored secret and every referenced one, sorted by type then name.
@@ -121,14 +140,14 @@ impl App {
         if value.is_empty() {
             return Err(AppError::EmptySecret);
         }
-        self.ops.secrets.set(name, value)?;
+        self.secrets.store.set(name, value)?;
         self.secret_changed("store", name);
         Ok(())
     }
 
     /// Delete a stored secret; servers using it stop with `Missing secret: NAME`.
     pub fn delete_secret(&self, name: &str) -> Result<(), AppError> {
-        if !self.ops.secrets.delete(name)? {
+        if !self.secrets.store.delete(name)? {
             return Err(AppError::not_found(
                 super::Resource::Secret,
                 name.to_string(),
