@@ -11,7 +11,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool}
 
 use super::App;
 use super::tokens::{Grant, Tier};
-use crate::config::parse_go_duration;
+use crate::config::Settings;
 use crate::upstream::{CallLink, UpstreamError};
 
 /// What the caller says the call will do (the `call_tool_read|write|destructive` variants).
@@ -207,34 +207,43 @@ pub fn split_name(name: &str) -> Result<(&str, &str), CallError> {
     }
 }
 
+/// Whether a caller with `grant` may reach `server` under `settings`: configured, approved
+/// (not quarantined), enabled and in the token's scope.
+pub(crate) fn admit(
+    settings: &Settings,
+    server: &str,
+    grant: Option<&Grant>,
+) -> Result<(), CallError> {
+    if let Some(grant) = grant
+        && !grant.allows_server(server)
+    {
+        return Err(CallError::OutOfScope {
+            token: grant.name.clone(),
+            server: server.to_string(),
+        });
+    }
+    let Some(entry) = settings.servers.get(server) else {
+        return Err(CallError::UnknownServer(server.to_string()));
+    };
+    if entry.quarantined {
+        return Err(CallError::Quarantined(server.to_string()));
+    }
+    if !entry.enabled {
+        return Err(CallError::Disabled(server.to_string()));
+    }
+    Ok(())
+}
+
 impl App {
     /// The configured upstream call timeout.
     pub fn call_timeout(&self) -> Duration {
-        parse_go_duration(&self.config().call_tool_timeout).unwrap_or(Duration::from_secs(120))
+        self.settings().call_tool_timeout
     }
 
     /// Whether a caller with `grant` may reach `server`: configured, approved (not
     /// quarantined), enabled and in the token's scope.
     pub fn admit(&self, server: &str, grant: Option<&Grant>) -> Result<(), CallError> {
-        if let Some(grant) = grant
-            && !grant.allows_server(server)
-        {
-            return Err(CallError::OutOfScope {
-                token: grant.name.clone(),
-                server: server.to_string(),
-            });
-        }
-        let config = self.config();
-        let Some(entry) = config.servers.iter().find(|s| s.name == server) else {
-            return Err(CallError::UnknownServer(server.to_string()));
-        };
-        if entry.quarantined {
-            return Err(CallError::Quarantined(server.to_string()));
-        }
-        if !entry.enabled {
-            return Err(CallError::Disabled(server.to_string()));
-        }
-        Ok(())
+        admit(&self.settings(), server, grant)
     }
 
     /// Why a blocked tool is refused: held by the scanner's `block` findings, or changed
@@ -306,10 +315,12 @@ impl App {
         params.meta = None;
         // Only the proxy's own trace context goes on (when tracing is on).
         params.meta = crate::telemetry::trace::upstream_meta();
-        self.admit(server, grant)?;
+        // One snapshot of the settings for the whole call.
+        let settings = self.settings();
+        admit(&settings, server, grant)?;
         // A server still coming up is waited for, within the call's timeout.
         let started = tokio::time::Instant::now();
-        let configured = self.call_timeout();
+        let configured = settings.call_tool_timeout;
         self.settle(|s| s == server, configured).await;
         let timeout = configured.saturating_sub(started.elapsed());
         let mut kind = None;

@@ -354,7 +354,7 @@ impl App {
             }
         };
         DockerState {
-            isolation_enabled: self.config().docker_isolation.enabled,
+            isolation_enabled: self.settings().docker.enabled,
             status,
             last_successful_at: cache.last_successful_at,
         }

@@ -20,8 +20,9 @@ impl App {
         grant: Option<&Grant>,
         link: &CallLink,
     ) -> Result<ServerResult, CallError> {
-        self.admit(server, grant)?;
-        let timeout = self.call_timeout();
+        let settings = self.settings();
+        super::calls::admit(&settings, server, grant)?;
+        let timeout = settings.call_tool_timeout;
         let started = tokio::time::Instant::now();
         self.settle(|s| s == server, timeout).await;
         let left = timeout.saturating_sub(started.elapsed());
@@ -40,10 +41,11 @@ impl App {
 
     /// The servers a caller with `grant` reaches, by name.
     pub fn reachable_servers(&self, grant: Option<&Grant>) -> Vec<String> {
-        self.config()
+        let (config, settings) = self.running();
+        config
             .servers
             .iter()
-            .filter(|s| self.admit(&s.name, grant).is_ok())
+            .filter(|s| super::calls::admit(&settings, &s.name, grant).is_ok())
             .map(|s| s.name.clone())
             .collect()
     }

@@ -176,9 +176,7 @@ impl App {
         // Calls refused before reaching a known server are not history.
         let unknown = match &outcome {
             Err(CallError::BadName(_) | CallError::UnknownServer(_)) => true,
-            Err(CallError::OutOfScope { server, .. }) => {
-                !self.config().servers.iter().any(|s| &s.name == server)
-            }
+            Err(CallError::OutOfScope { server, .. }) => !self.settings().has_server(server),
             _ => false,
         };
         span.end(is_error.then(|| {

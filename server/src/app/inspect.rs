@@ -241,7 +241,7 @@ impl App {
     /// What connecting to `name` would run or contact, and what is known of it. Never
     /// connects and never spawns anything.
     pub fn inspection_plan(&self, name: &str) -> Result<InspectionPlan, AppError> {
-        let config = self.config();
+        let (config, settings) = self.running();
         let server = self.configured(name)?;
         let shown = masked(&server);
         let current = ConnectionSettings::of(&shown);
@@ -287,7 +287,7 @@ impl App {
                     .chain(server.env.keys())
                     .map(|k| (k.clone(), HIDDEN.to_string()))
                     .collect();
-                crate::docker::wrap_command(&inside, &config.docker_isolation)
+                crate::docker::wrap_command(&inside, &settings.docker)
             })
             .flatten();
         let runs = match (&wrapped, stdio) {
@@ -471,7 +471,7 @@ impl App {
             })?;
         server.enabled = true;
         server.quarantined = false;
-        let config = self.config();
+        let (config, settings) = self.running();
         let manager = crate::upstream::UpstreamManager::new(
             crate::events::EventBus::new(),
             self.resolved.log_dir.clone(),
@@ -481,7 +481,7 @@ impl App {
         manager.apply_with(
             std::slice::from_ref(&server),
             &config.environment,
-            &config.docker_isolation,
+            &settings.docker,
         );
         let deadline = tokio::time::Instant::now() + INSPECT_TIMEOUT;
         let outcome = loop {

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved};
+use crate::config::{Config, ConfigError, ConfigStore, Problem, Resolved, Settings};
 use crate::events::{Event, EventBus};
 use crate::security::ToolPinning;
 use crate::storage::Storage;
@@ -201,11 +201,28 @@ impl From<UpstreamError> for AppError {
     }
 }
 
+/// The running document and the settings resolved from it (once per change).
+struct Running {
+    config: Arc<Config>,
+    settings: Arc<Settings>,
+}
+
+impl Running {
+    fn of(config: Config) -> Self {
+        let settings = Arc::new(Settings::resolve(&config));
+        Self {
+            config: Arc::new(config),
+            settings,
+        }
+    }
+}
+
 /// The running proxy's state.
 pub struct App {
     bus: EventBus,
     store: ConfigStore,
-    config: RwLock<Arc<Config>>,
+    /// The running configuration and its settings, swapped together.
+    config: RwLock<Running>,
     resolved: Resolved,
     started: Instant,
     ready: AtomicBool,
@@ -275,7 +292,7 @@ impl App {
             meter,
             bus,
             store,
-            config: RwLock::new(Arc::new(config)),
+            config: RwLock::new(Running::of(config)),
             started: Instant::now(),
             ready: AtomicBool::new(false),
             bound_listen: std::sync::OnceLock::new(),
@@ -338,7 +355,19 @@ impl App {
 
     /// The running configuration (a cheap snapshot).
     pub fn config(&self) -> Arc<Config> {
-        crate::sync::read(&self.config).clone()
+        crate::sync::read(&self.config).config.clone()
+    }
+
+    /// The running settings, typed (a cheap snapshot; resolved once per change). A call reads
+    /// one snapshot instead of the document.
+    pub fn settings(&self) -> Arc<Settings> {
+        crate::sync::read(&self.config).settings.clone()
+    }
+
+    /// The document and its settings, from the same change.
+    pub(crate) fn running(&self) -> (Arc<Config>, Arc<Settings>) {
+        let running = crate::sync::read(&self.config);
+        (running.config.clone(), running.settings.clone())
     }
 
     /// Runtime values (listen address, data dir, socket, API key).
@@ -415,8 +444,9 @@ impl App {
             self.store.save(&new)?;
             self.remember_own_write();
         }
-        let new = Arc::new(new);
-        *crate::sync::write(&self.config) = new.clone();
+        let running = Running::of(new);
+        let new = running.config.clone();
+        *crate::sync::write(&self.config) = running;
         if save {
             self.bus.publish(Event::ConfigSaved {
                 path: self.store.path().to_path_buf(),

@@ -52,7 +52,7 @@ impl App {
     /// over disabled (so it is stopped, never started with the placeholder) and remembered
     /// as held, with the reason.
     pub(crate) fn reconcile(&self) {
-        let config = self.config();
+        let (config, settings) = self.running();
         let mut held = lock(&self.secrets.held);
         let mut now_held = BTreeMap::new();
         let servers: Vec<ServerConfig> = config
@@ -76,7 +76,7 @@ impl App {
             })
             .collect();
         self.upstreams
-            .apply_with(&servers, &config.environment, &config.docker_isolation);
+            .apply_with(&servers, &config.environment, &settings.docker);
         let changed: Vec<String> = held
             .keys()
             .chain(now_held.keys())

@@ -15,6 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::App;
+use crate::config::Admission;
 use crate::upstream::ConnectionState;
 
 /// The longest a search waits for servers still coming up.
@@ -24,14 +25,10 @@ pub const SEARCH_WAIT: Duration = Duration::from_secs(5);
 const RECHECK: Duration = Duration::from_millis(50);
 
 impl App {
-    /// Whether `server` is on its way to offering its tools (see the module doc).
-    fn coming_up(&self, server: &str) -> bool {
-        let wanted = self
-            .config()
-            .servers
-            .iter()
-            .any(|s| s.name == server && s.should_connect());
-        if !wanted {
+    /// Whether `server` (with `admission`) is on its way to offering its tools (see the
+    /// module doc).
+    fn coming_up(&self, server: &str, admission: &Admission) -> bool {
+        if !admission.should_connect() {
             return false;
         }
         let Some(snapshot) = self.upstreams.snapshot(server) else {
@@ -66,10 +63,10 @@ impl App {
         let mut events = self.bus.subscribe();
         loop {
             let pending = self
-                .config()
+                .settings()
                 .servers
                 .iter()
-                .any(|s| covers(&s.name) && self.coming_up(&s.name));
+                .any(|(name, admission)| covers(name) && self.coming_up(name, admission));
             if !pending {
                 return true;
             }

@@ -145,6 +145,7 @@ async fn serve(
     let resolved = loaded.resolved.clone();
     // Read once at start: the HTTP server's settings apply after a restart.
     let app_config = loaded.config.clone();
+    let settings = crate::config::Settings::resolve(&app_config);
     // Traces (off unless configured); a broken endpoint is reported, never fatal.
     let tracing = crate::telemetry::trace::init(app_config.otel.as_ref()).unwrap_or_else(|e| {
         warn!(log, "traces are off"; "error" => %e);
@@ -152,7 +153,7 @@ async fn serve(
     });
     let bus = EventBus::new();
     let db_path = resolved.data_dir.join("mcpproxy.db");
-    let storage = match open_storage(&log, &db_path, loaded.config.retention()).await {
+    let storage = match open_storage(&log, &db_path, settings.history.into()).await {
         Ok(s) => Arc::new(s),
         Err(e) => {
             error!(log, "cannot open the database"; "path" => %db_path.display(), "error" => %e);
@@ -210,9 +211,9 @@ async fn serve(
 
     let mcp = crate::mcp::endpoint(app.clone(), cache.clone(), shutdown.clone());
     let limits = front::Limits {
-        header_timeout: app_config.http_header_timeout(),
-        first_byte_timeout: app_config.http_first_byte_timeout(),
-        max_connections: app_config.max_connections(),
+        header_timeout: settings.http_header_timeout,
+        first_byte_timeout: settings.http_first_byte_timeout,
+        max_connections: settings.max_connections,
     };
     let front = front::FrontDoor::new(
         mcp,
@@ -225,7 +226,7 @@ async fn serve(
     // The public TCP port (none in stdio mode) and the Prometheus port when configured
     // (`metrics_listen`; validation refuses a value that is not host:port). A port that
     // cannot be bound stops the start.
-    let metrics_listen = app_config.metrics_listen.as_deref().map(Listen::parse);
+    let metrics_listen = settings.metrics_listen.as_deref().map(Listen::parse);
     let bound = match bind_tcp(&log, &listen, "API and MCP").await {
         Ok(listener) => match metrics_listen {
             Some(Ok(metrics)) => bind_tcp(&log, &metrics, "metrics")
@@ -269,7 +270,7 @@ async fn serve(
     }
     if let Some(metrics_listener) = metrics_listener {
         let boundary = front::Boundary::new(
-            app_config.metrics_listen.as_deref().unwrap_or_default(),
+            settings.metrics_listen.as_deref().unwrap_or_default(),
             metrics_listener
                 .local_addr()
                 .map(|a| a.port())

@@ -267,14 +267,7 @@ pub fn resolve(
         .clone()
         .or_else(|| env.listen.clone())
         .unwrap_or_else(|| config.listen.clone());
-    let data_dir = cli
-        .data_dir
-        .clone()
-        .or_else(|| env.data_dir.clone())
-        .or_else(|| Some(config.data_dir.clone()).filter(|d| !d.is_empty()))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home_dir().join(".mcpproxy"));
-    let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
+    let data_dir = resolve_data_dir(&config, env, cli);
     prepare_data_dir(&data_dir)?;
 
     let (api_key, api_key_source) = match (
@@ -291,14 +284,7 @@ pub fn resolve(
         }
     };
 
-    let socket_path = config.enable_socket.then(|| {
-        config
-            .tray_endpoint
-            .as_deref()
-            .and_then(|e| e.strip_prefix("unix://"))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("mcpproxy.sock"))
-    });
+    let socket_path = resolve_socket_path(&config, &data_dir);
     let log_dir = config
         .logging
         .log_dir
@@ -315,6 +301,35 @@ pub fn resolve(
             api_key_source,
             log_dir,
         },
+    })
+}
+
+/// The data directory, absolute: `--data-dir`, else `MCPPROXY_DATA`, else the file's
+/// `data_dir`, else `~/.mcpproxy`. Touches nothing (the daemon prepares it, the CLI looks in it).
+pub fn resolve_data_dir(config: &Config, env: &EnvOverrides, cli: &CliOverrides) -> PathBuf {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| env.data_dir.clone())
+        .or_else(|| Some(config.data_dir.clone()).filter(|d| !d.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home_dir().join(".mcpproxy"));
+    std::path::absolute(&data_dir).unwrap_or(data_dir)
+}
+
+/// The file name of the API socket in the data directory.
+pub const SOCKET_FILE: &str = "mcpproxy.sock";
+
+/// The unix socket the daemon serves the API on: `tray_endpoint` (`unix:///abs/path.sock`),
+/// else [`SOCKET_FILE`] in `data_dir`; `None` when `enable_socket` is off.
+pub fn resolve_socket_path(config: &Config, data_dir: &Path) -> Option<PathBuf> {
+    config.enable_socket.then(|| {
+        config
+            .tray_endpoint
+            .as_deref()
+            .and_then(|e| e.strip_prefix("unix://"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join(SOCKET_FILE))
     })
 }
 

@@ -4,7 +4,9 @@
 //! Two stages, as in ripgrep's flags: [`Config`] mirrors the file field for field (serde
 //! with the Go original's defaults), keeping every key it does not know in `extra` so a
 //! user's file never loses data; [`Resolved`] is what the process runs with (absolute data
-//! dir, socket path, API key and where it came from). Only `load.rs` touches disk and only
+//! dir, socket path, API key and where it came from), and [`Settings`] the document's values
+//! typed (durations parsed, limits as numbers, Docker isolation with its defaults), resolved
+//! once per change. Only `load.rs` touches disk and only
 //! `env.rs` reads environment variables.
 
 pub mod connect;
@@ -13,12 +15,14 @@ mod duration;
 mod env;
 mod exposure;
 pub mod import;
+mod isolation;
 mod listen;
 mod load;
 mod mask;
 mod name;
 mod origin;
 mod redact;
+mod settings;
 mod telemetry;
 mod unmask;
 mod validate;
@@ -33,15 +37,21 @@ pub use connection::ConnectionSettings;
 pub use duration::{format_go_duration, parse_go_duration};
 pub use env::EnvOverrides;
 pub use exposure::{Exposure, MIN_API_KEY_CHARS, exposures};
+pub use isolation::{DockerIsolation, IsolationOverrides};
 pub use listen::{InvalidListen, Listen};
 pub use load::{
-    ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved,
-    default_config_path, resolve,
+    ApiKeySource, CliOverrides, ConfigError, ConfigStore, LoadedConfig, Resolved, SOCKET_FILE,
+    default_config_path, resolve, resolve_data_dir, resolve_socket_path,
 };
 pub use mask::{MASK, mask_args, mask_config, mask_server, mask_url};
 pub use name::{NameError, SERVER_NAME_PATTERN, check_server_name, escaped};
 pub use origin::{OriginError, WebOrigin, normalize_host};
 pub use redact::{Redactor, mask_parse_error, redact};
+pub use settings::{
+    Admission, DEFAULT_CALL_TOOL_TIMEOUT, DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_CALLS,
+    DEFAULT_HISTORY_MAX_SESSIONS, DEFAULT_TOOL_RESPONSE_LIMIT, DEFAULT_TOOLS_LIMIT, History,
+    Settings,
+};
 pub use telemetry::{DEFAULT_OTEL_SERVICE_NAME, OtelConfig};
 pub use unmask::unmask;
 pub use validate::{Problem, validate};
@@ -75,25 +85,25 @@ fn yes() -> bool {
     true
 }
 fn default_top_k() -> i64 {
-    5
+    settings::DEFAULT_TOP_K as i64
 }
 fn default_tools_limit() -> i64 {
-    15
+    DEFAULT_TOOLS_LIMIT as i64
 }
 fn default_tool_response_limit() -> i64 {
-    20_000
+    DEFAULT_TOOL_RESPONSE_LIMIT as i64
 }
 fn default_history_max_calls() -> i64 {
-    10_000
+    DEFAULT_HISTORY_MAX_CALLS as i64
 }
 fn default_history_max_age() -> String {
-    "720h".to_string()
+    settings::written(DEFAULT_HISTORY_MAX_AGE)
 }
 fn default_history_max_sessions() -> i64 {
-    100
+    DEFAULT_HISTORY_MAX_SESSIONS as i64
 }
 fn default_call_tool_timeout() -> String {
-    "2m".to_string()
+    settings::written(DEFAULT_CALL_TOOL_TIMEOUT)
 }
 
 /// Default `http_header_timeout`: a client gets this long to send a request's headers.
@@ -211,48 +221,6 @@ pub struct Config {
     /// Keys this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-impl Config {
-    /// The header-read timeout (`http_header_timeout`), the default if it does not parse.
-    pub fn http_header_timeout(&self) -> std::time::Duration {
-        positive_or(&self.http_header_timeout, DEFAULT_HTTP_HEADER_TIMEOUT)
-    }
-
-    /// The silent-connection timeout (`http_first_byte_timeout`), the default if it does not
-    /// parse.
-    pub fn http_first_byte_timeout(&self) -> std::time::Duration {
-        positive_or(
-            &self.http_first_byte_timeout,
-            DEFAULT_HTTP_FIRST_BYTE_TIMEOUT,
-        )
-    }
-
-    /// The connection cap per listener (`max_connections`), the default if out of range.
-    pub fn max_connections(&self) -> usize {
-        usize::try_from(self.max_connections)
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or(DEFAULT_MAX_CONNECTIONS)
-    }
-
-    /// How much tool-call history and how many sessions to keep.
-    pub fn retention(&self) -> crate::storage::Retention {
-        let defaults = crate::storage::Retention::default();
-        crate::storage::Retention {
-            max_calls: usize::try_from(self.history_max_calls).unwrap_or(defaults.max_calls),
-            max_age: parse_go_duration(&self.history_max_age).unwrap_or(defaults.max_age),
-            max_sessions: usize::try_from(self.history_max_sessions)
-                .unwrap_or(defaults.max_sessions),
-        }
-    }
-}
-
-/// A positive Go duration, or `default`.
-fn positive_or(text: &str, default: std::time::Duration) -> std::time::Duration {
-    parse_go_duration(text)
-        .filter(|d| !d.is_zero())
-        .unwrap_or(default)
 }
 
 impl Default for Config {
@@ -374,7 +342,7 @@ impl ServerConfig {
 
     /// Whether the proxy should hold a connection to this server.
     pub fn should_connect(&self) -> bool {
-        self.enabled && !self.quarantined
+        Admission::of(self).should_connect()
     }
 
     /// Whether two configurations need different connections (command, args, env, url,

@@ -2,23 +2,20 @@
 //!
 //! Isolation applies when `docker_isolation.enabled` is true, the server is a stdio server
 //! with a command, that command is not docker itself, and the server's own
-//! `isolation.enabled` is not explicitly `false`. Global settings are read from
-//! `docker_isolation` (the keys the Go original writes): `memory_limit` (`512m`), `cpu_limit`
-//! (`1.0`), `network_mode` (`bridge`), `default_images` (runtime key → image), `extra_args`,
-//! `registry`, `log_driver`, `log_max_size` (`100m`), `log_max_files` (`3`); an empty string
-//! leaves the flag out. A server's `isolation` may override `image`, `network_mode`,
-//! `working_dir`, `extra_args`, `memory_limit`, `cpu_limit`, `log_driver`, `log_max_size`
-//! and `log_max_files`.
+//! `isolation.enabled` is not explicitly `false`. The global settings come typed, with their
+//! defaults, from [`DockerIsolation`] (resolved once per configuration change as part of
+//! `config::Settings`); a server's own `isolation` ([`IsolationOverrides`]) may override
+//! `image`, `network_mode`, `working_dir`, `extra_args`, `memory_limit`, `cpu_limit`,
+//! `log_driver`, `log_max_size` and `log_max_files`. An empty global value leaves the flag
+//! out.
 //!
 //! The server's `env` goes in as `-e K=V`, so pass a server whose secrets are already
 //! resolved — and log [`WrappedCommand::display_args`], never the raw arguments, since they
 //! hold those values.
 
-use serde_json::{Map, Value};
-
 use super::runtime::{container_command, detect_runtime, runtime_key};
 use super::{Runtime, docker_bin};
-use crate::config::{DockerIsolationConfig, ServerConfig, Transport};
+use crate::config::{DockerIsolation, IsolationOverrides, ServerConfig, Transport};
 
 /// Label every isolation container carries (`true`), for finding leftovers.
 pub const LABEL_MANAGED: &str = "mcpproxy.managed";
@@ -48,42 +45,16 @@ impl WrappedCommand {
     }
 }
 
-fn string_of(map: Option<&Map<String, Value>>, key: &str) -> Option<String> {
-    match map?.get(key)? {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn strings_of(map: Option<&Map<String, Value>>, key: &str) -> Vec<String> {
-    match map.and_then(|m| m.get(key)) {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// A setting: the server's override if non-empty, else the global value, else `default`;
-/// `None` when that is empty (flag left out).
-fn setting(
-    server: Option<&Map<String, Value>>,
-    global: &Map<String, Value>,
-    key: &str,
-    default: &str,
-) -> Option<String> {
-    string_of(server, key)
+/// A flag's value: the server's override if it has one, else the global value (which has
+/// its default applied); `None` when that is empty (flag left out).
+fn setting(own: Option<&str>, global: &str) -> Option<String> {
+    Some(own.unwrap_or(global))
         .filter(|s| !s.is_empty())
-        .or_else(|| string_of(Some(global), key))
-        .or_else(|| Some(default.to_string()))
-        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Whether `server` runs inside Docker under `global`.
-pub fn should_isolate(server: &ServerConfig, global: &DockerIsolationConfig) -> bool {
+pub fn should_isolate(server: &ServerConfig, global: &DockerIsolation) -> bool {
     let Some(command) = server
         .command
         .as_deref()
@@ -96,12 +67,7 @@ pub fn should_isolate(server: &ServerConfig, global: &DockerIsolationConfig) -> 
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(command);
-    let opted_out = server
-        .isolation
-        .as_ref()
-        .and_then(|i| i.get("enabled"))
-        .and_then(Value::as_bool)
-        == Some(false);
+    let opted_out = IsolationOverrides::of(server).enabled == Some(false);
     global.enabled
         && server.transport() == Transport::Stdio
         && !basename.starts_with("docker")
@@ -152,18 +118,18 @@ pub fn sanitize_name(name: &str) -> String {
 /// `default_images[<runtime family>]`, else the built-in default; with `registry` in front
 /// of official images (no `/`) when one is configured.
 fn image_for(
-    server: Option<&Map<String, Value>>,
-    global: &Map<String, Value>,
+    own: &IsolationOverrides,
+    global: &DockerIsolation,
     command: &str,
     runtime: Runtime,
 ) -> String {
-    let images = global.get("default_images").and_then(Value::as_object);
-    let image = string_of(server, "image")
-        .filter(|s| !s.is_empty())
-        .or_else(|| string_of(images, runtime_key(command)).filter(|s| !s.is_empty()))
-        .or_else(|| string_of(images, runtime.as_str()).filter(|s| !s.is_empty()))
+    let image = own
+        .image
+        .clone()
+        .or_else(|| global.default_images.get(runtime_key(command)).cloned())
+        .or_else(|| global.default_images.get(runtime.as_str()).cloned())
         .unwrap_or_else(|| runtime.default_image().to_string());
-    match string_of(Some(global), "registry").filter(|r| !r.is_empty()) {
+    match &global.registry {
         Some(registry) if !image.contains('/') => {
             format!("{}/library/{image}", registry.trim_end_matches('/'))
         }
@@ -173,27 +139,23 @@ fn image_for(
 
 /// `server`'s command wrapped in `docker run`, or `None` when isolation does not apply.
 /// The program is the docker client from [`docker_bin`].
-pub fn wrap_command(
-    server: &ServerConfig,
-    global: &DockerIsolationConfig,
-) -> Option<WrappedCommand> {
+pub fn wrap_command(server: &ServerConfig, global: &DockerIsolation) -> Option<WrappedCommand> {
     wrap_command_with(server, global, &docker_bin())
 }
 
 /// [`wrap_command`] with an explicit docker client `program`.
 pub fn wrap_command_with(
     server: &ServerConfig,
-    global: &DockerIsolationConfig,
+    global: &DockerIsolation,
     program: &str,
 ) -> Option<WrappedCommand> {
     if !should_isolate(server, global) {
         return None;
     }
     let command = server.command.as_deref()?.trim();
-    let own = server.isolation.as_ref().and_then(Value::as_object);
-    let global_map = &global.extra;
+    let own = IsolationOverrides::of(server);
     let runtime = detect_runtime(command);
-    let image = image_for(own, global_map, command, runtime);
+    let image = image_for(&own, global, command, runtime);
     let name = container_name(&server.name);
 
     let mut args: Vec<String> = ["run", "--rm", "-i", "--name"]
@@ -213,31 +175,38 @@ pub fn wrap_command_with(
             args.push(value);
         }
     };
-    flag("--log-driver", setting(own, global_map, "log_driver", ""));
     flag(
-        "--log-opt",
-        setting(own, global_map, "log_max_size", "100m").map(|v| format!("max-size={v}")),
+        "--log-driver",
+        setting(own.log_driver.as_deref(), &global.log_driver),
     );
     flag(
         "--log-opt",
-        setting(own, global_map, "log_max_files", "3").map(|v| format!("max-file={v}")),
+        setting(own.log_max_size.as_deref(), &global.log_max_size).map(|v| format!("max-size={v}")),
+    );
+    flag(
+        "--log-opt",
+        setting(own.log_max_files.as_deref(), &global.log_max_files)
+            .map(|v| format!("max-file={v}")),
     );
     flag(
         "--network",
-        setting(own, global_map, "network_mode", "bridge"),
+        setting(own.network_mode.as_deref(), &global.network_mode),
     );
-    flag("--memory", setting(own, global_map, "memory_limit", "512m"));
-    flag("--cpus", setting(own, global_map, "cpu_limit", "1.0"));
     flag(
-        "--workdir",
-        string_of(own, "working_dir").filter(|w| !w.is_empty()),
+        "--memory",
+        setting(own.memory_limit.as_deref(), &global.memory_limit),
     );
+    flag(
+        "--cpus",
+        setting(own.cpu_limit.as_deref(), &global.cpu_limit),
+    );
+    flag("--workdir", own.working_dir.clone());
     for (key, value) in &server.env {
         args.push("-e".into());
         args.push(format!("{key}={value}"));
     }
-    args.extend(strings_of(Some(global_map), "extra_args"));
-    args.extend(strings_of(own, "extra_args"));
+    args.extend(global.extra_args.iter().cloned());
+    args.extend(own.extra_args);
     args.push(image.clone());
     args.extend(container_command(command, &server.args));
     Some(WrappedCommand {
@@ -251,7 +220,7 @@ pub fn wrap_command_with(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -259,8 +228,8 @@ mod tests {
         serde_json::from_value(value).expect("server")
     }
 
-    fn global(value: Value) -> DockerIsolationConfig {
-        serde_json::from_value(value).expect("docker_isolation")
+    fn global(value: Value) -> DockerIsolation {
+        DockerIsolation::of(&serde_json::from_value(value).expect("docker_isolation"))
     }
 
     /// The arguments with the random container name replaced by `NAME`.

@@ -293,8 +293,9 @@ exec "$@"
             "env": {"GREETING": "hello world"}
         }))
         .expect("server");
-        let global: crate::config::DockerIsolationConfig =
-            serde_json::from_value(json!({"enabled": true})).expect("global");
+        let global = crate::config::DockerIsolation::of(
+            &serde_json::from_value(json!({"enabled": true})).expect("global"),
+        );
         let wrapped =
             wrap_command_with(&server, &global, &fake.bin.display().to_string()).expect("isolated");
         assert_eq!(wrapped.image, "alpine:3.18");

@@ -26,6 +26,7 @@ use mcpproxy_api::{ApiError, codes};
 use super::McpBody;
 use crate::api::{api_key_header, keys_match};
 use crate::app::{App, Grant, TOKEN_PREFIX, TokenRefusal};
+use crate::config::Settings;
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
@@ -91,10 +92,16 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
 }
 
-/// Who sent a request with these headers (`owner`: over the owner's unix socket).
-pub fn identify(headers: &HeaderMap, owner: bool, app: &App) -> Result<Caller, Refusal> {
+/// Who sent a request with these headers (`owner`: over the owner's unix socket) under
+/// `settings` (the request's snapshot).
+pub fn identify(
+    headers: &HeaderMap,
+    owner: bool,
+    app: &App,
+    settings: &Settings,
+) -> Result<Caller, Refusal> {
     let Some(secret) = presented(headers) else {
-        return match !owner && app.config().require_mcp_auth {
+        return match !owner && settings.require_mcp_auth {
             true => Err(Refusal::Missing),
             false => Ok(Caller::Anonymous),
         };

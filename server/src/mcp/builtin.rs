@@ -6,7 +6,7 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use crate::app::Builtin;
-use crate::config::Config;
+use crate::config::Settings;
 
 fn schema(value: Value) -> Arc<JsonObject> {
     match value {
@@ -29,7 +29,7 @@ fn call_schema(what: &str) -> Arc<JsonObject> {
 
 /// The built-in tools offered under `config` (management tools are hidden by
 /// `disable_management`; `read_only_mode` limits them to listing).
-pub fn tools(config: &Config) -> Vec<Tool> {
+pub fn tools(settings: &Settings) -> Vec<Tool> {
     let mut tools = vec![
         Tool::new(
             Builtin::RetrieveTools.as_str(),
@@ -90,7 +90,7 @@ pub fn tools(config: &Config) -> Vec<Tool> {
         )
         .with_annotations(ToolAnnotations::new().read_only(true)),
     ];
-    if !config.disable_management {
+    if !settings.disable_management {
         tools.push(Tool::new(
             Builtin::UpstreamServers.as_str(),
             "Manage upstream MCP servers: list, add, remove, update, patch, enable, disable, restart, tail_log. A server you add is quarantined until a person approves it; an update or patch that changes what a server runs or connects to (command, args, env, url, headers, protocol, working_dir, isolation) sends it back to quarantine, stopped, until a person approves the change. Fields use the config file's names (`args` array, `env` and `headers` objects, `isolation` object) or the `*_json` string forms; any other argument is refused. In read-only mode only list works.",
@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     fn properties(tool: &str) -> Vec<String> {
-        let tools = tools(&Config::default());
+        let tools = tools(&Settings::default());
         let found = tools
             .iter()
             .find(|t| t.name == tool)

@@ -48,7 +48,7 @@ impl Builtins {
 
     /// The tools offered to `origin` under the current configuration.
     pub fn list(&self, origin: &CallOrigin) -> Vec<Tool> {
-        let tools = builtin::tools(&self.app.config());
+        let tools = builtin::tools(&self.app.settings());
         match origin.token.as_deref() {
             None => tools,
             Some(grant) => tools
@@ -99,7 +99,9 @@ impl Builtins {
         args: Map<String, Value>,
         link: &CallLink,
     ) -> Result<CallToolResult, McpError> {
-        let management = !self.app.config().disable_management;
+        // One snapshot of the settings for the whole call.
+        let settings = self.app.settings();
+        let management = !settings.disable_management;
         let grant = session.token.as_deref();
         let builtin = name
             .parse::<Builtin>()
@@ -125,9 +127,10 @@ impl Builtins {
             | Builtin::CallToolWrite
             | Builtin::CallToolDestructive => {
                 let intent = builtin.intent().unwrap_or(Intent::Any);
-                self.proxy(session, &args, intent, link).await
+                self.proxy(session, &args, intent, link, settings.tool_response_limit)
+                    .await
             }
-            Builtin::ReadCache => self.read_cache(&args),
+            Builtin::ReadCache => self.read_cache(&args, settings.tool_response_limit),
             Builtin::UpstreamServers if management => {
                 let result = manage::upstream_servers(&self.app, &args).await;
                 self.audit(session, &args, &result);
@@ -156,13 +159,15 @@ impl Builtins {
         Ok(result)
     }
 
-    /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`.
+    /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`; a
+    /// result longer than `limit` characters is truncated (0: never).
     async fn proxy(
         &self,
         session: &CallOrigin,
         args: &Map<String, Value>,
         intent: Intent,
         link: &CallLink,
+        limit: usize,
     ) -> CallToolResult {
         let Some(name) = args.get("name").and_then(Value::as_str) else {
             return tool_error("missing required argument `name` (`server:tool`)");
@@ -177,7 +182,7 @@ impl Builtins {
             .await
             .outcome
         {
-            Ok(result) => self.limit(name, result),
+            Ok(result) => self.limit(name, result, limit),
             Err(CallError::Quarantined(server)) => {
                 let mut blocked = json_result(json!({
                     "status": "QUARANTINED_SERVER_BLOCKED",
@@ -197,8 +202,7 @@ impl Builtins {
     /// items past the cut are dropped and the notice ends the last one shown (structured
     /// content, which would carry everything again, is dropped too). Any other result
     /// (images, audio, resources, or a large structured part) is cut as its JSON.
-    fn limit(&self, name: &str, result: CallToolResult) -> CallToolResult {
-        let limit = self.response_limit();
+    fn limit(&self, name: &str, result: CallToolResult, limit: usize) -> CallToolResult {
         if limit == 0 || surely_within(&result, limit) {
             return result;
         }
@@ -232,18 +236,15 @@ impl Builtins {
         }
     }
 
-    /// `tool_response_limit` in characters (0: never truncate).
-    fn response_limit(&self) -> usize {
-        usize::try_from(self.app.config().tool_response_limit).unwrap_or(0)
-    }
-
-    fn read_cache(&self, args: &Map<String, Value>) -> CallToolResult {
+    /// `read_cache`; a text page is at most `limit` characters by default
+    /// (`tool_response_limit`).
+    fn read_cache(&self, args: &Map<String, Value>, limit: usize) -> CallToolResult {
         let Some(key) = args.get("key").and_then(Value::as_str) else {
             return tool_error("missing required argument `key`");
         };
         let offset = args.get("offset").and_then(Value::as_i64).unwrap_or(0);
-        let limit = args.get("limit").and_then(Value::as_i64);
-        match self.cache.read(key, offset, limit, self.response_limit()) {
+        let asked = args.get("limit").and_then(Value::as_i64);
+        match self.cache.read(key, offset, asked, limit) {
             Ok(page) => json_result(page),
             Err(e) => tool_error(&e.to_string()),
         }

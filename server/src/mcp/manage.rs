@@ -179,7 +179,7 @@ pub fn audited_action(operation: &str) -> Option<&'static str> {
 
 /// `upstream_servers {operation, …}`.
 pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolResult {
-    let config = app.config();
+    let settings = app.settings();
     if let Err(e) = refuse_unknown(
         Builtin::UpstreamServers.as_str(),
         args,
@@ -190,7 +190,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
     let Some(operation) = text(args, "operation") else {
         return tool_error("missing required argument `operation`");
     };
-    if config.read_only_mode && operation != "list" {
+    if settings.read_only_mode && operation != "list" {
         return tool_error(&format!(
             "read-only mode: `{operation}` is not allowed; only `list` works"
         ));
@@ -204,7 +204,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
     };
     match operation {
         "add" => {
-            if !config.allow_server_add {
+            if !settings.allow_server_add {
                 return tool_error("Adding servers is not allowed (allow_server_add is false)");
             }
             let mut server: ServerConfig =
@@ -227,7 +227,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
             }
         }
         "remove" => {
-            if !config.allow_server_remove {
+            if !settings.allow_server_remove {
                 return tool_error(
                     "Removing servers is not allowed (allow_server_remove is false)",
                 );
@@ -294,7 +294,7 @@ pub async fn upstream_servers(app: &App, args: &Map<String, Value>) -> CallToolR
 
 /// `quarantine_security {operation, name}`.
 pub async fn quarantine_security(app: &App, args: &Map<String, Value>) -> CallToolResult {
-    let config = app.config();
+    let settings = app.settings();
     if let Err(e) = refuse_unknown(
         Builtin::QuarantineSecurity.as_str(),
         args,
@@ -346,7 +346,7 @@ pub async fn quarantine_security(app: &App, args: &Map<String, Value>) -> CallTo
             }
         }
         "quarantine_server" | "quarantine" => {
-            if config.read_only_mode {
+            if settings.read_only_mode {
                 return tool_error("read-only mode: quarantine_server is not allowed");
             }
             let Some(name) = text(args, "name") else {

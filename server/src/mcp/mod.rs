@@ -184,10 +184,10 @@ impl McpEndpoint {
     /// Serve one request on `path` under `/mcp`.
     pub async fn handle(&self, mut req: Request<Incoming>, path: &McpPath) -> Response<McpBody> {
         let inner = &self.inner;
-        let config = inner.app.config();
-        let surface = path.surface(&config.routing_mode);
+        let settings = inner.app.settings();
+        let surface = path.surface(&settings.routing_mode);
         if let Surface::Server(name) = &surface
-            && !config.servers.iter().any(|s| &s.name == name)
+            && !settings.has_server(name)
         {
             return plain(
                 StatusCode::NOT_FOUND,
@@ -195,7 +195,7 @@ impl McpEndpoint {
             );
         }
         let owner = req.extensions().get::<OwnerSocket>().is_some();
-        let caller = match auth::identify(req.headers(), owner, &inner.app) {
+        let caller = match auth::identify(req.headers(), owner, &inner.app, &settings) {
             Ok(caller) => caller,
             Err(refusal) => return auth::refuse(&refusal),
         };

@@ -50,7 +50,7 @@ pub fn retrieve(app: &App, args: &Map<String, Value>, grant: Option<&Grant>) -> 
         Ok(d) => d,
         Err(message) => return tool_error(&message),
     };
-    let default_limit = usize::try_from(app.config().tools_limit).unwrap_or(15);
+    let default_limit = app.settings().tools_limit;
     let limit = args
         .get("limit")
         .and_then(Value::as_f64)
@@ -153,7 +153,7 @@ fn arg_names(tool: &Tool) -> Vec<String> {
 /// Tokens of a typical full `retrieve_tools` answer: the first `tools_limit` offered tools
 /// (the Go original's estimate, before any real answer was counted).
 pub fn typical_answer_tokens(app: &App) -> u64 {
-    let limit = usize::try_from(app.config().tools_limit).unwrap_or(15);
+    let limit = app.settings().tools_limit;
     let tools = app
         .all_tools(limit)
         .into_iter()

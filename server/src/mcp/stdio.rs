@@ -38,7 +38,7 @@ pub async fn serve_stdio(
 ) -> Result<(), StdioError> {
     let builtins = Arc::new(Builtins::new(app.clone(), cache));
     let id = format!("stdio-{}", hex::encode(rand::random::<[u8; 8]>()));
-    let surface = McpPath::Default.surface(&app.config().routing_mode);
+    let surface = McpPath::Default.surface(&app.settings().routing_mode);
     let catalog = Arc::new(Catalog::new(app.clone(), Arc::default()));
     let sessions = Arc::new(Sessions::default());
     let handler = ProxyMcp::new(app, builtins, catalog, sessions, Arc::default(), surface)

@@ -20,10 +20,17 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
+        crate::config::History::default().into()
+    }
+}
+
+/// The configured history limits (`history_max_*`).
+impl From<crate::config::History> for Retention {
+    fn from(history: crate::config::History) -> Self {
         Self {
-            max_calls: 10_000,
-            max_age: Duration::from_secs(30 * 24 * 60 * 60),
-            max_sessions: 100,
+            max_calls: history.max_calls,
+            max_age: history.max_age,
+            max_sessions: history.max_sessions,
         }
     }
 }

@@ -23,7 +23,7 @@ use super::{
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
 };
 use crate::{
-    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
+    config::{DockerIsolation, EnvironmentConfig, ServerConfig},
     events::EventBus,
 };
 
@@ -37,9 +37,9 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
 /// or the global settings change while it is isolated.
 fn isolation_differs(
     old: &ServerConfig,
-    old_docker: &DockerIsolationConfig,
+    old_docker: &DockerIsolation,
     new: &ServerConfig,
-    new_docker: &DockerIsolationConfig,
+    new_docker: &DockerIsolation,
 ) -> bool {
     let (was, is) = (
         crate::docker::should_isolate(old, old_docker),
@@ -76,7 +76,7 @@ struct Inner {
 struct Entry {
     config: ServerConfig,
     /// The Docker isolation settings it was last started or restarted with.
-    docker: DockerIsolationConfig,
+    docker: DockerIsolation,
     shared: Arc<Shared>,
     runner: Option<Runner>,
     /// A supervisor of this server that is still stopping.
@@ -130,7 +130,7 @@ impl UpstreamManager {
     /// stop those removed, disabled or quarantined, restart only those whose
     /// `ServerConfig::connection_differs`, and leave the rest alone.
     pub fn apply(&self, servers: &[ServerConfig], environment: &EnvironmentConfig) {
-        self.apply_with(servers, environment, &DockerIsolationConfig::default());
+        self.apply_with(servers, environment, &DockerIsolation::default());
     }
 
     /// [`apply`](Self::apply) with Docker isolation settings: stdio servers that
@@ -140,7 +140,7 @@ impl UpstreamManager {
         &self,
         servers: &[ServerConfig],
         environment: &EnvironmentConfig,
-        docker: &DockerIsolationConfig,
+        docker: &DockerIsolation,
     ) {
         if self.inner.root.is_cancelled() {
             return;
@@ -409,12 +409,11 @@ mod tests {
 
     #[test]
     fn isolation_changes_restart_only_isolated_stdio_servers() {
-        let off = DockerIsolationConfig::default();
-        let on: DockerIsolationConfig =
-            serde_json::from_value(serde_json::json!({"enabled": true})).expect("on");
-        let tighter: DockerIsolationConfig =
-            serde_json::from_value(serde_json::json!({"enabled": true, "memory_limit": "128m"}))
-                .expect("tighter");
+        let off = DockerIsolation::default();
+        let typed =
+            |value| DockerIsolation::of(&serde_json::from_value(value).expect("docker_isolation"));
+        let on = typed(serde_json::json!({"enabled": true}));
+        let tighter = typed(serde_json::json!({"enabled": true, "memory_limit": "128m"}));
         let stdio = server(serde_json::json!({"name": "s", "command": "npx"}));
         let http = server(serde_json::json!({"name": "h", "url": "http://127.0.0.1:1/mcp"}));
         assert!(isolation_differs(&stdio, &off, &stdio, &on));

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use super::relay::{Notice, Relay};
 use super::{ConnectionState, client::ServerIdentity, error::UpstreamError, logs::ServerLog};
 use crate::{
-    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
+    config::{DockerIsolation, EnvironmentConfig, ServerConfig},
     events::{Event, EventBus, ServerChange},
 };
 
@@ -93,7 +93,7 @@ pub(crate) struct Shared {
 pub(crate) struct Desired {
     pub config: ServerConfig,
     pub env: EnvironmentConfig,
-    pub docker: DockerIsolationConfig,
+    pub docker: DockerIsolation,
     /// Supplies OAuth bearer tokens to HTTP transports (none in tests without OAuth).
     pub auth: Option<Arc<dyn crate::oauth::AuthProvider>>,
 }
@@ -132,7 +132,7 @@ impl Shared {
             desired: Mutex::new(Desired {
                 config,
                 env,
-                docker: DockerIsolationConfig::default(),
+                docker: DockerIsolation::default(),
                 auth: None,
             }),
         }

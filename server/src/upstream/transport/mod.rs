@@ -23,7 +23,7 @@ use super::{
     error::{UpstreamError, suggests_legacy_sse},
     logs::ServerLog,
 };
-use crate::config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig, Transport};
+use crate::config::{DockerIsolation, EnvironmentConfig, ServerConfig, Transport};
 use lifecycle::Attempt;
 pub(crate) use modern::{Companion, InlineProbe, Modern};
 use process::ProcessGroup;
@@ -54,7 +54,7 @@ pub(crate) struct Context<'a> {
     /// Environment settings for stdio servers.
     pub env: &'a EnvironmentConfig,
     /// Global Docker isolation settings for stdio servers.
-    pub docker: &'a DockerIsolationConfig,
+    pub docker: &'a DockerIsolation,
     /// Its log.
     pub log: &'a ServerLog,
     /// The client handler of this session.

@@ -15,7 +15,7 @@ use tokio::io::AsyncBufReadExt;
 
 use super::{Connected, Context, lifecycle::Attempt, process::ProcessGroup};
 use crate::{
-    config::{DockerIsolationConfig, EnvironmentConfig, ServerConfig},
+    config::{DockerIsolation, EnvironmentConfig, ServerConfig},
     docker::WrappedCommand,
     upstream::{
         error::{UpstreamError, error_chain},
@@ -40,7 +40,7 @@ pub(crate) fn environment(server: &ServerConfig, env: &EnvironmentConfig) -> Vec
 fn isolated(
     server: &ServerConfig,
     env: &EnvironmentConfig,
-    docker: &DockerIsolationConfig,
+    docker: &DockerIsolation,
 ) -> Option<WrappedCommand> {
     if !crate::docker::should_isolate(server, docker) {
         return None;
