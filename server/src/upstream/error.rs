@@ -265,6 +265,16 @@ fn status_of(error: &(dyn std::error::Error + 'static)) -> Option<u16> {
     {
         return Some(status.as_u16());
     }
+    if let Some(rmcp::service::ClientInitializeError::JsonRpcError(data)) =
+        error.downcast_ref::<rmcp::service::ClientInitializeError>()
+    {
+        // The other place the status is only text: rmcp turns a 4xx refusal of
+        // `server/discover` without a JSON-RPC body into its own error with this message.
+        return data
+            .message
+            .strip_prefix(DISCOVER_REJECTED)
+            .and_then(|rest| http_status_in(&format!("HTTP {rest}")));
+    }
     match error.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
         StreamableHttpError::AuthRequired(_) => Some(401),
         StreamableHttpError::InsufficientScope(_) => Some(403),
@@ -278,8 +288,11 @@ fn status_of(error: &(dyn std::error::Error + 'static)) -> Option<u16> {
     }
 }
 
-/// The first `HTTP <3 digits>` status mentioned in an error text, if any. Only for
-/// [`StreamableHttpError::UnexpectedServerResponse`], whose status rmcp keeps as text.
+/// How rmcp's error for a refused `server/discover` begins (its status follows).
+const DISCOVER_REJECTED: &str = "server/discover rejected with HTTP ";
+
+/// The first `HTTP <3 digits>` status mentioned in an error text, if any. Only for the two
+/// errors whose status rmcp keeps as text alone (see [`status_of`]).
 fn http_status_in(text: &str) -> Option<u16> {
     let mut rest = text;
     while let Some(at) = rest.find("HTTP ") {
@@ -402,6 +415,17 @@ mod tests {
         assert!(!suggests_legacy_sse(&classified(StreamableHttpError::Io(
             std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
         ))));
+        // A legacy server refusing `server/discover` (rmcp's own JSON-RPC error).
+        let discover =
+            rmcp::service::ClientInitializeError::JsonRpcError(rmcp::ErrorData::invalid_request(
+                "server/discover rejected with HTTP 405 Method Not Allowed: nope",
+                None,
+            ));
+        assert!(suggests_legacy_sse(&from_initialize("s", &discover)));
+        let other = rmcp::service::ClientInitializeError::JsonRpcError(
+            rmcp::ErrorData::invalid_request("HTTP 405 in someone else's words", None),
+        );
+        assert!(!suggests_legacy_sse(&from_initialize("s", &other)));
         // The text the old classifier searched is no evidence without the type.
         let lookalike = UpstreamError::Transport {
             server: "s".into(),
