@@ -20,7 +20,9 @@ use mcpproxy::{
         ConnectionState, LogLine, LogStart, UpstreamError, UpstreamManager, UpstreamSnapshot,
     },
 };
-use mcpproxy_testkit::{alive, everything_js, exists, fixture_bin, text_of, wait_listening};
+use mcpproxy_testkit::{
+    alive, everything_js, exists, fixture_bin, poll::EVERY, text_of, try_poll, wait_listening,
+};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------- harness
@@ -56,27 +58,25 @@ impl Harness {
         what: &str,
         done: impl Fn(&UpstreamSnapshot) -> bool,
     ) -> UpstreamSnapshot {
-        let deadline = Instant::now() + within;
-        loop {
+        let found = try_poll(within, EVERY, what, || {
+            let found = self.manager.snapshot(name).filter(|s| done(s));
+            async move { found }
+        })
+        .await;
+        found.unwrap_or_else(|_| {
             let snapshot = self.manager.snapshot(name);
-            if let Some(s) = snapshot.as_ref().filter(|s| done(s)) {
-                return s.clone();
-            }
-            if Instant::now() > deadline {
-                let log = self.manager.logs(name, LogStart::Tail, 40);
-                let log: Vec<String> = log
-                    .unwrap_or_default()
-                    .lines
-                    .iter()
-                    .map(|l| format!("{} {} {}", l.timestamp, l.level, l.message))
-                    .collect();
-                panic!(
-                    "`{name}` never became {what} within {within:?}; last {snapshot:#?}\nlog:\n{}",
-                    log.join("\n")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            let log = self.manager.logs(name, LogStart::Tail, 40);
+            let log: Vec<String> = log
+                .unwrap_or_default()
+                .lines
+                .iter()
+                .map(|l| format!("{} {} {}", l.timestamp, l.level, l.message))
+                .collect();
+            panic!(
+                "`{name}` never became {what} within {within:?}; last {snapshot:#?}\nlog:\n{}",
+                log.join("\n")
+            )
+        })
     }
 
     async fn ready(&self, name: &str) -> UpstreamSnapshot {
@@ -806,11 +806,12 @@ async fn apply_starts_stops_and_restarts_only_what_changed() {
         s.state == ConnectionState::Disconnected
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while (alive(pa) || alive(pb)) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!alive(pa) && !alive(pb));
+    let gone = try_poll(Duration::from_secs(5), EVERY, "both gone", || {
+        let gone = !alive(pa) && !alive(pb);
+        async move { gone.then_some(()) }
+    })
+    .await;
+    assert!(gone.is_ok() && !alive(pa) && !alive(pb));
 
     // Re-enable a, remove b.
     h.apply(&[a2]);

@@ -74,7 +74,8 @@ fn frame(kind: &str, data: &serde_json::Value) -> Bytes {
 }
 
 fn status_payload(app: &App) -> serde_json::Value {
-    serde_json::to_value(wire::status::status(app, super::VERSION).data).unwrap_or_default()
+    serde_json::to_value(wire::status::status(&app.status_overview(), super::VERSION).data)
+        .unwrap_or_default()
 }
 
 /// Re-sends `status` when its counts change (see the module docs).

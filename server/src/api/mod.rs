@@ -96,12 +96,15 @@ impl ProxyBackend for ServerCtx {
     }
 
     async fn status_get(rqctx: &RequestContext<Self>) -> Result<types::StatusResponse, ApiError> {
-        Ok(wire::status::status(&rqctx.context().app, VERSION))
+        Ok(wire::status::status(
+            &rqctx.context().app.status_overview(),
+            VERSION,
+        ))
     }
 
     async fn info_get(rqctx: &RequestContext<Self>) -> Result<types::InfoResponse, ApiError> {
         let app = &rqctx.context().app;
-        let mut info = wire::status::info(app, VERSION);
+        let mut info = wire::status::info(&app.info_overview(), VERSION);
         info.data.update = wire::ops::update(app.update_info());
         Ok(info)
     }
@@ -109,7 +112,7 @@ impl ProxyBackend for ServerCtx {
     async fn routing_get(rqctx: &RequestContext<Self>) -> Result<types::RoutingResponse, ApiError> {
         Ok(types::RoutingResponse {
             success: true,
-            data: wire::status::mcp_endpoints(&rqctx.context().app),
+            data: wire::status::mcp_endpoints(&rqctx.context().app.mcp_endpoints()),
         })
     }
 
@@ -193,27 +196,29 @@ impl ProxyBackend for ServerCtx {
     async fn server_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ServerListResponse, ApiError> {
-        Ok(wire::servers::server_list(&rqctx.context().app))
+        Ok(wire::servers::server_list(
+            rqctx.context().app.server_list(),
+        ))
     }
 
     async fn connect_list(
         rqctx: &RequestContext<Self>,
     ) -> Result<types::ConnectListResponse, ApiError> {
-        Ok(wire::connect::list(&rqctx.context().app))
+        Ok(wire::connect::list(&rqctx.context().app.mcp_endpoints()))
     }
 
     async fn connect_preview(
         rqctx: &RequestContext<Self>,
         path: params::ConnectPreviewPath,
     ) -> Result<types::ConnectResponse, ApiError> {
-        wire::connect::preview(&rqctx.context().app, &path.client)
+        wire::connect::preview(&rqctx.context().app.mcp_endpoints(), &path.client)
     }
 
     async fn connect_apply(
         rqctx: &RequestContext<Self>,
         path: params::ConnectApplyPath,
     ) -> Result<types::ConnectResponse, ApiError> {
-        wire::connect::apply(&rqctx.context().app, &path.client)
+        wire::connect::apply(&rqctx.context().app.mcp_endpoints(), &path.client)
     }
 
     async fn connect_undo(
@@ -612,7 +617,10 @@ impl ProxyBackend for ServerCtx {
             Some(q) => app.search_tools(q, limit),
             None => app.all_tools(limit),
         };
-        Ok(wire::tools::tool_search(hits, wire::tools::tool_stats(app)))
+        Ok(wire::tools::tool_search(
+            hits,
+            wire::tools::tool_stats(app.tool_counts()),
+        ))
     }
 
     async fn tool_call(

@@ -17,6 +17,7 @@ mod history;
 mod import;
 mod indexer;
 mod inspect;
+mod overview;
 mod registries;
 mod reload;
 mod scan;
@@ -45,6 +46,9 @@ pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
 pub use history::{RecordedCall, RecordedResponse};
 pub use import::ImportOutcome;
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
+pub use overview::{
+    EndpointServer, Endpoints, InfoOverview, ServerList, StatusOverview, ToolCounts,
+};
 pub use registries::{Registry, RegistryError, RegistryServer};
 pub use scan::{ScanOverride, ToolScan, scan_key};
 pub use secrets::SecretView;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use rmcp::transport::streamable_http_client::StreamableHttpError;
+
 use super::ConnectionState;
 
 impl UpstreamError {
@@ -56,6 +58,15 @@ pub enum UpstreamError {
     /// Starting, connecting or talking to the server failed.
     #[error("server `{server}`: {message}")]
     Transport {
+        /// Server name.
+        server: String,
+        /// What happened.
+        message: String,
+    },
+    /// The streamable-HTTP handshake was refused as an old HTTP+SSE server refuses it (see
+    /// [`HttpFailure::suggests_legacy_sse`]); `http-auto` then tries legacy SSE.
+    #[error("server `{server}`: {message}")]
+    NotStreamableHttp {
         /// Server name.
         server: String,
         /// What happened.
@@ -126,7 +137,9 @@ impl UpstreamError {
     /// The message without the `server ...:` prefix (what `last_error` shows).
     pub fn detail(&self) -> String {
         match self {
-            Self::Transport { message, .. } | Self::Auth { message, .. } => message.clone(),
+            Self::Transport { message, .. }
+            | Self::NotStreamableHttp { message, .. }
+            | Self::Auth { message, .. } => message.clone(),
             other => other.to_string(),
         }
     }
@@ -170,8 +183,117 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// The first `HTTP <3 digits>` status mentioned in an error text, if any.
-pub(crate) fn http_status_in(text: &str) -> Option<u16> {
+/// What an error's chain says about the HTTP exchange behind it, found by type: rmcp's
+/// streamable-HTTP errors, reqwest's status, and the legacy SSE transport's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HttpFailure {
+    /// The status of the refusal, when the chain carries one.
+    pub(crate) status: Option<u16>,
+    /// The answer was neither JSON nor an event stream.
+    pub(crate) unexpected_content_type: bool,
+}
+
+impl HttpFailure {
+    /// Read `error`'s chain (rmcp's wrappers unwrapped as in [`error_chain`]).
+    pub(crate) fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut found = Self::default();
+        let mut next = Some(error);
+        while let Some(current) = next {
+            found.status = found.status.or_else(|| status_of(current));
+            found.unexpected_content_type |= matches!(
+                current.downcast_ref::<StreamableHttpError<reqwest::Error>>(),
+                Some(StreamableHttpError::UnexpectedContentType(_))
+            );
+            next = inner(current);
+        }
+        found
+    }
+
+    /// An authentication demand: 401 or 403.
+    pub(crate) fn is_auth(&self) -> bool {
+        matches!(self.status, Some(401 | 403))
+    }
+
+    /// "This is an old HTTP+SSE server": a 4xx other than 401/403/429 on the initialize
+    /// POST, or an answer of another content type (the spec's fallback rule).
+    pub(crate) fn suggests_legacy_sse(&self) -> bool {
+        matches!(self.status, Some(status) if (400..500).contains(&status) && !matches!(status, 401 | 403 | 429))
+            || self.unexpected_content_type
+    }
+}
+
+/// The error one level down, through rmcp's wrappers (which hide their cause from `source`).
+fn inner<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    use rmcp::{ServiceError, service::ClientInitializeError, transport::DynamicTransportError};
+    if let Some(dynamic) = error.downcast_ref::<DynamicTransportError>() {
+        return Some(dynamic.error.as_ref());
+    }
+    if let Some(ServiceError::TransportSend(dynamic)) = error.downcast_ref::<ServiceError>() {
+        return Some(dynamic);
+    }
+    match error.downcast_ref::<ClientInitializeError>() {
+        Some(ClientInitializeError::TransportError { error, .. }) => return Some(error),
+        Some(ClientInitializeError::LegacyFallbackFailed { fallback, .. }) => {
+            return Some(fallback.as_ref());
+        }
+        _ => {}
+    }
+    error.source()
+}
+
+/// The HTTP status one error of a chain carries, by its type.
+fn status_of(error: &(dyn std::error::Error + 'static)) -> Option<u16> {
+    use rmcp::transport::streamable_http_client::{
+        AuthRequiredError, HttpStatusError, InsufficientScopeError,
+    };
+    if error.is::<AuthRequiredError>() {
+        return Some(401);
+    }
+    if error.is::<InsufficientScopeError>() {
+        return Some(403);
+    }
+    if let Some(status) = error.downcast_ref::<HttpStatusError>() {
+        return Some(status.status);
+    }
+    if let Some(error) = error.downcast_ref::<reqwest::Error>() {
+        return error.status().map(|s| s.as_u16());
+    }
+    if let Some(super::transport::SseError::Status { status, .. }) =
+        error.downcast_ref::<super::transport::SseError>()
+    {
+        return Some(status.as_u16());
+    }
+    if let Some(rmcp::service::ClientInitializeError::JsonRpcError(data)) =
+        error.downcast_ref::<rmcp::service::ClientInitializeError>()
+    {
+        // The other place the status is only text: rmcp turns a 4xx refusal of
+        // `server/discover` without a JSON-RPC body into its own error with this message.
+        return data
+            .message
+            .strip_prefix(DISCOVER_REJECTED)
+            .and_then(|rest| http_status_in(&format!("HTTP {rest}")));
+    }
+    match error.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
+        StreamableHttpError::AuthRequired(_) => Some(401),
+        StreamableHttpError::InsufficientScope(_) => Some(403),
+        StreamableHttpError::HttpStatus(status) => Some(status.status),
+        StreamableHttpError::SessionExpired => Some(404),
+        StreamableHttpError::Client(error) => error.status().map(|s| s.as_u16()),
+        // The one place the status is only text: rmcp keeps a refusal without a JSON-RPC
+        // body (and without an OAuth challenge) as `HTTP <status>: <body>`.
+        StreamableHttpError::UnexpectedServerResponse(text) => http_status_in(text),
+        _ => None,
+    }
+}
+
+/// How rmcp's error for a refused `server/discover` begins (its status follows).
+const DISCOVER_REJECTED: &str = "server/discover rejected with HTTP ";
+
+/// The first `HTTP <3 digits>` status mentioned in an error text, if any. Only for the two
+/// errors whose status rmcp keeps as text alone (see [`status_of`]).
+fn http_status_in(text: &str) -> Option<u16> {
     let mut rest = text;
     while let Some(at) = rest.find("HTTP ") {
         let after = &rest[at + 5..];
@@ -184,24 +306,24 @@ pub(crate) fn http_status_in(text: &str) -> Option<u16> {
     None
 }
 
-/// Whether an error text describes an authentication demand.
-pub(crate) fn looks_like_auth(text: &str) -> bool {
-    matches!(http_status_in(text), Some(401 | 403))
-        || text.contains("Auth required")
-        || text.contains("Insufficient scope")
-        || text.contains("authorization required")
-}
-
-/// Classify a failed MCP handshake.
+/// Classify a failed MCP handshake by the types in its chain. A stdio server has no channel
+/// to demand authentication the proxy could read (its stderr is free text), so only the
+/// network transports' failures are ever [`UpstreamError::Auth`].
 pub(crate) fn from_initialize(
     server: &str,
     error: &rmcp::service::ClientInitializeError,
 ) -> UpstreamError {
     let message = error_chain(error);
-    if error.is_authorization_required() || looks_like_auth(&message) {
+    let failure = HttpFailure::of(error);
+    if error.is_authorization_required() || failure.is_auth() {
         UpstreamError::Auth {
             server: server.to_string(),
             message,
+        }
+    } else if failure.suggests_legacy_sse() {
+        UpstreamError::NotStreamableHttp {
+            server: server.to_string(),
+            message: format!("initialize: {message}"),
         }
     } else {
         UpstreamError::Transport {
@@ -211,16 +333,9 @@ pub(crate) fn from_initialize(
     }
 }
 
-/// Whether a streamable HTTP handshake failure means "this is an old HTTP+SSE server":
-/// a 4xx other than 401/403/429 on the initialize POST (the spec's fallback rule).
+/// Whether a streamable HTTP handshake failure means "this is an old HTTP+SSE server".
 pub(crate) fn suggests_legacy_sse(error: &UpstreamError) -> bool {
-    match error {
-        UpstreamError::Transport { message, .. } => {
-            matches!(http_status_in(message), Some(status) if (400..500).contains(&status) && !matches!(status, 401 | 403 | 429))
-                || message.contains("Unexpected content type")
-        }
-        _ => false,
-    }
+    matches!(error, UpstreamError::NotStreamableHttp { .. })
 }
 
 #[cfg(test)]
@@ -240,24 +355,87 @@ mod tests {
         assert_eq!(http_status_in("connection refused"), None);
     }
 
+    /// A handshake that failed with `error` from the streamable-HTTP client.
+    fn handshake_failure(
+        error: StreamableHttpError<reqwest::Error>,
+    ) -> rmcp::service::ClientInitializeError {
+        rmcp::service::ClientInitializeError::TransportError {
+            error: rmcp::transport::DynamicTransportError::from_parts(
+                "streamable-http",
+                std::any::TypeId::of::<()>(),
+                Box::new(error),
+            ),
+            context: "send initialize request".into(),
+        }
+    }
+
+    fn classified(error: StreamableHttpError<reqwest::Error>) -> UpstreamError {
+        from_initialize("s", &handshake_failure(error))
+    }
+
+    fn refused(text: &'static str) -> StreamableHttpError<reqwest::Error> {
+        StreamableHttpError::UnexpectedServerResponse(text.into())
+    }
+
     #[test]
     fn classifies_auth_and_legacy_fallback() {
-        assert!(looks_like_auth("HTTP 401 Unauthorized: go away"));
-        assert!(looks_like_auth("Auth required"));
-        assert!(!looks_like_auth("HTTP 404 Not Found"));
-        let transport = |m: &str| UpstreamError::Transport {
-            server: "s".into(),
-            message: m.into(),
+        use rmcp::transport::streamable_http_client::{
+            AuthRequiredError, HttpStatusError, InsufficientScopeError,
         };
-        assert!(suggests_legacy_sse(&transport(
-            "initialize: HTTP 405 Method Not Allowed"
+        assert!(classified(refused("HTTP 401 Unauthorized: go away")).is_auth());
+        assert!(classified(refused("HTTP 403 Forbidden: no")).is_auth());
+        assert!(
+            classified(StreamableHttpError::AuthRequired(AuthRequiredError::new(
+                "Bearer".into()
+            )))
+            .is_auth()
+        );
+        assert!(
+            classified(StreamableHttpError::InsufficientScope(
+                InsufficientScopeError::new("Bearer".into(), None)
+            ))
+            .is_auth()
+        );
+        assert!(!classified(refused("HTTP 404 Not Found")).is_auth());
+        assert!(suggests_legacy_sse(&classified(refused(
+            "HTTP 405 Method Not Allowed"
+        ))));
+        assert!(suggests_legacy_sse(&classified(refused(
+            "HTTP 404 Not Found"
+        ))));
+        assert!(suggests_legacy_sse(&classified(
+            StreamableHttpError::UnexpectedContentType(Some("text/html".into()))
         )));
-        assert!(suggests_legacy_sse(&transport(
-            "initialize: HTTP 404 Not Found"
+        assert!(!suggests_legacy_sse(&classified(refused(
+            "HTTP 401 Unauthorized"
+        ))));
+        assert!(!suggests_legacy_sse(&classified(
+            StreamableHttpError::HttpStatus(HttpStatusError::new(429, None))
         )));
-        assert!(!suggests_legacy_sse(&transport(
-            "initialize: HTTP 401 Unauthorized"
-        )));
-        assert!(!suggests_legacy_sse(&transport("connection refused")));
+        assert!(!suggests_legacy_sse(&classified(StreamableHttpError::Io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+        ))));
+        // A legacy server refusing `server/discover` (rmcp's own JSON-RPC error).
+        let discover =
+            rmcp::service::ClientInitializeError::JsonRpcError(rmcp::ErrorData::invalid_request(
+                "server/discover rejected with HTTP 405 Method Not Allowed: nope",
+                None,
+            ));
+        assert!(suggests_legacy_sse(&from_initialize("s", &discover)));
+        let other = rmcp::service::ClientInitializeError::JsonRpcError(
+            rmcp::ErrorData::invalid_request("HTTP 405 in someone else's words", None),
+        );
+        assert!(!suggests_legacy_sse(&from_initialize("s", &other)));
+        // The text the old classifier searched is no evidence without the type.
+        let lookalike = UpstreamError::Transport {
+            server: "s".into(),
+            message: "initialize: HTTP 405 Method Not Allowed".into(),
+        };
+        assert!(!suggests_legacy_sse(&lookalike));
+        // `last_error` reads as before.
+        assert_eq!(
+            classified(refused("HTTP 405 Method Not Allowed")).detail(),
+            "initialize: unexpected server response: HTTP 405 Method Not Allowed: send initialize request"
+        );
     }
 }

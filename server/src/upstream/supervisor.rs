@@ -374,16 +374,23 @@ async fn attempt(
     match tokio::time::timeout(LIST_TIMEOUT, client::list_tools(&peer)).await {
         Ok(Ok(tools)) => Ok((connected, tools)),
         failure => {
-            let message = match failure {
-                Ok(Err(error)) => format!("tools/list: {}", error_chain(&error)),
-                _ => format!("tools/list timed out after {LIST_TIMEOUT:?}"),
+            // A server may let the handshake through and demand a token for its tools.
+            let (message, auth) = match failure {
+                Ok(Err(error)) => (
+                    format!("tools/list: {}", error_chain(&error)),
+                    error.is_authorization_required()
+                        || super::error::HttpFailure::of(&error).is_auth(),
+                ),
+                _ => (
+                    format!("tools/list timed out after {LIST_TIMEOUT:?}"),
+                    false,
+                ),
             };
             let _ = connected.client.close_with_timeout(CLOSE_WAIT).await;
             if let Some(process) = connected.process.as_mut() {
                 process.terminate(TERM_GRACE).await;
             }
-            // A server may let the handshake through and demand a token for its tools.
-            if super::error::looks_like_auth(&message) {
+            if auth {
                 return Err(UpstreamError::Auth {
                     server: shared.name.clone(),
                     message,

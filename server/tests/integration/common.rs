@@ -79,23 +79,23 @@ impl TestServer {
     }
 
     async fn wait_ready(&mut self) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(addr) = mcpproxy_testkit::ready_addr(&self.stderr_text()) {
-                return addr;
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!("mcpproxy exited early ({status}):\n{}", self.stderr_text());
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "mcpproxy not ready in 20 s:\n{}",
-                self.stderr_text()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let ready = mcpproxy_testkit::try_poll(
+            Duration::from_secs(20),
+            mcpproxy_testkit::poll::EVERY,
+            "mcpproxy ready",
+            || {
+                let addr = mcpproxy_testkit::ready_addr(&self.stderr_text());
+                if addr.is_none()
+                    && let Some(child) = self.child.as_mut()
+                    && let Ok(Some(status)) = child.try_wait()
+                {
+                    panic!("mcpproxy exited early ({status}):\n{}", self.stderr_text());
+                }
+                async move { addr }
+            },
+        )
+        .await;
+        ready.unwrap_or_else(|_| panic!("mcpproxy not ready in 20 s:\n{}", self.stderr_text()))
     }
 
     /// All stderr so far.
@@ -213,14 +213,19 @@ pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<String>>
 
 /// Run the binary to completion (for exit-code tests).
 pub async fn run_to_exit(dir: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let (mut child, lines) = spawn(dir, env);
-    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+    let mut cmd = serve_command(dir);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // `output` reads stderr to its end: no wait for a reader to catch up.
+    let output = tokio::time::timeout(Duration::from_secs(15), cmd.output())
         .await
         .expect("exits")
         .expect("wait");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let text = lines.lock().map(|l| l.join("\n")).unwrap_or_default();
-    (status.code(), text)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let text = stderr.lines().collect::<Vec<_>>().join("\n");
+    (output.status.code(), text)
 }
 
 /// A fixture server entry (stdio) for configs.
@@ -298,31 +303,41 @@ pub fn everything_server(name: &str) -> Value {
 
 /// Wait until `name` is ready with tools and its tools are searchable.
 pub async fn wait_ready(server: &TestServer, name: &str) {
-    let client = server.client();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = client.server_list().await.expect("list").into_inner();
-        let s = list
-            .data
-            .servers
-            .iter()
-            .find(|s| s.name == name)
-            .expect("server configured");
-        if s.status == "ready" && s.tool_count > 0 {
+    let client = &server.client();
+    let last = &Mutex::new(None);
+    let ready = mcpproxy_testkit::try_poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        "ready",
+        || async move {
+            let list = client.server_list().await.expect("list").into_inner();
+            let s = list
+                .data
+                .servers
+                .into_iter()
+                .find(|s| s.name == name)
+                .expect("server configured");
+            let up = s.status == "ready" && s.tool_count > 0;
+            if let Ok(mut last) = last.lock() {
+                *last = Some(s);
+            }
+            if !up {
+                return None;
+            }
             let tools = client
                 .tool_search(Some(1000), None)
                 .await
                 .expect("tools")
                 .into_inner();
-            if tools.tools.iter().any(|t| t.server == name) {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} not ready in 30 s: {s:?}"
+            tools.tools.iter().any(|t| t.server == name).then_some(())
+        },
+    )
+    .await;
+    if ready.is_err() {
+        panic!(
+            "{name} not ready in 30 s: {:?}",
+            last.lock().ok().and_then(|l| l.clone())
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -171,7 +171,16 @@ async fn test_lifecycle_unix_socket_is_private_trusted_and_exclusive() {
     // Killed hard, it leaves a stale socket file, which the next start replaces.
     let dir = server.dir.clone();
     drop(server); // SIGKILL
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let socket = dir.path().join("data/mcpproxy.sock");
+    eventually(
+        Duration::from_secs(10),
+        "the killed proxy's socket to refuse",
+        || {
+            let refused = std::os::unix::net::UnixStream::connect(&socket).is_err();
+            async move { refused.then_some(()) }
+        },
+    )
+    .await;
     assert!(
         dir.path().join("data/mcpproxy.sock").exists(),
         "stale socket left behind"

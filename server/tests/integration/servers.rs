@@ -339,6 +339,8 @@ async fn test_servers_restart_racing_a_disable_is_a_conflict_not_a_503() {
         let client = server.client();
         tokio::spawn(async move { client.server_restart("slow").await })
     };
+    // Kept: the restart must be in flight (waiting for its attempt) when the disable lands,
+    // and nothing outside shows that; the slow start (3 s) keeps it waiting past this.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     client.server_disable("slow").await.expect("disable");
     let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), restart)

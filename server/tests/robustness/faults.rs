@@ -216,6 +216,7 @@ where
         (done.load(Ordering::Relaxed) >= 5).then_some(())
     })
     .await;
+    // Kept: the delay is the point (the kill lands `after` into the load).
     tokio::time::sleep(after).await;
     let pid = pid_of(&server);
     kill(pid, "-KILL");

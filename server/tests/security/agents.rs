@@ -48,6 +48,7 @@ fn processes_mentioning(marker: &str) -> Vec<String> {
 
 /// After the window: no canary file and no process carrying its path.
 async fn assert_never_ran(canary: &Path, what: &str) {
+    // Kept: the window is the assertion (nothing runs in it).
     tokio::time::sleep(WINDOW).await;
     assert!(
         !canary.exists(),
@@ -90,6 +91,7 @@ impl CanarySocket {
     }
 
     async fn assert_untouched(&self, what: &str) {
+        // Kept: the window is the assertion (nothing connects in it).
         tokio::time::sleep(WINDOW).await;
         assert_eq!(
             self.accepted.load(Ordering::SeqCst),

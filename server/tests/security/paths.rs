@@ -221,6 +221,7 @@ async fn test_paths_info_does_not_leak_the_key_and_a_cross_site_apply_adds_nothi
         assert_eq!(envelope["code"], "UNSUPPORTED_MEDIA_TYPE");
         assert_eq!(envelope["success"], false);
     }
+    // Kept: an observation window; nothing may happen in it.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(std::fs::read(server.config_path()).expect("config"), before);
     assert!(!canary.exists(), "the command ran");

@@ -87,6 +87,7 @@ async fn test_review_an_agents_change_after_the_review_is_never_approved_or_run(
         true,
         "nothing was approved"
     );
+    // Kept: an observation window; nothing may run in it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!swapped.exists(), "the swapped command never ran");
     assert!(!reviewed.exists(), "nor the reviewed one");

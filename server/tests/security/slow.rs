@@ -63,6 +63,7 @@ async fn test_slow_slowloris_connections_are_closed_within_the_header_timeout() 
                     if write.write_all(&[*byte]).await.is_err() {
                         return;
                     }
+                    // Kept: the slow client is the point.
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
@@ -107,6 +108,7 @@ async fn test_slow_a_silent_new_connection_has_its_own_longer_deadline() {
     let silent = TcpStream::connect(&server.addr).await.expect("connect");
     let since = Instant::now();
     let mut late = TcpStream::connect(&server.addr).await.expect("connect");
+    // Kept: the delay is what the test measures (past the header timeout).
     tokio::time::sleep(Duration::from_millis(1800)).await;
     late.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
@@ -177,6 +179,8 @@ async fn test_slow_connections_past_the_cap_get_503() {
     for _ in 0..3 {
         held.push(TcpStream::connect(&server.addr).await.expect("connect"));
     }
+    // Kept: the accept loop must have counted the three held connections, which nothing
+    // outside shows (a probe would be a fourth).
     tokio::time::sleep(Duration::from_millis(200)).await;
     let over = raw::tcp(&server.addr, "GET", "/healthz", &[], b"").await;
     assert_eq!(over.status, 503, "{over:?}");

@@ -456,7 +456,15 @@ async fn wrong_revoked_and_expired_credentials_are_refused_and_sessions_keep_the
     let short_bearer = format!("Bearer {short}");
     let with_short = [("authorization", short_bearer.as_str())];
     let short_sid = open_session(&server, &with_short).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    {
+        let server = &server;
+        poll(
+            Duration::from_secs(10),
+            "the short token to expire",
+            || async move { token_info(server, "short").await.expired.then_some(()) },
+        )
+        .await;
+    }
     refused_everywhere(&server, &short_sid, &with_short, "expired").await;
     let listed = token_info(&server, "short").await;
     assert!(listed.expired);

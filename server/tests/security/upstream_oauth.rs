@@ -328,6 +328,7 @@ async fn test_upstream_oauth_login_call_refresh_restart_logout_and_no_token_leak
 
     // The token lives TOKEN_TTL_SECS: later calls still succeed, through one refresh even
     // when several calls find the token expired at once.
+    // Kept: the passing of the token's lifetime is the point.
     tokio::time::sleep(Duration::from_secs(TOKEN_TTL_SECS + 1)).await;
     let answers = futures::future::join_all((0..4).map(|_| call(&server))).await;
     for (code, answer) in answers {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use mcpproxy_api::{ApiError, types};
 
-use crate::app::App;
+use crate::app::Endpoints;
 use crate::config::connect::{self, ConnectPlan};
 use crate::config::import::CLIENTS;
 
@@ -16,8 +16,8 @@ fn home() -> PathBuf {
 }
 
 /// The endpoint clients are pointed at.
-fn mcp_url(app: &App) -> String {
-    super::status::mcp_endpoints(app).default
+fn mcp_url(endpoints: &Endpoints) -> String {
+    super::status::mcp_endpoints(endpoints).default
 }
 
 fn plan_view(plan: ConnectPlan, action: &str) -> types::ConnectResponse {
@@ -37,8 +37,8 @@ fn plan_view(plan: ConnectPlan, action: &str) -> types::ConnectResponse {
 }
 
 /// `GET /api/v1/connect`.
-pub fn list(app: &App) -> types::ConnectListResponse {
-    let url = mcp_url(app);
+pub fn list(endpoints: &Endpoints) -> types::ConnectListResponse {
+    let url = mcp_url(endpoints);
     let clients = CLIENTS
         .iter()
         .map(|client| match connect::plan(client, &home(), &url) {
@@ -70,16 +70,16 @@ pub fn list(app: &App) -> types::ConnectListResponse {
 }
 
 /// `GET /api/v1/connect/{client}/preview`.
-pub fn preview(app: &App, client: &str) -> Result<types::ConnectResponse, ApiError> {
+pub fn preview(endpoints: &Endpoints, client: &str) -> Result<types::ConnectResponse, ApiError> {
     Ok(plan_view(
-        connect::plan(client, &home(), &mcp_url(app))?,
+        connect::plan(client, &home(), &mcp_url(endpoints))?,
         "preview",
     ))
 }
 
 /// `POST /api/v1/connect/{client}`.
-pub fn apply(app: &App, client: &str) -> Result<types::ConnectResponse, ApiError> {
-    let plan = connect::plan(client, &home(), &mcp_url(app))?;
+pub fn apply(endpoints: &Endpoints, client: &str) -> Result<types::ConnectResponse, ApiError> {
+    let plan = connect::plan(client, &home(), &mcp_url(endpoints))?;
     connect::apply(&plan)?;
     let action = if plan.connected {
         "already_connected"

@@ -3,7 +3,7 @@
 use mcpproxy_api::types;
 
 use super::count;
-use crate::app::{App, BulkOutcome, ServerView};
+use crate::app::{BulkOutcome, ServerList, ServerView};
 use crate::upstream::{AdminState, Level};
 
 fn server(view: ServerView) -> types::Server {
@@ -54,12 +54,12 @@ fn server(view: ServerView) -> types::Server {
 }
 
 /// `GET /api/v1/servers`.
-pub fn server_list(app: &App) -> types::ServerListResponse {
-    let counts = app.counts();
+pub fn server_list(list: ServerList) -> types::ServerListResponse {
+    let ServerList { servers, counts } = list;
     types::ServerListResponse {
         success: true,
         data: types::ServerListData {
-            servers: app.servers().into_iter().map(server).collect(),
+            servers: servers.into_iter().map(server).collect(),
             stats: types::ServerStats {
                 total_servers: count(counts.total),
                 connected_servers: count(counts.connected),

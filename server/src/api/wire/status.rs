@@ -3,39 +3,38 @@
 use mcpproxy_api::types;
 
 use super::count;
-use crate::app::App;
+use crate::app::{Endpoints, InfoOverview, StatusOverview};
 use crate::mcp::McpPath;
 
 /// The MCP endpoints, as URLs on the address a browser or agent can reach.
-pub fn mcp_endpoints(app: &App) -> types::McpEndpoints {
-    let base = format!("http://{}", display_listen(&app.listen_addr()));
-    let config = app.config();
+pub fn mcp_endpoints(endpoints: &Endpoints) -> types::McpEndpoints {
+    let base = format!("http://{}", display_listen(&endpoints.listen_addr));
     let url = |path: &McpPath| format!("{base}{}", path.path());
     types::McpEndpoints {
-        routing_mode: config.routing_mode.clone(),
+        routing_mode: endpoints.routing_mode.clone(),
         default: url(&McpPath::Default),
         call: url(&McpPath::Call),
         all: url(&McpPath::All),
-        servers: config
+        servers: endpoints
             .servers
             .iter()
             .map(|s| types::McpServerEndpoint {
                 name: s.name.clone(),
                 url: url(&McpPath::Server(s.name.clone())),
-                available: s.should_connect(),
+                available: s.available,
             })
             .collect(),
     }
 }
 
 /// `GET /api/v1/status`.
-pub fn status(app: &App, version: &str) -> types::StatusResponse {
-    let counts = app.counts();
+pub fn status(overview: &StatusOverview, version: &str) -> types::StatusResponse {
+    let counts = &overview.counts;
     types::StatusResponse {
         success: true,
         status: "running".into(),
         version: version.into(),
-        uptime: app.uptime_secs(),
+        uptime: overview.uptime_secs,
         servers: types::StatusServerCounts {
             total: count(counts.total),
             connected: count(counts.connected),
@@ -46,8 +45,8 @@ pub fn status(app: &App, version: &str) -> types::StatusResponse {
         },
         data: types::StatusData {
             running: true,
-            listen_addr: app.listen_addr(),
-            phase: if app.is_ready() {
+            listen_addr: overview.endpoints.listen_addr.clone(),
+            phase: if overview.ready {
                 "Running"
             } else {
                 "Initializing"
@@ -62,7 +61,7 @@ pub fn status(app: &App, version: &str) -> types::StatusResponse {
                 total_tools: count(counts.tools),
             },
         },
-        mcp: mcp_endpoints(app),
+        mcp: mcp_endpoints(&overview.endpoints),
     }
 }
 
@@ -80,24 +79,23 @@ pub fn web_ui_url(listen: &str, api_key: &str) -> String {
 }
 
 /// `GET /api/v1/info`.
-pub fn info(app: &App, version: &str) -> types::InfoResponse {
-    let resolved = app.resolved();
-    let bound = app.listen_addr();
-    let listen = display_listen(&bound);
+pub fn info(overview: &InfoOverview, version: &str) -> types::InfoResponse {
+    let bound = &overview.endpoints.listen_addr;
+    let listen = display_listen(bound);
     types::InfoResponse {
         success: true,
         data: types::InfoData {
             version: version.into(),
-            web_ui_url: web_ui_url(&bound, &resolved.api_key),
+            web_ui_url: web_ui_url(bound, &overview.api_key),
             listen_addr: listen.clone(),
             endpoints: types::InfoEndpoints {
                 http: listen,
-                socket: resolved
+                socket: overview
                     .socket_path
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
-                mcp: mcp_endpoints(app),
+                mcp: mcp_endpoints(&overview.endpoints),
             },
             update: None,
         },

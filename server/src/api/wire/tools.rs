@@ -114,23 +114,8 @@ pub fn tool_search(
 
 /// Counters over every tool of every connected server: those waiting for approval of a
 /// change, and the others.
-pub fn tool_stats(app: &crate::app::App) -> types::ToolStats {
-    let (mut total, mut pending) = (0usize, 0usize);
-    for view in app.servers() {
-        let Ok(tools) = app.server_tools(&view.config.name) else {
-            continue;
-        };
-        let approvals = app.tool_approvals(&view.config.name);
-        total += tools.len();
-        pending += tools
-            .iter()
-            .filter(|t| {
-                approvals
-                    .get(t.name.as_ref())
-                    .is_some_and(|a| a.status.as_str() == "changed")
-            })
-            .count();
-    }
+pub fn tool_stats(counts: crate::app::ToolCounts) -> types::ToolStats {
+    let (total, pending) = (counts.total, counts.pending_approval);
     types::ToolStats {
         total: count(total),
         enabled: count(total - pending),

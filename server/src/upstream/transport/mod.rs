@@ -27,6 +27,7 @@ use crate::config::{DockerIsolation, EnvironmentConfig, ServerConfig, Transport}
 use lifecycle::Attempt;
 pub(crate) use modern::{Companion, InlineProbe, Modern};
 use process::ProcessGroup;
+pub(super) use sse::SseError;
 
 /// A connected MCP client session to one upstream server.
 pub(crate) type Client = RunningService<RoleClient, Handler>;

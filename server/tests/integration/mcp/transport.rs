@@ -172,23 +172,27 @@ async fn test_mcp_simple_requests_on_a_session_get_one_json_answer_and_the_rest_
     };
 
     // Once the session is registered, a plain call is answered with one JSON body.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut echoes = 0;
-    let answered = loop {
-        let (status, content_type, message) =
-            mcp_post(&server, Some(&sid), &version, call(2, None)).await;
-        echoes += 1;
-        assert_eq!(status, 200, "{message}");
-        if content_type.starts_with("application/json") {
-            break message;
-        }
-        // The `initialized` notification is handled asynchronously; until then rmcp answers.
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never answered with JSON"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // The `initialized` notification is handled asynchronously; until then rmcp answers
+    // with a stream.
+    let echoes = &std::sync::atomic::AtomicUsize::new(0);
+    let answered = {
+        let (server, sid, version, call) = (&server, &sid, &version, &call);
+        eventually(
+            Duration::from_secs(10),
+            "an answer in JSON",
+            || async move {
+                let (status, content_type, message) =
+                    mcp_post(server, Some(sid), version, call(2, None)).await;
+                echoes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                assert_eq!(status, 200, "{message}");
+                content_type
+                    .starts_with("application/json")
+                    .then_some(message)
+            },
+        )
+        .await
     };
+    let echoes = echoes.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(answered["id"], 2);
     assert_eq!(answered["result"]["content"][0]["text"], "Echo: hi");
     assert_eq!(answered["result"]["isError"], false);
