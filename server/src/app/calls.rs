@@ -5,7 +5,6 @@
 //! upstream with `call_tool_timeout`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool};
 
@@ -235,11 +234,6 @@ pub(crate) fn admit(
 }
 
 impl App {
-    /// The configured upstream call timeout.
-    pub fn call_timeout(&self) -> Duration {
-        self.settings().call_tool_timeout
-    }
-
     /// Whether a caller with `grant` may reach `server`: configured, approved (not
     /// quarantined), enabled and in the token's scope.
     pub fn admit(&self, server: &str, grant: Option<&Grant>) -> Result<(), CallError> {

@@ -235,6 +235,37 @@ async fn test_cli_config_validate_and_no_daemon_message() {
     assert!(err.contains("no mcpproxy daemon is running"), "{err}");
 }
 
+/// The CLI looks for the daemon where the daemon listens: with `tray_endpoint` in the file,
+/// its socket is there, not in the data directory (both resolve it with the same code).
+#[tokio::test]
+async fn test_cli_finds_the_daemon_on_the_tray_endpoint_socket() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let socket = elsewhere.path().join("api.sock");
+    let mut config = config_with(json!([]));
+    config["tray_endpoint"] = json!(format!("unix://{}", socket.display()));
+    let server = TestServer::start(config).await;
+    let config_path = server.config_path().display().to_string();
+    let data = server.dir.path().join("data").display().to_string();
+    let (code, out, err) = cli(
+        &[
+            "--config",
+            &config_path,
+            "--data-dir",
+            &data,
+            "-o",
+            "json",
+            "status",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let status: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(status["success"], true);
+    assert!(!server.socket_path().exists());
+    server.stop().await;
+}
+
 /// `upstream logs --follow` prints every line the log gains while it runs, once and in
 /// order: three restarts of a server that prints 40 stderr lines each write well over a
 /// poll's worth of lines between two polls.
