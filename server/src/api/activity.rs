@@ -18,11 +18,10 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ServerCtx, auth, wire};
 use crate::storage::{
-    ActivityKind, ActivityQuery, ActivityRecord, DEFAULT_LIMIT, MAX_LIMIT, activity_status,
+    ActivityKind, ActivityQuery, ActivityRecord, DEFAULT_LIMIT, EXPORT_PAGE, MAX_LIMIT,
+    activity_status,
 };
 
-/// Records per page of an export (one read transaction each).
-const EXPORT_PAGE: usize = 1_000;
 /// Pages an export buffers ahead of a slow client.
 const EXPORT_BUFFER: usize = 4;
 /// `window` when the summary is asked without one.

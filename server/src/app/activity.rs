@@ -64,12 +64,15 @@ impl App {
             action,
             server,
             result.as_ref().err().map(ToString::to_string),
-        );
+        )
+        .await;
         result
     }
 
     /// Records one management action and announces it on the bus (the one place both happen).
-    pub fn record_action(
+    /// Resolves once the record is committed (in the storage writer's group commit, shared
+    /// with other actions and calls), so it is listed as soon as the action returns.
+    pub async fn record_action(
         &self,
         actor: &Actor,
         kind: ActivityKind,
@@ -103,7 +106,7 @@ impl App {
             error,
             details: None,
         };
-        if let Err(e) = self.storage.record_activity(&record) {
+        if let Err(e) = self.storage.record_activity_async(&record).await {
             slog::warn!(self.log, "cannot record activity"; "action" => action, "error" => %e);
             return;
         }
@@ -123,27 +126,14 @@ impl App {
     }
 
     /// Every record matching `q` (from its cursor on; its limit is the page size), one page at
-    /// a time, newest first, until `each` returns false. Blocking (one read transaction per
-    /// page): run it off the async threads. Memory is one page whatever the history holds.
+    /// a time, newest first, until `each` returns false (see
+    /// [`crate::storage::Storage::export_activity`]). Blocking: run it off the async threads.
     pub fn export_activity(
         &self,
         q: &ActivityQuery,
-        mut each: impl FnMut(Vec<ActivityRecord>) -> bool,
+        each: impl FnMut(Vec<ActivityRecord>) -> bool,
     ) -> Result<(), AppError> {
-        let mut q = q.clone();
-        loop {
-            let page = self.storage.activity_page(&q)?;
-            if !each(page.records) {
-                return Ok(());
-            }
-            match page.next_cursor {
-                Some(c) => {
-                    q.cursor = Some(c);
-                    q.offset = 0;
-                }
-                None => return Ok(()),
-            }
-        }
+        Ok(self.storage.export_activity(q, each)?)
     }
 
     /// One activity log entry.

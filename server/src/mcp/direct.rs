@@ -33,14 +33,15 @@ pub fn tool(app: &App, name: &str) -> Option<Tool> {
     Some(tool)
 }
 
-/// Call `server__tool` for `origin`; the server's whole answer (a 2026-07-28 client gets an
-/// input-required result as it is).
+/// Call `server__tool` for `origin`; the id of the call's history record (none when nothing
+/// was recorded) and the server's whole answer (a 2026-07-28 client gets an input-required
+/// result as it is).
 pub async fn call(
     app: &App,
     origin: &CallOrigin,
     request: CallToolRequestParams,
     link: &CallLink,
-) -> Result<CallToolResponse, McpError> {
+) -> Result<(Option<String>, CallToolResponse), McpError> {
     let name = request.name.to_string();
     let name = name.as_str();
     let servers = app.reachable_servers(origin.token.as_deref());
@@ -54,11 +55,12 @@ pub async fn call(
     let recorded = app
         .call_and_record_response(&routed, request, Intent::Any, origin, None, link)
         .await;
+    let id = recorded.id;
     match recorded.outcome {
-        Ok(response) => Ok(response),
+        Ok(response) => Ok((id, response)),
         Err(error @ CallError::UnknownTool { .. }) => {
             Err(McpError::invalid_params(error.to_string(), None))
         }
-        Err(error) => Ok(tool_error(&format!("{name}: {error}")).into()),
+        Err(error) => Ok((id, tool_error(&format!("{name}: {error}")).into())),
     }
 }

@@ -60,7 +60,12 @@ impl Builtins {
 
     /// Records what a management tool changed in the activity log, with the MCP session that
     /// asked (reads such as `list` or `tail_log` are not actions; agent tokens never get here).
-    fn audit(&self, session: &CallOrigin, args: &Map<String, Value>, result: &CallToolResult) {
+    async fn audit(
+        &self,
+        session: &CallOrigin,
+        args: &Map<String, Value>,
+        result: &CallToolResult,
+    ) {
         let Some(action) = args
             .get("operation")
             .and_then(Value::as_str)
@@ -81,13 +86,15 @@ impl Builtins {
                 .find_map(|c| c.as_text().map(|t| t.text.clone()))
                 .unwrap_or_default()
         });
-        self.app.record_action(
-            &actor,
-            ActivityKind::ServerChange,
-            action,
-            args.get("name").and_then(Value::as_str),
-            error,
-        );
+        self.app
+            .record_action(
+                &actor,
+                ActivityKind::ServerChange,
+                action,
+                args.get("name").and_then(Value::as_str),
+                error,
+            )
+            .await;
     }
 
     /// Run built-in tool `name` for `session`. An unknown (or hidden) tool is a protocol
@@ -119,6 +126,8 @@ impl Builtins {
             let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
             self.app.settle(covers, SEARCH_WAIT).await;
         }
+        // The history record of a proxied call, whose `tokens` the meter fills in.
+        let mut recorded = None;
         let result = match builtin {
             Builtin::RetrieveTools => search::retrieve(&self.app, &args, grant),
             Builtin::DescribeTool => search::describe(&self.app, &args, grant),
@@ -127,18 +136,21 @@ impl Builtins {
             | Builtin::CallToolWrite
             | Builtin::CallToolDestructive => {
                 let intent = builtin.intent().unwrap_or(Intent::Any);
-                self.proxy(session, &args, intent, link, settings.tool_response_limit)
-                    .await
+                let (id, result) = self
+                    .proxy(session, &args, intent, link, settings.tool_response_limit)
+                    .await;
+                recorded = id;
+                result
             }
             Builtin::ReadCache => self.read_cache(&args, settings.tool_response_limit),
             Builtin::UpstreamServers if management => {
                 let result = manage::upstream_servers(&self.app, &args).await;
-                self.audit(session, &args, &result);
+                self.audit(session, &args, &result).await;
                 result
             }
             Builtin::QuarantineSecurity if management => {
                 let result = manage::quarantine_security(&self.app, &args).await;
-                self.audit(session, &args, &result);
+                self.audit(session, &args, &result).await;
                 result
             }
             Builtin::UpstreamServers | Builtin::QuarantineSecurity => {
@@ -153,14 +165,18 @@ impl Builtins {
             b if b.intent().is_some() => Kind::ToolResult,
             _ => Kind::OtherBuiltin,
         };
-        self.app
-            .meter()
-            .observe(session.session_id.as_deref(), kind, &result);
+        self.app.meter().observe(
+            session.session_id.as_deref(),
+            recorded.as_deref(),
+            kind,
+            &result,
+        );
         Ok(result)
     }
 
     /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`; a
-    /// result longer than `limit` characters is truncated (0: never).
+    /// result longer than `limit` characters is truncated (0: never). Returns the id of the
+    /// call's history record (none when nothing was recorded) and the answer.
     async fn proxy(
         &self,
         session: &CallOrigin,
@@ -168,20 +184,22 @@ impl Builtins {
         intent: Intent,
         link: &CallLink,
         limit: usize,
-    ) -> CallToolResult {
+    ) -> (Option<String>, CallToolResult) {
         let Some(name) = args.get("name").and_then(Value::as_str) else {
-            return tool_error("missing required argument `name` (`server:tool`)");
+            return (
+                None,
+                tool_error("missing required argument `name` (`server:tool`)"),
+            );
         };
         let arguments = match call_arguments(args) {
             Ok(a) => a,
-            Err(message) => return tool_error(&message),
+            Err(message) => return (None, tool_error(&message)),
         };
-        match self
+        let recorded = self
             .app
             .call_and_record(name, arguments, intent, session, None, link)
-            .await
-            .outcome
-        {
+            .await;
+        let answer = match recorded.outcome {
             Ok(result) => self.limit(name, result, limit),
             Err(CallError::Quarantined(server)) => {
                 let mut blocked = json_result(json!({
@@ -194,7 +212,8 @@ impl Builtins {
                 blocked
             }
             Err(e) => tool_error(&format!("{name}: {e}")),
-        }
+        };
+        (recorded.id, answer)
     }
 
     /// Truncate an over-long result and cache the whole for `read_cache`. A result of text

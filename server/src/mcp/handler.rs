@@ -559,13 +559,13 @@ impl ToolCalls {
                     .await?
             }
             Surface::All => match super::direct::call(&self.app, origin, request, link).await? {
-                CallToolResponse::Complete(result) => self.counted(origin, result),
-                other => return Ok(other),
+                (id, CallToolResponse::Complete(result)) => self.counted(origin, id, result),
+                (_, other) => return Ok(other),
             },
             Surface::Server(server) => {
                 match self.call_transparent(server, request, origin, link).await? {
-                    CallToolResponse::Complete(result) => self.counted(origin, result),
-                    other => return Ok(other),
+                    (id, CallToolResponse::Complete(result)) => self.counted(origin, id, result),
+                    (_, other) => return Ok(other),
                 }
             }
         };
@@ -582,37 +582,41 @@ impl ToolCalls {
     fn counted(
         &self,
         origin: &CallOrigin,
+        recorded: Option<String>,
         result: rmcp::model::CallToolResult,
     ) -> rmcp::model::CallToolResult {
         self.app.meter().observe(
             origin.session_id.as_deref(),
+            recorded.as_deref(),
             crate::tokens::Kind::ToolResult,
             &result,
         );
         result
     }
 
-    /// A call on the transparent surface: the upstream's own tool name, and its whole
-    /// answer (a 2026-07-28 input-required result and the client's retry pass through);
-    /// policy refusals as tool errors, the upstream's protocol errors as they are.
+    /// A call on the transparent surface: the upstream's own tool name; the id of its history
+    /// record and its whole answer (a 2026-07-28 input-required result and the client's retry
+    /// pass through); policy refusals as tool errors, the upstream's protocol errors as they
+    /// are.
     async fn call_transparent(
         &self,
         server: &str,
         request: CallToolRequestParams,
         origin: &CallOrigin,
         link: &CallLink,
-    ) -> Result<CallToolResponse, McpError> {
+    ) -> Result<(Option<String>, CallToolResponse), McpError> {
         let name = format!("{server}:{}", request.name);
         let recorded = self
             .app
             .call_and_record_response(&name, request, Intent::Any, origin, None, link)
             .await;
+        let id = recorded.id;
         match recorded.outcome {
             Ok(response) => {
                 if let CallToolResponse::Complete(result) = &response {
                     self.catalog.routes().learn_from(server, &result.content);
                 }
-                Ok(response)
+                Ok((id, response))
             }
             Err(
                 error @ (CallError::UnknownTool { .. }
@@ -620,7 +624,7 @@ impl ToolCalls {
                 | CallError::OutOfScope { .. }
                 | CallError::Upstream(_)),
             ) => Err(to_mcp(error)),
-            Err(refused) => Ok(tool_error(&refused.to_string()).into()),
+            Err(refused) => Ok((id, tool_error(&refused.to_string()).into())),
         }
     }
 }

@@ -5,25 +5,36 @@
 //! calls table and 1 for `activity`; a page's [`ActivityCursor`] is the position of its last
 //! record and the next page continues strictly after it, so paging never repeats or skips a
 //! record even while new ones arrive. Each page is one read transaction over range scans:
-//! memory is one page, whatever the history holds. Retention: the same limits as calls
-//! (`max_calls` newest actions, none older than `max_age`), applied on every write.
+//! memory is one page, whatever the history holds. A `server` or `session_id` filter reads
+//! the calls through the `tool_calls_by_server` / `tool_calls_by_session` index (same keys,
+//! so the same order and cursors) instead of decoding every call. Retention: the same limits as calls
+//! (`max_calls` newest actions, none older than `max_age`), applied on every commit.
+//!
+//! Actions are written by the background writer in its group commits (see `writer`); their
+//! author waits for the commit, so an action's record is durable, and listed, once
+//! [`Storage::record_activity`] (or its async twin) returns.
 
 use std::ops::Bound;
 use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::TrySendError;
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 
 use super::error::guard;
-use super::tables::{CALLS, META, read_json, ts_key};
-use super::{Storage, StorageError, ToolCallRecord};
+use super::tables::{CALLS, CALLS_BY_SERVER, CALLS_BY_SESSION, META, read_json, ts_key};
+use super::{Retention, Storage, StorageError, ToolCallRecord, writer};
 
 /// Management actions: `(timestamp_nanos, seq)` → record JSON.
 pub(crate) const ACTIVITY: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("activity");
 /// Action id → its key.
 pub(crate) const ACTIVITY_IDS: TableDefinition<&str, (i64, u64)> =
     TableDefinition::new("activity_ids");
+/// Records per page of an export (each page is one read transaction).
+pub const EXPORT_PAGE: usize = 1_000;
 /// The next `seq` of the `activity` table (in `meta`).
 const NEXT_ACTIVITY_SEQ_KEY: &str = "next_activity_seq";
 
@@ -321,15 +332,21 @@ fn table_upper(source: u8, upper: Option<ActivityCursor>) -> Bound<(i64, u64)> {
     }
 }
 
-/// Newest-first scan of one table.
-type Scan<'t> = std::iter::Peekable<std::iter::Rev<redb::Range<'t, (i64, u64), &'static [u8]>>>;
+/// Newest-first scan of one name's rows of a calls index (`tool_calls_by_server` /
+/// `tool_calls_by_session`).
+type IndexScan<'t> =
+    std::iter::Peekable<std::iter::Rev<redb::Range<'t, (&'static str, i64, u64), ()>>>;
 
-/// The key `it` would yield next (an error is taken out of it and returned).
-fn peek_key(it: &mut Option<Scan<'_>>) -> Result<Option<(i64, u64)>, StorageError> {
+/// The position `it` would yield next, as a `(timestamp_nanos, seq)` key (an error is taken
+/// out of it and returned).
+fn peek_key<K: redb::Key + 'static, V: redb::Value + 'static>(
+    it: &mut Option<std::iter::Peekable<std::iter::Rev<redb::Range<'_, K, V>>>>,
+    position: for<'a> fn(K::SelfType<'a>) -> (i64, u64),
+) -> Result<Option<(i64, u64)>, StorageError> {
     let Some(it) = it else { return Ok(None) };
     match it.peek() {
         None => Ok(None),
-        Some(Ok((k, _))) => Ok(Some(k.value())),
+        Some(Ok((k, _))) => Ok(Some(position(k.value()))),
         Some(Err(_)) => match it.next() {
             Some(Err(e)) => Err(e.into()),
             _ => Ok(None),
@@ -337,62 +354,203 @@ fn peek_key(it: &mut Option<Scan<'_>>) -> Result<Option<(i64, u64)>, StorageErro
     }
 }
 
+/// A calls index: `(name, timestamp_nanos, seq)` → `()`.
+type CallsIndex = TableDefinition<'static, (&'static str, i64, u64), ()>;
+/// A calls index key.
+type IndexKey<'a> = (&'a str, i64, u64);
+
+/// The calls index that narrows `q` to one session or one server (session first: it is
+/// the narrower), and the name to read in it.
+fn calls_index(q: &ActivityQuery) -> Option<(CallsIndex, &str)> {
+    match (&q.session_id, &q.server) {
+        (Some(session), _) => Some((CALLS_BY_SESSION, session.as_str())),
+        (None, Some(server)) => Some((CALLS_BY_SERVER, server.as_str())),
+        (None, None) => None,
+    }
+}
+
+/// `name`'s rows of a calls index below the calls table's upper bound `upper`.
+fn index_range(name: &str, upper: Bound<(i64, u64)>) -> (Bound<IndexKey<'_>>, Bound<IndexKey<'_>>) {
+    let upper = match upper {
+        Bound::Unbounded => Bound::Included((name, i64::MAX, u64::MAX)),
+        Bound::Included((ts, seq)) => Bound::Included((name, ts, seq)),
+        Bound::Excluded((ts, seq)) => Bound::Excluded((name, ts, seq)),
+    };
+    (Bound::Included((name, i64::MIN, 0)), upper)
+}
+
+/// An action ready to store: its JSON (serialized by its author, not the writer), its id
+/// and its time key.
+pub(crate) struct EncodedAction {
+    ts: i64,
+    id: String,
+    json: Vec<u8>,
+}
+
+impl EncodedAction {
+    fn new(record: &ActivityRecord) -> Result<Self, StorageError> {
+        Ok(Self {
+            ts: ts_key(&record.timestamp),
+            id: record.id.clone(),
+            json: serde_json::to_vec(record)?,
+        })
+    }
+}
+
+/// Writes `batch` to the `activity` table in `txn`, then drops the oldest actions beyond
+/// the retention limits (`max_calls` newest, none older than `max_age`).
+pub(crate) fn write_actions(
+    txn: &WriteTransaction,
+    batch: Vec<EncodedAction>,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let mut meta = txn.open_table(META)?;
+    let mut table = txn.open_table(ACTIVITY)?;
+    let mut ids = txn.open_table(ACTIVITY_IDS)?;
+    if !batch.is_empty() {
+        let mut seq = meta
+            .get(NEXT_ACTIVITY_SEQ_KEY)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        for action in batch {
+            let key = (action.ts, seq);
+            seq = seq.wrapping_add(1);
+            table.insert(key, action.json.as_slice())?;
+            ids.insert(action.id.as_str(), key)?;
+        }
+        meta.insert(NEXT_ACTIVITY_SEQ_KEY, seq)?;
+    }
+    let cutoff = chrono::Duration::from_std(retention.max_age)
+        .ok()
+        .filter(|_| !retention.max_age.is_zero())
+        .and_then(|age| now.checked_sub_signed(age))
+        .map(|t| ts_key(&t));
+    loop {
+        let len = table.len()?;
+        let oldest = table.first()?.map(|(k, v)| (k.value(), v.value().to_vec()));
+        let Some((key, bytes)) = oldest else { break };
+        let too_many = retention.max_calls > 0 && len > retention.max_calls as u64;
+        let too_old = cutoff.is_some_and(|c| key.0 < c);
+        if !(too_many || too_old) {
+            break;
+        }
+        table.remove(key)?;
+        if let Ok(old) = serde_json::from_slice::<ActivityRecord>(&bytes) {
+            ids.remove(old.id.as_str())?;
+        }
+    }
+    Ok(())
+}
+
 impl Storage {
-    /// Records one management action durably, applying retention.
+    /// Records one management action durably, applying retention; blocks until its batch
+    /// is committed (see `writer`). For async callers: [`Self::record_activity_async`].
     pub fn record_activity(&self, record: &ActivityRecord) -> Result<(), StorageError> {
-        let retention = self.retention;
-        guard(AssertUnwindSafe(|| {
-            let txn = self.db.begin_write()?;
-            {
-                let mut meta = txn.open_table(META)?;
-                let mut table = txn.open_table(ACTIVITY)?;
-                let mut ids = txn.open_table(ACTIVITY_IDS)?;
-                let seq = meta
-                    .get(NEXT_ACTIVITY_SEQ_KEY)?
-                    .map(|g| g.value())
-                    .unwrap_or(0);
-                meta.insert(NEXT_ACTIVITY_SEQ_KEY, seq.wrapping_add(1))?;
-                let key = (ts_key(&record.timestamp), seq);
-                table.insert(key, serde_json::to_vec(record)?.as_slice())?;
-                ids.insert(record.id.as_str(), key)?;
-                // Retention: the oldest beyond the limits go.
-                let cutoff = chrono::Duration::from_std(retention.max_age)
-                    .ok()
-                    .filter(|_| !retention.max_age.is_zero())
-                    .and_then(|age| Utc::now().checked_sub_signed(age))
-                    .map(|t| ts_key(&t));
-                loop {
-                    let len = table.len()?;
-                    let oldest = table.first()?.map(|(k, v)| (k.value(), v.value().to_vec()));
-                    let Some((key, bytes)) = oldest else { break };
-                    let too_many = retention.max_calls > 0 && len > retention.max_calls as u64;
-                    let too_old = cutoff.is_some_and(|c| key.0 < c);
-                    if !(too_many || too_old) {
-                        break;
-                    }
-                    table.remove(key)?;
-                    if let Ok(old) = serde_json::from_slice::<ActivityRecord>(&bytes) {
-                        ids.remove(old.id.as_str())?;
-                    }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if self.submit_action(record, writer::Ack::Blocking(tx))? {
+            return Ok(());
+        }
+        rx.recv()
+            .map_err(|_| StorageError::NotCommitted("the writer stopped".into()))?
+            .map_err(StorageError::NotCommitted)
+    }
+
+    /// [`Self::record_activity`] without blocking a thread: resolves once its batch is
+    /// committed. Dropping the future does not withdraw the record.
+    pub async fn record_activity_async(&self, record: &ActivityRecord) -> Result<(), StorageError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.submit_action(record, writer::Ack::Async(tx))? {
+            return Ok(());
+        }
+        rx.await
+            .map_err(|_| StorageError::NotCommitted("the writer stopped".into()))?
+            .map_err(StorageError::NotCommitted)
+    }
+
+    /// Hands `record` to the writer (false: `done` will be told), or, when its queue is full
+    /// or closed, commits it in a transaction of its own (true: written). An audit record is
+    /// never dropped.
+    fn submit_action(
+        &self,
+        record: &ActivityRecord,
+        done: writer::Ack,
+    ) -> Result<bool, StorageError> {
+        let action = EncodedAction::new(record)?;
+        let Some(q) = &self.queue else {
+            self.write_actions_now(action)?;
+            return Ok(true);
+        };
+        let pending = Box::new(writer::PendingAction { action, done });
+        match q.try_send(writer::Msg::Action(pending)) {
+            Ok(()) => {
+                if let Some(writer) = &self.writer {
+                    writer.thread().unpark();
                 }
+                Ok(false)
             }
+            Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
+                if let writer::Msg::Action(pending) = msg {
+                    self.write_actions_now(pending.action)?;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// One transaction for one action (the writer cannot take it).
+    fn write_actions_now(&self, action: EncodedAction) -> Result<(), StorageError> {
+        let retention = self.retention;
+        guard(AssertUnwindSafe(move || {
+            let txn = self.db.begin_write()?;
+            write_actions(&txn, vec![action], &retention, Utc::now())?;
             txn.commit()?;
             Ok(())
         }))
     }
 
-    /// One page of the merged log, newest first (see the module doc).
+    /// One page of the merged log, newest first (see the module doc). With a `server` or
+    /// `session_id` filter, the calls are read through that index rather than scanned.
     pub fn activity_page(&self, q: &ActivityQuery) -> Result<ActivityPage, StorageError> {
+        self.read_activity_page(q, true)
+    }
+
+    /// [`Self::activity_page`] scanning every call whatever the filters (what the index
+    /// must agree with).
+    #[cfg(test)]
+    pub(crate) fn activity_page_by_scan(
+        &self,
+        q: &ActivityQuery,
+    ) -> Result<ActivityPage, StorageError> {
+        self.read_activity_page(q, false)
+    }
+
+    fn read_activity_page(
+        &self,
+        q: &ActivityQuery,
+        use_index: bool,
+    ) -> Result<ActivityPage, StorageError> {
         let upper = q.upper();
         let start = q.start.map(|t| ts_key(&t));
         let want_calls = q.kind.is_none_or(|k| k == ActivityKind::ToolCall);
         let want_actions = q.kind != Some(ActivityKind::ToolCall);
+        let index = calls_index(q).filter(|_| use_index && want_calls);
         guard(AssertUnwindSafe(|| {
             let txn = self.db.begin_read()?;
             let calls = txn.open_table(CALLS)?;
             let actions = txn.open_table(ACTIVITY)?;
             let range = |source: u8| (Bound::Unbounded, table_upper(source, upper));
-            let mut calls_iter = if want_calls {
+            let index_table = index.map(|(table, _)| txn.open_table(table)).transpose()?;
+            let mut index_iter: Option<IndexScan<'_>> = match (&index_table, index) {
+                (Some(table), Some((_, name))) => Some(
+                    table
+                        .range::<(&str, i64, u64)>(index_range(name, table_upper(0, upper)))?
+                        .rev()
+                        .peekable(),
+                ),
+                _ => None,
+            };
+            let mut calls_iter = if want_calls && index_iter.is_none() {
                 Some(calls.range::<(i64, u64)>(range(0))?.rev().peekable())
             } else {
                 None
@@ -406,8 +564,12 @@ impl Storage {
             let mut skipped = 0usize;
             let mut last = None;
             loop {
-                let c = peek_key(&mut calls_iter)?;
-                let a = peek_key(&mut actions_iter)?;
+                let c = if index_iter.is_some() {
+                    peek_key(&mut index_iter, |(_, ts, seq)| (ts, seq))?
+                } else {
+                    peek_key(&mut calls_iter, |k| k)?
+                };
+                let a = peek_key(&mut actions_iter, |k| k)?;
                 let (source, key) = match (c, a) {
                     (None, None) => break,
                     (Some(c), None) => (0u8, c),
@@ -423,16 +585,28 @@ impl Storage {
                 if start.is_some_and(|s| key.0 < s) {
                     break;
                 }
-                let it = if source == 0 {
-                    calls_iter.as_mut()
-                } else {
-                    actions_iter.as_mut()
+                let value = match (source, index_iter.as_mut()) {
+                    (0, Some(it)) => {
+                        if let Some(entry) = it.next() {
+                            entry?;
+                        }
+                        // An index row whose call is gone is skipped.
+                        let Some(v) = calls.get(key)? else { continue };
+                        v
+                    }
+                    _ => {
+                        let it = if source == 0 {
+                            calls_iter.as_mut()
+                        } else {
+                            actions_iter.as_mut()
+                        };
+                        let Some(Some(entry)) = it.map(Iterator::next) else {
+                            break;
+                        };
+                        entry?.1
+                    }
                 };
-                let Some(Some(entry)) = it.map(Iterator::next) else {
-                    break;
-                };
-                let (_, v) = entry?;
-                let json = v.value();
+                let json = value.value();
                 let record: ActivityRecord = if source == 0 {
                     serde_json::from_slice::<ToolCallRecord>(json)?.into()
                 } else {
@@ -463,6 +637,31 @@ impl Storage {
                 next_cursor: None,
             })
         }))
+    }
+
+    /// Every record matching `q` (from its cursor on; its limit is the page size), one page at
+    /// a time, newest first, until `each` returns false (what an export streams). Blocking
+    /// (one read transaction per page): run it off the async threads. Memory is one page
+    /// whatever the history holds.
+    pub fn export_activity(
+        &self,
+        q: &ActivityQuery,
+        mut each: impl FnMut(Vec<ActivityRecord>) -> bool,
+    ) -> Result<(), StorageError> {
+        let mut q = q.clone();
+        loop {
+            let page = self.activity_page(&q)?;
+            if !each(page.records) {
+                return Ok(());
+            }
+            match page.next_cursor {
+                Some(c) => {
+                    q.cursor = Some(c);
+                    q.offset = 0;
+                }
+                None => return Ok(()),
+            }
+        }
     }
 
     /// The log entry with this id: a management action, else a tool call.

@@ -50,8 +50,23 @@ impl Storage {
         }
     }
 
-    /// Waits until every call recorded before this one is committed (or its commit failed,
-    /// see [`Self::writer_stats`]). Returns at once if the writer has stopped.
+    /// Sets the `tokens` of the recorded call `id` (counted after it was recorded): queued
+    /// for the writer like a call, so it costs no transaction of its own; returns at once.
+    /// Lost if the queue is full or the process dies before the next commit (counts are not
+    /// journaled).
+    pub fn record_call_tokens(&self, id: &str, tokens: u64) {
+        let Some(q) = &self.queue else { return };
+        let msg = writer::Msg::Tokens {
+            id: id.to_string(),
+            tokens,
+        };
+        if q.try_send(msg).is_ok() {
+            self.enqueued.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits until every call (and call token count) recorded before this one is committed
+    /// (or its commit failed, see [`Self::writer_stats`]). Returns at once if the writer has stopped.
     pub async fn flush(&self) {
         let target = self.enqueued.load(Ordering::Acquire);
         let mut progress = self.progress.clone();

@@ -41,6 +41,9 @@ pub enum StorageError {
     /// The database engine panicked (a corrupted page, typically).
     #[error("database failure: {0}")]
     Panicked(String),
+    /// The background writer's transaction holding this write failed.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 macro_rules! from_redb {

@@ -154,23 +154,7 @@ mod tests {
     use super::*;
 
     fn record(id: &str) -> ToolCallRecord {
-        ToolCallRecord {
-            id: id.into(),
-            server: "s".into(),
-            tool: "t".into(),
-            arguments: serde_json::Value::Null,
-            response: None,
-            error: None,
-            is_error: false,
-            duration_ms: 1.0,
-            timestamp: chrono::Utc::now(),
-            session_id: None,
-            client_name: None,
-            client_version: None,
-            replayed_from: None,
-            token_name: None,
-            tokens: None,
-        }
+        ToolCallRecord::bare(id)
     }
 
     fn line(r: &ToolCallRecord) -> Vec<u8> {

@@ -2,7 +2,8 @@
 //! (redb, an embedded ACID key-value store). It keeps tool-call history, MCP client sessions,
 //! tool approvals (pinning) and agent tokens (hashed); everything else asks this module.
 //!
-//! Durability: management writes (sessions, approvals) commit durably before returning. Tool
+//! Durability: management writes (sessions, approvals) commit durably before returning; so do
+//! activity-log actions, but in the writer's group commits (see `writer`). Tool
 //! calls go through [`Storage::record_call`], which never waits for the disk: it appends the
 //! record to a journal file (one `write`, see `journal`) and queues it; a background thread
 //! commits what is queued in one durable transaction every [`writer::LINGER`] (group commit,
@@ -37,7 +38,7 @@ use tokio::sync::watch;
 
 pub use activity::{
     ActivityCursor, ActivityKind, ActivityPage, ActivityQuery, ActivityRecord, Actor, BadCursor,
-    activity_status,
+    EXPORT_PAGE, activity_status,
 };
 pub use calls::WriterStats;
 pub use error::StorageError;

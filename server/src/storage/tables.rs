@@ -240,6 +240,32 @@ pub(crate) fn write_calls(
     Ok(())
 }
 
+/// Sets the `tokens` of recorded calls by id, in `txn`. A call no longer kept (or whose
+/// record does not decode) is skipped: a count never fails the batch it rides in.
+pub(crate) fn set_call_tokens(
+    txn: &WriteTransaction,
+    updates: &[(String, u64)],
+) -> Result<(), StorageError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let ids = txn.open_table(CALL_IDS)?;
+    let mut calls = txn.open_table(CALLS)?;
+    for (id, tokens) in updates {
+        let Some(key) = ids.get(id.as_str())?.map(|g| g.value()) else {
+            continue;
+        };
+        let stored = calls.get(key)?.map(|g| g.value().to_vec());
+        let Some(Ok(mut record)) = stored.map(|b| serde_json::from_slice::<ToolCallRecord>(&b))
+        else {
+            continue;
+        };
+        record.tokens = Some(*tokens);
+        calls.insert(key, serde_json::to_vec(&record)?.as_slice())?;
+    }
+    Ok(())
+}
+
 /// Replaces an over-long `arguments`/`response` with a marker holding a preview.
 pub(crate) fn bound_payloads(rec: &mut ToolCallRecord) {
     bound_value(&mut rec.arguments);

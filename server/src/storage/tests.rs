@@ -764,3 +764,195 @@ fn activity_keeps_the_newest_actions_within_retention() {
     assert!(storage.get_activity("act-0").expect("get").is_none());
     assert!(storage.get_activity("act-8").expect("get").is_some());
 }
+
+#[test]
+fn a_storm_of_actions_shares_commits_and_each_is_listed_when_recorded() {
+    const THREADS: usize = 8;
+    const EACH: usize = 40;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = std::sync::Arc::new(open_in(&dir, unlimited()));
+    let before = storage.writer_stats().batches;
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let storage = storage.clone();
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    let mut a = action(t * 1000 + i, Utc::now());
+                    a.server = Some(format!("s{t}"));
+                    storage.record_activity(&a).expect("recorded");
+                    // Read-your-writes: committed (and listed) once recorded.
+                    assert!(
+                        storage.get_activity(&a.id).expect("get").is_some(),
+                        "{} listed",
+                        a.id
+                    );
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let batches = storage.writer_stats().batches - before;
+    let total = THREADS * EACH;
+    println!("{total} actions from {THREADS} threads in {batches} commits");
+    assert!(batches >= 1);
+    assert!(
+        batches < total as u64,
+        "actions waiting together share a commit: {batches} commits for {total} actions"
+    );
+    let page = storage
+        .activity_page(&ActivityQuery {
+            kind: Some(ActivityKind::ServerChange),
+            limit: total + 1,
+            ..Default::default()
+        })
+        .expect("page");
+    assert_eq!(page.records.len(), total);
+    assert_eq!(storage.writer_stats().failed, 0);
+}
+
+#[tokio::test]
+async fn async_actions_and_call_token_counts_ride_the_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_in(&dir, unlimited());
+    storage.record_call(call(1, "a", Some("s1"), at(10)));
+    storage
+        .record_activity_async(&action(1, at(5)))
+        .await
+        .expect("action");
+    assert!(storage.get_activity("act-1").expect("get").is_some());
+    storage.record_call_tokens("call-1", 42);
+    storage.record_call_tokens("call-unknown", 7);
+    storage.flush().await;
+    let stored = storage.get_call("call-1").expect("get").expect("kept");
+    assert_eq!(stored.tokens, Some(42));
+    let activity = storage.get_activity("call-1").expect("get").expect("kept");
+    assert_eq!(activity.tokens, Some(42));
+    // Still found through the indexes, with the session's count unchanged by the update.
+    let by_server = storage
+        .list_calls(&CallQuery {
+            server: Some("a".into()),
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(by_server.total, 1);
+    assert_eq!(by_server.calls[0].tokens, Some(42));
+    let session = storage
+        .get_session("s1")
+        .expect("session")
+        .expect("present");
+    assert_eq!(session.tool_call_count, 1);
+    assert_eq!(storage.writer_stats().failed, 0);
+}
+
+#[tokio::test]
+async fn indexed_activity_pages_match_the_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_in(&dir, unlimited());
+    // Calls of three servers and three sessions (and none), some at the same instant,
+    // interleaved with actions naming the same servers and sessions.
+    let same = at(400);
+    for i in 0..300 {
+        let server = ["a", "b", "c"][i % 3];
+        let session = [Some("s1"), Some("s2"), None, Some("s3")][i % 4];
+        let time = if i.is_multiple_of(17) {
+            same
+        } else {
+            at(1000 - i as i64)
+        };
+        let mut rec = call(i, server, session, time);
+        rec.is_error = i.is_multiple_of(5);
+        rec.tool = ["echo", "add"][i % 2].into();
+        storage.record_call(rec);
+    }
+    for i in 0..40 {
+        let mut a = action(
+            i,
+            if i.is_multiple_of(9) {
+                same
+            } else {
+                at(990 - 20 * i as i64)
+            },
+        );
+        a.server = Some(["a", "b", "zz"][i % 3].into());
+        if i.is_multiple_of(4) {
+            a.actor = Some(Actor::McpSession { id: "s1".into() });
+            a.session_id = Some("s1".into());
+        }
+        storage.record_activity(&a).expect("action");
+    }
+    storage.flush().await;
+
+    let queries = [
+        ActivityQuery {
+            server: Some("a".into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            session_id: Some("s1".into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            server: Some("b".into()),
+            session_id: Some("s2".into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            server: Some("c".into()),
+            kind: Some(ActivityKind::ToolCall),
+            status: Some(activity_status::ERROR.into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            server: Some("a".into()),
+            tool: Some("add".into()),
+            start: Some(at(800)),
+            end: Some(at(300)),
+            ..Default::default()
+        },
+        ActivityQuery {
+            session_id: Some("s3".into()),
+            text: Some("ECHO: 1".into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            server: Some("nobody".into()),
+            ..Default::default()
+        },
+        ActivityQuery {
+            server: Some("a".into()),
+            kind: Some(ActivityKind::ServerChange),
+            ..Default::default()
+        },
+    ];
+    for base in queries {
+        for (limit, offset) in [(7, 0), (1000, 0), (5, 3)] {
+            let mut q = ActivityQuery {
+                limit,
+                offset,
+                ..base.clone()
+            };
+            let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
+            loop {
+                let by_index = storage.activity_page(&q).expect("indexed");
+                let by_scan = storage.activity_page_by_scan(&q).expect("scanned");
+                assert_eq!(by_index, by_scan, "same page for {q:?}");
+                indexed.extend(by_index.records);
+                scanned.extend(by_scan.records);
+                match by_index.next_cursor {
+                    Some(c) => {
+                        q.cursor = Some(c);
+                        q.offset = 0;
+                    }
+                    None => break,
+                }
+            }
+            assert_eq!(indexed, scanned);
+            if base.server.as_deref() == Some("a") && base.kind.is_none() && base.tool.is_none() {
+                // 100 calls and the actions naming server a.
+                assert_eq!(indexed.len() + offset, 100 + 14, "{base:?}");
+            }
+        }
+    }
+}

@@ -293,3 +293,27 @@ pub struct CallPage {
     /// The offset used.
     pub offset: usize,
 }
+
+#[cfg(test)]
+impl ToolCallRecord {
+    /// A successful call `id` of tool `t` on server `s`, now, with no payload (tests).
+    pub(crate) fn bare(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            server: "s".into(),
+            tool: "t".into(),
+            arguments: serde_json::Value::Null,
+            response: None,
+            error: None,
+            is_error: false,
+            duration_ms: 1.0,
+            timestamp: chrono::Utc::now(),
+            session_id: None,
+            client_name: None,
+            client_version: None,
+            replayed_from: None,
+            token_name: None,
+            tokens: None,
+        }
+    }
+}

@@ -1,12 +1,18 @@
-//! The background writer: one OS thread that owns every tool-call write. Callers journal a
-//! record (see `journal`) and hand it over a bounded channel and return at once; the thread
-//! gathers records for up to [`LINGER`] (or [`MAX_BATCH`] of them, or until someone waits
-//! in `Storage::flush`), starts a new journal generation, and commits the batch in one
-//! durable transaction (group commit), so the fsync and the B-tree work are paid per batch,
-//! not per call. Retention runs inside the same transaction.
+//! The background writer: one OS thread that owns every write of the call history and the
+//! activity log. Callers journal a call record (see `journal`) and hand it over a bounded
+//! channel and return at once; the thread gathers records for up to [`LINGER`] (or
+//! [`MAX_BATCH`] of them, or until someone waits), starts a new journal generation, and
+//! commits the batch in one durable transaction (group commit), so the fsync and the B-tree
+//! work are paid per batch, not per record. Retention runs inside the same transaction.
 //!
-//! Progress is published as the number of records processed (committed or failed) on a watch
-//! channel, which is what `Storage::flush` waits on.
+//! Three kinds of writes share the batches: tool calls; management actions, whose author
+//! waits for the commit (an [`Ack`]: an action ends the gathering at once, and actions that
+//! arrive while a batch commits share the next one, so a storm of them costs one fsync per
+//! batch, not per action); and the token counts of recorded calls (the meter counts after
+//! the call is recorded, see `tokens::meter`), applied after the batch's calls.
+//!
+//! Progress is published as the number of calls and token counts processed (committed or
+//! failed) on a watch channel, which is what `Storage::flush` waits on.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +23,7 @@ use std::time::{Duration, Instant};
 use redb::Database;
 use tokio::sync::watch;
 
+use super::activity::{self, EncodedAction};
 use super::journal::Journal;
 use super::tables::EncodedCall;
 use super::types::Retention;
@@ -35,8 +42,86 @@ pub(crate) const LINGER: Duration = Duration::from_millis(100);
 pub(crate) enum Msg {
     /// A call to store.
     Call(Box<EncodedCall>),
+    /// A management action to store; its author waits for the commit.
+    Action(Box<PendingAction>),
+    /// The tokens of the answer to the recorded call `id`.
+    Tokens {
+        /// The call's id.
+        id: String,
+        /// Its tokens.
+        tokens: u64,
+    },
     /// Someone waits for everything queued to be committed: stop gathering.
     Flush,
+}
+
+/// A management action and who waits for its commit.
+pub(crate) struct PendingAction {
+    pub(crate) action: EncodedAction,
+    pub(crate) done: Ack,
+}
+
+/// Where the outcome of an action's commit goes (`Err` holds the commit error).
+pub(crate) enum Ack {
+    /// A thread blocked in `recv`.
+    Blocking(std::sync::mpsc::SyncSender<Result<(), String>>),
+    /// A task awaiting the receiver.
+    Async(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+
+impl Ack {
+    /// Tell the waiter (gone waiters are ignored: the write stands).
+    fn send(self, outcome: Result<(), String>) {
+        match self {
+            Self::Blocking(tx) => {
+                let _ = tx.try_send(outcome);
+            }
+            Self::Async(tx) => {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
+}
+
+/// What one transaction writes.
+#[derive(Default)]
+struct Batch {
+    calls: Vec<EncodedCall>,
+    actions: Vec<EncodedAction>,
+    tokens: Vec<(String, u64)>,
+    acks: Vec<Ack>,
+}
+
+impl Batch {
+    /// Adds `msg`; true when someone waits for it (the gathering stops).
+    fn add(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Call(record) => {
+                self.calls.push(*record);
+                false
+            }
+            Msg::Action(pending) => {
+                let PendingAction { action, done } = *pending;
+                self.actions.push(action);
+                self.acks.push(done);
+                true
+            }
+            Msg::Tokens { id, tokens } => {
+                self.tokens.push((id, tokens));
+                false
+            }
+            Msg::Flush => true,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.calls.is_empty() && self.actions.is_empty() && self.tokens.is_empty()
+    }
+
+    /// The messages `Storage::flush` counts (calls and token counts).
+    fn counted(&self) -> u64 {
+        (self.calls.len() + self.tokens.len()) as u64
+    }
 }
 
 /// Counters the writer shares with `Storage`.
@@ -72,7 +157,7 @@ impl Writer {
     /// Runs until every sender is gone and the queue is drained.
     pub(crate) fn run(self) {
         // Apply retention once at start-up, before any new record arrives.
-        if let Err(e) = commit(&self.db, Vec::new(), &self.retention) {
+        if let Err(e) = commit(&self.db, Batch::default(), &self.retention) {
             self.shared.fail(0, e.to_string());
         }
         let mut processed: u64 = 0;
@@ -85,31 +170,39 @@ impl Writer {
             // appends: afterwards every record of the finished generation is in `batch`.
             let finished = self.journal.rotate(|| {
                 while let Ok(msg) = self.rx.try_recv() {
-                    if let Msg::Call(record) = msg {
-                        batch.push(*record);
-                    }
+                    batch.add(msg);
                 }
             });
-            let n = batch.len();
-            if n > 0 {
+            let counted = batch.counted();
+            if !batch.is_empty() {
+                let calls = batch.calls.len();
+                let acks = std::mem::take(&mut batch.acks);
                 let started = Instant::now();
                 let committed = commit(&self.db, batch, &self.retention);
                 crate::telemetry::metrics().record_commit(started.elapsed());
                 match committed {
                     Ok(()) => {
-                        self.shared.committed.fetch_add(n as u64, Ordering::Relaxed);
+                        self.shared
+                            .committed
+                            .fetch_add(calls as u64, Ordering::Relaxed);
                         self.shared.batches.fetch_add(1, Ordering::Relaxed);
                         if let Some(path) = finished {
                             let _ = std::fs::remove_file(path);
                         }
+                        acks.into_iter().for_each(|ack| ack.send(Ok(())));
                     }
                     // The journal generation stays; the next start replays it.
-                    Err(e) => self.shared.fail(n, e.to_string()),
+                    Err(e) => {
+                        let error = e.to_string();
+                        self.shared.fail(calls, error.clone());
+                        acks.into_iter()
+                            .for_each(|ack| ack.send(Err(error.clone())));
+                    }
                 }
             } else if let Some(path) = finished {
                 let _ = std::fs::remove_file(path);
             }
-            processed += n as u64;
+            processed += counted;
             self.progress.send_replace(processed);
             if !open {
                 self.journal.close();
@@ -120,28 +213,34 @@ impl Writer {
 
     /// The records gathered for the next batch, and whether the queue is still open.
     /// Blocks for the first record, then gathers for up to [`LINGER`], until
-    /// [`MAX_BATCH`], or until a [`Msg::Flush`]. While gathering the thread sleeps rather
-    /// than waiting in `recv`, so a sender never has to wake it: one wake-up per batch,
-    /// not per call (`Storage::flush` unparks it).
-    fn gather(&self) -> (Vec<EncodedCall>, bool) {
-        let mut batch = Vec::new();
+    /// [`MAX_BATCH`] calls, or until someone waits (a [`Msg::Flush`] or an action). While
+    /// gathering the thread sleeps rather than waiting in `recv`, so a sender never has to
+    /// wake it: one wake-up per batch, not per call (`Storage::flush` and actions unpark it).
+    fn gather(&self) -> (Batch, bool) {
+        let mut batch = Batch::default();
         match self.rx.recv() {
-            Ok(Msg::Call(record)) => batch.push(*record),
-            Ok(Msg::Flush) => return (batch, true),
+            Ok(msg) => {
+                if batch.add(msg) {
+                    return (batch, true);
+                }
+            }
             Err(_) => return (batch, false),
         }
         let deadline = Instant::now() + LINGER;
         loop {
             loop {
                 match self.rx.try_recv() {
-                    Ok(Msg::Call(record)) => batch.push(*record),
-                    Ok(Msg::Flush) => return (batch, true),
+                    Ok(msg) => {
+                        if batch.add(msg) {
+                            return (batch, true);
+                        }
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return (batch, false),
                 }
             }
             let now = Instant::now();
-            if batch.len() >= MAX_BATCH || now >= deadline {
+            if batch.calls.len() >= MAX_BATCH || now >= deadline {
                 return (batch, true);
             }
             std::thread::park_timeout(deadline - now);
@@ -149,15 +248,15 @@ impl Writer {
     }
 }
 
-/// One durable transaction: the batch plus retention.
-fn commit(
-    db: &Database,
-    batch: Vec<EncodedCall>,
-    retention: &Retention,
-) -> Result<(), StorageError> {
+/// One durable transaction: the batch's calls, their token counts, its actions, and
+/// retention of both tables.
+fn commit(db: &Database, batch: Batch, retention: &Retention) -> Result<(), StorageError> {
     super::guard(AssertUnwindSafe(|| {
+        let now = chrono::Utc::now();
         let txn = db.begin_write()?;
-        tables::write_calls(&txn, batch, retention, chrono::Utc::now())?;
+        tables::write_calls(&txn, batch.calls, retention, now)?;
+        tables::set_call_tokens(&txn, &batch.tokens)?;
+        activity::write_actions(&txn, batch.actions, retention, now)?;
         txn.commit()?;
         Ok(())
     }))

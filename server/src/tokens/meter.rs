@@ -62,6 +62,8 @@ pub struct TokenTotals {
 enum Job {
     Answer {
         session: Option<String>,
+        /// The history record of the call that answered, whose `tokens` the count fills.
+        call: Option<String>,
         kind: Kind,
         result: CallToolResult,
     },
@@ -117,10 +119,19 @@ impl TokenMeter {
         crate::sync::lock(&self.shared)
     }
 
-    /// Count `result`, an answer `session` received (later, on the counting thread).
-    pub fn observe(&self, session: Option<&str>, kind: Kind, result: &CallToolResult) {
+    /// Count `result`, an answer `session` received (later, on the counting thread). With
+    /// `call`, the id of the tool call's history record, the count is also stored as that
+    /// record's `tokens` (through the storage writer's next batch).
+    pub fn observe(
+        &self,
+        session: Option<&str>,
+        call: Option<&str>,
+        kind: Kind,
+        result: &CallToolResult,
+    ) {
         let job = Job::Answer {
             session: session.map(str::to_string),
+            call: call.map(str::to_string),
             kind,
             result: result.clone(),
         };
@@ -195,12 +206,16 @@ impl Worker {
             match queue.recv_timeout(PERSIST_EVERY) {
                 Ok(Job::Answer {
                     session,
+                    call,
                     kind,
                     mut result,
                 }) => {
                     // Counted as every revision receives it: without 2026-07-28's marker.
                     result.result_type = None;
-                    self.answer(session, kind, &result);
+                    let tokens = self.answer(session, kind, &result);
+                    if let Some(id) = call {
+                        self.storage.record_call_tokens(&id, tokens);
+                    }
                 }
                 Ok(Job::Catalogue { server, tools }) => {
                     let fresh = self
@@ -233,7 +248,8 @@ impl Worker {
         crate::sync::lock(&self.shared)
     }
 
-    fn answer(&mut self, session: Option<String>, kind: Kind, result: &CallToolResult) {
+    /// Counts `result` into the totals and the session's pending tokens; its tokens.
+    fn answer(&mut self, session: Option<String>, kind: Kind, result: &CallToolResult) -> u64 {
         let tokens = count_json(result);
         {
             let mut shared = self.lock();
@@ -247,6 +263,7 @@ impl Worker {
         if let Some(session) = session {
             *self.pending.entry(session).or_default() += tokens;
         }
+        tokens
     }
 
     fn persist(&mut self) {
@@ -268,6 +285,18 @@ mod tests {
     use crate::tokens::count;
     use rmcp::model::ContentBlock;
 
+    /// A meter on `storage`, an answer, and the answer as it is counted (no 2026 marker).
+    fn meter_and_answer(storage: &Arc<Storage>) -> (TokenMeter, CallToolResult, CallToolResult) {
+        let meter = TokenMeter::start(
+            storage.clone(),
+            slog::Logger::root(slog::Discard, slog::o!()),
+        );
+        let answer = CallToolResult::success(vec![ContentBlock::text("hello world")]);
+        let mut bare = answer.clone();
+        bare.result_type = None;
+        (meter, answer, bare)
+    }
+
     #[tokio::test]
     async fn answers_add_to_their_kind_and_session() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -276,18 +305,12 @@ mod tests {
         storage
             .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
             .expect("session");
-        let meter = TokenMeter::start(
-            storage.clone(),
-            slog::Logger::root(slog::Discard, slog::o!()),
-        );
-        let answer = CallToolResult::success(vec![ContentBlock::text("hello world")]);
-        let mut bare = answer.clone();
-        bare.result_type = None;
+        let (meter, answer, bare) = meter_and_answer(&storage);
         let each = count_json(&bare);
         assert!(each < count_json(&answer), "the 2026 marker is not counted");
-        meter.observe(Some("s"), Kind::Retrieve, &answer);
-        meter.observe(Some("s"), Kind::ToolResult, &answer);
-        meter.observe(None, Kind::ToolResult, &answer);
+        meter.observe(Some("s"), None, Kind::Retrieve, &answer);
+        meter.observe(Some("s"), None, Kind::ToolResult, &answer);
+        meter.observe(None, None, Kind::ToolResult, &answer);
         meter.flush().await;
         let totals = meter.totals();
         assert_eq!(
@@ -307,6 +330,23 @@ mod tests {
         assert_eq!(totals.uncounted, 0);
         let stored = storage.get_session("s").expect("get").expect("present");
         assert_eq!(stored.total_tokens, 2 * each);
+    }
+
+    #[tokio::test]
+    async fn a_tool_results_count_becomes_its_call_records_tokens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage =
+            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
+        storage.record_call(crate::storage::ToolCallRecord::bare("c1"));
+        let (meter, answer, bare) = meter_and_answer(&storage);
+        meter.observe(None, Some("c1"), Kind::ToolResult, &answer);
+        meter.observe(None, Some("gone"), Kind::ToolResult, &answer);
+        meter.flush().await;
+        storage.flush().await;
+        let stored = storage.get_call("c1").expect("get").expect("present");
+        assert_eq!(stored.tokens, Some(count_json(&bare)));
+        assert!(storage.get_call("gone").expect("get").is_none());
+        assert_eq!(storage.writer_stats().failed, 0);
     }
 
     #[test]

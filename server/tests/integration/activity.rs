@@ -283,6 +283,26 @@ async fn test_activity_records_management_over_mcp_with_its_session() {
     server.stop().await;
 }
 
+/// A proxy with fixture server `fx`, and an MCP client that has called `fx:echo` once.
+async fn fixture_after_one_echo(
+    message: &str,
+) -> (
+    TestServer,
+    rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig>,
+) {
+    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
+    wait_ready(&server, "fx").await;
+    let client = mcp_client(&server).await;
+    let r = mcp_call(
+        &client,
+        "call_tool_read",
+        json!({"name": "fx:echo", "args": {"message": message}}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    (server, client)
+}
+
 async fn run_cli(server: &TestServer, args: &[&str]) -> (i32, String, String) {
     let data = server.dir.path().join("data").display().to_string();
     let mut all = vec!["--data-dir", data.as_str()];
@@ -292,16 +312,7 @@ async fn run_cli(server: &TestServer, args: &[&str]) -> (i32, String, String) {
 
 #[tokio::test]
 async fn test_cli_activity_list_show_summary_export_and_socket_actor() {
-    let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
-    wait_ready(&server, "fx").await;
-    let client = mcp_client(&server).await;
-    let r = mcp_call(
-        &client,
-        "call_tool_read",
-        json!({"name": "fx:echo", "args": {"message": "from cli test"}}),
-    )
-    .await;
-    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let (server, _client) = fixture_after_one_echo("from cli test").await;
 
     // The CLI talks over the owner's socket: its disable is recorded with actor socket.
     let (code, out, err) = run_cli(&server, &["upstream", "disable", "fx"]).await;
@@ -346,5 +357,36 @@ async fn test_cli_activity_list_show_summary_export_and_socket_actor() {
     let (code, _, err) = run_cli(&server, &["activity", "show", "no-such-id"]).await;
     assert_ne!(code, 0);
     assert!(err.contains("404"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_a_proxied_calls_record_gets_the_tokens_of_its_answer() {
+    let (server, client) = fixture_after_one_echo("count my tokens").await;
+    let (status, body) = get(&server, "/api/v1/activity?type=tool_call&server=fx").await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["activities"][0]["id"]
+        .as_str()
+        .expect("the call is listed")
+        .to_string();
+    // The meter counts after the record is written; the count reaches the record soon.
+    let tokens = poll(
+        std::time::Duration::from_secs(30),
+        "the call record's tokens",
+        || async {
+            let (status, body) = get(&server, &format!("/api/v1/activity/{id}")).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"]["activity"]["tokens"].as_u64()
+        },
+    )
+    .await;
+    assert!(tokens > 0, "{tokens}");
+    let (_, csv) = export(&server, "format=csv&type=tool_call").await;
+    assert!(
+        csv.lines()
+            .any(|row| row.starts_with(&id) && row.contains(&format!(",{tokens},"))),
+        "{csv}"
+    );
+    let _ = client.cancel().await;
     server.stop().await;
 }
