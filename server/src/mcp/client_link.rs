@@ -176,6 +176,10 @@ impl Downstream for ClientLink {
         self.request_level.or_else(|| self.level.chosen())
     }
 
+    fn listens(&self) -> bool {
+        self.progress.is_some() || self.logs_by_default || self.log_level().is_some()
+    }
+
     fn progress(&self, mut progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
         let Some(token) = self.progress.clone() else {
             return Box::pin(async {});

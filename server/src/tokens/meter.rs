@@ -15,6 +15,10 @@ use crate::storage::Storage;
 const QUEUE: usize = 1024;
 /// Sessions' new tokens are written to storage at least this often while answers come.
 const PERSIST_EVERY: Duration = Duration::from_millis(500);
+/// After the first answer of a batch the thread sleeps this long and then takes everything
+/// queued: a busy proxy wakes it a few dozen times a second, not once per answer (each
+/// wake-up is a futex call by the answering worker and a context switch).
+const GATHER: Duration = Duration::from_millis(20);
 
 /// One server's offered tools by bare name (the application's catalogue entry).
 pub type Catalogue = Arc<HashMap<String, Tool>>;
@@ -85,6 +89,8 @@ struct Shared {
 pub struct TokenMeter {
     jobs: mpsc::SyncSender<Job>,
     shared: Arc<Mutex<Shared>>,
+    /// The counting thread, woken early by [`TokenMeter::flush`].
+    thread: Option<std::thread::Thread>,
 }
 
 impl std::fmt::Debug for TokenMeter {
@@ -106,13 +112,21 @@ impl TokenMeter {
             pending: HashMap::new(),
             last_persist: Instant::now(),
         };
-        if let Err(e) = std::thread::Builder::new()
+        let thread = match std::thread::Builder::new()
             .name("token-meter".into())
             .spawn(move || worker.run(&queue))
         {
-            slog::error!(log, "cannot start the token counter; nothing will be counted"; "error" => %e);
+            Ok(handle) => Some(handle.thread().clone()),
+            Err(e) => {
+                slog::error!(log, "cannot start the token counter; nothing will be counted"; "error" => %e);
+                None
+            }
+        };
+        Self {
+            jobs,
+            shared,
+            thread,
         }
-        Self { jobs, shared }
     }
 
     fn shared(&self) -> MutexGuard<'_, Shared> {
@@ -155,6 +169,10 @@ impl TokenMeter {
         // `send` blocks while the queue is full: off the async workers.
         let sent = tokio::task::spawn_blocking(move || jobs.send(Job::Flush(done)).is_ok()).await;
         if matches!(sent, Ok(true)) {
+            // It may be gathering a batch: no need to wait out the window.
+            if let Some(thread) = &self.thread {
+                thread.unpark();
+            }
             let _ = wait.await;
         }
     }
@@ -204,33 +222,13 @@ impl Worker {
     fn run(mut self, queue: &mpsc::Receiver<Job>) {
         loop {
             match queue.recv_timeout(PERSIST_EVERY) {
-                Ok(Job::Answer {
-                    session,
-                    call,
-                    kind,
-                    mut result,
-                }) => {
-                    // Counted as every revision receives it: without 2026-07-28's marker.
-                    result.result_type = None;
-                    let tokens = self.answer(session, kind, &result);
-                    if let Some(id) = call {
-                        self.storage.record_call_tokens(&id, tokens);
+                Ok(job) => {
+                    let flushed = matches!(job, Job::Flush(_));
+                    self.handle(job);
+                    if !flushed && !self.gather(queue) {
+                        self.persist();
+                        return;
                     }
-                }
-                Ok(Job::Catalogue { server, tools }) => {
-                    let fresh = self
-                        .lock()
-                        .catalogues
-                        .get(&server)
-                        .is_some_and(|(seen, _)| Arc::ptr_eq(seen, &tools));
-                    if !fresh {
-                        let cost = catalogue_tokens(&tools);
-                        self.lock().catalogues.insert(server, (tools, cost));
-                    }
-                }
-                Ok(Job::Flush(done)) => {
-                    self.persist();
-                    let _ = done.send(());
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => self.persist(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -240,6 +238,63 @@ impl Worker {
             }
             if self.last_persist.elapsed() >= PERSIST_EVERY {
                 self.persist();
+            }
+        }
+    }
+
+    /// Sleep up to [`GATHER`] (senders never wake a sleeping thread; a flush does) and
+    /// handle everything queued meanwhile, until a flush. `false` once the meter is gone.
+    fn gather(&mut self, queue: &mpsc::Receiver<Job>) -> bool {
+        let deadline = Instant::now() + GATHER;
+        loop {
+            loop {
+                match queue.try_recv() {
+                    Ok(job @ Job::Flush(_)) => {
+                        self.handle(job);
+                        return true;
+                    }
+                    Ok(job) => self.handle(job),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return false,
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
+    fn handle(&mut self, job: Job) {
+        match job {
+            Job::Answer {
+                session,
+                call,
+                kind,
+                mut result,
+            } => {
+                // Counted as every revision receives it: without 2026-07-28's marker.
+                result.result_type = None;
+                let tokens = self.answer(session, kind, &result);
+                if let Some(id) = call {
+                    self.storage.record_call_tokens(&id, tokens);
+                }
+            }
+            Job::Catalogue { server, tools } => {
+                let fresh = self
+                    .lock()
+                    .catalogues
+                    .get(&server)
+                    .is_some_and(|(seen, _)| Arc::ptr_eq(seen, &tools));
+                if !fresh {
+                    let cost = catalogue_tokens(&tools);
+                    self.lock().catalogues.insert(server, (tools, cost));
+                }
+            }
+            Job::Flush(done) => {
+                self.persist();
+                let _ = done.send(());
             }
         }
     }
@@ -347,6 +402,41 @@ mod tests {
         assert_eq!(stored.tokens, Some(count_json(&bare)));
         assert!(storage.get_call("gone").expect("get").is_none());
         assert_eq!(storage.writer_stats().failed, 0);
+    }
+
+    #[tokio::test]
+    async fn a_burst_gathered_in_batches_is_all_counted_by_the_next_flush() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage =
+            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
+        storage
+            .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
+            .expect("session");
+        let meter = TokenMeter::start(
+            storage.clone(),
+            slog::Logger::root(slog::Discard, slog::o!()),
+        );
+        let answer = CallToolResult::success(vec![ContentBlock::text("hello world")]);
+        let mut bare = answer.clone();
+        bare.result_type = None;
+        let each = count_json(&bare);
+        // The first answer wakes the thread; the rest arrive while it gathers.
+        let burst = 500u64;
+        for _ in 0..burst {
+            meter.observe(Some("s"), None, Kind::ToolResult, &answer);
+        }
+        meter.flush().await;
+        let totals = meter.totals();
+        assert_eq!(
+            totals.tool_results,
+            Tally {
+                answers: burst,
+                tokens: burst * each
+            }
+        );
+        assert_eq!(totals.uncounted, 0);
+        let stored = storage.get_session("s").expect("get").expect("present");
+        assert_eq!(stored.total_tokens, burst * each);
     }
 
     #[test]

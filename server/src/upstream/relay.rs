@@ -54,6 +54,11 @@ pub trait Downstream: Send + Sync {
     fn can_answer(&self, request: &ServerRequest) -> bool;
     /// The log level the client asked for (its session's, or this request's at 2026-07-28).
     fn log_level(&self) -> Option<LoggingLevel>;
+    /// Whether progress or log messages about the request can reach the client at all;
+    /// when not, its answer does not wait for them ([`InFlight::flush`]).
+    fn listens(&self) -> bool {
+        true
+    }
 }
 
 /// One forwarded request's link to its client.
