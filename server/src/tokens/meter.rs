@@ -340,6 +340,16 @@ mod tests {
     use crate::tokens::count;
     use rmcp::model::ContentBlock;
 
+    /// A database in `dir` with one session, `s`.
+    fn storage_with_session(dir: &std::path::Path) -> Arc<Storage> {
+        let storage =
+            Arc::new(Storage::open(&dir.join("t.db"), Retention::default()).expect("open"));
+        storage
+            .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
+            .expect("session");
+        storage
+    }
+
     /// A meter on `storage`, an answer, and the answer as it is counted (no 2026 marker).
     fn meter_and_answer(storage: &Arc<Storage>) -> (TokenMeter, CallToolResult, CallToolResult) {
         let meter = TokenMeter::start(
@@ -355,11 +365,7 @@ mod tests {
     #[tokio::test]
     async fn answers_add_to_their_kind_and_session() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let storage =
-            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
-        storage
-            .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
-            .expect("session");
+        let storage = storage_with_session(dir.path());
         let (meter, answer, bare) = meter_and_answer(&storage);
         let each = count_json(&bare);
         assert!(each < count_json(&answer), "the 2026 marker is not counted");
@@ -407,18 +413,8 @@ mod tests {
     #[tokio::test]
     async fn a_burst_gathered_in_batches_is_all_counted_by_the_next_flush() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let storage =
-            Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
-        storage
-            .upsert_session(&SessionRecord::active("s".into(), chrono::Utc::now()))
-            .expect("session");
-        let meter = TokenMeter::start(
-            storage.clone(),
-            slog::Logger::root(slog::Discard, slog::o!()),
-        );
-        let answer = CallToolResult::success(vec![ContentBlock::text("hello world")]);
-        let mut bare = answer.clone();
-        bare.result_type = None;
+        let storage = storage_with_session(dir.path());
+        let (meter, answer, bare) = meter_and_answer(&storage);
         let each = count_json(&bare);
         // The first answer wakes the thread; the rest arrive while it gathers.
         let burst = 500u64;
