@@ -10,15 +10,18 @@
 //! - [`ports`]: addresses learned from the process that bound them (never a port picked
 //!   by binding and releasing it), and a port that is held closed.
 //! - [`mcp`]: the text of a tool result and the JSON-RPC messages of a raw `/mcp` body.
+//! - [`serve`]: the `mcpproxy serve` command over a test's directory.
 
 pub mod bins;
 pub mod mcp;
 pub mod poll;
 pub mod ports;
 pub mod process;
+pub mod serve;
 
 pub use bins::{everything_js, fixture_bin, harness_file, workspace_root};
 pub use mcp::{messages_of, text_of};
 pub use poll::{TimedOut, poll, poll_every, try_poll};
 pub use ports::{ClosedPort, announced, announced_blocking, ready_addr, ready_field};
 pub use process::{alive, exists, listening_ports, wait_listening};
+pub use serve::serve_command;

@@ -6,11 +6,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use mcpproxy_testkit::ready_addr;
+use mcpproxy_testkit::{ready_addr, serve_command};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 use crate::environment::Env;
 use crate::process::{Managed, http, proc_status_kb};
@@ -45,17 +44,8 @@ impl Proxy {
             dir.join("mcp_config.json"),
             serde_json::to_vec_pretty(&config)?,
         )?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(dir.join("mcp_config.json"))
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env_remove("MCPPROXY_API_KEY")
-            .env_remove("MCPPROXY_LISTEN")
-            .env_remove("MCPPROXY_DATA")
-            .env("HOME", &dir)
-            .stdout(Stdio::null());
+        let mut cmd = serve_command(bin, &dir);
+        cmd.stdout(Stdio::null());
         let spawned = Instant::now();
         let proc = Managed::spawn("mcpproxy", cmd, dir.join("stderr.log"))?;
         Ok(Self {

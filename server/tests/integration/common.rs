@@ -170,21 +170,7 @@ impl Drop for TestServer {
 /// `mcpproxy serve` over `dir`'s config and data, with a clean environment; the caller
 /// sets up stdio and spawns.
 pub fn serve_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpproxy"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(dir.join("mcp_config.json"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("MCPPROXY_API_KEY")
-        .env_remove("MCPPROXY_LISTEN")
-        .env_remove("MCPPROXY_DATA")
-        .env("HOME", dir)
-        // No test reaches the internet: the update check is off unless a test turns it on
-        // (against a local releases server).
-        .env("MCPPROXY_DISABLE_AUTO_UPDATE", "true")
-        .kill_on_drop(true);
-    cmd
+    mcpproxy_testkit::serve_command(Path::new(env!("CARGO_BIN_EXE_mcpproxy")), dir)
 }
 
 /// Spawn the binary over `dir`, collecting stderr lines.
