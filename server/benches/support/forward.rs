@@ -2,7 +2,7 @@
 //!
 //! For each upstream transport (the fixture over stdio, then over HTTP), the lean raw JSON-RPC
 //! client, c=1 latency with every path alternating in blocks (so drift hits all alike) and
-//! c=16 calls/s (16 sessions):
+//! c=16 calls/s (16 sessions per path, the paths taking turns in slices):
 //! - direct: `tools/call echo` on the fixture itself (its pipes, or its HTTP endpoint);
 //! - `/mcp`: `call_tool {name: fx:echo}` (the retrieve-tools surface);
 //! - `/mcp/servers/fx`: `tools/call echo` on the transparent per-server endpoint, when the
@@ -24,13 +24,15 @@ use serde_json::{Map, json};
 use crate::environment::Env;
 use crate::lean::{Lean, LeanHttp, LeanStdio};
 use crate::report::{Report, Stats, r1, ratio, us};
-use crate::targets::{Call, fixture_http, interleaved, throughput, warm};
+use crate::targets::{Call, fixture_http, interleaved, throughput_interleaved, warm};
 use crate::under_test::{Proxy, proxy_bin};
 
 /// The section's row label.
 const SECTION: &str = "8 forward";
 /// Sessions for the c=16 figures.
 const SESSIONS: usize = 16;
+/// Slices the c=16 window is cut into, the paths taking turns (drift hits each alike).
+const ROUNDS: usize = 5;
 
 /// One path a call can take through a proxy build.
 struct Route {
@@ -41,6 +43,8 @@ struct Route {
     /// `Some(tool)`: `tools/call tool` (transparent); `None`: `call_tool fx:echo` on `/mcp`.
     transparent: Option<&'static str>,
     call: Call,
+    /// The proxy process serving it (for its CPU time per call).
+    pid: u32,
 }
 
 impl Route {
@@ -110,6 +114,7 @@ async fn bench_forward_on(
             label: format!("{build} {kind} /mcp call_tool"),
             url: proxy.url("/mcp"),
             transparent: None,
+            pid: proxy.proc.pid,
             call: Call::LeanProxied(
                 Lean::Http(LeanHttp::connect(&proxy.url("/mcp")).await?),
                 "fx:echo",
@@ -134,6 +139,7 @@ async fn bench_forward_on(
                     label: format!("{build} {kind} /mcp/servers/fx"),
                     url,
                     transparent: Some("echo"),
+                    pid: proxy.proc.pid,
                     call,
                 });
             }
@@ -159,28 +165,41 @@ async fn bench_forward_on(
         String::new(),
         "lean client; all paths alternate in blocks".into(),
     );
-    for (path, samples) in paths.iter().zip(&samples[1..]) {
-        let p = Stats::of(samples);
-        // c=16: 16 sessions on this path, each one call at a time.
+    // c=16: 16 sessions per path, each one call at a time; the paths take turns in slices.
+    let mut sets = Vec::new();
+    for path in &paths {
         let mut sessions = Vec::new();
         for _ in 0..SESSIONS {
             let c = path.session().await?;
             warm(&c, 5).await?;
             sessions.push(c);
         }
-        let (c16, _) = throughput(sessions, s.throughput_secs, s.throughput_cap).await?;
+        sets.push((sessions, Some(path.pid)));
+    }
+    let turns = throughput_interleaved(&sets, s.throughput_secs, s.throughput_cap, ROUNDS).await?;
+    let mut c16_of = BTreeMap::new();
+    for ((path, samples), turn) in paths.iter().zip(&samples[1..]).zip(turns) {
+        let p = Stats::of(samples);
+        let c16 = turn.calls_per_s;
+        let cpu = turn.cpu_us_per_call;
         rep.row(
             SECTION,
             &format!("{}: p50 / p99 (c=1); calls/s c=16", path.label),
             format!("{} / {}; {c16:.0}/s", us(p.p50), us(p.p99)),
             format!("direct {}", us(d.p50)),
             ratio(p.p50, d.p50),
-            format!("added p50 +{}", us(p.p50 - d.p50)),
+            format!(
+                "added p50 +{}; proxy CPU {} per call at c=16",
+                us(p.p50 - d.p50),
+                cpu.map_or("–".into(), us)
+            ),
         );
         p50.insert(path.label.clone(), p.p50);
+        c16_of.insert(path.label.clone(), (c16, cpu));
         json_paths.insert(
             path.label.clone(),
-            json!({"latency": p.json(), "added_p50_us": r1(p.p50 - d.p50), "c16_calls_per_s": c16.round()}),
+            json!({"latency": p.json(), "added_p50_us": r1(p.p50 - d.p50), "c16_calls_per_s": c16.round(),
+                   "c16_cpu_us_per_call": cpu.map(r1)}),
         );
     }
     for (label, why) in &unavailable {
@@ -205,22 +224,33 @@ async fn bench_forward_on(
         })
     {
         let (pa, pb) = (p50[&a.label], p50[&b.label]);
+        let ((ta, ca), (tb, cb)) = (c16_of[&a.label], c16_of[&b.label]);
+        let cpu_ratio = match (ca, cb) {
+            (Some(ca), Some(cb)) => ratio(ca, cb),
+            _ => "–".into(),
+        };
         rep.row(
             SECTION,
             &format!("A/B {}", &a.label[2..]),
-            format!("A {}", us(pa)),
-            format!("B {}", us(pb)),
-            ratio(pa, pb),
+            format!("A {}; {ta:.0}/s", us(pa)),
+            format!("B {}; {tb:.0}/s", us(pb)),
+            format!(
+                "{} p50; {} c=16; {cpu_ratio} CPU/call",
+                ratio(pa, pb),
+                ratio(ta, tb)
+            ),
             "A = this build, B = BENCH_PROXY_B".into(),
         );
         ab.insert(
             a.label[2..].to_string(),
-            json!({"a_p50_us": r1(pa), "b_p50_us": r1(pb)}),
+            json!({"a_p50_us": r1(pa), "b_p50_us": r1(pb),
+                   "a_c16_calls_per_s": ta.round(), "b_c16_calls_per_s": tb.round(),
+                   "a_c16_cpu_us_per_call": ca.map(r1), "b_c16_cpu_us_per_call": cb.map(r1)}),
         );
     }
     let result = json!({"direct": d.json(), "paths": json_paths, "ab": ab,
            "b": std::env::var("BENCH_PROXY_B").ok(),
-           "method": format!("lean raw JSON-RPC client, fixture over {kind}, c=1 {} calls per path after {} warm-up alternating in blocks of {}; c=16: {SESSIONS} sessions per path for {} s", d.n, s.warmup, s.block, s.throughput_secs)});
+           "method": format!("lean raw JSON-RPC client, fixture over {kind}, c=1 {} calls per path after {} warm-up alternating in blocks of {}; c=16: {SESSIONS} sessions per path for {} s, the paths taking turns in {ROUNDS} slices", d.n, s.warmup, s.block, s.throughput_secs)});
     for p in proxies {
         p.stop().await;
     }

@@ -21,7 +21,7 @@ use tokio::process::Command;
 
 use crate::environment::Env;
 use crate::lean::Lean;
-use crate::process::{Managed, poll};
+use crate::process::{Managed, clk_tck, cpu_ticks, poll};
 
 pub(crate) type Client = RunningService<RoleClient, ClientConfig>;
 
@@ -189,6 +189,53 @@ pub(crate) async fn throughput(calls: Vec<Call>, secs: f64, cap: u64) -> Result<
     }
     let n = done.load(Ordering::Relaxed);
     Ok((n as f64 / start.elapsed().as_secs_f64(), n))
+}
+
+/// One set's share of [`throughput_interleaved`].
+pub(crate) struct Turns {
+    /// Calls per second over the set's own slices.
+    pub(crate) calls_per_s: f64,
+    /// CPU time (user + system) of the process serving the set, per call, in µs: how much
+    /// work a call costs it, which the machine's noise moves much less than calls/s.
+    pub(crate) cpu_us_per_call: Option<f64>,
+}
+
+/// calls/s of each set of concurrent callers, the sets taking turns in `rounds` slices of
+/// `secs / rounds` each, so the machine's drift hits every set alike (as `interleaved` does for
+/// latency); with the pid of the process serving each set, its CPU time per call too.
+pub(crate) async fn throughput_interleaved(
+    sets: &[(Vec<Call>, Option<u32>)],
+    secs: f64,
+    cap: u64,
+    rounds: usize,
+) -> Result<Vec<Turns>> {
+    let slice = secs / rounds.max(1) as f64;
+    // Per set: calls, seconds, CPU ticks (None once a reading failed).
+    let mut done = vec![(0u64, 0f64, Some(0u64)); sets.len()];
+    for _ in 0..rounds.max(1) {
+        for ((calls, pid), total) in sets.iter().zip(done.iter_mut()) {
+            let before = pid.and_then(cpu_ticks);
+            let start = Instant::now();
+            let (_, n) = throughput(calls.clone(), slice, cap).await?;
+            total.0 += n;
+            total.1 += start.elapsed().as_secs_f64();
+            let after = pid.and_then(cpu_ticks);
+            total.2 = match (total.2, before, after) {
+                (Some(sum), Some(b), Some(a)) => Some(sum + a.saturating_sub(b)),
+                _ => None,
+            };
+        }
+    }
+    let tick_us = 1e6 / clk_tck();
+    Ok(done
+        .into_iter()
+        .map(|(n, t, ticks)| Turns {
+            calls_per_s: n as f64 / t,
+            cpu_us_per_call: ticks
+                .filter(|_| n > 0)
+                .map(|k| k as f64 * tick_us / n as f64),
+        })
+        .collect())
 }
 
 pub(crate) async fn fixture_stdio_client(env: &Env, extra: &[&str]) -> Result<Client> {
