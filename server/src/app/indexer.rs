@@ -17,7 +17,7 @@ use crate::upstream::ConnectionState;
 
 /// Run the index maintainer until the bus closes.
 pub(super) fn spawn(app: Arc<App>) {
-    let mut events = app.bus.subscribe();
+    let mut events = app.bus.subscribe_changes();
     tokio::spawn(async move {
         loop {
             match events.recv().await {

@@ -60,7 +60,7 @@ impl App {
     pub async fn settle(&self, covers: impl Fn(&str) -> bool, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         // Subscribe before looking, so no change between the look and the wait is missed.
-        let mut events = self.bus.subscribe();
+        let mut events = self.bus.subscribe_changes();
         loop {
             let pending = self
                 .settings()

@@ -272,6 +272,23 @@ impl Event {
         }
     }
 
+    /// Whether this is a record of something done (a tool call, a management action) rather
+    /// than a change of what the proxy serves. Records come once per call, so only those who
+    /// show them (`/events`) subscribe to them; see [`super::EventBus::subscribe_changes`].
+    pub fn is_record(&self) -> bool {
+        match self {
+            Self::ToolCallRecorded { .. } | Self::Activity(_) => true,
+            Self::ServersChanged(_)
+            | Self::ConfigReloaded { .. }
+            | Self::ConfigSaved { .. }
+            | Self::ConfigInvalid { .. }
+            | Self::ToolsIndexed { .. }
+            | Self::SecretsChanged { .. }
+            | Self::ToolsChanged { .. }
+            | Self::AuthChanged { .. } => false,
+        }
+    }
+
     /// The payload as JSON.
     pub fn payload(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()

@@ -20,7 +20,10 @@ const BUFFER: usize = 256;
 /// A cloneable handle to the bus.
 #[derive(Clone)]
 pub struct EventBus {
+    /// Every event.
     sender: broadcast::Sender<Arc<Published>>,
+    /// Every event but records ([`Event::is_record`]): what the proxy's own followers need.
+    changes: broadcast::Sender<Arc<Published>>,
 }
 
 impl Default for EventBus {
@@ -33,7 +36,8 @@ impl EventBus {
     /// A bus with no subscribers yet.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(BUFFER);
-        Self { sender }
+        let (changes, _) = broadcast::channel(BUFFER);
+        Self { sender, changes }
     }
 
     /// Publish an event to every current subscriber; never blocks.
@@ -42,18 +46,29 @@ impl EventBus {
             event,
             timestamp: chrono::Utc::now().timestamp(),
         };
+        let event = Arc::new(event);
         // An error only means nobody is listening, which is fine.
-        let _ = self.sender.send(Arc::new(event));
+        if !event.event.is_record() {
+            let _ = self.changes.send(event.clone());
+        }
+        let _ = self.sender.send(event);
     }
 
-    /// How many subscriptions are open.
+    /// How many subscriptions are open (of both kinds).
     pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+        self.sender.receiver_count() + self.changes.receiver_count()
     }
 
     /// A new subscription that sees every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.sender.subscribe()
+    }
+
+    /// A new subscription that sees every event published from now on except records (a
+    /// recorded tool call, a recorded action): for followers of what the proxy serves, which
+    /// a busy proxy would otherwise wake once per call each (every `/mcp` session has one).
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.changes.subscribe()
     }
 }
 
@@ -80,6 +95,38 @@ mod tests {
                 .ok(),
             Some("x".into())
         );
+    }
+
+    #[tokio::test]
+    async fn a_change_follower_sees_changes_and_no_records() {
+        let bus = EventBus::new();
+        let mut all = bus.subscribe();
+        let mut changes = bus.subscribe_changes();
+        assert_eq!(bus.subscribers(), 2);
+        bus.publish(Event::ToolCallRecorded {
+            id: "c1".into(),
+            server_name: "s".into(),
+            tool_name: "t".into(),
+            is_error: false,
+            duration_ms: 1.0,
+            timestamp: "2026-11-30T00:00:00Z".into(),
+        });
+        bus.publish(Event::ServersChanged(ServerChange::Added {
+            server: "x".into(),
+        }));
+        assert_eq!(
+            all.recv().await.map(|e| e.kind()).ok(),
+            Some(kinds::TOOL_CALL_RECORDED)
+        );
+        assert_eq!(
+            all.recv().await.map(|e| e.kind()).ok(),
+            Some(kinds::SERVERS_CHANGED)
+        );
+        assert_eq!(
+            changes.recv().await.map(|e| e.kind()).ok(),
+            Some(kinds::SERVERS_CHANGED)
+        );
+        assert!(changes.try_recv().is_err(), "the record never reached it");
     }
 
     #[tokio::test]

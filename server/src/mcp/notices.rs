@@ -149,7 +149,7 @@ pub async fn follow(
     stop: CancellationToken,
 ) {
     let mut notices = app.upstreams().notices();
-    let mut events = app.bus().subscribe();
+    let mut events = app.bus().subscribe_changes();
     let mut before = seen(&app, &surface, &origin);
     let logs_by_default = matches!(surface, Surface::Server(_));
     loop {
