@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage, ServerNotification};
 use rmcp::transport::streamable_http_client::{
@@ -56,6 +56,9 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// How many times one call's stream is resumed.
 const MAX_RESUMPTIONS: usize = 5;
+
+/// How long the rest of an answered response stream is read for (see [`drain`]).
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// The DPoP proof header (RFC 9449): one per request, so the lane never copies it.
 const DPOP: &str = "dpop";
@@ -687,6 +690,7 @@ impl<'a> SseScan<'a> {
                 relay.handle(other).await;
             }
             if let Some(answer) = answer {
+                drain(stream);
                 return Ok(Some(answer));
             }
         }
@@ -755,6 +759,30 @@ impl<'a> SseScan<'a> {
     }
 }
 
+/// Read what is left of a response stream after its answer, off the caller's path: hyper
+/// puts a connection back in the pool only once its body was read to the end, so a stream
+/// dropped at the answer would cost every call a new connection to the server. Usually the
+/// end is already there; a server that keeps the stream open is cut off after
+/// [`DRAIN_LIMIT`] or [`MAX_ANSWER_BYTES`] (the connection is then closed, as before).
+fn drain(stream: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static) {
+    let mut stream = Box::pin(stream);
+    if let Some(None | Some(Err(_))) = stream.next().now_or_never() {
+        return;
+    }
+    tokio::spawn(async move {
+        let rest = async {
+            let mut read = 0usize;
+            while let Some(Ok(chunk)) = stream.next().await {
+                read += chunk.len();
+                if read > MAX_ANSWER_BYTES {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_LIMIT, rest).await;
+    });
+}
+
 /// The JSON-RPC response with `id` among an SSE body's events.
 #[cfg(test)]
 fn find_in_sse(body: &[u8], id: &str) -> Option<Value> {
@@ -811,6 +839,15 @@ mod tests {
         assert_eq!(other["result"], json!({}));
     }
 
+    /// The JSON-RPC id of the request in `text` (the lane's ids are strings).
+    fn request_id(text: &str) -> String {
+        text.split("\"id\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string()
+    }
+
     /// A one-shot HTTP server answering every request with `status`, `content_type` and
     /// `body` (where `{id}` becomes the request's JSON-RPC id).
     async fn canned(status: u16, content_type: &'static str, body: &'static str) -> String {
@@ -830,12 +867,7 @@ mod tests {
                     }
                 }
                 let text = String::from_utf8_lossy(&request);
-                let id = text
-                    .split("\"id\":\"")
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .unwrap_or("")
-                    .to_string();
+                let id = request_id(&text);
                 let body = body.replace("{id}", &id);
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{body}",
@@ -930,12 +962,7 @@ mod tests {
                 }
                 let text = String::from_utf8_lossy(&request).to_string();
                 let body = if text.starts_with("POST") {
-                    call_id = text
-                        .split("\"id\":\"")
-                        .nth(1)
-                        .and_then(|r| r.split('"').next())
-                        .unwrap_or("")
-                        .to_string();
+                    call_id = request_id(&text);
                     "id: e1\nretry: 300\ndata: \n\n".to_string()
                 } else {
                     let last = text
@@ -983,6 +1010,97 @@ mod tests {
         assert!(
             waited >= Duration::from_millis(300),
             "resumed after {waited:?}, before the server's retry: 300"
+        );
+    }
+
+    /// A keep-alive server answering each POST on a connection with a chunked SSE stream:
+    /// the answer's event, a pause, then the end (as rmcp's server does); it counts the
+    /// connections it accepted.
+    async fn streaming_server() -> (String, Arc<AtomicU64>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        // One request: its head, then content-length bytes of body.
+                        let head_end = loop {
+                            if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break at + 4;
+                            }
+                            match socket.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&pending[..head_end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        while pending.len() < head_end + length {
+                            match socket.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        let body: Vec<u8> =
+                            pending.drain(..head_end + length).skip(head_end).collect();
+                        let text = String::from_utf8_lossy(&body);
+                        let id = request_id(&text);
+                        let event = format!(
+                            "data: {{\"jsonrpc\":\"2.0\",\"id\":\"{id}\",\"result\":{{\"n\":3}}}}\n\n"
+                        );
+                        let start = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
+                            event.len()
+                        );
+                        if socket.write_all(start.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        // Kept: the end must come in a later read than the answer.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        if socket.write_all(b"0\r\n\r\n").await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn answered_streams_are_read_to_the_end_so_the_connection_is_reused() {
+        let (url, accepted) = streaming_server().await;
+        let lane = lane_with_session(&url);
+        for _ in 0..5 {
+            let got = lane
+                .request(
+                    "tools/call",
+                    &json!({"name": "echo"}),
+                    None,
+                    &CancellationToken::new(),
+                )
+                .await;
+            assert!(matches!(&got, Ok(v) if *v == json!({"n": 3})), "{got:?}");
+            // Kept: the rest of the stream is read off the call's path, by a task nothing can
+            // observe (reqwest does not show its pool); the server ends it after 20 ms.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(
+            accepted.load(Ordering::Relaxed),
+            1,
+            "five calls, one connection"
         );
     }
 
