@@ -156,7 +156,8 @@ async fn bench_forward_on(
     let samples = interleaved(&calls, s.latency_calls, s.block).await?;
     let d = Stats::of(&samples[0]);
     let mut json_paths = Map::new();
-    let mut p50 = BTreeMap::new();
+    // Per path label: p50 at c=1, calls/s at c=16, CPU µs per call at c=16.
+    let mut measured = BTreeMap::new();
     rep.row(
         SECTION,
         &format!("direct (fixture {kind}) tools/call p50 / p99 (c=1)"),
@@ -177,7 +178,6 @@ async fn bench_forward_on(
         sets.push((sessions, Some(path.pid)));
     }
     let turns = throughput_interleaved(&sets, s.throughput_secs, s.throughput_cap, ROUNDS).await?;
-    let mut c16_of = BTreeMap::new();
     for ((path, samples), turn) in paths.iter().zip(&samples[1..]).zip(turns) {
         let p = Stats::of(samples);
         let c16 = turn.calls_per_s;
@@ -194,8 +194,7 @@ async fn bench_forward_on(
                 cpu.map_or("–".into(), us)
             ),
         );
-        p50.insert(path.label.clone(), p.p50);
-        c16_of.insert(path.label.clone(), (c16, cpu));
+        measured.insert(path.label.clone(), (p.p50, c16, cpu));
         json_paths.insert(
             path.label.clone(),
             json!({"latency": p.json(), "added_p50_us": r1(p.p50 - d.p50), "c16_calls_per_s": c16.round(),
@@ -223,8 +222,7 @@ async fn bench_forward_on(
             paths.iter().find(|p| p.label == twin).map(|b| (a, b))
         })
     {
-        let (pa, pb) = (p50[&a.label], p50[&b.label]);
-        let ((ta, ca), (tb, cb)) = (c16_of[&a.label], c16_of[&b.label]);
+        let ((pa, ta, ca), (pb, tb, cb)) = (measured[&a.label], measured[&b.label]);
         let cpu_ratio = match (ca, cb) {
             (Some(ca), Some(cb)) => ratio(ca, cb),
             _ => "–".into(),
