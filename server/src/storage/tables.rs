@@ -33,6 +33,8 @@ pub(crate) type CallKey = (i64, u64);
 pub(crate) struct EncodedCall {
     /// The record's JSON and a trailing newline.
     line: Vec<u8>,
+    /// Whether the JSON holds `tokens`.
+    counted: bool,
     id: String,
     server: String,
     timestamp: DateTime<Utc>,
@@ -49,6 +51,7 @@ impl EncodedCall {
         line.push(b'\n');
         Ok(Self {
             line,
+            counted: record.tokens.is_some(),
             id: record.id,
             server: record.server,
             timestamp: record.timestamp,
@@ -56,6 +59,31 @@ impl EncodedCall {
             client_name: record.client_name,
             client_version: record.client_version,
         })
+    }
+
+    /// The call's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Sets the record's `tokens`, counted after it was encoded. A record encoded without
+    /// them (every fresh call) gets them appended as its JSON object's last member, without
+    /// decoding it; one that had them is decoded and encoded again.
+    pub(crate) fn set_tokens(&mut self, tokens: u64) -> Result<(), serde_json::Error> {
+        if self.counted {
+            let mut record: ToolCallRecord = serde_json::from_slice(self.json())?;
+            record.tokens = Some(tokens);
+            self.line = serde_json::to_vec(&record)?;
+            self.line.push(b'\n');
+            return Ok(());
+        }
+        // `…}\n` becomes `…,"tokens":N}\n`.
+        let end = self.json().len().saturating_sub(1);
+        self.line.truncate(end);
+        self.line
+            .extend_from_slice(format!(",\"tokens\":{tokens}}}\n").as_bytes());
+        self.counted = true;
+        Ok(())
     }
 
     /// The record's JSON, without the newline.
@@ -456,6 +484,29 @@ mod tests {
         let preview = v["preview"].as_str().expect("preview");
         assert!(preview.len() <= MAX_PAYLOAD_BYTES && preview.len() > MAX_PAYLOAD_BYTES - 8);
         assert!(preview.starts_with("{\"text\":\"éé"));
+    }
+
+    #[test]
+    fn tokens_set_on_an_encoded_call_are_those_of_the_record_encoded_with_them() {
+        let decoded = |call: &EncodedCall| -> ToolCallRecord {
+            assert!(call.line.ends_with(b"}\n"), "one JSON line");
+            serde_json::from_slice(call.json()).expect("valid JSON")
+        };
+        let mut record = ToolCallRecord::bare("c1");
+        record.response = Some(serde_json::json!({"content": [{"type": "text", "text": "}"}]}));
+        let mut fresh = EncodedCall::new(record.clone()).expect("encode");
+        fresh.set_tokens(42).expect("set");
+        let mut counted = record.clone();
+        counted.tokens = Some(42);
+        assert_eq!(decoded(&fresh), counted);
+        // Set again (a record that already has them): replaced, not duplicated.
+        fresh.set_tokens(7).expect("set");
+        counted.tokens = Some(7);
+        assert_eq!(decoded(&fresh), counted);
+        assert_eq!(
+            fresh.line.windows(8).filter(|w| w == b"\"tokens\"").count(),
+            1
+        );
     }
 
     #[test]

@@ -847,6 +847,19 @@ async fn async_actions_and_call_token_counts_ride_the_writer() {
 }
 
 #[tokio::test]
+async fn a_count_that_comes_with_its_call_is_stored_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_in(&dir, unlimited());
+    // Within the writer's gathering window: one batch.
+    storage.record_call(call(1, "a", Some("s1"), at(10)));
+    storage.record_call_tokens("call-1", 42);
+    storage.flush().await;
+    let stored = storage.get_call("call-1").expect("get").expect("kept");
+    assert_eq!(stored.tokens, Some(42));
+    assert_eq!(storage.writer_stats().failed, 0);
+}
+
+#[tokio::test]
 async fn indexed_activity_pages_match_the_scan() {
     let dir = tempfile::tempdir().expect("tempdir");
     let storage = open_in(&dir, unlimited());

@@ -9,11 +9,13 @@
 //! waits for the commit (an [`Ack`]: an action ends the gathering at once, and actions that
 //! arrive while a batch commits share the next one, so a storm of them costs one fsync per
 //! batch, not per action); and the token counts of recorded calls (the meter counts after
-//! the call is recorded, see `tokens::meter`), applied after the batch's calls.
+//! the call is recorded, see `tokens::meter`): a count whose call is in the same batch goes
+//! into that call's record before it is written, any other is set in the stored record.
 //!
 //! Progress is published as the number of calls and token counts processed (committed or
 //! failed) on a watch channel, which is what `Storage::flush` waits on.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -116,6 +118,38 @@ impl Batch {
 
     fn is_empty(&self) -> bool {
         self.calls.is_empty() && self.actions.is_empty() && self.tokens.is_empty()
+    }
+
+    /// Sets the token counts of the batch's own calls in their records (the usual case: the
+    /// meter counts within milliseconds of the record); the counts of calls committed in an
+    /// earlier batch are left, to be set in the stored records.
+    fn merge_tokens(&mut self) {
+        if self.tokens.is_empty() {
+            return;
+        }
+        let position: HashMap<&str, usize> = self
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, call)| (call.id(), i))
+            .collect();
+        let found: Vec<Option<usize>> = self
+            .tokens
+            .iter()
+            .map(|(id, _)| position.get(id.as_str()).copied())
+            .collect();
+        drop(position);
+        let mut earlier = Vec::new();
+        for ((id, tokens), at) in std::mem::take(&mut self.tokens).into_iter().zip(found) {
+            let merged = at
+                .and_then(|i| self.calls.get_mut(i))
+                .is_some_and(|call| call.set_tokens(tokens).is_ok());
+            if !merged {
+                // Set in the stored record (which skips a record that does not decode).
+                earlier.push((id, tokens));
+            }
+        }
+        self.tokens = earlier;
     }
 
     /// The messages `Storage::flush` counts (calls and token counts).
@@ -254,10 +288,37 @@ fn commit(db: &Database, batch: Batch, retention: &Retention) -> Result<(), Stor
     super::guard(AssertUnwindSafe(|| {
         let now = chrono::Utc::now();
         let txn = db.begin_write()?;
+        let mut batch = batch;
+        batch.merge_tokens();
         tables::write_calls(&txn, batch.calls, retention, now)?;
         tables::set_call_tokens(&txn, &batch.tokens)?;
         activity::write_actions(&txn, batch.actions, retention, now)?;
         txn.commit()?;
         Ok(())
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::ToolCallRecord;
+
+    #[test]
+    fn counts_of_the_batchs_own_calls_go_into_their_records() {
+        let call = |id: &str| EncodedCall::new(ToolCallRecord::bare(id)).expect("encode");
+        let mut batch = Batch {
+            calls: vec![call("c1"), call("c2")],
+            tokens: vec![("c2".into(), 5), ("earlier".into(), 7)],
+            ..Batch::default()
+        };
+        batch.merge_tokens();
+        assert_eq!(batch.tokens, vec![("earlier".to_string(), 7)]);
+        let tokens = |call: &EncodedCall| {
+            serde_json::from_slice::<ToolCallRecord>(call.as_ref())
+                .expect("decode")
+                .tokens
+        };
+        assert_eq!(tokens(&batch.calls[0]), None);
+        assert_eq!(tokens(&batch.calls[1]), Some(5));
+    }
 }

@@ -89,7 +89,7 @@ mod tests {
             "server/src/tokens/mod.rs",
         ] {
             let text = std::fs::read_to_string(root.join(name)).expect("a project file");
-            // Whole files and every line: long runs and short answer-sized texts.
+            // Whole files and every seventh line: long runs and short answer-sized texts.
             assert_eq!(count(&text), reference(&text), "{name}");
             for line in text.lines().step_by(7) {
                 assert_eq!(count(line), reference(line), "{name}: {line:?}");
