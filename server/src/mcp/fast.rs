@@ -22,9 +22,9 @@ use serde_json::Value;
 
 use tokio_util::sync::CancellationToken;
 
-use super::client_link::ClientLink;
 use super::dispatch::Builtins;
 use super::sessions::{LiveSession, Sessions};
+use super::surface::Surface;
 use crate::app::CallOrigin;
 use crate::upstream::CallLink;
 
@@ -82,8 +82,14 @@ impl FastPath {
         Self { builtins, sessions }
     }
 
-    /// Answer `req` if it is a simple request on a registered session.
-    pub async fn try_answer(&self, req: Request<Incoming>) -> Fast {
+    /// Answer `req`, made on `surface`, if it is a simple request on a registered session
+    /// of the built-in tools' surface.
+    pub async fn try_answer(&self, req: Request<Incoming>, surface: &Surface) -> Fast {
+        // Only that surface's sessions have a fast link; a session is its own surface's
+        // (rmcp keeps one session manager per surface), so on another it is not answered.
+        if *surface != Surface::Retrieve {
+            return Fast::Untouched(req);
+        }
         let Some(session) = self.eligible(&req) else {
             return Fast::Untouched(req);
         };
@@ -171,10 +177,7 @@ impl FastPath {
                 }
                 let args = params.arguments.unwrap_or_default();
                 let link = match &session.fast {
-                    Some(fast) => CallLink::new(
-                        Arc::new(ClientLink::session(fast.peer.clone(), fast.level.clone())),
-                        CancellationToken::new(),
-                    ),
+                    Some(fast) => CallLink::new(fast.client.clone(), CancellationToken::new()),
                     None => CallLink::default(),
                 };
                 match self.builtins.call(&origin, &params.name, args, &link).await {

@@ -135,8 +135,7 @@ impl ProxyMcp {
             self.app.open_session(&id, &session);
             // Only the built-in tools are answered on the fast path.
             let fast = (self.surface == Surface::Retrieve).then(|| FastLink {
-                peer: peer.clone(),
-                level: self.level.clone(),
+                client: Arc::new(ClientLink::session(peer.clone(), self.level.clone())),
             });
             self.sessions.register(session.clone(), fast);
             let sink = Sink::Session {

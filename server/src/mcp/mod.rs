@@ -216,13 +216,13 @@ impl McpEndpoint {
             // Gone for the fast path at once; rmcp ends the session below.
             inner.sessions.remove(id);
         }
-        let served = inner.served(&surface);
         // A malformed body is answered with a JSON-RPC error here, never by rmcp's 415.
-        let read = match inner.fast.try_answer(req).await {
+        let read = match inner.fast.try_answer(req, &surface).await {
             fast::Fast::Answered(resp) => return resp.map(|b| b.boxed()),
             fast::Fast::Untouched(req) => match malformed::check(req).await {
                 malformed::Checked::Untouched(req) => {
-                    let Ok(resp) = served.rmcp.clone().call(req).await;
+                    let mut rmcp = inner.served(&surface).rmcp;
+                    let Ok(resp) = rmcp.call(req).await;
                     return self.finish(resp, session, caller, is_delete);
                 }
                 malformed::Checked::Read(req) => req,
@@ -236,6 +236,7 @@ impl McpEndpoint {
                 None => req,
             },
         };
+        let served = inner.served(&surface);
         let abort = abort::request_id(read.body()).map(|id| {
             let (body, headers) = abort::cancellation(&id, read.headers());
             let (uri, caller) = (read.uri().clone(), caller.clone());

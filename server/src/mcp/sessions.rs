@@ -15,20 +15,25 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::auth::Caller;
-use super::client_link::SessionLevel;
+use super::client_link::ClientLink;
 use crate::app::CallOrigin;
 
 /// A session unheard from for this long is closed.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// What the fast path needs to link a call to its session's client: only sessions of the
-/// built-in tools' surface have it.
-#[derive(Debug, Clone)]
+/// built-in tools' surface have it. Made once, when the session registers: a fast-path call
+/// has no stream of its own, so its link to the client is the session's.
+#[derive(Clone)]
 pub struct FastLink {
-    /// The session's peer.
-    pub peer: rmcp::service::Peer<rmcp::RoleServer>,
-    /// The session's logging level.
-    pub level: Arc<SessionLevel>,
+    /// The session's client, as every fast-path call reaches it.
+    pub client: Arc<ClientLink>,
+}
+
+impl std::fmt::Debug for FastLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastLink").finish_non_exhaustive()
+    }
 }
 
 /// One live session.

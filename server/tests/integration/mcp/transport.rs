@@ -259,6 +259,20 @@ async fn test_mcp_simple_requests_on_a_session_get_one_json_answer_and_the_rest_
     .await;
     assert_eq!(status, 403);
 
+    // A session is its surface's: on another surface the fast path does not answer it
+    // either (rmcp, whose sessions are per surface, does not know it there).
+    for surface in ["all", "servers/fx"] {
+        let elsewhere = raw()
+            .post(format!("{}/mcp/{surface}", server.url()))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &sid)
+            .json(&call(8, None))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(elsewhere.status(), 404, "/mcp/{surface}");
+    }
+
     // Fast-path calls are history like any other, with the session's client.
     let calls = server
         .client()
