@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, Tool};
 
 use super::App;
+use super::catalog::Offer;
 use super::tokens::{Grant, Tier};
 use crate::config::Settings;
 use crate::upstream::{CallLink, UpstreamError};
@@ -317,9 +318,9 @@ impl App {
         let configured = settings.call_tool_timeout;
         self.settle(|s| s == server, configured).await;
         let timeout = configured.saturating_sub(started.elapsed());
-        let mut kind = None;
-        if self.offers_tools(server) {
-            let Some(found) = self.offered_tool(server, tool) else {
+        let kind = match self.catalog.offer(server, tool, tool_kind) {
+            Offer::NoCatalogue => None,
+            Offer::NotOffered => {
                 return Err(if self.is_blocked(server, tool) {
                     self.blocked_error(server, tool)
                 } else {
@@ -328,15 +329,15 @@ impl App {
                         tool: tool.to_string(),
                     }
                 });
-            };
-            kind = Some(tool_kind(&found));
-            if kind == Some(Tier::Destructive) && matches!(intent, Intent::Read | Intent::Write) {
-                return Err(CallError::IntentMismatch {
-                    intent: intent.name(),
-                    server: server.to_string(),
-                    tool: tool.to_string(),
-                });
             }
+            Offer::Offered(found) => Some(found),
+        };
+        if kind == Some(Tier::Destructive) && matches!(intent, Intent::Read | Intent::Write) {
+            return Err(CallError::IntentMismatch {
+                intent: intent.name(),
+                server: server.to_string(),
+                tool: tool.to_string(),
+            });
         }
         if let Some(grant) = grant {
             let needs = intent.needs(kind);

@@ -25,6 +25,16 @@ pub(super) struct Catalog {
     blocked: RwLock<HashMap<String, BTreeSet<String>>>,
 }
 
+/// How a server offers a tool right now (see [`Catalog::offer`]).
+pub(super) enum Offer<R> {
+    /// The server offers no tools at all (not catalogued, or not up).
+    NoCatalogue,
+    /// The server offers tools, not this one.
+    NotOffered,
+    /// Offered; what the look at it found.
+    Offered(R),
+}
+
 impl Catalog {
     /// Hold back `changed` tools of `server` (empty: none any more); the set held before.
     pub(super) fn hold(
@@ -99,6 +109,25 @@ impl Catalog {
     pub(super) fn offered_tool(&self, server: &str, tool: &str) -> Option<Tool> {
         let catalog = self.offered.read().ok()?;
         catalog.get(server)?.get(tool).cloned()
+    }
+
+    /// How `server` offers `tool` right now, looked at through `look` (one read of the
+    /// catalogue, no copy of the tool).
+    pub(super) fn offer<R>(
+        &self,
+        server: &str,
+        tool: &str,
+        look: impl FnOnce(&Tool) -> R,
+    ) -> Offer<R> {
+        let Ok(catalog) = self.offered.read() else {
+            return Offer::NoCatalogue;
+        };
+        match catalog.get(server) {
+            None => Offer::NoCatalogue,
+            Some(tools) => tools
+                .get(tool)
+                .map_or(Offer::NotOffered, |t| Offer::Offered(look(t))),
+        }
     }
 
     /// Whether `server` currently offers any tools.

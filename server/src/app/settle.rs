@@ -31,18 +31,26 @@ impl App {
         if !admission.should_connect() {
             return false;
         }
-        let Some(snapshot) = self.upstreams.snapshot(server) else {
+        let Some(arrival) = self.upstreams.arrival(server) else {
             // Configured but not handed to the manager yet.
             return true;
         };
-        match snapshot.state {
-            ConnectionState::Disconnected => snapshot.last_attempt_at.is_none(),
-            state if state.is_connecting() => snapshot.retry_count == 0,
+        match arrival.state {
+            ConnectionState::Disconnected => !arrival.attempted,
+            state if state.is_connecting() => arrival.retry_count == 0,
             ConnectionState::Ready => {
-                snapshot.tool_count > 0 && !self.offers_tools(server) && !self.any_blocked(server)
+                arrival.tool_count > 0 && !self.offers_tools(server) && !self.any_blocked(server)
             }
             _ => false,
         }
+    }
+
+    /// Whether some server that `covers` is coming up.
+    fn any_coming_up(&self, covers: &impl Fn(&str) -> bool) -> bool {
+        self.settings()
+            .servers
+            .iter()
+            .any(|(name, admission)| covers(name) && self.coming_up(name, admission))
     }
 
     /// Whether some tool of `server` is held back as changed (so an empty catalogue entry
@@ -58,16 +66,16 @@ impl App {
     /// Wait until no server that `covers` is coming up, or `within` has passed. Returns
     /// whether they all settled.
     pub async fn settle(&self, covers: impl Fn(&str) -> bool, within: Duration) -> bool {
+        // The usual case, every server up: no subscription to the bus (whose lock every
+        // call would otherwise take twice).
+        if !self.any_coming_up(&covers) {
+            return true;
+        }
         let deadline = Instant::now() + within;
-        // Subscribe before looking, so no change between the look and the wait is missed.
+        // Subscribe before looking again, so no change between the look and the wait is missed.
         let mut events = self.bus.subscribe_changes();
         loop {
-            let pending = self
-                .settings()
-                .servers
-                .iter()
-                .any(|(name, admission)| covers(name) && self.coming_up(name, admission));
-            if !pending {
+            if !self.any_coming_up(&covers) {
                 return true;
             }
             let now = Instant::now();

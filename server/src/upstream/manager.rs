@@ -19,7 +19,7 @@ use super::{
     logs::{self, LogRead, LogStart, ServerLog},
     relay::Notice,
     route::Ready,
-    status::{Desired, Shared, UpstreamSnapshot},
+    status::{Arrival, Desired, Shared, UpstreamSnapshot},
     supervisor::{CONNECT_TIMEOUT, Control, LIST_TIMEOUT, Supervisor},
 };
 use crate::{
@@ -250,6 +250,11 @@ impl UpstreamManager {
     /// The status of one configured server.
     pub fn snapshot(&self, name: &str) -> Option<UpstreamSnapshot> {
         self.servers().get(name).map(|e| e.shared.snapshot())
+    }
+
+    /// Where one configured server is on its way up (a call's cheap look before routing).
+    pub fn arrival(&self, name: &str) -> Option<Arrival> {
+        self.servers().get(name).map(|e| e.shared.arrival())
     }
 
     /// The status of every configured server, by name.

@@ -32,5 +32,5 @@ pub use logs::{
 pub use manager::UpstreamManager;
 pub use relay::{CallLink, Downstream, Notice};
 pub use state::ConnectionState;
-pub use status::UpstreamSnapshot;
+pub use status::{Arrival, UpstreamSnapshot};
 pub(crate) use transport::lifecycle::is_legacy as is_legacy_revision;

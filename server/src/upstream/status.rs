@@ -44,6 +44,20 @@ pub struct UpstreamSnapshot {
     pub protocol_version: Option<String>,
 }
 
+/// Where a server is on its way up: the few fields of [`UpstreamSnapshot`] a call looks at
+/// before it is routed, copied without the snapshot's strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Connection state.
+    pub state: ConnectionState,
+    /// Failed attempts since the last time it was ready.
+    pub retry_count: u32,
+    /// Whether a connection was ever attempted.
+    pub attempted: bool,
+    /// Tools discovered on the current (or last) connection.
+    pub tool_count: usize,
+}
+
 /// A live connection: rmcp's peer, and the direct lane for tool calls on streamable HTTP.
 #[derive(Clone)]
 pub(crate) struct Link {
@@ -167,6 +181,17 @@ impl Shared {
             server_name: s.identity.name.clone(),
             server_version: s.identity.version.clone(),
             protocol_version: s.identity.protocol_version.clone(),
+        }
+    }
+
+    /// Where the server is on its way up.
+    pub(crate) fn arrival(&self) -> Arrival {
+        let s = self.lock();
+        Arrival {
+            state: s.state,
+            retry_count: s.retry_count,
+            attempted: s.last_attempt_at.is_some(),
+            tool_count: s.tools.len(),
         }
     }
 
