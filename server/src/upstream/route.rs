@@ -87,7 +87,6 @@ impl UpstreamManager {
             }
         };
         let outcome = tokio::time::timeout(timeout, attempt).await;
-        let method = format!("{server}:{tool}");
         match outcome {
             Err(_) => Err(UpstreamError::Timeout {
                 server: server.to_string(),
@@ -97,7 +96,7 @@ impl UpstreamManager {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(CallFailure::NeedsInput)) => Err(UpstreamError::needs_a_client(server, &tool)),
             Ok(Err(CallFailure::Rpc(error))) => Err(ready.failure(&tool, error)),
-            Ok(Err(failure)) => Err(ready.fail(&method, failure)),
+            Ok(Err(failure)) => Err(ready.fail(&format!("{server}:{tool}"), failure)),
         }
     }
 

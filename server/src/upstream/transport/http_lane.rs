@@ -72,7 +72,7 @@ fn is_per_request(name: &HeaderName) -> bool {
     name == "mcp-method" || name == "mcp-name" || name.starts_with("mcp-param-")
 }
 
-/// What rmcp last sent along with a request.
+/// What rmcp last sent along with a request (replaced whole, shared by the lane's requests).
 #[derive(Debug, Clone, Default)]
 struct Seen {
     session: Option<Arc<str>>,
@@ -86,7 +86,7 @@ struct Seen {
 #[derive(Clone)]
 pub(crate) struct Recorder {
     inner: reqwest::Client,
-    seen: Arc<Mutex<Seen>>,
+    seen: Arc<Mutex<Arc<Seen>>>,
     auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 }
 
@@ -121,7 +121,7 @@ pub(crate) struct HttpLane {
     client: reqwest::Client,
     /// Parsed once; `None` if rmcp's URL does not parse (then rmcp alone handles calls).
     url: Option<reqwest::Url>,
-    seen: Arc<Mutex<Seen>>,
+    seen: Arc<Mutex<Arc<Seen>>>,
     next: AtomicU64,
 }
 
@@ -130,7 +130,7 @@ pub(crate) fn pair(
     url: &str,
     auth: Option<Arc<dyn crate::oauth::BearerSource>>,
 ) -> (Recorder, Arc<HttpLane>) {
-    let seen = Arc::new(Mutex::new(Seen::default()));
+    let seen = Arc::new(Mutex::new(Arc::new(Seen::default())));
     // rmcp's own settings for its client: no idle pooling, same-origin redirects only
     // (reqwest's default policy follows cross-origin ones; rmcp's is not public, so none).
     let inner = reqwest::Client::builder()
@@ -216,9 +216,12 @@ impl Recorder {
         headers: &HashMap<HeaderName, HeaderValue>,
     ) {
         if let (Some(session), Ok(mut seen)) = (session, self.seen.lock()) {
-            seen.session = Some(session.clone());
-            seen.auth = auth.clone();
-            seen.headers = headers.clone();
+            // A new snapshot: the lane's requests share the last one without copying it.
+            *seen = Arc::new(Seen {
+                session: Some(session.clone()),
+                auth: auth.clone(),
+                headers: headers.clone(),
+            });
         }
     }
 }
@@ -297,7 +300,7 @@ impl StreamableHttpClient for Recorder {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
         if let Ok(mut seen) = self.seen.lock() {
-            seen.session = None;
+            Arc::make_mut(&mut seen).session = None;
         }
         let auth_header = self.bearer(auth_header).await;
         let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "DELETE", &uri);
@@ -374,7 +377,7 @@ impl HttpLane {
 
     /// Tell the server request `id` is off (best effort: the call ends either way).
     async fn cancelled(&self, id: &str) {
-        let Ok(seen) = self.seen.lock().map(|s| s.clone()) else {
+        let Ok(seen) = self.seen.lock().map(|s| Arc::clone(&s)) else {
             return;
         };
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
@@ -407,7 +410,7 @@ impl HttpLane {
         let seen = self
             .seen
             .lock()
-            .map(|s| s.clone())
+            .map(|s| Arc::clone(&s))
             .map_err(|_| LaneError::Fallback)?;
         let (Some(session), Some(url)) = (&seen.session, &self.url) else {
             return Err(LaneError::Fallback);
