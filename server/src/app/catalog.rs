@@ -107,8 +107,10 @@ impl Catalog {
 
     /// A tool offered right now, by server and bare name.
     pub(super) fn offered_tool(&self, server: &str, tool: &str) -> Option<Tool> {
-        let catalog = self.offered.read().ok()?;
-        catalog.get(server)?.get(tool).cloned()
+        match self.offer(server, tool, Tool::clone) {
+            Offer::Offered(found) => Some(found),
+            Offer::NoCatalogue | Offer::NotOffered => None,
+        }
     }
 
     /// How `server` offers `tool` right now, looked at through `look` (one read of the

@@ -47,10 +47,8 @@ impl EncodedCall {
     /// Serialize `record` (payloads bounded first, see [`bound_payloads`]).
     pub(crate) fn new(mut record: ToolCallRecord) -> Result<Self, serde_json::Error> {
         bound_payloads(&mut record);
-        let mut line = serde_json::to_vec(&record)?;
-        line.push(b'\n');
         Ok(Self {
-            line,
+            line: json_line(&record)?,
             counted: record.tokens.is_some(),
             id: record.id,
             server: record.server,
@@ -73,8 +71,7 @@ impl EncodedCall {
         if self.counted {
             let mut record: ToolCallRecord = serde_json::from_slice(self.json())?;
             record.tokens = Some(tokens);
-            self.line = serde_json::to_vec(&record)?;
-            self.line.push(b'\n');
+            self.line = json_line(&record)?;
             return Ok(());
         }
         // `…}\n` becomes `…,"tokens":N}\n`.
@@ -90,6 +87,13 @@ impl EncodedCall {
     fn json(&self) -> &[u8] {
         self.line.strip_suffix(b"\n").unwrap_or(&self.line)
     }
+}
+
+/// `record` as one JSON line.
+fn json_line(record: &ToolCallRecord) -> Result<Vec<u8>, serde_json::Error> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    Ok(line)
 }
 
 impl AsRef<[u8]> for EncodedCall {

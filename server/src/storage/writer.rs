@@ -127,29 +127,18 @@ impl Batch {
         if self.tokens.is_empty() {
             return;
         }
-        let position: HashMap<&str, usize> = self
-            .calls
-            .iter()
-            .enumerate()
-            .map(|(i, call)| (call.id(), i))
-            .collect();
-        let found: Vec<Option<usize>> = self
-            .tokens
-            .iter()
-            .map(|(id, _)| position.get(id.as_str()).copied())
-            .collect();
-        drop(position);
-        let mut earlier = Vec::new();
-        for ((id, tokens), at) in std::mem::take(&mut self.tokens).into_iter().zip(found) {
-            let merged = at
-                .and_then(|i| self.calls.get_mut(i))
-                .is_some_and(|call| call.set_tokens(tokens).is_ok());
-            if !merged {
+        let mut counts: HashMap<String, u64> =
+            std::mem::take(&mut self.tokens).into_iter().collect();
+        // Newest first: of a call recorded twice in the batch, the last record is the one kept.
+        for call in self.calls.iter_mut().rev() {
+            if let Some(tokens) = counts.remove(call.id())
+                && call.set_tokens(tokens).is_err()
+            {
                 // Set in the stored record (which skips a record that does not decode).
-                earlier.push((id, tokens));
+                self.tokens.push((call.id().to_string(), tokens));
             }
         }
-        self.tokens = earlier;
+        self.tokens.extend(counts);
     }
 
     /// The messages `Storage::flush` counts (calls and token counts).
