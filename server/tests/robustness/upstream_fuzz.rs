@@ -57,23 +57,23 @@ async fn junk_echo_works(client: &Client) {
     .await;
 }
 
+/// Answers that arrive after (or among) garbage get through. The call timeout is roomy:
+/// this test is about what gets through, not how fast (20,000 notifications cross three
+/// debug-built processes, and CI runs this beside the load tests on two cores; the 2 s
+/// limit the timeout test below needs failed here once under that load).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
+async fn test_upstream_answers_after_garbage_get_through() {
     let mut config = config_with(json!([
-        fixture_server("fx"),
         junk_server("junk", &[]),
         junk_server("banner", &["--banner"]),
     ]));
-    config["call_tool_timeout"] = json!("2s");
+    config["call_tool_timeout"] = json!("12s");
     let server = TestServer::start(config).await;
-    for name in ["fx", "junk", "banner"] {
+    for name in ["junk", "banner"] {
         wait_ready(&server, name).await;
     }
     let client = mcp_client(&server).await;
-    let pid = pid_of(&server);
-    let rss_before = status_field(pid, "VmRSS");
 
-    // Answers that arrive after (or among) garbage get through.
     for (tool, expect) in [
         ("junk:garbage_then_answer", "ok after garbage"),
         ("junk:huge_line_then_answer", "ok after a huge line"),
@@ -91,6 +91,25 @@ async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
         !err && text.contains("truncated by mcpproxy"),
         "{text:.200}"
     );
+    let stderr = server.stderr_text();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    client.cancel().await.expect("close");
+    server.stop().await;
+}
+
+/// Answers the proxy cannot read, and a death mid-call, are clean errors within the call
+/// timeout while the other server answers at once; memory stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
+    let mut config = config_with(json!([fixture_server("fx"), junk_server("junk", &[])]));
+    config["call_tool_timeout"] = json!("2s");
+    let server = TestServer::start(config).await;
+    for name in ["fx", "junk"] {
+        wait_ready(&server, name).await;
+    }
+    let client = mcp_client(&server).await;
+    let pid = pid_of(&server);
+    let rss_before = status_field(pid, "VmRSS");
 
     // Answers the proxy cannot read time out cleanly, while fx answers at once.
     for tool in [
