@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::{Notify, broadcast};
 
 use super::logs::ServerLog;
-use super::relay::{Downstream, Notice, Relay};
+use super::relay::{Downstream, Notice, ProgressOrder, Relay};
 
 /// The handler of one client session.
 #[derive(Clone)]
@@ -146,9 +146,10 @@ impl ClientHandler for Handler {
     async fn on_progress(
         &self,
         params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
+        context: NotificationContext<RoleClient>,
     ) {
-        self.relay.progress(params).await;
+        let arrival = context.extensions.get::<ProgressOrder>().copied();
+        self.relay.progress(params, arrival).await;
     }
 
     fn on_tool_list_changed(

@@ -15,7 +15,7 @@
 )]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -149,6 +149,44 @@ struct Deliveries {
     /// The last progress value delivered; held while one is delivered, so they go out one
     /// at a time and in order.
     last: tokio::sync::Mutex<Option<f64>>,
+    /// Progress notifications read so far (each one's [`ProgressOrder`] is its place).
+    arrived: AtomicU64,
+    /// Arrivals whose turn has come: each waits for those before it.
+    turn: AtomicU64,
+    /// Woken when `turn` moves.
+    turned: Notify,
+}
+
+/// A progress notification's place among its request's progress, in the order the
+/// transport read them (see `transport::ordered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProgressOrder(u64);
+
+/// How long a progress notification waits for the ones read before it (their tasks are
+/// already spawned; this bounds a wait on one that never comes).
+const TURN_WAIT: Duration = Duration::from_millis(500);
+
+impl Deliveries {
+    /// Wait until every progress notification read before `arrival` went out (or the wait
+    /// is over).
+    async fn my_turn(&self, arrival: ProgressOrder) {
+        let deadline = tokio::time::Instant::now() + TURN_WAIT;
+        loop {
+            let turned = self.turned.notified();
+            if self.turn.load(Ordering::SeqCst) >= arrival.0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, turned).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// `arrival` went out (or was dropped): the next one's turn.
+    fn next_turn(&self, arrival: ProgressOrder) {
+        self.turn.fetch_max(arrival.0 + 1, Ordering::SeqCst);
+        self.turned.notify_waiters();
+    }
 }
 
 /// How long the answer to a request waits for its progress still being delivered.
@@ -232,12 +270,33 @@ impl Relay {
         }
     }
 
-    /// Deliver `progress` to the client of the request with its token (if any is in flight).
-    pub(crate) async fn progress(&self, progress: ProgressNotificationParam) {
+    /// A progress notification with `token` was read: its place among its request's
+    /// progress, when the request is known by that token yet.
+    pub(crate) fn arrived(&self, token: &ProgressToken) -> Option<ProgressOrder> {
+        let book = self.book();
+        let entry = book
+            .entries
+            .values()
+            .find(|e| e.token.as_ref() == Some(token))?;
+        Some(ProgressOrder(
+            entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
+        ))
+    }
+
+    /// Deliver `progress` to the client of the request with its token (if any is in
+    /// flight), after the ones read before it when its `arrival` is known.
+    pub(crate) async fn progress(
+        &self,
+        progress: ProgressNotificationParam,
+        arrival: Option<ProgressOrder>,
+    ) {
         let Some((client, deliveries)) = self.by_token(&progress.progress_token).await else {
             return;
         };
         deliveries.pending.fetch_add(1, Ordering::SeqCst);
+        if let Some(arrival) = arrival {
+            deliveries.my_turn(arrival).await;
+        }
         {
             // rmcp handles each notification on a task of its own, so two that arrive close
             // together can reach this point in either order. Progress only ever increases
@@ -247,6 +306,9 @@ impl Relay {
                 *last = Some(progress.progress);
                 client.progress(progress).await;
             }
+        }
+        if let Some(arrival) = arrival {
+            deliveries.next_turn(arrival);
         }
         deliveries.pending.fetch_sub(1, Ordering::SeqCst);
         deliveries.done.notify_waiters();

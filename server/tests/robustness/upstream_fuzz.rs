@@ -153,3 +153,56 @@ async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
     client.cancel().await.expect("close");
     server.stop().await;
 }
+
+/// Progress notifications an upstream writes in one burst reach the client all, in order.
+/// rmcp hands each notification to a task of its own and tokio does not run tasks spawned
+/// back to back in order, so before the proxy stamped their arrival order, a burst came out
+/// shuffled and every value overtaken by a later one was dropped as stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_upstream_progress_read_in_one_burst_arrives_in_order() {
+    let server = TestServer::start(config_with(json!([junk_server("junk", &[])]))).await;
+    wait_ready(&server, "junk").await;
+    let count: u32 = 100;
+    for round in 0..3 {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "progress_burst", "arguments": {"count": count},
+        "_meta": {
+            "progressToken": format!("burst-{round}"),
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "burst-test", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }}});
+        let text = reqwest::Client::new()
+            .post(format!("{}/mcp/servers/junk", server.url()))
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", "tools/call")
+            .header("Mcp-Name", "progress_burst")
+            .timeout(Duration::from_secs(30))
+            .json(&body)
+            .send()
+            .await
+            .expect("tools/call")
+            .text()
+            .await
+            .expect("body");
+        let messages = mcpproxy_testkit::messages_of(&text);
+        let progress: Vec<f64> = messages
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .filter_map(|m| m["params"]["progress"].as_f64())
+            .collect();
+        assert_eq!(
+            progress,
+            (1..=count).map(f64::from).collect::<Vec<f64>>(),
+            "round {round}: every progress value, in order: {text:.500}"
+        );
+        let answer = messages.last().expect("an answer");
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            format!("burst of {count}"),
+            "{answer}"
+        );
+    }
+    server.stop().await;
+}

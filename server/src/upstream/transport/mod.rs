@@ -9,6 +9,7 @@ pub(crate) mod http_lane;
 pub(crate) mod lifecycle;
 mod listen;
 mod modern;
+mod ordered;
 pub(crate) mod process;
 mod sse;
 mod stdio;
@@ -118,6 +119,8 @@ where
     T: rmcp::transport::IntoTransport<RoleClient, E, A>,
     E: std::error::Error + Send + Sync + 'static,
 {
+    // Progress keeps its arrival order through rmcp's task per notification.
+    let transport = ordered::Ordered::new(transport.into_transport(), handler.relay.clone());
     rmcp::service::serve_client_with_lifecycle_and_ct(handler, transport, attempt.mode(), ct).await
 }
 

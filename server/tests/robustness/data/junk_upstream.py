@@ -28,11 +28,11 @@ def answer(rid, text: str) -> None:
 TOOLS = [
     "echo", "garbage_then_answer", "huge_line_then_answer", "huge_answer",
     "invalid_utf8_answer", "wrong_id_only", "nested_answer", "flood_then_answer",
-    "die_with_garbage", "no_newline_forever",
+    "die_with_garbage", "no_newline_forever", "progress_burst",
 ]
 
 
-def call(rid, name: str, args: dict) -> None:
+def call(rid, name: str, args: dict, token=None) -> None:
     if name == "echo":
         answer(rid, "Echo: " + str(args.get("message")))
     elif name == "garbage_then_answer":
@@ -66,6 +66,16 @@ def call(rid, name: str, args: dict) -> None:
             send({"jsonrpc": "2.0", "method": "notifications/message",
                   "params": {"level": "info", "data": "flood line %d %s" % (i, "z" * 64)}})
         answer(rid, "ok after a flood")
+    elif name == "progress_burst":
+        # Every progress notification in one write, then the answer: the proxy reads them
+        # together and must pass them on in order.
+        count = int(args.get("count", 50))
+        burst = b"".join(json.dumps({"jsonrpc": "2.0", "method": "notifications/progress",
+                                     "params": {"progressToken": token, "progress": i,
+                                                "total": count}}).encode() + b"\n"
+                         for i in range(1, count + 1))
+        send_raw(burst)
+        answer(rid, "burst of %d" % count)
     elif name == "die_with_garbage":
         send_raw(b"\xff{{{ dying\n")
         sys.exit(3)
@@ -109,7 +119,8 @@ def main() -> None:
                 for t in TOOLS]}})
         elif method == "tools/call":
             params = msg.get("params") or {}
-            call(rid, params.get("name"), params.get("arguments") or {})
+            token = (params.get("_meta") or {}).get("progressToken")
+            call(rid, params.get("name"), params.get("arguments") or {}, token)
         elif method == "ping":
             send({"jsonrpc": "2.0", "id": rid, "result": {}})
         elif rid is not None and method is not None:
