@@ -20,7 +20,7 @@ pub mod process;
 pub mod serve;
 
 pub use bins::{everything_js, fixture_bin, harness_file, workspace_root};
-pub use mcp::{messages_of, text_of};
+pub use mcp::{last_message, messages_of, post_2026, text_of};
 pub use poll::{TimedOut, poll, poll_every, try_poll};
 pub use ports::{ClosedPort, announced, announced_blocking, ready_addr, ready_field};
 pub use process::{alive, exists, listening_ports, wait_listening};

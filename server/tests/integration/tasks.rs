@@ -60,42 +60,20 @@ async fn rpc(
     url: &str,
     method: &str,
     name: Option<&str>,
-    mut params: Value,
+    params: Value,
     capabilities: Value,
     headers: &[(&str, &str)],
 ) -> Value {
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "tasks-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": capabilities
-    });
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", method)
-        .timeout(Duration::from_secs(60))
-        .json(&body);
-    if let Some(name) = name {
-        request = request.header("Mcp-Name", name);
-    }
-    for (header, value) in headers {
-        request = request.header(*header, *value);
-    }
-    let text = request
-        .send()
-        .await
-        .expect(method)
-        .text()
-        .await
-        .expect("body");
-    let last = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .rfind(|l| !l.trim().is_empty())
-        .map_or(text.as_str(), str::trim);
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("JSON-RPC answer ({e}): {text}"))
+    let text = mcpproxy_testkit::post_2026(
+        url,
+        method,
+        name,
+        params,
+        ("tasks-test", capabilities),
+        headers,
+    )
+    .await;
+    mcpproxy_testkit::last_message(&text)
 }
 
 async fn call_tool(url: &str, tool: &str, args: Value, capabilities: Value) -> Value {

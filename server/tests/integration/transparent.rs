@@ -515,34 +515,18 @@ async fn a_2026_client_listening_hears_that_the_tools_changed() {
 
 /// A 2026-07-28 `tools/call` on `url` with `params` (name, arguments and what else), as a
 /// client declaring `capabilities`; the JSON-RPC response (the last SSE `data:` line).
-async fn call_2026(url: &str, mut params: Value, capabilities: Value) -> Value {
+async fn call_2026(url: &str, params: Value, capabilities: Value) -> Value {
     let name = params["name"].as_str().unwrap_or_default().to_string();
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "mrtr-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": capabilities
-    });
-    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
-    let text = reqwest::Client::new()
-        .post(url)
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/call")
-        .header("Mcp-Name", name)
-        .timeout(Duration::from_secs(60))
-        .json(&body)
-        .send()
-        .await
-        .expect("tools/call")
-        .text()
-        .await
-        .expect("body");
-    let last = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .rfind(|l| !l.trim().is_empty())
-        .map_or(text.as_str(), str::trim);
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("JSON-RPC answer ({e}): {text}"))
+    let text = mcpproxy_testkit::post_2026(
+        url,
+        "tools/call",
+        Some(&name),
+        params,
+        ("mrtr-test", capabilities),
+        &[],
+    )
+    .await;
+    mcpproxy_testkit::last_message(&text)
 }
 
 /// server-everything speaks 2025 only and asks for sampling with a request; a 2026-07-28

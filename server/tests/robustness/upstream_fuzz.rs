@@ -164,28 +164,18 @@ async fn test_upstream_progress_read_in_one_burst_arrives_in_order() {
     wait_ready(&server, "junk").await;
     let count: u32 = 100;
     for round in 0..3 {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "progress_burst", "arguments": {"count": count},
-        "_meta": {
-            "progressToken": format!("burst-{round}"),
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": {"name": "burst-test", "version": "1"},
-            "io.modelcontextprotocol/clientCapabilities": {}
-        }}});
-        let text = reqwest::Client::new()
-            .post(format!("{}/mcp/servers/junk", server.url()))
-            .header("Accept", "application/json, text/event-stream")
-            .header("MCP-Protocol-Version", "2026-07-28")
-            .header("Mcp-Method", "tools/call")
-            .header("Mcp-Name", "progress_burst")
-            .timeout(Duration::from_secs(30))
-            .json(&body)
-            .send()
-            .await
-            .expect("tools/call")
-            .text()
-            .await
-            .expect("body");
+        let params = json!({
+            "name": "progress_burst", "arguments": {"count": count},
+            "_meta": {"progressToken": format!("burst-{round}")}});
+        let text = mcpproxy_testkit::post_2026(
+            &format!("{}/mcp/servers/junk", server.url()),
+            "tools/call",
+            Some("progress_burst"),
+            params,
+            ("burst-test", json!({})),
+            &[],
+        )
+        .await;
         let messages = mcpproxy_testkit::messages_of(&text);
         let progress: Vec<f64> = messages
             .iter()
