@@ -12,9 +12,11 @@
 //!
 //! The tokenizer is `bpe-openai`, whose counts are tiktoken's (checked against `tiktoken-rs`
 //! in the tests below) at a fraction of the CPU; its tables are compiled into the binary,
-//! nothing is downloaded.
+//! nothing is downloaded. Each thread remembers the counts of the short pieces it has seen
+//! (`pieces`): answers repeat them, and a remembered piece costs a hash, not an encoding.
 
 mod meter;
+mod pieces;
 
 pub use meter::{Catalogue, Kind, Tally, TokenMeter, TokenTotals};
 
@@ -26,8 +28,7 @@ pub const MODEL: &str = "gpt-4";
 
 /// Tokens of `text` in [`ENCODING`] (special-token text counts as ordinary text).
 pub fn count(text: &str) -> u64 {
-    let tokens = bpe_openai::cl100k_base().count(text);
-    u64::try_from(tokens).unwrap_or(u64::MAX)
+    u64::try_from(pieces::count(text)).unwrap_or(u64::MAX)
 }
 
 /// Texts longer than this (bytes) are counted up to here and the rest estimated at the
