@@ -78,6 +78,33 @@ struct Seen {
     session: Option<Arc<str>>,
     auth: Option<String>,
     headers: HashMap<HeaderName, HeaderValue>,
+    /// `session` and `auth` as header values, made once per snapshot, not per request.
+    session_header: Option<HeaderValue>,
+    bearer_header: Option<HeaderValue>,
+}
+
+/// The session header's name.
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+
+impl Seen {
+    fn new(
+        session: Arc<str>,
+        auth: Option<String>,
+        headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Self {
+        let bearer_header = auth.as_ref().and_then(|token| {
+            let mut value = HeaderValue::try_from(format!("Bearer {token}")).ok()?;
+            value.set_sensitive(true);
+            Some(value)
+        });
+        Self {
+            session_header: HeaderValue::from_str(&session).ok(),
+            session: Some(session),
+            auth,
+            headers,
+            bearer_header,
+        }
+    }
 }
 
 /// rmcp's reqwest client, remembering the session id and headers of each request, with
@@ -114,6 +141,49 @@ struct Request<'a, P> {
     id: &'a str,
     method: &'a str,
     params: &'a P,
+}
+
+/// What the lane's requests accept.
+const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+/// What the lane's requests carry.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// One header, name and value.
+type Header = (HeaderName, HeaderValue);
+
+/// Request `method` with `params` as it goes out, and the `traceparent` header of its
+/// `_meta` (when tracing is on). A client that wants progress gets the request id as the
+/// progress token. Serialised straight to bytes unless the params must be edited or read.
+fn body_of<P: serde::Serialize>(
+    id: &str,
+    method: &str,
+    params: &P,
+    wants_progress: bool,
+) -> serde_json::Result<(Vec<u8>, Option<Header>)> {
+    if !wants_progress && !crate::telemetry::trace::enabled() {
+        return Ok((encode(id, method, params)?, None));
+    }
+    let mut params = serde_json::to_value(params)?;
+    if wants_progress && let Some(object) = params.as_object_mut() {
+        let meta = object
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert("progressToken".into(), Value::from(id));
+        }
+    }
+    let traceparent = crate::telemetry::trace::traceparent_header_of_params(&params);
+    Ok((encode(id, method, &params)?, traceparent))
+}
+
+/// The JSON-RPC request `id` for `method` with `params`, as bytes.
+fn encode<P: serde::Serialize>(id: &str, method: &str, params: &P) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&Request {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
 }
 
 /// Posts `tools/call` with the session rmcp negotiated.
@@ -217,11 +287,7 @@ impl Recorder {
     ) {
         if let (Some(session), Ok(mut seen)) = (session, self.seen.lock()) {
             // A new snapshot: the lane's requests share the last one without copying it.
-            *seen = Arc::new(Seen {
-                session: Some(session.clone()),
-                auth: auth.clone(),
-                headers: headers.clone(),
-            });
+            *seen = Arc::new(Seen::new(session.clone(), auth.clone(), headers.clone()));
         }
     }
 }
@@ -300,7 +366,9 @@ impl StreamableHttpClient for Recorder {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
         if let Ok(mut seen) = self.seen.lock() {
-            Arc::make_mut(&mut seen).session = None;
+            let seen = Arc::make_mut(&mut seen);
+            seen.session = None;
+            seen.session_header = None;
         }
         let auth_header = self.bearer(auth_header).await;
         let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "DELETE", &uri);
@@ -393,8 +461,8 @@ impl HttpLane {
         });
         let _ = self
             .with_session(self.client.post(url.clone()), session, &seen)
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, ACCEPT_BOTH)
+            .header(header::CONTENT_TYPE, APPLICATION_JSON)
             .body(notice.to_string())
             .send()
             .await;
@@ -426,32 +494,16 @@ impl HttpLane {
         if revision.is_some_and(|r| r >= STANDARD_HEADERS_REVISION) {
             return Err(LaneError::Fallback);
         }
-        let mut params = serde_json::to_value(params).map_err(|_| LaneError::Fallback)?;
-        if client.is_some_and(|c| c.wants_progress())
-            && let Some(object) = params.as_object_mut()
-        {
-            let meta = object
-                .entry("_meta")
-                .or_insert_with(|| Value::Object(serde_json::Map::new()));
-            if let Some(meta) = meta.as_object_mut() {
-                meta.insert("progressToken".into(), Value::from(id));
-            }
-        }
-        let body = Request {
-            jsonrpc: "2.0",
-            id,
-            method,
-            params: &params,
-        };
+        let wants_progress = client.is_some_and(|c| c.wants_progress());
+        let (body, traceparent) =
+            body_of(id, method, params, wants_progress).map_err(|_| LaneError::Fallback)?;
         let mut request = self
             .with_session(self.client.post(url.clone()), session, &seen)
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some((name, value)) = crate::telemetry::trace::traceparent_header_of_params(&params)
-        {
+            .header(header::ACCEPT, ACCEPT_BOTH)
+            .header(header::CONTENT_TYPE, APPLICATION_JSON);
+        if let Some((name, value)) = traceparent {
             request = request.header(name, value);
         }
-        let body = serde_json::to_vec(&body).map_err(|_| LaneError::Fallback)?;
         // Not connected at all: the server never saw it.
         let response = match request.body(body).send().await {
             Ok(r) => r,
@@ -515,9 +567,14 @@ impl HttpLane {
         session: &str,
         seen: &Seen,
     ) -> reqwest::RequestBuilder {
-        request = request.header("mcp-session-id", session);
-        if let Some(auth) = &seen.auth {
-            request = request.bearer_auth(auth);
+        request = match &seen.session_header {
+            Some(value) => request.header(MCP_SESSION_ID, value.clone()),
+            None => request.header(MCP_SESSION_ID, session),
+        };
+        match (&seen.bearer_header, &seen.auth) {
+            (Some(value), _) => request = request.header(header::AUTHORIZATION, value.clone()),
+            (None, Some(auth)) => request = request.bearer_auth(auth),
+            (None, None) => {}
         }
         for (name, value) in seen.headers.iter().filter(|(n, _)| !is_per_request(n)) {
             request = request.header(name, value);
@@ -604,8 +661,8 @@ impl Relayed<'_> {
                         self.session,
                         self.seen,
                     )
-                    .header(header::ACCEPT, "application/json, text/event-stream")
-                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::ACCEPT, ACCEPT_BOTH)
+                    .header(header::CONTENT_TYPE, APPLICATION_JSON)
                     .body(reply.to_string())
                     .send()
                     .await;
@@ -706,20 +763,24 @@ impl<'a> SseScan<'a> {
     }
 
     /// Take `bytes`; the answer if an event completed by them is it.
-    fn feed(&mut self, bytes: &[u8]) -> Option<Value> {
+    fn feed(&mut self, mut bytes: &[u8]) -> Option<Value> {
         let mut found = None;
-        for &byte in bytes {
-            if byte != b'\n' {
-                self.line.push(byte);
-                continue;
-            }
-            let line = std::mem::take(&mut self.line);
-            let line = String::from_utf8_lossy(&line);
-            let line = line.strip_suffix('\r').unwrap_or(&line);
-            if let Some(answer) = self.field(line) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            // One buffer for every line (its capacity kept), taken while the line is read.
+            let mut line = std::mem::take(&mut self.line);
+            line.extend_from_slice(&bytes[..end]);
+            bytes = &bytes[end + 1..];
+            let answer = {
+                let text = String::from_utf8_lossy(&line);
+                self.field(text.strip_suffix('\r').unwrap_or(&text))
+            };
+            if let Some(answer) = answer {
                 found.get_or_insert(answer);
             }
+            line.clear();
+            self.line = line;
         }
+        self.line.extend_from_slice(bytes);
         found
     }
 
