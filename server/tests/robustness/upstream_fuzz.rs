@@ -44,6 +44,33 @@ pub fn junk_server(name: &str, extra: &[&str]) -> serde_json::Value {
     json!({ "name": name, "command": python(), "args": args, "enabled": true })
 }
 
+/// A proxy over `servers` (each ready) with `call_tool_timeout` = `timeout`, and an MCP
+/// client of its `/mcp`.
+async fn proxy_with(servers: serde_json::Value, timeout: &str) -> (TestServer, Client) {
+    let names: Vec<String> = servers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_string))
+        .collect();
+    let mut config = config_with(servers);
+    config["call_tool_timeout"] = json!(timeout);
+    let server = TestServer::start(config).await;
+    for name in &names {
+        wait_ready(&server, name).await;
+    }
+    let client = mcp_client(&server).await;
+    (server, client)
+}
+
+/// The proxy did not panic; the client and the proxy are closed.
+async fn close(server: TestServer, client: Client) {
+    let stderr = server.stderr_text();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    client.cancel().await.expect("close");
+    server.stop().await;
+}
+
 /// `junk:echo` answers again (after a death, once reconnected).
 async fn junk_echo_works(client: &Client) {
     poll(
@@ -63,16 +90,14 @@ async fn junk_echo_works(client: &Client) {
 /// limit the timeout test below needs failed here once under that load).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_upstream_answers_after_garbage_get_through() {
-    let mut config = config_with(json!([
-        junk_server("junk", &[]),
-        junk_server("banner", &["--banner"]),
-    ]));
-    config["call_tool_timeout"] = json!("12s");
-    let server = TestServer::start(config).await;
-    for name in ["junk", "banner"] {
-        wait_ready(&server, name).await;
-    }
-    let client = mcp_client(&server).await;
+    let (server, client) = proxy_with(
+        json!([
+            junk_server("junk", &[]),
+            junk_server("banner", &["--banner"])
+        ]),
+        "12s",
+    )
+    .await;
 
     for (tool, expect) in [
         ("junk:garbage_then_answer", "ok after garbage"),
@@ -91,23 +116,18 @@ async fn test_upstream_answers_after_garbage_get_through() {
         !err && text.contains("truncated by mcpproxy"),
         "{text:.200}"
     );
-    let stderr = server.stderr_text();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    client.cancel().await.expect("close");
-    server.stop().await;
+    close(server, client).await;
 }
 
 /// Answers the proxy cannot read, and a death mid-call, are clean errors within the call
 /// timeout while the other server answers at once; memory stays bounded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
-    let mut config = config_with(json!([fixture_server("fx"), junk_server("junk", &[])]));
-    config["call_tool_timeout"] = json!("2s");
-    let server = TestServer::start(config).await;
-    for name in ["fx", "junk"] {
-        wait_ready(&server, name).await;
-    }
-    let client = mcp_client(&server).await;
+    let (server, client) = proxy_with(
+        json!([fixture_server("fx"), junk_server("junk", &[])]),
+        "2s",
+    )
+    .await;
     let pid = pid_of(&server);
     let rss_before = status_field(pid, "VmRSS");
 
@@ -148,10 +168,7 @@ async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
         rss_after < rss_before + 200 * 1024,
         "VmRSS grew from {rss_before} kB to {rss_after} kB"
     );
-    let stderr = server.stderr_text();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    client.cancel().await.expect("close");
-    server.stop().await;
+    close(server, client).await;
 }
 
 /// Progress notifications an upstream writes in one burst reach the client all, in order.

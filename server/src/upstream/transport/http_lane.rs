@@ -72,37 +72,33 @@ fn is_per_request(name: &HeaderName) -> bool {
     name == "mcp-method" || name == "mcp-name" || name.starts_with("mcp-param-")
 }
 
-/// What rmcp last sent along with a request (replaced whole, shared by the lane's requests).
+/// What rmcp last sent along with a request (replaced whole, shared by the lane's requests),
+/// as the header values the lane sends: made once per snapshot, not per request. A session
+/// id or token that is no header value leaves its header out (the server's refusal sends
+/// the call through rmcp, which has the same values).
 #[derive(Debug, Clone, Default)]
 struct Seen {
-    session: Option<Arc<str>>,
-    auth: Option<String>,
+    /// `mcp-session-id`; none before rmcp has a session and after it ends one.
+    session: Option<HeaderValue>,
+    /// `authorization: Bearer …`, marked sensitive.
+    authorization: Option<HeaderValue>,
     headers: HashMap<HeaderName, HeaderValue>,
-    /// `session` and `auth` as header values, made once per snapshot, not per request.
-    session_header: Option<HeaderValue>,
-    bearer_header: Option<HeaderValue>,
 }
 
 /// The session header's name.
 const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
 impl Seen {
-    fn new(
-        session: Arc<str>,
-        auth: Option<String>,
-        headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Self {
-        let bearer_header = auth.as_ref().and_then(|token| {
+    fn new(session: &str, auth: Option<&str>, headers: HashMap<HeaderName, HeaderValue>) -> Self {
+        let authorization = auth.and_then(|token| {
             let mut value = HeaderValue::try_from(format!("Bearer {token}")).ok()?;
             value.set_sensitive(true);
             Some(value)
         });
         Self {
-            session_header: HeaderValue::from_str(&session).ok(),
-            session: Some(session),
-            auth,
+            session: HeaderValue::from_str(session).ok(),
+            authorization,
             headers,
-            bearer_header,
         }
     }
 }
@@ -287,7 +283,7 @@ impl Recorder {
     ) {
         if let (Some(session), Ok(mut seen)) = (session, self.seen.lock()) {
             // A new snapshot: the lane's requests share the last one without copying it.
-            *seen = Arc::new(Seen::new(session.clone(), auth.clone(), headers.clone()));
+            *seen = Arc::new(Seen::new(session, auth.as_deref(), headers.clone()));
         }
     }
 }
@@ -366,9 +362,7 @@ impl StreamableHttpClient for Recorder {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
         if let Ok(mut seen) = self.seen.lock() {
-            let seen = Arc::make_mut(&mut seen);
-            seen.session = None;
-            seen.session_header = None;
+            Arc::make_mut(&mut seen).session = None;
         }
         let auth_header = self.bearer(auth_header).await;
         let (auth_header, custom_headers) = self.bind(auth_header, custom_headers, "DELETE", &uri);
@@ -448,7 +442,7 @@ impl HttpLane {
         let Ok(seen) = self.seen.lock().map(|s| Arc::clone(&s)) else {
             return;
         };
-        let (Some(session), Some(url)) = (&seen.session, &self.url) else {
+        let (Some(_), Some(url)) = (&seen.session, &self.url) else {
             return;
         };
         if seen.headers.contains_key(DPOP) {
@@ -460,7 +454,7 @@ impl HttpLane {
             "params": {"requestId": id, "reason": "cancelled by the client"},
         });
         let _ = self
-            .with_session(self.client.post(url.clone()), session, &seen)
+            .with_session(self.client.post(url.clone()), &seen)
             .header(header::ACCEPT, ACCEPT_BOTH)
             .header(header::CONTENT_TYPE, APPLICATION_JSON)
             .body(notice.to_string())
@@ -480,7 +474,7 @@ impl HttpLane {
             .lock()
             .map(|s| Arc::clone(&s))
             .map_err(|_| LaneError::Fallback)?;
-        let (Some(session), Some(url)) = (&seen.session, &self.url) else {
+        let (Some(_), Some(url)) = (&seen.session, &self.url) else {
             return Err(LaneError::Fallback);
         };
         // A DPoP-bound token needs a fresh proof per request, which only rmcp's path makes.
@@ -498,7 +492,7 @@ impl HttpLane {
         let (body, traceparent) =
             body_of(id, method, params, wants_progress).map_err(|_| LaneError::Fallback)?;
         let mut request = self
-            .with_session(self.client.post(url.clone()), session, &seen)
+            .with_session(self.client.post(url.clone()), &seen)
             .header(header::ACCEPT, ACCEPT_BOTH)
             .header(header::CONTENT_TYPE, APPLICATION_JSON);
         if let Some((name, value)) = traceparent {
@@ -537,7 +531,6 @@ impl HttpLane {
         let relay = Relayed {
             lane: self,
             url,
-            session,
             seen: &seen,
             client,
         };
@@ -553,7 +546,7 @@ impl HttpLane {
                 break;
             }
             tokio::time::sleep(scan.retry.unwrap_or(DEFAULT_RETRY).min(MAX_RETRY)).await;
-            stream = self.resume(url, session, &seen, &last).await?;
+            stream = self.resume(url, &seen, &last).await?;
         }
         Err(LaneError::Transport(
             "the response stream ended without an answer".into(),
@@ -564,17 +557,13 @@ impl HttpLane {
     fn with_session(
         &self,
         mut request: reqwest::RequestBuilder,
-        session: &str,
         seen: &Seen,
     ) -> reqwest::RequestBuilder {
-        request = match &seen.session_header {
-            Some(value) => request.header(MCP_SESSION_ID, value.clone()),
-            None => request.header(MCP_SESSION_ID, session),
-        };
-        match (&seen.bearer_header, &seen.auth) {
-            (Some(value), _) => request = request.header(header::AUTHORIZATION, value.clone()),
-            (None, Some(auth)) => request = request.bearer_auth(auth),
-            (None, None) => {}
+        if let Some(session) = &seen.session {
+            request = request.header(MCP_SESSION_ID, session.clone());
+        }
+        if let Some(authorization) = &seen.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
         }
         for (name, value) in seen.headers.iter().filter(|(n, _)| !is_per_request(n)) {
             request = request.header(name, value);
@@ -586,12 +575,11 @@ impl HttpLane {
     async fn resume(
         &self,
         url: &reqwest::Url,
-        session: &str,
         seen: &Seen,
         last_event_id: &str,
     ) -> Result<reqwest::Response, LaneError> {
         let response = self
-            .with_session(self.client.get(url.clone()), session, seen)
+            .with_session(self.client.get(url.clone()), seen)
             .header(header::ACCEPT, "text/event-stream")
             .header("last-event-id", last_event_id)
             .send()
@@ -611,7 +599,6 @@ impl HttpLane {
 struct Relayed<'a> {
     lane: &'a HttpLane,
     url: &'a reqwest::Url,
-    session: &'a str,
     seen: &'a Seen,
     client: Option<&'a Arc<dyn Downstream>>,
 }
@@ -656,11 +643,7 @@ impl Relayed<'_> {
                 // timeout ends the wait.
                 let _ = self
                     .lane
-                    .with_session(
-                        self.lane.client.post(self.url.clone()),
-                        self.session,
-                        self.seen,
-                    )
+                    .with_session(self.lane.client.post(self.url.clone()), self.seen)
                     .header(header::ACCEPT, ACCEPT_BOTH)
                     .header(header::CONTENT_TYPE, APPLICATION_JSON)
                     .body(reply.to_string())
