@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::{Notify, broadcast};
 
 use super::logs::ServerLog;
-use super::relay::{Downstream, Notice, ProgressOrder, Relay};
+use super::relay::{Arrival, Downstream, Notice, Relay};
 
 /// The handler of one client session.
 #[derive(Clone)]
@@ -148,7 +148,7 @@ impl ClientHandler for Handler {
         params: ProgressNotificationParam,
         context: NotificationContext<RoleClient>,
     ) {
-        let arrival = context.extensions.get::<ProgressOrder>().copied();
+        let arrival = context.extensions.get::<Arrival>().copied();
         self.relay.progress(params, arrival).await;
     }
 
@@ -199,7 +199,8 @@ impl ClientHandler for Handler {
             Some(InboundStreamOrigin::OutboundRequest(id)) => Some(id),
             _ => None,
         };
-        if let Err(message) = self.relay.log(origin, params).await {
+        let arrival = context.extensions.get::<Arrival>().copied();
+        if let Err(message) = self.relay.log(origin, params, arrival).await {
             self.notice(Notice::Log {
                 server: self.server.clone(),
                 message,

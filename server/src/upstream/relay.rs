@@ -132,6 +132,43 @@ pub(crate) struct Relay {
 struct Book {
     next: u64,
     entries: HashMap<u64, Entry>,
+    /// Progress read for a token no request is bound to yet, while some request is not
+    /// bound yet: how many, by token (the request that binds the token takes the count).
+    early: HashMap<ProgressToken, u64>,
+}
+
+impl Book {
+    /// The entry a log message about `origin` (the request whose stream it came on) is
+    /// for: that request's, or without one (stdio has no association) the one request in
+    /// flight.
+    fn for_log(&self, origin: Option<&RequestId>) -> Option<(u64, &Entry)> {
+        match origin {
+            Some(id) => self
+                .entries
+                .iter()
+                .find(|(_, e)| e.id.as_ref() == Some(id))
+                .map(|(key, e)| (*key, e)),
+            None => {
+                let mut entries = self.entries.iter();
+                match (entries.next(), entries.next()) {
+                    (Some((key, entry)), None) => Some((*key, entry)),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Whether every request in flight has gone out (no binding is awaited).
+    fn all_bound(&self) -> bool {
+        self.entries.values().all(|e| e.id.is_some())
+    }
+
+    /// Forget early progress once no request can claim it.
+    fn settle_early(&mut self) {
+        if !self.early.is_empty() && self.all_bound() {
+            self.early.clear();
+        }
+    }
 }
 
 struct Entry {
@@ -141,15 +178,17 @@ struct Entry {
     deliveries: Arc<Deliveries>,
 }
 
-/// Progress notifications of one request on their way to its client.
+/// The progress and log messages of one request on their way to its client.
 #[derive(Default)]
 struct Deliveries {
+    /// Messages being delivered now.
     pending: AtomicUsize,
+    /// Woken when a delivery ends.
     done: Notify,
     /// The last progress value delivered; held while one is delivered, so they go out one
     /// at a time and in order.
     last: tokio::sync::Mutex<Option<f64>>,
-    /// Progress notifications read so far (each one's [`ProgressOrder`] is its place).
+    /// Messages read so far (each one's [`Arrival`] place).
     arrived: AtomicU64,
     /// Arrivals whose turn has come: each waits for those before it.
     turn: AtomicU64,
@@ -157,23 +196,46 @@ struct Deliveries {
     turned: Notify,
 }
 
-/// A progress notification's place among its request's progress, in the order the
-/// transport read them (see `transport::ordered`).
+/// Where a progress or log message belongs, stamped as the transport reads it (see
+/// `transport::ordered`): its request, and its place among that request's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ProgressOrder(u64);
+pub(crate) struct Arrival {
+    /// The request's relay key; none for progress read before its token was bound (found
+    /// by token once it is).
+    key: Option<u64>,
+    place: u64,
+}
 
-/// How long a progress notification waits for the ones read before it (their tasks are
-/// already spawned; this bounds a wait on one that never comes).
+/// One message being delivered; dropped when it went out (or was dropped): the next
+/// one's turn.
+struct Turn {
+    deliveries: Arc<Deliveries>,
+    place: Option<u64>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let deliveries = &self.deliveries;
+        if let Some(place) = self.place {
+            deliveries.turn.fetch_max(place + 1, Ordering::SeqCst);
+            deliveries.turned.notify_waiters();
+        }
+        deliveries.pending.fetch_sub(1, Ordering::SeqCst);
+        deliveries.done.notify_waiters();
+    }
+}
+
+/// How long a message waits for the ones read before it (their tasks are already
+/// spawned; this bounds a wait on one that never comes).
 const TURN_WAIT: Duration = Duration::from_millis(500);
 
 impl Deliveries {
-    /// Wait until every progress notification read before `arrival` went out (or the wait
-    /// is over).
-    async fn my_turn(&self, arrival: ProgressOrder) {
+    /// Wait until every message read before `place` went out (or the wait is over).
+    async fn my_turn(&self, place: u64) {
         let deadline = tokio::time::Instant::now() + TURN_WAIT;
         loop {
             let turned = self.turned.notified();
-            if self.turn.load(Ordering::SeqCst) >= arrival.0 {
+            if self.turn.load(Ordering::SeqCst) >= place {
                 return;
             }
             if tokio::time::timeout_at(deadline, turned).await.is_err() {
@@ -182,10 +244,24 @@ impl Deliveries {
         }
     }
 
-    /// `arrival` went out (or was dropped): the next one's turn.
-    fn next_turn(&self, arrival: ProgressOrder) {
-        self.turn.fetch_max(arrival.0 + 1, Ordering::SeqCst);
-        self.turned.notify_waiters();
+    /// Start delivering one message: counted as pending, and in its turn when its
+    /// `place` is known. Dropping the [`Turn`] ends the delivery.
+    async fn start(self: Arc<Self>, place: Option<u64>) -> Turn {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let turn = Turn {
+            deliveries: self,
+            place,
+        };
+        if let Some(place) = place {
+            turn.deliveries.my_turn(place).await;
+        }
+        turn
+    }
+
+    /// Whether every message read so far went out and none is going out now.
+    fn settled(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) == 0
+            && self.turn.load(Ordering::SeqCst) >= self.arrived.load(Ordering::SeqCst)
     }
 }
 
@@ -202,9 +278,19 @@ pub(crate) struct InFlight {
 impl InFlight {
     /// The request went out as `id` with progress token `token`.
     pub(crate) fn bind(&self, id: RequestId, token: Option<ProgressToken>) {
-        if let Some(entry) = self.relay.book().entries.get_mut(&self.key) {
-            entry.id = Some(id);
-            entry.token = token;
+        {
+            let mut book = self.relay.book();
+            let early = token.as_ref().and_then(|t| book.early.remove(t));
+            if let Some(entry) = book.entries.get_mut(&self.key) {
+                // Progress read before this binding took the first places.
+                entry
+                    .deliveries
+                    .arrived
+                    .fetch_add(early.unwrap_or(0), Ordering::SeqCst);
+                entry.id = Some(id);
+                entry.token = token;
+            }
+            book.settle_early();
         }
         self.relay.bound.notify_waiters();
     }
@@ -218,8 +304,10 @@ impl InFlight {
     }
 
     /// Let the progress and log messages the server sent before its answer reach the
-    /// client first: rmcp
-    /// hands each notification to a task of its own, which may not have run yet.
+    /// client first: rmcp hands each notification to a task of its own, which may not
+    /// have run yet. Every message stamped as read (all of them, but for a rare log
+    /// message that overtook its request's binding) is waited for; the yields give an
+    /// unstamped one its chance.
     pub(crate) async fn flush(&self) {
         for _ in 0..8 {
             tokio::task::yield_now().await;
@@ -227,7 +315,7 @@ impl InFlight {
         let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
         loop {
             let done = self.deliveries.done.notified();
-            if self.deliveries.pending.load(Ordering::SeqCst) == 0 {
+            if self.deliveries.settled() {
                 return;
             }
             if tokio::time::timeout_at(deadline, done).await.is_err() {
@@ -239,7 +327,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.relay.book().entries.remove(&self.key);
+        let mut book = self.relay.book();
+        book.entries.remove(&self.key);
+        book.settle_early();
     }
 }
 
@@ -270,48 +360,69 @@ impl Relay {
         }
     }
 
-    /// A progress notification with `token` was read: its place among its request's
-    /// progress, when the request is known by that token yet.
-    pub(crate) fn arrived(&self, token: &ProgressToken) -> Option<ProgressOrder> {
-        let book = self.book();
-        let entry = book
+    /// A progress notification with `token` was read: its request and place, when some
+    /// request is or may yet be bound to the token.
+    pub(crate) fn progress_arrived(&self, token: &ProgressToken) -> Option<Arrival> {
+        let mut book = self.book();
+        if let Some((key, entry)) = book
             .entries
-            .values()
-            .find(|e| e.token.as_ref() == Some(token))?;
-        Some(ProgressOrder(
-            entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
-        ))
+            .iter()
+            .find(|(_, e)| e.token.as_ref() == Some(token))
+        {
+            return Some(Arrival {
+                key: Some(*key),
+                place: entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
+            });
+        }
+        if book.all_bound() {
+            return None;
+        }
+        let early = book.early.entry(token.clone()).or_default();
+        let place = *early;
+        *early += 1;
+        Some(Arrival { key: None, place })
+    }
+
+    /// A log message about `origin` was read: its request and place, when it has one.
+    pub(crate) fn log_arrived(&self, origin: Option<&RequestId>) -> Option<Arrival> {
+        let book = self.book();
+        let (key, entry) = book.for_log(origin)?;
+        Some(Arrival {
+            key: Some(key),
+            place: entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
+        })
+    }
+
+    /// The client and deliveries of the request with relay key `key`.
+    fn by_key(&self, key: u64) -> Option<(Arc<dyn Downstream>, Arc<Deliveries>)> {
+        self.book()
+            .entries
+            .get(&key)
+            .map(|e| (e.downstream.clone(), e.deliveries.clone()))
     }
 
     /// Deliver `progress` to the client of the request with its token (if any is in
-    /// flight), after the ones read before it when its `arrival` is known.
+    /// flight), after the messages read before it when its `arrival` is known.
     pub(crate) async fn progress(
         &self,
         progress: ProgressNotificationParam,
-        arrival: Option<ProgressOrder>,
+        arrival: Option<Arrival>,
     ) {
-        let Some((client, deliveries)) = self.by_token(&progress.progress_token).await else {
+        let found = match arrival.and_then(|a| a.key) {
+            Some(key) => self.by_key(key),
+            None => self.by_token(&progress.progress_token).await,
+        };
+        let Some((client, deliveries)) = found else {
             return;
         };
-        deliveries.pending.fetch_add(1, Ordering::SeqCst);
-        if let Some(arrival) = arrival {
-            deliveries.my_turn(arrival).await;
+        let _turn = deliveries.clone().start(arrival.map(|a| a.place)).await;
+        // Progress only ever increases (the spec requires it): one overtaken by a later
+        // value (an unstamped one, or one whose turn never came) is stale and dropped.
+        let mut last = deliveries.last.lock().await;
+        if last.is_none_or(|last| progress.progress > last) {
+            *last = Some(progress.progress);
+            client.progress(progress).await;
         }
-        {
-            // rmcp handles each notification on a task of its own, so two that arrive close
-            // together can reach this point in either order. Progress only ever increases
-            // (the spec requires it): one overtaken by a later value is stale and dropped.
-            let mut last = deliveries.last.lock().await;
-            if last.is_none_or(|last| progress.progress > last) {
-                *last = Some(progress.progress);
-                client.progress(progress).await;
-            }
-        }
-        if let Some(arrival) = arrival {
-            deliveries.next_turn(arrival);
-        }
-        deliveries.pending.fetch_sub(1, Ordering::SeqCst);
-        deliveries.done.notify_waiters();
     }
 
     /// The client of the request that went out as `id`.
@@ -337,35 +448,27 @@ impl Relay {
         latest(true).or_else(|| latest(false))
     }
 
-    /// Deliver a log message to the client of the request that went out as `id`, or
-    /// without one (stdio has no association) to the client of the one request in flight.
-    /// The message back when no request claims it.
+    /// Deliver a log message to the client of its request (`arrival`'s when stamped, else
+    /// [`Book::for_log`]'s), after the messages read before it. The message back when no
+    /// request claims it.
     pub(crate) async fn log(
         &self,
-        id: Option<&RequestId>,
+        origin: Option<&RequestId>,
         message: LoggingMessageNotificationParam,
+        arrival: Option<Arrival>,
     ) -> Result<(), LoggingMessageNotificationParam> {
-        let found = {
-            let book = self.book();
-            match id {
-                Some(id) => book.entries.values().find(|e| e.id.as_ref() == Some(id)),
-                None => {
-                    let mut entries = book.entries.values();
-                    match (entries.next(), entries.next()) {
-                        (Some(entry), None) => Some(entry),
-                        _ => None,
-                    }
-                }
-            }
-            .map(|e| (e.downstream.clone(), e.deliveries.clone()))
+        let found = match arrival.and_then(|a| a.key) {
+            Some(key) => self.by_key(key),
+            None => self
+                .book()
+                .for_log(origin)
+                .map(|(_, e)| (e.downstream.clone(), e.deliveries.clone())),
         };
         let Some((client, deliveries)) = found else {
             return Err(message);
         };
-        deliveries.pending.fetch_add(1, Ordering::SeqCst);
+        let _turn = deliveries.start(arrival.map(|a| a.place)).await;
         client.log(message).await;
-        deliveries.pending.fetch_sub(1, Ordering::SeqCst);
-        deliveries.done.notify_waiters();
         Ok(())
     }
 
@@ -387,7 +490,7 @@ impl Relay {
                 {
                     return Some((entry.downstream.clone(), entry.deliveries.clone()));
                 }
-                if book.entries.values().all(|e| e.id.is_some()) {
+                if book.all_bound() {
                     return None;
                 }
             }
@@ -403,13 +506,27 @@ mod tests {
     use super::*;
     use rmcp::model::NumberOrString;
 
-    struct Named(&'static str);
+    /// A client known by its name, which writes down the progress and log messages that
+    /// reach it.
+    struct Named(&'static str, Mutex<Vec<String>>);
+
+    fn named(name: &'static str) -> Arc<Named> {
+        Arc::new(Named(name, Mutex::default()))
+    }
+
+    impl Named {
+        fn seen(&self) -> Vec<String> {
+            crate::sync::lock(&self.1).clone()
+        }
+    }
 
     impl Downstream for Named {
-        fn progress(&self, _: ProgressNotificationParam) -> BoxFuture<'static, ()> {
+        fn progress(&self, progress: ProgressNotificationParam) -> BoxFuture<'static, ()> {
+            crate::sync::lock(&self.1).push(format!("progress {}", progress.progress));
             Box::pin(async {})
         }
-        fn log(&self, _: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
+        fn log(&self, message: LoggingMessageNotificationParam) -> BoxFuture<'static, ()> {
+            crate::sync::lock(&self.1).push(format!("log {}", message.data));
             Box::pin(async {})
         }
         fn capabilities(&self) -> Option<ClientCapabilities> {
@@ -449,17 +566,17 @@ mod tests {
     #[tokio::test]
     async fn requests_are_found_by_id_token_and_recency_until_dropped() {
         let relay = Arc::new(Relay::default());
-        let a = relay.register(Arc::new(Named("a")));
+        let a = relay.register(named("a"));
         a.bind(
             RequestId::Number(1),
             Some(ProgressToken(NumberOrString::Number(10))),
         );
-        let b = relay.register(Arc::new(Named("b")));
+        let b = relay.register(named("b"));
         b.bind(RequestId::Number(2), None);
         assert_eq!(name_of(relay.by_request(&RequestId::Number(1))).await, "a");
         let ping = ServerRequest::PingRequest(Default::default());
         assert_eq!(name_of(relay.latest_for(&ping)).await, "b");
-        let unable = relay.register(Arc::new(Named("unable")));
+        let unable = relay.register(named("unable"));
         unable.bind(RequestId::Number(3), None);
         assert_eq!(
             name_of(relay.latest_for(&ping)).await,
@@ -487,7 +604,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_arriving_before_its_binding_waits_for_it() {
         let relay = Arc::new(Relay::default());
-        let pending = relay.register(Arc::new(Named("late")));
+        let pending = relay.register(named("late"));
         let token = ProgressToken(NumberOrString::String("t".into()));
         let finder = {
             let relay = relay.clone();
@@ -499,5 +616,99 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         pending.bind(RequestId::Number(5), Some(token));
         assert_eq!(finder.await.expect("join"), "late");
+    }
+
+    fn progress_of(token: &ProgressToken, value: f64) -> ProgressNotificationParam {
+        ProgressNotificationParam::new(token.clone(), value)
+    }
+
+    fn log_of(text: &str) -> LoggingMessageNotificationParam {
+        LoggingMessageNotificationParam::new(LoggingLevel::Info, text.into())
+    }
+
+    /// A message read before the answer is delivered before the answer goes, even when
+    /// its task has not started by the time the answer arrives (on a busy machine a task
+    /// rmcp spawned can wait longer than any number of yields).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_answer_waits_for_every_message_read_before_it() {
+        let relay = Arc::new(Relay::default());
+        let client = named("recorder");
+        let token = ProgressToken(NumberOrString::Number(1));
+        let in_flight = relay.register(client.clone());
+        in_flight.bind(RequestId::Number(1), Some(token.clone()));
+        let progress = relay.progress_arrived(&token);
+        let log = relay.log_arrived(None);
+        // Each on a task of its own, as rmcp runs them: the later one starts first.
+        let late_log = {
+            let relay = relay.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                relay.log(None, log_of("late"), log).await.expect("claimed");
+            })
+        };
+        let late_progress = {
+            let relay = relay.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                relay.progress(progress_of(&token, 1.0), progress).await;
+            })
+        };
+        in_flight.flush().await;
+        assert_eq!(
+            client.seen(),
+            ["progress 1", "log \"late\""],
+            "both went out before the flush ended, in the order they were read"
+        );
+        late_log.await.expect("join");
+        late_progress.await.expect("join");
+    }
+
+    /// Progress read before its request was bound takes the first places: delivered in
+    /// read order, whatever order their tasks run in.
+    #[tokio::test]
+    async fn progress_read_before_the_binding_keeps_its_place() {
+        let relay = Arc::new(Relay::default());
+        let client = named("recorder");
+        let token = ProgressToken(NumberOrString::String("early".into()));
+        let in_flight = relay.register(client.clone());
+        let first = relay.progress_arrived(&token);
+        assert_eq!(
+            first,
+            Some(Arrival {
+                key: None,
+                place: 0
+            })
+        );
+        in_flight.bind(RequestId::Number(7), Some(token.clone()));
+        let second = relay.progress_arrived(&token);
+        assert_eq!(second.map(|a| a.place), Some(1));
+        let overtaking = {
+            let relay = relay.clone();
+            let token = token.clone();
+            tokio::spawn(async move { relay.progress(progress_of(&token, 2.0), second).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(client.seen().is_empty(), "the second waits for the first");
+        relay.progress(progress_of(&token, 1.0), first).await;
+        overtaking.await.expect("join");
+        assert_eq!(client.seen(), ["progress 1", "progress 2"]);
+        in_flight.flush().await;
+        assert!(crate::sync::lock(&relay.book).early.is_empty());
+    }
+
+    /// Progress for a token no request takes is forgotten once every request is bound.
+    #[tokio::test]
+    async fn early_progress_nobody_claims_is_forgotten() {
+        let relay = Arc::new(Relay::default());
+        let in_flight = relay.register(named("stray"));
+        let stray = ProgressToken(NumberOrString::Number(99));
+        assert!(relay.progress_arrived(&stray).is_some());
+        in_flight.bind(RequestId::Number(1), None);
+        assert!(crate::sync::lock(&relay.book).early.is_empty());
+        assert_eq!(
+            relay.progress_arrived(&stray),
+            None,
+            "nobody can claim it now"
+        );
     }
 }

@@ -1,24 +1,28 @@
-//! Arrival order for progress. rmcp hands every notification to a task of its own, and
-//! tasks spawned back to back do not run in the order they were spawned (tokio runs the
-//! latest one first), so two progress notifications read together reached the relay in the
-//! wrong order and the earlier value was dropped as stale (a client saw 1, 3 for 1, 2, 3).
-//! [`Ordered`] wraps a session's transport and stamps each `notifications/progress` as it is
-//! read, in order, with its place among its request's progress ([`Relay::arrived`]); the
-//! relay then delivers them in that order (a stamp waits at most a moment for the ones
-//! before it).
+//! Arrival order for progress and log messages. rmcp hands every notification to a task
+//! of its own, and tasks spawned back to back do not run in the order they were spawned
+//! (tokio runs the latest one first), so two progress notifications read together reached
+//! the relay in the wrong order and the earlier value was dropped as stale (a client saw
+//! 1, 3 for 1, 2, 3); and an answer could go out before the tasks of the messages read
+//! before it had run. [`Ordered`] wraps a session's transport and stamps each
+//! `notifications/progress` and `notifications/message` as it is read, in order, with its
+//! request and place among that request's messages ([`Arrival`]); the relay then delivers
+//! them in that order (a stamp waits at most a moment for the ones before it), and the
+//! answer waits until every message read before it went out ([`InFlight::flush`]).
+//!
+//! [`InFlight::flush`]: crate::upstream::relay::InFlight::flush
 
 use std::sync::Arc;
 
 use rmcp::{
     RoleClient,
     model::{JsonRpcMessage, ServerJsonRpcMessage, ServerNotification},
-    service::{RxJsonRpcMessage, TxJsonRpcMessage},
+    service::{InboundStreamOrigin, RxJsonRpcMessage, TxJsonRpcMessage},
     transport::Transport,
 };
 
-use crate::upstream::relay::Relay;
+use crate::upstream::relay::{Arrival, Relay};
 
-/// A transport whose progress notifications carry their arrival order.
+/// A transport whose progress and log messages carry their arrival order.
 pub(crate) struct Ordered<T> {
     inner: T,
     relay: Arc<Relay>,
@@ -31,13 +35,30 @@ impl<T> Ordered<T> {
     }
 
     fn stamp(&self, message: &mut ServerJsonRpcMessage) {
-        if let JsonRpcMessage::Notification(notification) = message
-            && let ServerNotification::ProgressNotification(progress) =
-                &mut notification.notification
-            && let Some(arrival) = self.relay.arrived(&progress.params.progress_token)
-        {
-            progress.extensions.insert(arrival);
+        let JsonRpcMessage::Notification(notification) = message else {
+            return;
+        };
+        match &mut notification.notification {
+            ServerNotification::ProgressNotification(progress) => {
+                let arrival = self.relay.progress_arrived(&progress.params.progress_token);
+                insert(&mut progress.extensions, arrival);
+            }
+            ServerNotification::LoggingMessageNotification(log) => {
+                let origin = match log.extensions.get::<InboundStreamOrigin>() {
+                    Some(InboundStreamOrigin::OutboundRequest(id)) => Some(id),
+                    _ => None,
+                };
+                let arrival = self.relay.log_arrived(origin);
+                insert(&mut log.extensions, arrival);
+            }
+            _ => {}
         }
+    }
+}
+
+fn insert(extensions: &mut rmcp::model::Extensions, arrival: Option<Arrival>) {
+    if let Some(arrival) = arrival {
+        extensions.insert(arrival);
     }
 }
 
