@@ -4,6 +4,7 @@
 //! listed, fetched and replayed. Reads flush the background writer first, so a call made
 //! just before is always visible.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -14,22 +15,66 @@ use super::{App, AppError};
 use crate::storage::{CallPage, CallQuery, SessionRecord, ToolCallRecord, session_status};
 use crate::upstream::CallLink;
 
-/// A call that was made, its whole answer, and the id of its history record.
+/// A call that was made, its whole answer, and its history record.
 #[derive(Debug)]
 pub struct RecordedResponse {
-    /// The record's id; `None` when the call never reached a known server (not history).
-    pub id: Option<String>,
+    /// The record, to be stored; `None` when the call never reached a known server (not
+    /// history).
+    pub record: Option<PendingRecord>,
     /// The outcome.
     pub outcome: Result<CallToolResponse, CallError>,
 }
 
-/// A call that was made, and the id of its history record.
+/// A call that was made, and its history record.
 #[derive(Debug)]
 pub struct RecordedCall {
-    /// The record's id; `None` when the call never reached a known server (not history).
-    pub id: Option<String>,
+    /// The record, to be stored; `None` when the call never reached a known server (not
+    /// history).
+    pub record: Option<PendingRecord>,
     /// The outcome.
     pub outcome: Result<CallToolResult, CallError>,
+}
+
+/// A call's history record, made and not stored yet: the caller stores it once it knows
+/// the tokens of the answer it sends ([`App::account`]), so the record is written once,
+/// whole. Dropped unstored, it is stored without them: no record is lost.
+pub struct PendingRecord {
+    record: Option<(ToolCallRecord, crate::events::Event)>,
+    storage: Arc<crate::storage::Storage>,
+    bus: crate::events::EventBus,
+}
+
+impl std::fmt::Debug for PendingRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRecord")
+            .field("id", &self.record.as_ref().map(|(r, _)| &r.id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingRecord {
+    /// Store the record with `tokens` (of the answer the client received, when counted),
+    /// and announce it; its id.
+    pub fn store(mut self, tokens: Option<u64>) -> String {
+        self.store_once(tokens)
+    }
+
+    fn store_once(&mut self, tokens: Option<u64>) -> String {
+        let Some((mut record, announced)) = self.record.take() else {
+            return String::new();
+        };
+        record.tokens = tokens;
+        let id = record.id.clone();
+        self.storage.record_call(record);
+        self.bus.publish(announced);
+        id
+    }
+}
+
+impl Drop for PendingRecord {
+    fn drop(&mut self) {
+        self.store_once(None);
+    }
 }
 
 impl App {
@@ -119,7 +164,7 @@ impl App {
             .outcome
             .and_then(|response| complete_only(name, response));
         RecordedCall {
-            id: recorded.id,
+            record: recorded.record,
             outcome,
         }
     }
@@ -186,7 +231,10 @@ impl App {
                 .unwrap_or_else(|| "the tool answered with an error".into())
         }));
         if unknown {
-            return RecordedResponse { id: None, outcome };
+            return RecordedResponse {
+                record: None,
+                outcome,
+            };
         }
         crate::telemetry::metrics().record_call(
             server,
@@ -194,7 +242,6 @@ impl App {
             call_status(&outcome, is_error),
             started.elapsed(),
         );
-        let id = record.id.clone();
         let announced = crate::events::Event::ToolCallRecorded {
             id: record.id.clone(),
             server_name: record.server.clone(),
@@ -203,11 +250,38 @@ impl App {
             duration_ms: record.duration_ms,
             timestamp: record.timestamp.to_rfc3339(),
         };
-        self.storage.record_call(record);
-        self.bus.publish(announced);
         RecordedResponse {
-            id: Some(id),
+            record: Some(PendingRecord {
+                record: Some((record, announced)),
+                storage: self.storage.clone(),
+                bus: self.bus.clone(),
+            }),
             outcome,
+        }
+    }
+
+    /// Count `result`, the answer `session` received, toward token accounting, and store
+    /// the call's `record` (if any) with its tokens: a small answer is counted on the spot
+    /// and its record written whole; a large one is counted on the meter's thread, which
+    /// writes the count back into the record stored meanwhile.
+    pub fn account(
+        &self,
+        session: Option<&str>,
+        record: Option<PendingRecord>,
+        kind: crate::tokens::Kind,
+        result: &CallToolResult,
+    ) {
+        let answer = crate::tokens::Answer::of(result);
+        match self.meter.count_now(session, kind, answer) {
+            Ok(tokens) => {
+                if let Some(record) = record {
+                    record.store(Some(tokens));
+                }
+            }
+            Err(answer) => {
+                let call = record.map(|record| record.store(None));
+                self.meter.count_later(session, call, kind, answer);
+            }
         }
     }
 
@@ -248,7 +322,8 @@ impl App {
                 &CallLink::default(),
             )
             .await;
-        match recorded.id {
+        // Stored now: the read below must find it.
+        match recorded.record.map(|record| record.store(None)) {
             Some(new_id) => self.tool_call(&new_id).await,
             // The server was removed since the original call.
             None => Err(AppError::not_found(

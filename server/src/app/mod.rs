@@ -43,7 +43,7 @@ pub use apply::{ApplyOutcome, ApplySource, changed_fields};
 pub use builtin::{Builtin, UnknownBuiltin};
 pub use calls::{CallError, CallOrigin, Intent, split_name, tool_kind};
 pub use diagnostics::{Category, Diagnostics, DockerState, Issue, Severity};
-pub use history::{RecordedCall, RecordedResponse};
+pub use history::{PendingRecord, RecordedCall, RecordedResponse};
 pub use import::ImportOutcome;
 pub use inspect::{Approval, Inspection, InspectionPlan, KnownTool};
 pub use overview::{

@@ -8,7 +8,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResponse, Tool};
 
 use super::result::tool_error;
 use super::surface::{joined, split_joined};
-use crate::app::{App, CallError, CallOrigin, Intent};
+use crate::app::{App, CallError, CallOrigin, Intent, PendingRecord};
 use crate::upstream::CallLink;
 
 /// Every offered tool of the servers `origin` reaches, as `server__tool`.
@@ -33,15 +33,15 @@ pub fn tool(app: &App, name: &str) -> Option<Tool> {
     Some(tool)
 }
 
-/// Call `server__tool` for `origin`; the id of the call's history record (none when nothing
-/// was recorded) and the server's whole answer (a 2026-07-28 client gets an input-required
+/// Call `server__tool` for `origin`; the call's history record, to be stored (none when
+/// nothing was recorded), and the server's whole answer (a 2026-07-28 client gets an input-required
 /// result as it is).
 pub async fn call(
     app: &App,
     origin: &CallOrigin,
     request: CallToolRequestParams,
     link: &CallLink,
-) -> Result<(Option<String>, CallToolResponse), McpError> {
+) -> Result<(Option<PendingRecord>, CallToolResponse), McpError> {
     let name = request.name.to_string();
     let name = name.as_str();
     let servers = app.reachable_servers(origin.token.as_deref());
@@ -55,12 +55,12 @@ pub async fn call(
     let recorded = app
         .call_and_record_response(&routed, request, Intent::Any, origin, None, link)
         .await;
-    let id = recorded.id;
+    let record = recorded.record;
     match recorded.outcome {
-        Ok(response) => Ok((id, response)),
+        Ok(response) => Ok((record, response)),
         Err(error @ CallError::UnknownTool { .. }) => {
             Err(McpError::invalid_params(error.to_string(), None))
         }
-        Err(error) => Ok((id, tool_error(&format!("{name}: {error}")).into())),
+        Err(error) => Ok((record, tool_error(&format!("{name}: {error}")).into())),
     }
 }

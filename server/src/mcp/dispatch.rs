@@ -18,7 +18,8 @@ use super::result::{json_result, tool_error};
 use super::truncate::{Cut, ResponseCache, head};
 use super::{builtin, manage, search};
 use crate::app::{
-    App, Builtin, CallError, CallOrigin, Grant, Intent, SEARCH_WAIT, Tier, UnknownBuiltin,
+    App, Builtin, CallError, CallOrigin, Grant, Intent, PendingRecord, SEARCH_WAIT, Tier,
+    UnknownBuiltin,
 };
 use crate::storage::{ActivityKind, Actor};
 use crate::tokens::Kind;
@@ -126,7 +127,7 @@ impl Builtins {
             let covers = |server: &str| grant.is_none_or(|g| g.allows_server(server));
             self.app.settle(covers, SEARCH_WAIT).await;
         }
-        // The history record of a proxied call, whose `tokens` the meter fills in.
+        // The history record of a proxied call, stored with the answer's tokens.
         let mut recorded = None;
         let result = match builtin {
             Builtin::RetrieveTools => search::retrieve(&self.app, &args, grant),
@@ -136,10 +137,10 @@ impl Builtins {
             | Builtin::CallToolWrite
             | Builtin::CallToolDestructive => {
                 let intent = builtin.intent().unwrap_or(Intent::Any);
-                let (id, result) = self
+                let (record, result) = self
                     .proxy(session, &args, intent, link, settings.tool_response_limit)
                     .await;
-                recorded = id;
+                recorded = record;
                 result
             }
             Builtin::ReadCache => self.read_cache(&args, settings.tool_response_limit),
@@ -165,18 +166,14 @@ impl Builtins {
             b if b.intent().is_some() => Kind::ToolResult,
             _ => Kind::OtherBuiltin,
         };
-        self.app.meter().observe(
-            session.session_id.as_deref(),
-            recorded.as_deref(),
-            kind,
-            &result,
-        );
+        self.app
+            .account(session.session_id.as_deref(), recorded, kind, &result);
         Ok(result)
     }
 
     /// `call_tool*`: route `args.name` upstream with `args.args` / `args.args_json`; a
-    /// result longer than `limit` characters is truncated (0: never). Returns the id of the
-    /// call's history record (none when nothing was recorded) and the answer.
+    /// result longer than `limit` characters is truncated (0: never). Returns the call's
+    /// history record, to be stored (none when nothing was recorded), and the answer.
     async fn proxy(
         &self,
         session: &CallOrigin,
@@ -184,7 +181,7 @@ impl Builtins {
         intent: Intent,
         link: &CallLink,
         limit: usize,
-    ) -> (Option<String>, CallToolResult) {
+    ) -> (Option<PendingRecord>, CallToolResult) {
         let Some(name) = args.get("name").and_then(Value::as_str) else {
             return (
                 None,
@@ -213,7 +210,7 @@ impl Builtins {
             }
             Err(e) => tool_error(&format!("{name}: {e}")),
         };
-        (recorded.id, answer)
+        (recorded.record, answer)
     }
 
     /// Truncate an over-long result and cache the whole for `read_cache`. A result of text

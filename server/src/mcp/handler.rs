@@ -36,7 +36,7 @@ use super::parked::Parked;
 use super::result::tool_error;
 use super::sessions::{FastLink, Sessions};
 use super::surface::Surface;
-use crate::app::{App, CallError, CallOrigin, Intent};
+use crate::app::{App, CallError, CallOrigin, Intent, PendingRecord};
 use crate::upstream::{CallLink, Downstream};
 
 /// What the session's surface is for, in a sentence the agent reads.
@@ -576,25 +576,26 @@ impl ToolCalls {
         Ok(result.into())
     }
 
-    /// `result`, an upstream tool's answer, after handing it to token accounting (the
-    /// built-in tools' answers are counted by [`Builtins::call`]).
+    /// `result`, an upstream tool's answer, after token accounting has counted it and
+    /// stored its call's record (the built-in tools' answers are counted by
+    /// [`Builtins::call`]).
     fn counted(
         &self,
         origin: &CallOrigin,
-        recorded: Option<String>,
+        recorded: Option<PendingRecord>,
         result: rmcp::model::CallToolResult,
     ) -> rmcp::model::CallToolResult {
-        self.app.meter().observe(
+        self.app.account(
             origin.session_id.as_deref(),
-            recorded.as_deref(),
+            recorded,
             crate::tokens::Kind::ToolResult,
             &result,
         );
         result
     }
 
-    /// A call on the transparent surface: the upstream's own tool name; the id of its history
-    /// record and its whole answer (a 2026-07-28 input-required result and the client's retry
+    /// A call on the transparent surface: the upstream's own tool name; its history record,
+    /// to be stored, and its whole answer (a 2026-07-28 input-required result and the client's retry
     /// pass through); policy refusals as tool errors, the upstream's protocol errors as they
     /// are.
     async fn call_transparent(
@@ -603,19 +604,19 @@ impl ToolCalls {
         request: CallToolRequestParams,
         origin: &CallOrigin,
         link: &CallLink,
-    ) -> Result<(Option<String>, CallToolResponse), McpError> {
+    ) -> Result<(Option<PendingRecord>, CallToolResponse), McpError> {
         let name = format!("{server}:{}", request.name);
         let recorded = self
             .app
             .call_and_record_response(&name, request, Intent::Any, origin, None, link)
             .await;
-        let id = recorded.id;
+        let record = recorded.record;
         match recorded.outcome {
             Ok(response) => {
                 if let CallToolResponse::Complete(result) = &response {
                     self.catalog.routes().learn_from(server, &result.content);
                 }
-                Ok((id, response))
+                Ok((record, response))
             }
             Err(
                 error @ (CallError::UnknownTool { .. }
@@ -623,7 +624,7 @@ impl ToolCalls {
                 | CallError::OutOfScope { .. }
                 | CallError::Upstream(_)),
             ) => Err(to_mcp(error)),
-            Err(refused) => Ok((id, tool_error(&refused.to_string()).into())),
+            Err(refused) => Ok((record, tool_error(&refused.to_string()).into())),
         }
     }
 }

@@ -10,9 +10,12 @@ use serde_json::json;
 use super::count_json;
 use crate::storage::Storage;
 
-/// Answers waiting to be counted, at most (each is a copy of what the agent received, cut
+/// Answers waiting to be counted, at most (each is the JSON of what the agent received, cut
 /// to `tool_response_limit` on the built-in surface).
 const QUEUE: usize = 1024;
+/// Answers up to this many bytes of JSON are counted on the spot ([`TokenMeter::count_now`]):
+/// a few microseconds, less than handing them to the thread and writing the count back.
+const COUNT_NOW_UP_TO: usize = 512;
 /// Sessions' new tokens are written to storage at least this often while answers come.
 const PERSIST_EVERY: Duration = Duration::from_millis(500);
 /// After the first answer of a batch the thread sleeps this long and then takes everything
@@ -63,13 +66,32 @@ pub struct TokenTotals {
     pub uncounted: u64,
 }
 
+/// An answer as it is counted: its JSON, as every revision receives it (without
+/// 2026-07-28's `resultType` marker).
+#[derive(Debug)]
+pub struct Answer(String);
+
+impl Answer {
+    /// `result`'s JSON.
+    pub fn of(result: &CallToolResult) -> Self {
+        let text = if result.result_type.is_some() {
+            let mut bare = result.clone();
+            bare.result_type = None;
+            serde_json::to_string(&bare)
+        } else {
+            serde_json::to_string(result)
+        };
+        Self(text.unwrap_or_default())
+    }
+}
+
 enum Job {
     Answer {
         session: Option<String>,
         /// The history record of the call that answered, whose `tokens` the count fills.
         call: Option<String>,
         kind: Kind,
-        result: CallToolResult,
+        answer: Answer,
     },
     Catalogue {
         server: String,
@@ -81,8 +103,25 @@ enum Job {
 #[derive(Default)]
 struct Shared {
     totals: TokenTotals,
+    /// Tokens counted for sessions and not yet stored.
+    sessions: HashMap<String, u64>,
     /// Catalogue cost by server, with the catalogue it was counted of.
     catalogues: HashMap<String, (Catalogue, u64)>,
+}
+
+impl Shared {
+    /// `tokens` more of `kind`, received by `session`.
+    fn add(&mut self, session: Option<String>, kind: Kind, tokens: u64) {
+        let tally = match kind {
+            Kind::Retrieve => &mut self.totals.retrieve,
+            Kind::ToolResult => &mut self.totals.tool_results,
+            Kind::OtherBuiltin => &mut self.totals.other,
+        };
+        tally.add(tokens);
+        if let Some(session) = session {
+            *self.sessions.entry(session).or_default() += tokens;
+        }
+    }
 }
 
 /// Counts tokens of answers and catalogues on a thread of its own.
@@ -109,7 +148,6 @@ impl TokenMeter {
             shared: shared.clone(),
             storage,
             log: log.clone(),
-            pending: HashMap::new(),
             last_persist: Instant::now(),
         };
         let thread = match std::thread::Builder::new()
@@ -133,21 +171,38 @@ impl TokenMeter {
         crate::sync::lock(&self.shared)
     }
 
-    /// Count `result`, an answer `session` received (later, on the counting thread). With
-    /// `call`, the id of the tool call's history record, the count is also stored as that
-    /// record's `tokens` (through the storage writer's next batch).
-    pub fn observe(
+    /// Count `answer`, which `session` received, now if it is small: its tokens, added to
+    /// its kind's tally and the session's total. A larger one comes back, for
+    /// [`Self::count_later`].
+    pub fn count_now(
         &self,
         session: Option<&str>,
-        call: Option<&str>,
         kind: Kind,
-        result: &CallToolResult,
+        answer: Answer,
+    ) -> Result<u64, Answer> {
+        if answer.0.len() > COUNT_NOW_UP_TO {
+            return Err(answer);
+        }
+        let tokens = super::count(&answer.0);
+        self.shared().add(session.map(str::to_string), kind, tokens);
+        Ok(tokens)
+    }
+
+    /// Count `answer`, which `session` received, on the counting thread. With `call`, the
+    /// id of the tool call's history record (stored by then), the count is also stored as
+    /// that record's `tokens` (through the storage writer's next batch).
+    pub fn count_later(
+        &self,
+        session: Option<&str>,
+        call: Option<String>,
+        kind: Kind,
+        answer: Answer,
     ) {
         let job = Job::Answer {
             session: session.map(str::to_string),
-            call: call.map(str::to_string),
+            call,
             kind,
-            result: result.clone(),
+            answer,
         };
         if self.jobs.try_send(job).is_err() {
             self.shared().totals.uncounted += 1;
@@ -213,8 +268,6 @@ struct Worker {
     shared: Arc<Mutex<Shared>>,
     storage: Arc<Storage>,
     log: slog::Logger,
-    /// Tokens counted for sessions and not yet stored.
-    pending: HashMap<String, u64>,
     last_persist: Instant,
 }
 
@@ -272,11 +325,10 @@ impl Worker {
                 session,
                 call,
                 kind,
-                mut result,
+                answer,
             } => {
-                // Counted as every revision receives it: without 2026-07-28's marker.
-                result.result_type = None;
-                let tokens = self.answer(session, kind, &result);
+                let tokens = super::count_long(&answer.0);
+                self.lock().add(session, kind, tokens);
                 if let Some(id) = call {
                     self.storage.record_call_tokens(&id, tokens);
                 }
@@ -303,30 +355,12 @@ impl Worker {
         crate::sync::lock(&self.shared)
     }
 
-    /// Counts `result` into the totals and the session's pending tokens; its tokens.
-    fn answer(&mut self, session: Option<String>, kind: Kind, result: &CallToolResult) -> u64 {
-        let tokens = count_json(result);
-        {
-            let mut shared = self.lock();
-            let tally = match kind {
-                Kind::Retrieve => &mut shared.totals.retrieve,
-                Kind::ToolResult => &mut shared.totals.tool_results,
-                Kind::OtherBuiltin => &mut shared.totals.other,
-            };
-            tally.add(tokens);
-        }
-        if let Some(session) = session {
-            *self.pending.entry(session).or_default() += tokens;
-        }
-        tokens
-    }
-
     fn persist(&mut self) {
         self.last_persist = Instant::now();
-        if self.pending.is_empty() {
+        let batch: Vec<(String, u64)> = self.lock().sessions.drain().collect();
+        if batch.is_empty() {
             return;
         }
-        let batch: Vec<(String, u64)> = self.pending.drain().collect();
         if let Err(e) = self.storage.add_session_tokens(&batch) {
             slog::warn!(self.log, "cannot store sessions' token totals"; "error" => %e);
         }
@@ -369,9 +403,11 @@ mod tests {
         let (meter, answer, bare) = meter_and_answer(&storage);
         let each = count_json(&bare);
         assert!(each < count_json(&answer), "the 2026 marker is not counted");
-        meter.observe(Some("s"), None, Kind::Retrieve, &answer);
-        meter.observe(Some("s"), None, Kind::ToolResult, &answer);
-        meter.observe(None, None, Kind::ToolResult, &answer);
+        // Small answers are counted on the spot, others on the thread: the same tallies.
+        let now = meter.count_now(Some("s"), Kind::Retrieve, Answer::of(&answer));
+        assert_eq!(now.ok(), Some(each));
+        meter.count_later(Some("s"), None, Kind::ToolResult, Answer::of(&answer));
+        meter.count_later(None, None, Kind::ToolResult, Answer::of(&answer));
         meter.flush().await;
         let totals = meter.totals();
         assert_eq!(
@@ -400,8 +436,18 @@ mod tests {
             Arc::new(Storage::open(&dir.path().join("t.db"), Retention::default()).expect("open"));
         storage.record_call(crate::storage::ToolCallRecord::bare("c1"));
         let (meter, answer, bare) = meter_and_answer(&storage);
-        meter.observe(None, Some("c1"), Kind::ToolResult, &answer);
-        meter.observe(None, Some("gone"), Kind::ToolResult, &answer);
+        meter.count_later(
+            None,
+            Some("c1".into()),
+            Kind::ToolResult,
+            Answer::of(&answer),
+        );
+        meter.count_later(
+            None,
+            Some("gone".into()),
+            Kind::ToolResult,
+            Answer::of(&answer),
+        );
         meter.flush().await;
         storage.flush().await;
         let stored = storage.get_call("c1").expect("get").expect("present");
@@ -419,7 +465,7 @@ mod tests {
         // The first answer wakes the thread; the rest arrive while it gathers.
         let burst = 500u64;
         for _ in 0..burst {
-            meter.observe(Some("s"), None, Kind::ToolResult, &answer);
+            meter.count_later(Some("s"), None, Kind::ToolResult, Answer::of(&answer));
         }
         meter.flush().await;
         let totals = meter.totals();
@@ -433,6 +479,30 @@ mod tests {
         assert_eq!(totals.uncounted, 0);
         let stored = storage.get_session("s").expect("get").expect("present");
         assert_eq!(stored.total_tokens, burst * each);
+    }
+
+    #[tokio::test]
+    async fn only_small_answers_are_counted_on_the_spot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = storage_with_session(dir.path());
+        let (meter, _, _) = meter_and_answer(&storage);
+        let large = CallToolResult::success(vec![ContentBlock::text("word ".repeat(200))]);
+        let back = meter
+            .count_now(Some("s"), Kind::ToolResult, Answer::of(&large))
+            .expect_err("a large answer goes to the thread");
+        assert_eq!(
+            meter.totals().tool_results,
+            Tally::default(),
+            "nothing counted yet"
+        );
+        meter.count_later(Some("s"), None, Kind::ToolResult, back);
+        meter.flush().await;
+        let mut bare = large.clone();
+        bare.result_type = None;
+        let tokens = count_json(&bare);
+        assert_eq!(meter.totals().tool_results, Tally { answers: 1, tokens });
+        let stored = storage.get_session("s").expect("get").expect("present");
+        assert_eq!(stored.total_tokens, tokens);
     }
 
     #[test]

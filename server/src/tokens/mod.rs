@@ -1,12 +1,14 @@
 //! Token accounting: how many tokens (OpenAI's `cl100k_base`, the Go original's encoding)
 //! agents receive through the proxy, and what listing every upstream tool would cost them.
 //!
-//! Counting is off the request path: answers go to one counting thread over a bounded
-//! channel ([`TokenMeter::observe`] never blocks; an answer that finds the channel full is
-//! not counted and shows up as `uncounted`). The thread gathers answers for a few
-//! milliseconds after the first of a batch, so a busy proxy does not wake it per answer
-//! (a wake-up per call cost the c=16 throughput). The thread adds each answer to its kind's tally
-//! and to its session's total, which it writes to storage in batches. A server's catalogue
+//! A small answer (up to 512 bytes of JSON) is counted on the spot, so its call's history
+//! record is written once with its tokens ([`TokenMeter::count_now`]). Larger ones are
+//! counted off the request path: they go to one counting thread over a bounded channel
+//! ([`TokenMeter::count_later`] never blocks; an answer that finds the channel full is not
+//! counted and shows up as `uncounted`), which writes each count back into its call's
+//! record. The thread gathers answers for a few milliseconds after the first of a batch, so
+//! a busy proxy does not wake it per answer. Each answer adds to its kind's tally and to its
+//! session's total, which the thread writes to storage in batches. A server's catalogue
 //! cost is counted once per catalogue change (the catalogue `Arc` is the cache key).
 //! An answer over 1 MiB of JSON is counted exactly up to there and extrapolated.
 //!
@@ -18,7 +20,7 @@
 mod meter;
 mod pieces;
 
-pub use meter::{Catalogue, Kind, Tally, TokenMeter, TokenTotals};
+pub use meter::{Answer, Catalogue, Kind, Tally, TokenMeter, TokenTotals};
 
 /// The encoding every count uses.
 pub const ENCODING: &str = "cl100k_base";

@@ -293,14 +293,22 @@ async fn fixture_after_one_echo(
     let server = TestServer::start(config_with(json!([fixture_server("fx")]))).await;
     wait_ready(&server, "fx").await;
     let client = mcp_client(&server).await;
+    echo_through_call_tool_read(&client, message).await;
+    (server, client)
+}
+
+/// `fx:echo` of `message` through `call_tool_read`, which must succeed.
+async fn echo_through_call_tool_read(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig>,
+    message: &str,
+) {
     let r = mcp_call(
-        &client,
+        client,
         "call_tool_read",
         json!({"name": "fx:echo", "args": {"message": message}}),
     )
     .await;
     assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
-    (server, client)
 }
 
 async fn run_cli(server: &TestServer, args: &[&str]) -> (i32, String, String) {
@@ -360,33 +368,53 @@ async fn test_cli_activity_list_show_summary_export_and_socket_actor() {
     server.stop().await;
 }
 
+/// The ids of the recorded calls of `fx`, newest first.
+async fn fx_call_ids(server: &TestServer) -> Vec<String> {
+    let (status, body) = get(server, "/api/v1/activity?type=tool_call&server=fx").await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// A recorded call's `tokens`, as the REST API shows it.
+async fn tokens_of(server: &TestServer, id: &str) -> Option<u64> {
+    let (status, body) = get(server, &format!("/api/v1/activity/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["activity"]["tokens"].as_u64()
+}
+
 #[tokio::test]
 async fn test_a_proxied_calls_record_gets_the_tokens_of_its_answer() {
     let (server, client) = fixture_after_one_echo("count my tokens").await;
-    let (status, body) = get(&server, "/api/v1/activity?type=tool_call&server=fx").await;
-    assert_eq!(status, 200, "{body}");
-    let id = body["data"]["activities"][0]["id"]
-        .as_str()
-        .expect("the call is listed")
-        .to_string();
-    // The meter counts after the record is written; the count reaches the record soon.
-    let tokens = poll(
-        std::time::Duration::from_secs(30),
-        "the call record's tokens",
-        || async {
-            let (status, body) = get(&server, &format!("/api/v1/activity/{id}")).await;
-            assert_eq!(status, 200, "{body}");
-            body["data"]["activity"]["tokens"].as_u64()
-        },
-    )
-    .await;
+    let small = fx_call_ids(&server).await[0].clone();
+    // A small answer is counted before its record is written: the record is whole at once.
+    let tokens = tokens_of(&server, &small)
+        .await
+        .expect("the tokens are recorded");
     assert!(tokens > 0, "{tokens}");
     let (_, csv) = export(&server, "format=csv&type=tool_call").await;
     assert!(
         csv.lines()
-            .any(|row| row.starts_with(&id) && row.contains(&format!(",{tokens},"))),
+            .any(|row| row.starts_with(&small) && row.contains(&format!(",{tokens},"))),
         "{csv}"
     );
+
+    // A large one is counted on the meter's thread, and the count reaches the stored record.
+    let long = "count my many tokens ".repeat(100);
+    echo_through_call_tool_read(&client, &long).await;
+    let large = fx_call_ids(&server).await[0].clone();
+    assert_ne!(large, small);
+    let large_tokens = poll(
+        std::time::Duration::from_secs(30),
+        "the large call record's tokens",
+        || tokens_of(&server, &large),
+    )
+    .await;
+    assert!(large_tokens > 10 * tokens, "{large_tokens} vs {tokens}");
     let _ = client.cancel().await;
     server.stop().await;
 }
