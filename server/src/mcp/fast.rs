@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use rmcp::model::{CallToolRequestParams, ListToolsResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use tokio_util::sync::CancellationToken;
 
@@ -45,15 +46,15 @@ pub enum Fast {
     Declined(Request<Bytes>),
 }
 
-/// One JSON-RPC request as it arrives.
+/// One JSON-RPC request as it arrives; its params are parsed once the method says as what.
 #[derive(Deserialize)]
-struct RpcRequest {
+struct RpcRequest<'a> {
     jsonrpc: String,
     #[serde(default)]
     id: Value,
     method: String,
-    #[serde(default)]
-    params: Option<Value>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
 }
 
 #[derive(Serialize)]
@@ -158,11 +159,7 @@ impl FastPath {
                 ListToolsResult::with_all_items(self.builtins.list(&session.info)),
             ),
             "tools/call" => {
-                let params = request.params?;
-                if !plain_meta(&params) {
-                    return None;
-                }
-                let params: CallToolRequestParams = serde_json::from_value(params).ok()?;
+                let params = plain_call(request.params?)?;
                 let trace = crate::telemetry::trace::from_meta(params.meta.as_deref())
                     .or_else(|| trace.cloned());
                 let origin = match trace {
@@ -208,15 +205,17 @@ fn reply<T: Serialize>(id: &Value, result: T) -> Option<Vec<u8>> {
     .ok()
 }
 
-/// `_meta` absent, or without a progress token or per-request protocol metadata.
-fn plain_meta(params: &Value) -> bool {
-    match params.get("_meta") {
-        None | Some(Value::Null) => true,
-        Some(Value::Object(meta)) => meta
+/// `tools/call` parameters whose `_meta` is absent, or without a progress token or
+/// per-request protocol metadata.
+fn plain_call(params: &RawValue) -> Option<CallToolRequestParams> {
+    let params: CallToolRequestParams = serde_json::from_str(params.get()).ok()?;
+    let plain = params.meta.as_ref().is_none_or(|meta| {
+        meta.0
+            .0
             .keys()
-            .all(|k| k != "progressToken" && !k.starts_with("io.modelcontextprotocol/")),
-        Some(_) => false,
-    }
+            .all(|k| k != "progressToken" && !k.starts_with("io.modelcontextprotocol/"))
+    });
+    plain.then_some(params)
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -261,13 +260,19 @@ mod tests {
 
     #[test]
     fn progress_and_new_revision_metadata_leave_the_fast_path() {
-        assert!(plain_meta(&json!({"name": "x"})));
-        assert!(plain_meta(&json!({"_meta": {"custom": 1}})));
-        assert!(!plain_meta(&json!({"_meta": {"progressToken": 1}})));
-        assert!(!plain_meta(
-            &json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}})
+        let plain = |params: Value| {
+            let raw = RawValue::from_string(params.to_string()).expect("raw");
+            plain_call(&raw).is_some()
+        };
+        assert!(plain(json!({"name": "x"})));
+        assert!(plain(json!({"name": "x", "_meta": null})));
+        assert!(plain(json!({"name": "x", "_meta": {"custom": 1}})));
+        assert!(!plain(json!({"name": "x", "_meta": {"progressToken": 1}})));
+        assert!(!plain(
+            json!({"name": "x", "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}})
         ));
-        assert!(!plain_meta(&json!({"_meta": 5})));
+        assert!(!plain(json!({"name": "x", "_meta": 5})));
+        assert!(!plain(json!({"arguments": {}})), "no name");
     }
 
     #[test]
