@@ -177,37 +177,65 @@ async fn test_upstream_garbage_gets_clean_errors_and_others_keep_working() {
 /// shuffled and every value overtaken by a later one was dropped as stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_upstream_progress_read_in_one_burst_arrives_in_order() {
+    let count: u32 = 100;
+    let expected: Vec<String> = (1..=count).map(|i| format!("progress {i}")).collect();
+    burst_rounds("progress_burst", count, &expected).await;
+}
+
+/// Log messages and progress an upstream writes interleaved in one burst reach the client
+/// all, in the order written, before the answer (each kind used to be handed to a task of
+/// its own, and the answer could overtake tasks that had not run yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_upstream_log_and_progress_read_in_one_burst_arrive_in_order() {
+    let count: u32 = 50;
+    let expected: Vec<String> = (1..=count)
+        .flat_map(|i| [format!("log step {i}"), format!("progress {i}")])
+        .collect();
+    burst_rounds("mixed_burst", count, &expected).await;
+}
+
+/// Three rounds of `tool` (writing `count` steps in one burst) on the junk upstream through
+/// `/mcp/servers/junk`: the notifications the client gets, as `progress N` / `log TEXT`,
+/// are `expected`, and the answer comes last.
+async fn burst_rounds(tool: &str, count: u32, expected: &[String]) {
     let server = TestServer::start(config_with(json!([junk_server("junk", &[])]))).await;
     wait_ready(&server, "junk").await;
-    let count: u32 = 100;
     for round in 0..3 {
         let params = json!({
-            "name": "progress_burst", "arguments": {"count": count},
+            "name": tool, "arguments": {"count": count},
             "_meta": {"progressToken": format!("burst-{round}")}});
         let text = mcpproxy_testkit::post_2026(
             &format!("{}/mcp/servers/junk", server.url()),
             "tools/call",
-            Some("progress_burst"),
+            Some(tool),
             params,
             ("burst-test", json!({})),
             &[],
         )
         .await;
         let messages = mcpproxy_testkit::messages_of(&text);
-        let progress: Vec<f64> = messages
+        let seen: Vec<String> = messages
             .iter()
-            .filter(|m| m["method"] == "notifications/progress")
-            .filter_map(|m| m["params"]["progress"].as_f64())
+            .filter_map(|m| match m["method"].as_str() {
+                Some("notifications/progress") => m["params"]["progress"]
+                    .as_f64()
+                    .map(|p| format!("progress {p}")),
+                Some("notifications/message") => m["params"]["data"]
+                    .as_str()
+                    .map(|data| format!("log {data}")),
+                _ => None,
+            })
             .collect();
         assert_eq!(
-            progress,
-            (1..=count).map(f64::from).collect::<Vec<f64>>(),
-            "round {round}: every progress value, in order: {text:.500}"
+            seen, expected,
+            "round {round}: every notification, in order: {text:.500}"
         );
         let answer = messages.last().expect("an answer");
         assert_eq!(
-            answer["result"]["content"][0]["text"],
-            format!("burst of {count}"),
+            answer["result"]["content"][0]["text"]
+                .as_str()
+                .map(|t| t.ends_with(&format!("burst of {count}"))),
+            Some(true),
             "{answer}"
         );
     }

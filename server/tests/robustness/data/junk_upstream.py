@@ -28,7 +28,7 @@ def answer(rid, text: str) -> None:
 TOOLS = [
     "echo", "garbage_then_answer", "huge_line_then_answer", "huge_answer",
     "invalid_utf8_answer", "wrong_id_only", "nested_answer", "flood_then_answer",
-    "die_with_garbage", "no_newline_forever", "progress_burst",
+    "die_with_garbage", "no_newline_forever", "progress_burst", "mixed_burst",
 ]
 
 
@@ -76,6 +76,18 @@ def call(rid, name: str, args: dict, token=None) -> None:
                          for i in range(1, count + 1))
         send_raw(burst)
         answer(rid, "burst of %d" % count)
+    elif name == "mixed_burst":
+        # A log message and a progress notification for each step, all in one write, then
+        # the answer: the client must see them in this order, all before the answer.
+        count = int(args.get("count", 50))
+        burst = b""
+        for i in range(1, count + 1):
+            burst += json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                 "params": {"level": "info", "data": "step %d" % i}}).encode() + b"\n"
+            burst += json.dumps({"jsonrpc": "2.0", "method": "notifications/progress",
+                                 "params": {"progressToken": token, "progress": i}}).encode() + b"\n"
+        send_raw(burst)
+        answer(rid, "mixed burst of %d" % count)
     elif name == "die_with_garbage":
         send_raw(b"\xff{{{ dying\n")
         sys.exit(3)
