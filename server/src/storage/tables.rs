@@ -382,14 +382,28 @@ fn unlink_call(
     let bytes = calls.remove(key)?.map(|g| g.value().to_vec());
     let Some(bytes) = bytes else { return Ok(()) };
     let links: CallLinks = serde_json::from_slice(&bytes)?;
+    unlink_rows(by_session, by_server, ids, key, &links)
+}
+
+/// Removes the index rows of the call at `key` (already gone from the calls table); the id
+/// row too when `ids` is given and still points at `key`.
+fn unlink_rows(
+    by_session: &mut IndexTable<'_>,
+    by_server: &mut IndexTable<'_>,
+    ids: Option<&mut IdsTable<'_>>,
+    key: CallKey,
+    links: &CallLinks,
+) -> Result<(), StorageError> {
     by_server.remove((links.server.as_str(), key.0, key.1))?;
     if let Some(session) = &links.session_id {
         by_session.remove((session.as_str(), key.0, key.1))?;
     }
     if let Some(ids) = ids {
-        let current = ids.get(links.id.as_str())?.map(|g| g.value());
-        if current == Some(key) {
-            ids.remove(links.id.as_str())?;
+        // Usually the id still points here; when the call was recorded again it points at
+        // the new record, and is put back.
+        let current = ids.remove(links.id.as_str())?.map(|g| g.value());
+        if let Some(newer) = current.filter(|current| *current != key) {
+            ids.insert(links.id.as_str(), newer)?;
         }
     }
     Ok(())
@@ -422,11 +436,22 @@ fn prune_calls(
         }
     }
     if retention.max_calls > 0 {
-        let max = retention.max_calls as u64;
-        while calls.len()? > max {
-            let oldest = calls.first()?.map(|(k, _)| k.value());
-            let Some(key) = oldest else { break };
-            unlink_call(calls, by_session, by_server, Some(ids), key)?;
+        let excess = calls.len()?.saturating_sub(retention.max_calls as u64);
+        // The oldest `excess` calls, taken off the front of the table in one pass (a
+        // batch of new calls pushes out as many old ones).
+        let mut gone = Vec::new();
+        for entry in calls
+            .extract_if(|_, _| true)?
+            .take(usize::try_from(excess).unwrap_or(usize::MAX))
+        {
+            let (key, bytes) = entry?;
+            gone.push((
+                key.value(),
+                serde_json::from_slice::<CallLinks>(bytes.value())?,
+            ));
+        }
+        for (key, links) in &gone {
+            unlink_rows(by_session, by_server, Some(&mut *ids), *key, links)?;
         }
     }
     Ok(())

@@ -229,6 +229,43 @@ async fn retention_by_count_keeps_the_newest() {
     assert_eq!(session.tool_call_count, 25);
 }
 
+/// One batch larger than the limit: the calls it pushes out include some of its own, and
+/// every index row and id of a pushed-out call goes with it.
+#[tokio::test]
+async fn retention_by_count_within_one_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let retention = Retention {
+        max_calls: 10,
+        ..Retention::default()
+    };
+    let storage = open_in(&dir, retention);
+    for i in 0..30 {
+        storage.record_call(call(i, "s", Some("sess"), at(1000 - i as i64)));
+    }
+    storage.flush().await;
+    let page = storage.list_calls(&CallQuery::default()).expect("list");
+    assert_eq!(page.total, 10);
+    let kept: Vec<String> = (20..30).rev().map(|i| format!("call-{i}")).collect();
+    assert_eq!(ids(&page), kept);
+    for i in 0..20 {
+        assert!(
+            storage
+                .get_call(&format!("call-{i}"))
+                .expect("get")
+                .is_none(),
+            "{i}"
+        );
+    }
+    for (filter, value) in [("session", "sess"), ("server", "s")] {
+        let q = CallQuery {
+            session_id: (filter == "session").then(|| value.to_string()),
+            server: (filter == "server").then(|| value.to_string()),
+            ..Default::default()
+        };
+        assert_eq!(storage.list_calls(&q).expect("list").total, 10, "{filter}");
+    }
+}
+
 #[tokio::test]
 async fn retention_by_age_drops_old_calls_including_on_open() {
     let dir = tempfile::tempdir().expect("tempdir");
