@@ -17,6 +17,7 @@
 //! nothing is downloaded. Each thread remembers the counts of the short pieces it has seen
 //! (`pieces`): answers repeat them, and a remembered piece costs a hash, not an encoding.
 
+mod ascii_split;
 mod meter;
 mod pieces;
 
@@ -54,6 +55,29 @@ fn count_long(text: &str) -> u64 {
     let head = count(&text[..cut]);
     let scaled = (head as f64 * text.len() as f64 / cut as f64).round();
     scaled as u64
+}
+
+/// `count` texts of fewer than `longest` parts each, drawn from `parts` by a fixed
+/// xorshift sequence (the same texts every run).
+#[cfg(test)]
+fn generated_texts<'a>(
+    parts: &'a [&'a str],
+    count: usize,
+    longest: u64,
+) -> impl Iterator<Item = String> + 'a {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count).map(move |_| {
+        let len = next() % longest;
+        (0..len)
+            .map(|_| parts[(next() % parts.len() as u64) as usize])
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -159,19 +183,7 @@ mod tests {
             "\u{feff}",
             "\u{1f}",
         ];
-        // A fixed xorshift sequence: the same texts every run.
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..3_000 {
-            let len = next() % 16;
-            let text: String = (0..len)
-                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
-                .collect();
+        for text in generated_texts(&pieces, 3_000, 16) {
             assert_eq!(count(&text), reference(&text), "{text:?}");
         }
     }

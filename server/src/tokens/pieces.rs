@@ -18,15 +18,18 @@ thread_local! {
     static PIECES: RefCell<HashMap<Box<str>, u32>> = RefCell::new(HashMap::new());
 }
 
-/// Tokens of `text` in `cl100k_base`: the sum of its pieces' counts.
+/// Tokens of `text` in `cl100k_base`: the sum of its pieces' counts (split by hand when the
+/// text is ASCII, see `ascii_split`).
 pub(super) fn count(text: &str) -> usize {
     let tokenizer = bpe_openai::cl100k_base();
     let text = tokenizer.normalize(text);
+    let text = text.as_str();
     PIECES.with_borrow_mut(|remembered| {
-        tokenizer
-            .split(text.as_str())
-            .map(|piece| piece_count(tokenizer, remembered, piece))
-            .sum()
+        let mut count = |piece| piece_count(tokenizer, remembered, piece);
+        match super::ascii_split::split(text) {
+            Some(pieces) => pieces.map(&mut count).sum(),
+            None => tokenizer.split(text).map(count).sum(),
+        }
     })
 }
 
