@@ -17,6 +17,7 @@
 //! - `meta`: `schema_version`, `next_seq`, `next_activity_seq`.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition, WriteTransaction};
@@ -424,35 +425,42 @@ fn prune_calls(
             .and_then(|age| now.checked_sub_signed(age))
             .map(|t| ts_key(&t));
         if let Some(cutoff) = cutoff {
-            loop {
-                let oldest = calls.first()?.map(|(k, _)| k.value());
-                match oldest {
-                    Some(key) if key.0 < cutoff => {
-                        unlink_call(calls, by_session, by_server, Some(ids), key)?;
-                    }
-                    _ => break,
-                }
-            }
+            // Keys order by time, then by sequence: everything before (cutoff, 0).
+            let older = Bound::Excluded((cutoff, 0));
+            drop_oldest(calls, ids, by_session, by_server, older, usize::MAX)?;
         }
     }
     if retention.max_calls > 0 {
         let excess = calls.len()?.saturating_sub(retention.max_calls as u64);
-        // The oldest `excess` calls, taken off the front of the table in one pass (a
-        // batch of new calls pushes out as many old ones).
-        let mut gone = Vec::new();
-        for entry in calls
-            .extract_if(|_, _| true)?
-            .take(usize::try_from(excess).unwrap_or(usize::MAX))
-        {
-            let (key, bytes) = entry?;
-            gone.push((
-                key.value(),
-                serde_json::from_slice::<CallLinks>(bytes.value())?,
-            ));
-        }
-        for (key, links) in &gone {
-            unlink_rows(by_session, by_server, Some(&mut *ids), *key, links)?;
-        }
+        let excess = usize::try_from(excess).unwrap_or(usize::MAX);
+        drop_oldest(calls, ids, by_session, by_server, Bound::Unbounded, excess)?;
+    }
+    Ok(())
+}
+
+/// Removes up to `at_most` of the oldest calls with keys below `before`, taken off the
+/// front of the table in one pass, and their index and id rows.
+fn drop_oldest(
+    calls: &mut CallsTable<'_>,
+    ids: &mut IdsTable<'_>,
+    by_session: &mut IndexTable<'_>,
+    by_server: &mut IndexTable<'_>,
+    before: Bound<CallKey>,
+    at_most: usize,
+) -> Result<(), StorageError> {
+    let mut gone = Vec::new();
+    for entry in calls
+        .extract_from_if((Bound::Unbounded, before), |_, _| true)?
+        .take(at_most)
+    {
+        let (key, bytes) = entry?;
+        gone.push((
+            key.value(),
+            serde_json::from_slice::<CallLinks>(bytes.value())?,
+        ));
+    }
+    for (key, links) in &gone {
+        unlink_rows(by_session, by_server, Some(&mut *ids), *key, links)?;
     }
     Ok(())
 }

@@ -178,6 +178,23 @@ struct Entry {
     deliveries: Arc<Deliveries>,
 }
 
+/// A request's client and the deliveries on their way to it.
+type Handles = (Arc<dyn Downstream>, Arc<Deliveries>);
+
+impl Entry {
+    fn handles(&self) -> Handles {
+        (self.downstream.clone(), self.deliveries.clone())
+    }
+
+    /// A message about this entry (relay key `key`) was read: its place, the next one.
+    fn arrival(&self, key: u64) -> Arrival {
+        Arrival {
+            key: Some(key),
+            place: self.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
+        }
+    }
+}
+
 /// The progress and log messages of one request on their way to its client.
 #[derive(Default)]
 struct Deliveries {
@@ -369,10 +386,7 @@ impl Relay {
             .iter()
             .find(|(_, e)| e.token.as_ref() == Some(token))
         {
-            return Some(Arrival {
-                key: Some(*key),
-                place: entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
-            });
+            return Some(entry.arrival(*key));
         }
         if book.all_bound() {
             return None;
@@ -387,18 +401,12 @@ impl Relay {
     pub(crate) fn log_arrived(&self, origin: Option<&RequestId>) -> Option<Arrival> {
         let book = self.book();
         let (key, entry) = book.for_log(origin)?;
-        Some(Arrival {
-            key: Some(key),
-            place: entry.deliveries.arrived.fetch_add(1, Ordering::SeqCst),
-        })
+        Some(entry.arrival(key))
     }
 
     /// The client and deliveries of the request with relay key `key`.
-    fn by_key(&self, key: u64) -> Option<(Arc<dyn Downstream>, Arc<Deliveries>)> {
-        self.book()
-            .entries
-            .get(&key)
-            .map(|e| (e.downstream.clone(), e.deliveries.clone()))
+    fn by_key(&self, key: u64) -> Option<Handles> {
+        self.book().entries.get(&key).map(Entry::handles)
     }
 
     /// Deliver `progress` to the client of the request with its token (if any is in
@@ -459,10 +467,7 @@ impl Relay {
     ) -> Result<(), LoggingMessageNotificationParam> {
         let found = match arrival.and_then(|a| a.key) {
             Some(key) => self.by_key(key),
-            None => self
-                .book()
-                .for_log(origin)
-                .map(|(_, e)| (e.downstream.clone(), e.deliveries.clone())),
+            None => self.book().for_log(origin).map(|(_, e)| e.handles()),
         };
         let Some((client, deliveries)) = found else {
             return Err(message);
@@ -474,10 +479,7 @@ impl Relay {
 
     /// The client of the request with progress token `token`, waiting briefly while some
     /// request is registered but not yet bound.
-    async fn by_token(
-        &self,
-        token: &ProgressToken,
-    ) -> Option<(Arc<dyn Downstream>, Arc<Deliveries>)> {
+    async fn by_token(&self, token: &ProgressToken) -> Option<Handles> {
         let deadline = tokio::time::Instant::now() + BIND_WAIT;
         loop {
             let bound = self.bound.notified();
@@ -488,7 +490,7 @@ impl Relay {
                     .values()
                     .find(|e| e.token.as_ref() == Some(token))
                 {
-                    return Some((entry.downstream.clone(), entry.deliveries.clone()));
+                    return Some(entry.handles());
                 }
                 if book.all_bound() {
                     return None;
