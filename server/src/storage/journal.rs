@@ -1,8 +1,8 @@
 //! The tool-call journal: every recorded call is appended, as one JSON line, to a plain file
-//! next to the database before the call's result goes back to the client. A `write` to the
-//! page cache costs microseconds and survives the process being killed, so the database
-//! itself can be committed in batches (see `writer`) without a `kill -9` losing anything
-//! but the call in flight.
+//! next to the database before the call's result goes back to the client. The file is
+//! mapped into memory, so an append is a copy into the page cache (no system call); the
+//! page cache outlives the process, so the database itself can be committed in batches
+//! (see `writer`) without a `kill -9` losing anything but the call in flight.
 //!
 //! Files are generations: `<db>.journal.<n>`. Handing a record to the writer happens under
 //! the same lock as its append, and the writer starts a new generation under that lock
@@ -10,14 +10,25 @@
 //! the writer is about to commit, and the file is deleted once that commit is durable.
 //! Generations left behind by a crash are replayed into the database at the next start
 //! (records already stored are skipped; a torn last line is ignored).
+//!
+//! A generation's blocks are allocated before the file is mapped (`fallocate`), so a full
+//! disk is an error when a generation starts or grows, never a fault in the middle of a
+//! copy. Where blocks cannot be allocated, the journal writes the rest of that generation
+//! with `pwrite` instead, as it did before it was mapped.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use memmap2::MmapMut;
+
 use super::types::ToolCallRecord;
+
+/// The smallest generation file; a generation starts at twice what the last one held.
+const MIN_CAPACITY: u64 = 256 * 1024;
 
 /// The append side.
 pub(crate) struct Journal {
@@ -27,7 +38,89 @@ pub(crate) struct Journal {
 
 struct Active {
     generation: u64,
-    file: Option<File>,
+    /// None when the generation's file could not be made: the journal is off until the
+    /// next generation (records still reach the database, with the writer's delay).
+    segment: Option<Segment>,
+}
+
+/// One generation's file, appended to through its mapping while it has one.
+struct Segment {
+    file: File,
+    /// The file's allocated length, mapped; none once it could not be (re)mapped.
+    map: Option<MmapMut>,
+    /// Bytes appended so far.
+    used: u64,
+}
+
+impl Segment {
+    /// Create `path` (owner-only: arguments and responses may hold secrets) with room
+    /// for `capacity` bytes.
+    fn create(path: &Path, capacity: u64) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        let mut segment = Self {
+            file,
+            map: None,
+            used: 0,
+        };
+        segment.map = segment.mapped(capacity);
+        Ok(segment)
+    }
+
+    /// The file, its blocks allocated up to `capacity`, mapped; none if either fails.
+    fn mapped(&self, capacity: u64) -> Option<MmapMut> {
+        allocate(&self.file, capacity).ok()?;
+        map(&self.file).ok()
+    }
+
+    /// Append `bytes`: copied into the mapping (grown when full), else written at the end.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let start = self.used;
+        let end = start + bytes.len() as u64;
+        let capacity = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        if self.map.is_some() && end > capacity {
+            // Unmapped first: the old mapping must not outlive a failed grow.
+            self.map = None;
+            self.map = self.mapped(end.max(capacity * 2).next_power_of_two());
+        }
+        match self.map.as_mut() {
+            Some(map) => map[start as usize..end as usize].copy_from_slice(bytes),
+            None => self.file.write_all_at(bytes, start)?,
+        }
+        self.used = end;
+        Ok(())
+    }
+}
+
+/// Allocate the file's blocks up to `len` (extending it), so writing through a mapping
+/// never needs a block the disk does not have.
+#[expect(unsafe_code, reason = "fallocate(2) is a libc call")]
+fn allocate(file: &File, len: u64) -> io::Result<()> {
+    let len = libc::off_t::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: fallocate takes a file descriptor we own for the duration of the call and
+    // three integers; it touches no memory of ours.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The whole file, mapped shared and writable.
+#[expect(
+    unsafe_code,
+    reason = "a file mapping is only sound while the file keeps its length"
+)]
+fn map(file: &File) -> io::Result<MmapMut> {
+    // SAFETY: the file is this process's own (created new, mode 0600, in its data
+    // directory); it is never truncated while mapped, only grown (`allocate`) before a
+    // new mapping replaces the old, and deleted after its mapping is dropped.
+    unsafe { MmapMut::map_mut(file) }
 }
 
 /// What an earlier process left behind.
@@ -53,16 +146,6 @@ fn generation_path(base: &Path, generation: u64) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn create(path: &Path) -> Option<File> {
-    // Arguments and responses may hold secrets: owner-only, like the database.
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .ok()
-}
-
 /// Read every generation under `base`.
 pub(crate) fn leftovers(base: &Path) -> Leftovers {
     let mut found: Vec<(u64, PathBuf)> = Vec::new();
@@ -84,10 +167,15 @@ pub(crate) fn leftovers(base: &Path) -> Leftovers {
     found.sort();
     let mut records = Vec::new();
     for (_, path) in &found {
-        let Ok(file) = File::open(path) else { continue };
-        for line in BufReader::new(file).split(b'\n').map_while(Result::ok) {
-            // A line cut short by a kill mid-write does not parse; it was the call in flight.
-            if let Ok(record) = serde_json::from_slice::<ToolCallRecord>(&line) {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        // The allocated room past the last append reads as zeros.
+        let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        for line in bytes[..end].split(|&b| b == b'\n') {
+            // A line cut short by a kill mid-copy does not parse (the rest of it is
+            // zeros, or missing); it was the call in flight.
+            if let Ok(record) = serde_json::from_slice::<ToolCallRecord>(line) {
                 records.push(record);
             }
         }
@@ -100,50 +188,68 @@ pub(crate) fn leftovers(base: &Path) -> Leftovers {
 }
 
 impl Journal {
-    /// Start generation `generation` under `base`. If the file cannot be created the
-    /// journal is off (records still reach the database, with the writer's delay).
+    /// Start generation `generation` under `base`. If its file cannot be created the
+    /// journal is off until the next generation.
     pub(crate) fn start(base: PathBuf, generation: u64) -> Self {
-        let file = create(&generation_path(&base, generation));
+        let segment = Segment::create(&generation_path(&base, generation), MIN_CAPACITY).ok();
         Self {
             base,
-            active: Mutex::new(Active { generation, file }),
+            active: Mutex::new(Active {
+                generation,
+                segment,
+            }),
         }
     }
 
     /// Append `line` (its bytes are one journal line), then run `hand_over` with it (which
     /// queues the record for the writer), both under the lock. A failed append is not
-    /// retried: the record still goes to the writer.
+    /// retried, and the generation's journal is off: the record still goes to the writer.
     pub(crate) fn append<L: AsRef<[u8]>, T>(&self, line: L, hand_over: impl FnOnce(L) -> T) -> T {
         let Ok(mut active) = self.active.lock() else {
             return hand_over(line);
         };
-        if let Some(file) = active.file.as_mut()
-            && file.write_all(line.as_ref()).is_err()
+        if let Some(segment) = active.segment.as_mut()
+            && segment.append(line.as_ref()).is_err()
         {
-            active.file = None;
+            active.segment = None;
         }
         hand_over(line)
     }
 
     /// Begin the next generation; `take_queued` runs under the lock and must take every
     /// record handed over so far. Returns the finished generation's file, to delete once
-    /// those records are committed.
+    /// those records are committed. Only the writer rotates, so the next file is made
+    /// outside the lock (appends do not wait for it), sized by what the last one held.
     pub(crate) fn rotate(&self, take_queued: impl FnOnce()) -> Option<PathBuf> {
+        let Some((generation, held)) = self
+            .active
+            .lock()
+            .ok()
+            .map(|a| (a.generation, a.segment.as_ref().map_or(0, |s| s.used)))
+        else {
+            take_queued();
+            return None;
+        };
+        let next = generation + 1;
+        let capacity = (held * 2).next_power_of_two().max(MIN_CAPACITY);
+        let segment = Segment::create(&generation_path(&self.base, next), capacity).ok();
         let Ok(mut active) = self.active.lock() else {
             take_queued();
             return None;
         };
-        let finished = generation_path(&self.base, active.generation);
-        active.generation += 1;
-        active.file = create(&generation_path(&self.base, active.generation));
+        active.generation = next;
+        let finished = std::mem::replace(&mut active.segment, segment);
         take_queued();
-        Some(finished)
+        drop(active);
+        // Unmapped outside the lock.
+        drop(finished);
+        Some(generation_path(&self.base, generation))
     }
 
     /// Delete the current generation (everything in it is committed: shutdown).
     pub(crate) fn close(&self) {
         if let Ok(mut active) = self.active.lock() {
-            active.file = None;
+            active.segment = None;
             let _ = std::fs::remove_file(generation_path(&self.base, active.generation));
         }
     }
@@ -184,6 +290,33 @@ mod tests {
             &std::fs::metadata(&finished).expect("meta").permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// A generation that outgrows its file grows it, and without a mapping (no blocks
+    /// could be allocated) it is written instead; either way every line replays.
+    #[test]
+    fn a_generation_grows_past_its_room_and_replays_whole() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let base = base_for(&dir.path().join("x.db"));
+        let mut mapped = Segment::create(&generation_path(&base, 1), 64).expect("create");
+        let mut written = Segment::create(&generation_path(&base, 2), 64).expect("create");
+        written.map = None;
+        let ids: Vec<String> = (0..40).map(|i| format!("call-{i}")).collect();
+        for id in &ids {
+            let l = line(&record(id));
+            mapped.append(&l).expect("append");
+            written.append(&l).expect("append");
+        }
+        assert!(
+            mapped
+                .map
+                .as_ref()
+                .is_some_and(|m| m.len() as u64 >= mapped.used)
+        );
+        drop((mapped, written));
+        let replayed: Vec<String> = leftovers(&base).records.into_iter().map(|r| r.id).collect();
+        let twice: Vec<String> = ids.iter().chain(&ids).cloned().collect();
+        assert_eq!(replayed, twice);
     }
 
     #[test]
