@@ -7,6 +7,7 @@
 mod http;
 pub(crate) mod http_lane;
 pub(crate) mod lifecycle;
+mod lines;
 mod listen;
 mod modern;
 mod ordered;

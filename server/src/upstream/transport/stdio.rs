@@ -147,7 +147,8 @@ pub(crate) async fn connect(
     if let Some(stderr) = stderr {
         tokio::spawn(copy_stderr(stderr, ctx.log.clone(), last_stderr.clone()));
     }
-    match super::serve(ctx.handler, (stdout, stdin), attempt, ctx.ct).await {
+    let transport = super::lines::Lines::new(stdout, stdin);
+    match super::serve(ctx.handler, transport, attempt, ctx.ct).await {
         Ok(client) => {
             let legacy = client
                 .peer()
