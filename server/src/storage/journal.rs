@@ -7,8 +7,10 @@
 //! Files are generations: `<db>.journal.<n>`. Handing a record to the writer happens under
 //! the same lock as its append, and the writer starts a new generation under that lock
 //! while it takes everything queued; so every record in an old generation is in the batch
-//! the writer is about to commit, and the file is deleted once that commit is durable.
-//! Generations left behind by a crash are replayed into the database at the next start
+//! the writer is about to commit. Once that commit is durable the file is emptied (zeroed)
+//! and kept as the spare: the next generation is that file, renamed, so its pages are
+//! already in the page cache and mapped (a fresh file costs a page fault per 4 KiB
+//! appended, ~0.9 µs of every call). Generations left behind by a crash are replayed into the database at the next start
 //! (records already stored are skipped; a torn last line is ignored).
 //!
 //! A generation's blocks are allocated before the file is mapped (`fallocate`), so a full
@@ -34,6 +36,14 @@ const MIN_CAPACITY: u64 = 256 * 1024;
 pub(crate) struct Journal {
     base: PathBuf,
     active: Mutex<Active>,
+    /// A committed generation's file, emptied, for the next generation to take.
+    spare: Mutex<Option<Finished>>,
+}
+
+/// A finished generation: every record in it is in the batch being committed.
+pub(crate) struct Finished {
+    path: PathBuf,
+    segment: Option<Segment>,
 }
 
 struct Active {
@@ -198,6 +208,7 @@ impl Journal {
                 generation,
                 segment,
             }),
+            spare: Mutex::new(None),
         }
     }
 
@@ -217,10 +228,12 @@ impl Journal {
     }
 
     /// Begin the next generation; `take_queued` runs under the lock and must take every
-    /// record handed over so far. Returns the finished generation's file, to delete once
-    /// those records are committed. Only the writer rotates, so the next file is made
-    /// outside the lock (appends do not wait for it), sized by what the last one held.
-    pub(crate) fn rotate(&self, take_queued: impl FnOnce()) -> Option<PathBuf> {
+    /// record handed over so far. Returns the finished generation, to [`Self::recycle`]
+    /// once those records are committed (dropped instead, its file stays for the next
+    /// start to replay). Only the writer rotates, so the next file is made outside the
+    /// lock (appends do not wait for it): the spare, else a new one sized by what the
+    /// last one held.
+    pub(crate) fn rotate(&self, take_queued: impl FnOnce()) -> Option<Finished> {
         let Some((generation, held)) = self
             .active
             .lock()
@@ -231,26 +244,65 @@ impl Journal {
             return None;
         };
         let next = generation + 1;
-        let capacity = (held * 2).next_power_of_two().max(MIN_CAPACITY);
-        let segment = Segment::create(&generation_path(&self.base, next), capacity).ok();
+        let path = generation_path(&self.base, next);
+        let segment = self.take_spare(&path).or_else(|| {
+            let capacity = (held * 2).next_power_of_two().max(MIN_CAPACITY);
+            Segment::create(&path, capacity).ok()
+        });
         let Ok(mut active) = self.active.lock() else {
             take_queued();
             return None;
         };
         active.generation = next;
-        let finished = std::mem::replace(&mut active.segment, segment);
+        let segment = std::mem::replace(&mut active.segment, segment);
         take_queued();
-        drop(active);
-        // Unmapped outside the lock.
-        drop(finished);
-        Some(generation_path(&self.base, generation))
+        Some(Finished {
+            path: generation_path(&self.base, generation),
+            segment,
+        })
     }
 
-    /// Delete the current generation (everything in it is committed: shutdown).
+    /// The spare file, renamed to `path`; none if there is none or it cannot be.
+    fn take_spare(&self, path: &Path) -> Option<Segment> {
+        let spare = self.spare.lock().ok()?.take()?;
+        let segment = spare.segment?;
+        match std::fs::rename(&spare.path, path) {
+            Ok(()) => Some(segment),
+            Err(_) => {
+                let _ = std::fs::remove_file(&spare.path);
+                None
+            }
+        }
+    }
+
+    /// `finished`'s records are committed: its file is emptied and kept as the spare
+    /// when it is mapped and there is none yet, else deleted.
+    pub(crate) fn recycle(&self, mut finished: Finished) {
+        if let Some(segment) = finished.segment.as_mut()
+            && let Some(map) = segment.map.as_mut()
+            && let Ok(mut spare) = self.spare.lock()
+            && spare.is_none()
+        {
+            let used = usize::try_from(segment.used)
+                .unwrap_or(usize::MAX)
+                .min(map.len());
+            map[..used].fill(0);
+            segment.used = 0;
+            *spare = Some(finished);
+            return;
+        }
+        let _ = std::fs::remove_file(&finished.path);
+    }
+
+    /// Delete the current generation (everything in it is committed: shutdown) and the
+    /// spare.
     pub(crate) fn close(&self) {
         if let Ok(mut active) = self.active.lock() {
             active.segment = None;
             let _ = std::fs::remove_file(generation_path(&self.base, active.generation));
+        }
+        if let Some(spare) = self.spare.lock().ok().and_then(|mut s| s.take()) {
+            let _ = std::fs::remove_file(&spare.path);
         }
     }
 }
@@ -275,7 +327,7 @@ mod tests {
         let base = base_for(&dir.path().join("x.db"));
         let journal = Journal::start(base.clone(), 1);
         journal.append(&line(&record("a")), |_| ());
-        let finished = journal.rotate(|| ()).expect("rotated");
+        let finished = journal.rotate(|| ()).expect("rotated").path;
         journal.append(&line(&record("b")), |_| ());
         // A kill mid-write leaves half a line.
         journal.append(&line(&record("c"))[..10], |_| ());
@@ -290,6 +342,42 @@ mod tests {
             &std::fs::metadata(&finished).expect("meta").permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// A committed generation's file is emptied and becomes a later generation (the same
+    /// file, renamed): only the records appended since replay, and nothing is left at
+    /// shutdown.
+    #[test]
+    fn a_committed_generations_file_is_emptied_and_taken_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let base = base_for(&dir.path().join("x.db"));
+        let journal = Journal::start(base.clone(), 1);
+        let inode = |path: &Path| {
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).expect("meta"))
+        };
+        let first = inode(&generation_path(&base, 1));
+        journal.append(&line(&record("committed")), |_| ());
+        let finished = journal.rotate(|| ()).expect("rotated");
+        journal.recycle(finished);
+        assert_eq!(leftovers(&base).records.len(), 0, "emptied once committed");
+        // Generation 2 was made new; generation 3 takes the spare (generation 1's file).
+        journal.append(&line(&record("second")), |_| ());
+        let finished = journal.rotate(|| ()).expect("rotated");
+        assert_eq!(inode(&generation_path(&base, 3)), first);
+        assert!(!generation_path(&base, 1).exists());
+        journal.append(&line(&record("third")), |_| ());
+        let ids: Vec<String> = leftovers(&base).records.into_iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            ["second", "third"],
+            "uncommitted generations replay in order"
+        );
+        journal.recycle(finished);
+        journal.close();
+        assert!(
+            leftovers(&base).files.is_empty(),
+            "nothing left at shutdown"
+        );
     }
 
     /// A generation that outgrows its file grows it, and without a mapping (no blocks

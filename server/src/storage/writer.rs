@@ -209,10 +209,10 @@ impl Writer {
                             .committed
                             .fetch_add(calls as u64, Ordering::Relaxed);
                         self.shared.batches.fetch_add(1, Ordering::Relaxed);
-                        if let Some(path) = finished {
-                            let _ = std::fs::remove_file(path);
-                        }
                         acks.into_iter().for_each(|ack| ack.send(Ok(())));
+                        if let Some(finished) = finished {
+                            self.journal.recycle(finished);
+                        }
                     }
                     // The journal generation stays; the next start replays it.
                     Err(e) => {
@@ -222,8 +222,8 @@ impl Writer {
                             .for_each(|ack| ack.send(Err(error.clone())));
                     }
                 }
-            } else if let Some(path) = finished {
-                let _ = std::fs::remove_file(path);
+            } else if let Some(finished) = finished {
+                self.journal.recycle(finished);
             }
             processed += counted;
             self.progress.send_replace(processed);
