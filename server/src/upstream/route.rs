@@ -433,17 +433,20 @@ async fn call_direct(
         )
         .await
     {
-        Ok(result) => {
-            let complete = result
-                .get("resultType")
-                .and_then(serde_json::Value::as_str)
-                .is_none_or(|t| t == "complete");
-            if !complete {
-                return Err(CallFailure::NeedsInput);
+        Ok(result) => serde_json::from_str::<CallToolResult>(result.get()).map_err(|e| {
+            // rmcp refuses a result of another type; one that asks for input, or is a
+            // task, is not an answer to pass on as it is.
+            #[derive(serde::Deserialize)]
+            struct Kind<'a> {
+                #[serde(rename = "resultType", borrow, default)]
+                result_type: Option<std::borrow::Cow<'a, str>>,
             }
-            serde_json::from_value(result)
-                .map_err(|e| CallFailure::Other(format!("the server's result is malformed: {e}")))
-        }
+            let kind = serde_json::from_str::<Kind>(result.get()).ok();
+            match kind.and_then(|k| k.result_type) {
+                Some(t) if t != "complete" => CallFailure::NeedsInput,
+                _ => CallFailure::Other(format!("the server's result is malformed: {e}")),
+            }
+        }),
         Err(LaneError::Rpc { code, message }) => Err(CallFailure::Rpc(rmcp::ErrorData::new(
             rmcp::model::ErrorCode(code),
             message,

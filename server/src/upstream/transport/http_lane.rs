@@ -38,6 +38,7 @@ use rmcp::transport::streamable_http_client::{
     StreamableHttpResponseLimits,
 };
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
 use crate::upstream::relay::Downstream;
@@ -426,7 +427,7 @@ impl HttpLane {
         params: &P,
         client: Option<&Arc<dyn Downstream>>,
         cancel: &CancellationToken,
-    ) -> Result<Value, LaneError> {
+    ) -> Result<Box<RawValue>, LaneError> {
         let id = format!("{ID_PREFIX}{}", self.next.fetch_add(1, Ordering::Relaxed));
         tokio::select! {
             answer = self.exchange(&id, method, params, client) => answer,
@@ -468,7 +469,7 @@ impl HttpLane {
         method: &str,
         params: &P,
         client: Option<&Arc<dyn Downstream>>,
-    ) -> Result<Value, LaneError> {
+    ) -> Result<Box<RawValue>, LaneError> {
         let seen = self
             .seen
             .lock()
@@ -518,6 +519,9 @@ impl HttpLane {
         }
         if !is_event_stream(&response) {
             let bytes = read_bounded(response).await?;
+            if let Ok(answer) = serde_json::from_slice::<PlainAnswer>(&bytes) {
+                return Ok(answer.result);
+            }
             return match serde_json::from_slice::<Value>(&bytes).ok() {
                 Some(message) => outcome(message),
                 None if !status.is_success() => Err(LaneError::Transport(format!(
@@ -535,8 +539,8 @@ impl HttpLane {
             client,
         };
         for resumption in 0..=MAX_RESUMPTIONS {
-            if let Some(message) = scan.read(stream, &relay).await? {
-                return outcome(message);
+            if let Some(answer) = scan.read(stream, &relay).await? {
+                return answer;
             }
             let Some(last) = scan.last_event_id.clone() else {
                 // No event id: nothing to resume from.
@@ -718,7 +722,7 @@ impl<'a> SseScan<'a> {
         &mut self,
         response: reqwest::Response,
         relay: &Relayed<'_>,
-    ) -> Result<Option<Value>, LaneError> {
+    ) -> Result<Option<Answer>, LaneError> {
         self.read = 0;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
@@ -746,7 +750,7 @@ impl<'a> SseScan<'a> {
     }
 
     /// Take `bytes`; the answer if an event completed by them is it.
-    fn feed(&mut self, mut bytes: &[u8]) -> Option<Value> {
+    fn feed(&mut self, mut bytes: &[u8]) -> Option<Answer> {
         let mut found = None;
         while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
             // One buffer for every line (its capacity kept), taken while the line is read.
@@ -768,18 +772,23 @@ impl<'a> SseScan<'a> {
     }
 
     /// One line of the stream.
-    fn field(&mut self, line: &str) -> Option<Value> {
+    fn field(&mut self, line: &str) -> Option<Answer> {
         if line.is_empty() {
             let data = std::mem::take(&mut self.data);
             let complete = std::mem::replace(&mut self.in_event, false);
             if !complete || data.trim().is_empty() {
                 return None;
             }
+            if let Ok(answer) = serde_json::from_str::<PlainAnswer>(&data)
+                && answer.id == self.id
+            {
+                return Some(Ok(answer.result));
+            }
             let message = serde_json::from_str::<Value>(&data).ok()?;
             if message.get("id").and_then(Value::as_str) == Some(self.id)
                 && message.get("method").is_none()
             {
-                return Some(message);
+                return Some(outcome(message));
             }
             self.others.push(message);
             return None;
@@ -830,15 +839,31 @@ fn drain(stream: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Se
     });
 }
 
-/// The JSON-RPC response with `id` among an SSE body's events.
+/// The answer with `id` among an SSE body's events.
 #[cfg(test)]
-fn find_in_sse(body: &[u8], id: &str) -> Option<Value> {
+fn find_in_sse(body: &[u8], id: &str) -> Option<Answer> {
     let mut scan = SseScan::new(id);
     scan.feed(body).or_else(|| scan.feed(b"\n\n"))
 }
 
-/// A well-formed response's result or error.
-fn outcome(mut message: Value) -> Result<Value, LaneError> {
+/// The answer to a lane request: the result, as the server wrote it, or why there is none.
+type Answer = Result<Box<RawValue>, LaneError>;
+
+/// A successful JSON-RPC response with nothing else in it: read in one pass, its result
+/// kept as written (the caller reads it as what it asked for). Anything else is read as a
+/// whole message ([`outcome`]).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainAnswer<'a> {
+    #[expect(dead_code, reason = "checked by its type: exactly \"2.0\"")]
+    jsonrpc: rmcp::model::JsonRpcVersion2_0,
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    result: Box<RawValue>,
+}
+
+/// A response message's result or error, or why it is neither.
+fn outcome(mut message: Value) -> Answer {
     if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Err(LaneError::Transport("not a JSON-RPC 2.0 response".into()));
     }
@@ -853,10 +878,11 @@ fn outcome(mut message: Value) -> Result<Value, LaneError> {
             _ => Err(LaneError::Transport("malformed JSON-RPC error".into())),
         };
     }
-    message
+    let result = message
         .get_mut("result")
         .map(Value::take)
-        .ok_or_else(|| LaneError::Transport("response without result".into()))
+        .ok_or_else(|| LaneError::Transport("response without result".into()))?;
+    serde_json::value::to_raw_value(&result).map_err(|e| LaneError::Transport(e.to_string()))
 }
 
 #[cfg(test)]
@@ -864,13 +890,37 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The result of an answer, as JSON.
+    fn value(answer: Answer) -> Option<Value> {
+        serde_json::from_str(answer.ok()?.get()).ok()
+    }
+
+    /// A plain answer is read in one pass; one with anything more (an extra member, an
+    /// escaped id, an error) as a whole message, with the same result.
+    #[test]
+    fn plain_and_other_answers_give_the_same_result() {
+        let id = "mcpproxy-direct-3";
+        for event in [
+            r#"{"jsonrpc":"2.0","id":"mcpproxy-direct-3","result":{"content":[]}}"#,
+            r#"{"jsonrpc":"2.0","id":"mcpproxy-direct-3","result":{"content":[]},"x":1}"#,
+            r#"{"jsonrpc":"2.0","id":"mcpproxy-direct-\u0033","result":{"content":[]}}"#,
+        ] {
+            let body = format!("data: {event}\n\n");
+            let found = find_in_sse(body.as_bytes(), id).expect(event);
+            assert_eq!(value(found), Some(json!({"content": []})), "{event}");
+        }
+        let error = r#"data: {"jsonrpc":"2.0","id":"mcpproxy-direct-3","error":{"code":-32602,"message":"m"}}"#;
+        let found = find_in_sse(format!("{error}\n\n").as_bytes(), id).expect("found");
+        assert!(matches!(found, Err(LaneError::Rpc { code: -32602, .. })));
+    }
+
     #[test]
     fn the_answer_is_found_among_other_events() {
         let body = "id: 0\nretry: 3000\ndata: \n\n\
             data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
             data: {\"jsonrpc\":\"2.0\",\"id\":\"mcpproxy-direct-7\",\"result\":{\"ok\":true}}\n\n";
         let found = find_in_sse(body.as_bytes(), "mcpproxy-direct-7").expect("found");
-        assert!(matches!(outcome(found), Ok(v) if v == json!({"ok": true})));
+        assert_eq!(value(found), Some(json!({"ok": true})));
         assert!(find_in_sse(body.as_bytes(), "mcpproxy-direct-8").is_none());
     }
 
@@ -881,9 +931,9 @@ mod tests {
             event: message\r\ndata: {\"jsonrpc\":\"2.0\",\r\ndata: \"id\":\"mcpproxy-direct-7\",\r\n\
             data: \"result\":{\"n\":1}}";
         let found = find_in_sse(body.as_bytes(), "mcpproxy-direct-7").expect("found");
-        assert_eq!(found["result"], json!({"n": 1}));
+        assert_eq!(value(found), Some(json!({"n": 1})));
         let other = find_in_sse(body.as_bytes(), "mcpproxy-direct-70").expect("found");
-        assert_eq!(other["result"], json!({}));
+        assert_eq!(value(other), Some(json!({})));
     }
 
     /// The JSON-RPC id of the request in `text` (the lane's ids are strings).
@@ -944,7 +994,7 @@ mod tests {
         let got = lane_with_session(&url)
             .request("tools/call", &params, None, &CancellationToken::new())
             .await;
-        assert!(matches!(got, Ok(v) if v == json!({"n": 1})));
+        assert_eq!(value(got), Some(json!({"n": 1})));
 
         let url = canned(
             200,
@@ -955,7 +1005,7 @@ mod tests {
         let got = lane_with_session(&url)
             .request("tools/call", &params, None, &CancellationToken::new())
             .await;
-        assert!(matches!(got, Ok(v) if v == json!({"n": 2})));
+        assert_eq!(value(got), Some(json!({"n": 2})));
 
         // An expired session: the server did not run it, so rmcp may.
         let url = canned(404, "text/plain", "Not Found: Session not found").await;
@@ -1046,10 +1096,7 @@ mod tests {
                 &CancellationToken::new(),
             )
             .await;
-        assert!(
-            matches!(&got, Ok(v) if *v == json!({"resumed": true})),
-            "{got:?}"
-        );
+        assert_eq!(value(got), Some(json!({"resumed": true})));
         let gets = gets.lock().expect("gets").clone();
         assert_eq!(gets.len(), 1, "one resumption");
         assert_eq!(gets[0].0, "e1", "Last-Event-ID of the priming event");
@@ -1139,7 +1186,7 @@ mod tests {
                     &CancellationToken::new(),
                 )
                 .await;
-            assert!(matches!(&got, Ok(v) if *v == json!({"n": 3})), "{got:?}");
+            assert_eq!(value(got), Some(json!({"n": 3})));
             // Kept: the rest of the stream is read off the call's path, by a task nothing can
             // observe (reqwest does not show its pool); the server ends it after 20 ms.
             tokio::time::sleep(Duration::from_millis(300)).await;
