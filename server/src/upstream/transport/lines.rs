@@ -79,17 +79,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Send + Unpin + 'static> Lines<R, W> {
         }
     }
 
-    /// The message on the line just read: the short way when it is a plain tool result,
-    /// else rmcp's way. `Err` ends the stream.
-    fn parse_line(&mut self) -> Result<Option<ServerJsonRpcMessage>, ()> {
+    /// What the line just read holds: read the short way when it is a plain tool result,
+    /// else rmcp's way.
+    fn parse_line(&mut self) -> Line {
         let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(message) = plain_tool_result(line) {
-            return Ok(Some(message));
+            return Line::Message(message);
         }
         let mut framed = BytesMut::from(&self.line[..]);
         match self.codec.decode(&mut framed) {
-            Ok(message) => Ok(message),
+            Ok(Some(message)) => Line::Message(message),
+            Ok(None) => Line::Skipped,
             Err(rmcp::transport::async_rw::JsonRpcMessageCodecError::Serde(e)) => {
                 use serde_json::error::Category;
                 if matches!(e.classify(), Category::Data | Category::Io) {
@@ -101,11 +102,25 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Send + Unpin + 'static> Lines<R, W> {
                     );
                     tokio::spawn(self.write.send(reply));
                 }
-                Ok(None)
+                Line::Skipped
             }
-            Err(_) => Err(()),
+            Err(_) => Line::End,
         }
     }
+}
+
+/// What one line holds.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made and matched once per line; boxing would cost every message an allocation"
+)]
+enum Line {
+    /// A message.
+    Message(ServerJsonRpcMessage),
+    /// Nothing to pass on (junk, a notification rmcp ignores, an empty line).
+    Skipped,
+    /// Something that ends the stream, as it ends rmcp's.
+    End,
 }
 
 /// A JSON-RPC response as it arrives, its result unread; nothing else may be in it.
@@ -168,9 +183,9 @@ where
             let parsed = self.parse_line();
             self.line.clear();
             match parsed {
-                Ok(Some(message)) => return Some(message),
-                Ok(None) => continue,
-                Err(()) => return None,
+                Line::Message(message) => return Some(message),
+                Line::Skipped => continue,
+                Line::End => return None,
             }
         }
     }
