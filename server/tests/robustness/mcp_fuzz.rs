@@ -99,7 +99,9 @@ async fn test_mcp_fuzz_malformed_bodies_get_prompt_errors() {
         session.assert_alive(10_000 + i as u64).await;
     }
     // Over the 4 MiB body limit: 413, or the connection closed while the client still
-    // writes (the server stops reading at the limit); either way the server lives on.
+    // writes (the server stops reading at the limit: the client sees the connection end
+    // early, reset, or its next write fail with a broken pipe, whichever the timing gives);
+    // either way the server lives on.
     let over = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","pad":"{}"}}"#,
         "x".repeat(5 << 20)
@@ -107,7 +109,7 @@ async fn test_mcp_fuzz_malformed_bodies_get_prompt_errors() {
     match session.try_post_bytes(over.into_bytes(), PROMPT).await {
         Ok(reply) => assert_eq!(reply.status, 413, "{}", reply.text),
         Err(e) => assert!(
-            e.contains("IncompleteMessage") || e.contains("reset"),
+            e.contains("IncompleteMessage") || e.contains("reset") || e.contains("BrokenPipe"),
             "{e}"
         ),
     }
