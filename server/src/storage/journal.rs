@@ -10,8 +10,9 @@
 //! the writer is about to commit. Once that commit is durable the file is emptied (zeroed)
 //! and kept as the spare: the next generation is that file, renamed, so its pages are
 //! already in the page cache and mapped (a fresh file costs a page fault per 4 KiB
-//! appended, ~0.9 µs of every call). Generations left behind by a crash are replayed into the database at the next start
-//! (records already stored are skipped; a torn last line is ignored).
+//! appended, ~0.9 µs of every call). Generations left behind by a crash are replayed into
+//! the database at the next start (records already stored are skipped; a torn last line
+//! is ignored).
 //!
 //! A generation's blocks are allocated before the file is mapped (`fallocate`), so a full
 //! disk is an error when a generation starts or grows, never a fault in the middle of a
@@ -36,8 +37,9 @@ const MIN_CAPACITY: u64 = 256 * 1024;
 pub(crate) struct Journal {
     base: PathBuf,
     active: Mutex<Active>,
-    /// A committed generation's file, emptied, for the next generation to take.
-    spare: Mutex<Option<Finished>>,
+    /// A committed generation's file (where it is now) and its mapping, emptied, for the
+    /// next generation to take.
+    spare: Mutex<Option<(PathBuf, Segment)>>,
 }
 
 /// A finished generation: every record in it is in the batch being committed.
@@ -264,12 +266,11 @@ impl Journal {
 
     /// The spare file, renamed to `path`; none if there is none or it cannot be.
     fn take_spare(&self, path: &Path) -> Option<Segment> {
-        let spare = self.spare.lock().ok()?.take()?;
-        let segment = spare.segment?;
-        match std::fs::rename(&spare.path, path) {
+        let (spare, segment) = self.spare.lock().ok()?.take()?;
+        match std::fs::rename(&spare, path) {
             Ok(()) => Some(segment),
             Err(_) => {
-                let _ = std::fs::remove_file(&spare.path);
+                let _ = std::fs::remove_file(&spare);
                 None
             }
         }
@@ -277,8 +278,8 @@ impl Journal {
 
     /// `finished`'s records are committed: its file is emptied and kept as the spare
     /// when it is mapped and there is none yet, else deleted.
-    pub(crate) fn recycle(&self, mut finished: Finished) {
-        if let Some(segment) = finished.segment.as_mut()
+    pub(crate) fn recycle(&self, finished: Finished) {
+        if let Some(mut segment) = finished.segment
             && let Some(map) = segment.map.as_mut()
             && let Ok(mut spare) = self.spare.lock()
             && spare.is_none()
@@ -288,7 +289,7 @@ impl Journal {
                 .min(map.len());
             map[..used].fill(0);
             segment.used = 0;
-            *spare = Some(finished);
+            *spare = Some((finished.path, segment));
             return;
         }
         let _ = std::fs::remove_file(&finished.path);
@@ -301,8 +302,8 @@ impl Journal {
             active.segment = None;
             let _ = std::fs::remove_file(generation_path(&self.base, active.generation));
         }
-        if let Some(spare) = self.spare.lock().ok().and_then(|mut s| s.take()) {
-            let _ = std::fs::remove_file(&spare.path);
+        if let Some((spare, _)) = self.spare.lock().ok().and_then(|mut s| s.take()) {
+            let _ = std::fs::remove_file(&spare);
         }
     }
 }

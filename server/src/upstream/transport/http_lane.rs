@@ -520,7 +520,7 @@ impl HttpLane {
         if !is_event_stream(&response) {
             let bytes = read_bounded(response).await?;
             if let Ok(answer) = serde_json::from_slice::<PlainAnswer>(&bytes) {
-                return Ok(answer.result);
+                return Ok(answer.result.to_owned());
             }
             return match serde_json::from_slice::<Value>(&bytes).ok() {
                 Some(message) => outcome(message),
@@ -782,7 +782,7 @@ impl<'a> SseScan<'a> {
             if let Ok(answer) = serde_json::from_str::<PlainAnswer>(&data)
                 && answer.id == self.id
             {
-                return Some(Ok(answer.result));
+                return Some(Ok(answer.result.to_owned()));
             }
             let message = serde_json::from_str::<Value>(&data).ok()?;
             if message.get("id").and_then(Value::as_str) == Some(self.id)
@@ -849,18 +849,10 @@ fn find_in_sse(body: &[u8], id: &str) -> Option<Answer> {
 /// The answer to a lane request: the result, as the server wrote it, or why there is none.
 type Answer = Result<Box<RawValue>, LaneError>;
 
-/// A successful JSON-RPC response with nothing else in it: read in one pass, its result
-/// kept as written (the caller reads it as what it asked for). Anything else is read as a
-/// whole message ([`outcome`]).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlainAnswer<'a> {
-    #[expect(dead_code, reason = "checked by its type: exactly \"2.0\"")]
-    jsonrpc: rmcp::model::JsonRpcVersion2_0,
-    #[serde(borrow)]
-    id: std::borrow::Cow<'a, str>,
-    result: Box<RawValue>,
-}
+/// A plain answer, its result kept as written (the caller reads it as what it asked
+/// for); anything else is read as a whole message ([`outcome`]). The lane's ids are
+/// strings.
+type PlainAnswer<'a> = super::PlainResponse<'a, std::borrow::Cow<'a, str>>;
 
 /// A response message's result or error, or why it is neither.
 fn outcome(mut message: Value) -> Answer {

@@ -12,16 +12,20 @@
 use bytes::BytesMut;
 use rmcp::{
     ErrorData, RoleClient,
-    model::{CallToolResult, JsonRpcVersion2_0, RequestId, ServerJsonRpcMessage, ServerResult},
+    model::{CallToolResult, RequestId, ServerJsonRpcMessage, ServerResult},
     service::{RxJsonRpcMessage, TxJsonRpcMessage},
     transport::{
         Transport,
-        async_rw::{AsyncRwTransport, DEFAULT_MAX_LINE_LENGTH, JsonRpcMessageCodec},
+        async_rw::{
+            AsyncRwTransport, DEFAULT_MAX_LINE_LENGTH, JsonRpcMessageCodec,
+            JsonRpcMessageCodecError,
+        },
     },
 };
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
+
+use super::PlainResponse;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
 use tokio_util::codec::Decoder;
 
@@ -91,7 +95,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Send + Unpin + 'static> Lines<R, W> {
         match self.codec.decode(&mut framed) {
             Ok(Some(message)) => Line::Message(message),
             Ok(None) => Line::Skipped,
-            Err(rmcp::transport::async_rw::JsonRpcMessageCodecError::Serde(e)) => {
+            Err(JsonRpcMessageCodecError::Serde(e)) => {
                 use serde_json::error::Category;
                 if matches!(e.classify(), Category::Data | Category::Io) {
                     // Well-formed JSON that is no message: the server is told, as rmcp
@@ -123,17 +127,6 @@ enum Line {
     End,
 }
 
-/// A JSON-RPC response as it arrives, its result unread; nothing else may be in it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Response<'a> {
-    #[expect(dead_code, reason = "checked by its type: exactly \"2.0\"")]
-    jsonrpc: JsonRpcVersion2_0,
-    id: RequestId,
-    #[serde(borrow)]
-    result: &'a RawValue,
-}
-
 /// The members a plain tool result may have; any other makes it something else (or
 /// something rmcp may read as something else), which rmcp then reads.
 #[derive(Deserialize)]
@@ -151,7 +144,7 @@ struct PlainResultMembers {
 
 /// `line` read the short way, when it is the answer to a plain `tools/call`.
 fn plain_tool_result(line: &[u8]) -> Option<ServerJsonRpcMessage> {
-    let response: Response = serde_json::from_slice(line).ok()?;
+    let response: PlainResponse<RequestId> = serde_json::from_slice(line).ok()?;
     serde_json::from_str::<PlainResultMembers>(response.result.get()).ok()?;
     let result: CallToolResult = serde_json::from_str(response.result.get()).ok()?;
     Some(ServerJsonRpcMessage::response(

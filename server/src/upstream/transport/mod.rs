@@ -31,6 +31,22 @@ pub(crate) use modern::{Companion, InlineProbe, Modern};
 use process::ProcessGroup;
 pub(super) use sse::SseError;
 
+/// A successful JSON-RPC response with nothing else in it, its result unread: what both
+/// hot paths (stdio's [`lines`] and HTTP's [`http_lane`]) read an answer as in one pass,
+/// leaving anything else (an error, an extra member) to the whole-message reading. `Id` is
+/// the id as the path compares it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlainResponse<'a, Id> {
+    #[expect(dead_code, reason = "checked by its type: exactly \"2.0\"")]
+    jsonrpc: rmcp::model::JsonRpcVersion2_0,
+    /// The request's id.
+    pub id: Id,
+    /// The result, as the server wrote it.
+    #[serde(borrow)]
+    pub result: &'a serde_json::value::RawValue,
+}
+
 /// A connected MCP client session to one upstream server.
 pub(crate) type Client = RunningService<RoleClient, Handler>;
 
